@@ -1,8 +1,40 @@
-//! Placeholder until the macro lands.
+//! The `#[tenant_scoped]` and `#[global_table]` attributes of the tenancy
+//! crates. This crate is an implementation detail: depend on `tenancy-core`
+//! or `tenancy-sqlx`, which re-export both macros, and read their docs there.
+//!
+//! Each macro parses the struct ([`ast`], [`attr`]), checks the rules that
+//! span fields ([`valid`]) and generates the impls ([`expand`]); on error the
+//! struct is emitted unchanged next to every error found, each spanned at the
+//! user's tokens.
+
 use proc_macro::TokenStream;
-/// Marks a tenant-scoped table.
+
+mod ast;
+mod attr;
+mod case;
+mod errors;
+mod expand;
+mod fallback;
+mod runtime;
+mod sql;
+mod symbol;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+use ast::Kind;
+
+/// Marks a struct as a table whose rows belong to tenants.
+#[cfg_attr(not(doctest), doc = include_str!("../docs/tenant_scoped.md"))]
 #[proc_macro_attribute]
-pub fn tenant_scoped(_a: TokenStream, item: TokenStream) -> TokenStream { item }
-/// Marks a global table.
+pub fn tenant_scoped(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::TenantScoped, args.into(), item.into()).into()
+}
+
+/// Marks a struct as a table shared by all tenants.
+#[cfg_attr(not(doctest), doc = include_str!("../docs/global_table.md"))]
 #[proc_macro_attribute]
-pub fn global_table(_a: TokenStream, item: TokenStream) -> TokenStream { item }
+pub fn global_table(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Global, args.into(), item.into()).into()
+}

@@ -1,0 +1,499 @@
+//! Parses our own attributes: the arguments of `#[tenant_scoped(..)]` and
+//! `#[global_table(..)]`, and `#[tenancy(..)]` on fields. Every other
+//! attribute is left alone.
+//!
+//! Semantic mistakes (an unknown key, a value of the wrong kind, a key given
+//! twice) are recorded and parsing goes on, so that one build shows them all;
+//! only broken syntax stops the attribute it occurs in.
+
+use proc_macro2::{Group, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Data, DeriveInput, Expr, ExprLit, ExprPath, Fields, Ident, Lit, LitStr, Path, Token};
+
+use crate::ast::Kind;
+use crate::errors::Errors;
+use crate::symbol::{
+    self, CRATE, FIELD_KEYS, GENERATED, INDEX, PRIMARY_KEY, REFERENCES, RENAME, SCHEMA, SKIP,
+    SQL_TYPE, Symbol, TABLE, TABLE_KEYS, TENANCY, TENANT, UNIQUE,
+};
+
+/// A key given with a value; `key` keeps the key's tokens for spans.
+pub(crate) struct Setting<T> {
+    /// The key as written.
+    pub(crate) key: Path,
+    /// Its value.
+    pub(crate) value: T,
+}
+
+/// `index(a, b)` in the table options: a multi-column index.
+pub(crate) struct IndexAttr {
+    /// The fields of the index, in order.
+    pub(crate) fields: Vec<Ident>,
+}
+
+/// The options of `#[tenant_scoped(..)]` / `#[global_table(..)]`.
+#[derive(Default)]
+pub(crate) struct TableAttrs {
+    pub(crate) table: Option<Setting<LitStr>>,
+    pub(crate) schema: Option<Setting<LitStr>>,
+    pub(crate) indexes: Vec<IndexAttr>,
+    pub(crate) krate: Option<Setting<Path>>,
+}
+
+/// The options of one field, from all its `#[tenancy(..)]` attributes.
+/// Flags keep the key's tokens so that errors can point at them.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    pub(crate) tenant: Option<Path>,
+    pub(crate) primary_key: Option<Path>,
+    pub(crate) generated: Option<Path>,
+    pub(crate) rename: Option<Setting<LitStr>>,
+    pub(crate) index: Option<Path>,
+    pub(crate) unique: Option<Path>,
+    pub(crate) references: Option<Setting<Path>>,
+    pub(crate) sql_type: Option<Setting<LitStr>>,
+    pub(crate) skip: Option<Path>,
+}
+
+impl FieldAttrs {
+    /// Every key given except `skip`, in a fixed order.
+    pub(crate) fn keys_besides_skip(&self) -> Vec<&Path> {
+        [
+            self.tenant.as_ref(),
+            self.primary_key.as_ref(),
+            self.generated.as_ref(),
+            self.rename.as_ref().map(|s| &s.key),
+            self.index.as_ref(),
+            self.unique.as_ref(),
+            self.references.as_ref().map(|s| &s.key),
+            self.sql_type.as_ref().map(|s| &s.key),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// Parses the macro's own arguments.
+pub(crate) fn table_attrs(kind: Kind, args: TokenStream, errors: &mut Errors) -> TableAttrs {
+    let mut attrs = TableAttrs::default();
+    let parser = syn::meta::parser(|meta| attrs.parse_key(kind, &meta, errors));
+    if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    attrs
+}
+
+/// Parses every `#[tenancy(..)]` of a field.
+pub(crate) fn field_attrs(kind: Kind, field: &syn::Field, errors: &mut Errors) -> FieldAttrs {
+    let mut attrs = FieldAttrs::default();
+    let name = field
+        .ident
+        .as_ref()
+        .map_or_else(String::new, |ident| ident.unraw().to_string());
+    for attr in field.attrs.iter().filter(|attr| attr.path() == TENANCY) {
+        let parsed = attr.parse_nested_meta(|meta| attrs.parse_key(kind, &name, &meta, errors));
+        if let Err(error) = parsed {
+            errors.push(error);
+        }
+    }
+    attrs
+}
+
+/// Removes our `#[tenancy(..)]` attributes from the struct and its fields
+/// (of any item shape, so that fail-soft output never carries them): the
+/// compiler does not know them, and other derives must not see them.
+pub(crate) fn strip(input: &mut DeriveInput) {
+    input.attrs.retain(|attr| attr.path() != TENANCY);
+    let fields: Vec<&mut Fields> = match &mut input.data {
+        Data::Struct(data) => vec![&mut data.fields],
+        Data::Enum(data) => data.variants.iter_mut().map(|v| &mut v.fields).collect(),
+        Data::Union(data) => {
+            for field in &mut data.fields.named {
+                field.attrs.retain(|attr| attr.path() != TENANCY);
+            }
+            Vec::new()
+        }
+    };
+    for field in fields.into_iter().flat_map(|fields| fields.iter_mut()) {
+        field.attrs.retain(|attr| attr.path() != TENANCY);
+    }
+}
+
+impl TableAttrs {
+    fn parse_key(
+        &mut self,
+        kind: Kind,
+        meta: &ParseNestedMeta<'_>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        let key = &meta.path;
+        let place = format!("in `{}`", kind.attribute_with_args());
+        if *key == TABLE {
+            if let Some(value) = string(meta, TABLE, "table = \"orders\"", errors)? {
+                set_once(
+                    errors,
+                    &mut self.table,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else if *key == SCHEMA {
+            if let Some(value) = string(meta, SCHEMA, "schema = \"app\"", errors)? {
+                set_once(
+                    errors,
+                    &mut self.schema,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else if *key == INDEX {
+            if let Some(index) = index_list(kind, meta, errors)? {
+                self.indexes.push(index);
+            }
+        } else if *key == CRATE {
+            if let Some(value) = crate_path(meta, errors)? {
+                set_once(
+                    errors,
+                    &mut self.krate,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else {
+            errors.at(key, unknown_table_key(kind, key));
+            value(meta)?;
+        }
+        Ok(())
+    }
+}
+
+impl FieldAttrs {
+    fn parse_key(
+        &mut self,
+        kind: Kind,
+        field: &str,
+        meta: &ParseNestedMeta<'_>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        let key = &meta.path;
+        let place = format!("on field `{field}`");
+        let flags = [
+            (TENANT, &mut self.tenant),
+            (PRIMARY_KEY, &mut self.primary_key),
+            (GENERATED, &mut self.generated),
+            (INDEX, &mut self.index),
+            (UNIQUE, &mut self.unique),
+            (SKIP, &mut self.skip),
+        ];
+        if let Some((symbol, slot)) = flags.into_iter().find(|(symbol, _)| key == symbol) {
+            if flag(kind, meta, symbol, errors)? {
+                set_once(errors, slot, key, &place, key.clone());
+            }
+        } else if *key == RENAME {
+            if let Some(value) = string(meta, RENAME, "rename = \"state\"", errors)? {
+                set_once(
+                    errors,
+                    &mut self.rename,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else if *key == SQL_TYPE {
+            if let Some(value) = string(meta, SQL_TYPE, "sql_type = \"jsonb\"", errors)? {
+                set_once(
+                    errors,
+                    &mut self.sql_type,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else if *key == REFERENCES {
+            if let Some(value) = table_path(meta, errors)? {
+                set_once(
+                    errors,
+                    &mut self.references,
+                    key,
+                    &place,
+                    Setting {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
+        } else {
+            errors.at(key, unknown_field_key(kind, field, key));
+            value(meta)?;
+        }
+        Ok(())
+    }
+}
+
+/// What follows a key inside the parentheses.
+enum Value {
+    /// Nothing: a flag.
+    Absent,
+    /// `= expr`.
+    Assigned(Box<Expr>),
+    /// `( .. )`.
+    List(Group),
+}
+
+impl Value {
+    /// The string literal of `= "text"`.
+    fn string(&self) -> Option<&LitStr> {
+        match self {
+            Value::Assigned(expr) => match &**expr {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }) => Some(text),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The plain path of `= some::Type`.
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Value::Assigned(expr) => match &**expr {
+                Expr::Path(ExprPath {
+                    qself: None, path, ..
+                }) => Some(path),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl ToTokens for Value {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Value::Absent => {}
+            Value::Assigned(expr) => expr.to_tokens(tokens),
+            Value::List(group) => group.to_tokens(tokens),
+        }
+    }
+}
+
+/// Consumes whatever follows the key, so parsing can go on after a mistake.
+fn value(meta: &ParseNestedMeta<'_>) -> syn::Result<Value> {
+    if meta.input.peek(Token![=]) {
+        Ok(Value::Assigned(Box::new(meta.value()?.parse()?)))
+    } else if meta.input.peek(syn::token::Paren) {
+        Ok(Value::List(meta.input.parse()?))
+    } else {
+        Ok(Value::Absent)
+    }
+}
+
+/// A flag such as `skip`: `Ok(true)` if given correctly.
+fn flag(
+    kind: Kind,
+    meta: &ParseNestedMeta<'_>,
+    key: Symbol,
+    errors: &mut Errors,
+) -> syn::Result<bool> {
+    let given = value(meta)?;
+    if let Value::Absent = given {
+        return Ok(true);
+    }
+    let hint = if key == INDEX {
+        format!(
+            "; a multi-column index goes in the table options: `#[{}(index(status, created_at))]`",
+            kind.name()
+        )
+    } else {
+        String::new()
+    };
+    errors.at(
+        &given,
+        format!("`{key}` is a flag and takes no value: write `#[tenancy({key})]`{hint}"),
+    );
+    Ok(false)
+}
+
+/// A `key = "string"` option.
+fn string(
+    meta: &ParseNestedMeta<'_>,
+    key: Symbol,
+    example: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
+    let given = value(meta)?;
+    match (&given, given.string()) {
+        (_, Some(text)) => return Ok(Some(text.clone())),
+        (Value::Absent, _) => errors.at(&meta.path, format!("`{key}` needs a value: `{example}`")),
+        (wrong, None) => errors.at(
+            wrong,
+            format!("`{key}` takes a string in double quotes: `{example}`"),
+        ),
+    }
+    Ok(None)
+}
+
+/// `references = Customer`: the referenced table's type.
+fn table_path(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Path>> {
+    let message = "`references` takes the type of the referenced table struct, without quotes: `references = Customer`";
+    let given = value(meta)?;
+    match (&given, given.path()) {
+        (_, Some(path)) => return Ok(Some(path.clone())),
+        (Value::Absent, _) => errors.at(&meta.path, message),
+        (wrong, None) => errors.at(wrong, message),
+    }
+    Ok(None)
+}
+
+/// `crate = "::path::to::tenancy_core"`.
+fn crate_path(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Path>> {
+    let message =
+        "`crate` takes the path of the tenancy crate as a string: `crate = \"::tenancy_core\"`";
+    let given = value(meta)?;
+    match (&given, given.string()) {
+        (_, Some(text)) => match text.parse::<Path>() {
+            Ok(path) => return Ok(Some(path)),
+            Err(_) => errors.at(text, message),
+        },
+        (Value::Absent, _) => errors.at(&meta.path, message),
+        (wrong, None) => errors.at(wrong, message),
+    }
+    Ok(None)
+}
+
+/// `index(status, created_at)` in the table options.
+fn index_list(
+    kind: Kind,
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<IndexAttr>> {
+    let form = "`index(status, created_at)`";
+    if !meta.input.peek(syn::token::Paren) {
+        let given = value(meta)?;
+        let message = format!(
+            "`index` in `{}` lists the fields of a multi-column index: {form}; to index one column, put `#[tenancy(index)]` on its field",
+            kind.attribute_with_args()
+        );
+        match given {
+            Value::Absent => errors.at(&meta.path, message),
+            wrong => errors.at(&wrong, message),
+        }
+        return Ok(None);
+    }
+    // An empty `index()` deserves its own message, not syn's "unexpected end
+    // of input", so the list is parsed from its group.
+    let list: Group = meta.input.parse()?;
+    if list.stream().is_empty() {
+        errors.at(
+            &list,
+            format!("`index()` is empty: list the fields of the index, {form}"),
+        );
+        return Ok(None);
+    }
+    let mut fields = Vec::new();
+    let parser = syn::meta::parser(|entry| {
+        let plain = entry.input.is_empty() || entry.input.peek(Token![,]);
+        match entry.path.get_ident() {
+            Some(field) if plain => fields.push(field.clone()),
+            _ => {
+                let given = value(&entry)?;
+                let path = &entry.path;
+                errors.at(
+                    quote::quote!(#path #given),
+                    format!("`index(..)` lists field names, separated by commas: {form}"),
+                );
+            }
+        }
+        Ok(())
+    });
+    parser.parse2(list.stream())?;
+    Ok((!fields.is_empty()).then_some(IndexAttr { fields }))
+}
+
+/// Records `value` in `slot`, or an error if the key was already given.
+fn set_once<T>(errors: &mut Errors, slot: &mut Option<T>, key: &Path, place: &str, value: T) {
+    if slot.is_some() {
+        errors.at(
+            key,
+            format!("duplicate `{}` {place}: give each key once", path_name(key)),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn unknown_table_key(kind: Kind, key: &Path) -> String {
+    let name = path_name(key);
+    if FIELD_KEYS.iter().any(|field_key| *key == *field_key) {
+        return format!(
+            "`{name}` is a field option, not a table option: put `#[tenancy({})]` on the field it applies to",
+            symbol_usage(FIELD_KEYS, &name)
+        );
+    }
+    format!(
+        "unknown key `{name}` in `{}`{}; accepted keys: {}",
+        kind.attribute_with_args(),
+        suggestion(&name, TABLE_KEYS),
+        symbol::list(TABLE_KEYS)
+    )
+}
+
+fn unknown_field_key(kind: Kind, field: &str, key: &Path) -> String {
+    let name = path_name(key);
+    if TABLE_KEYS.iter().any(|table_key| *key == *table_key) {
+        return format!(
+            "`{name}` is a table option, not a field option: put it in `#[{}({})]` on the struct",
+            kind.name(),
+            symbol_usage(TABLE_KEYS, &name)
+        );
+    }
+    let accepted = kind.field_keys();
+    format!(
+        "unknown key `{name}` in `#[tenancy(..)]` on field `{field}`{}; accepted keys: {}",
+        suggestion(&name, &accepted),
+        symbol::list(&accepted)
+    )
+}
+
+fn suggestion(name: &str, keys: &[Symbol]) -> String {
+    symbol::closest(name, keys).map_or_else(String::new, |key| format!(" (did you mean `{key}`?)"))
+}
+
+fn symbol_usage(keys: &[Symbol], name: &str) -> &'static str {
+    keys.iter()
+        .find(|key| key.0 == name)
+        .map_or("", |key| key.usage())
+}
+
+/// A key as written, `foo` or `foo::bar`, for messages.
+fn path_name(path: &Path) -> String {
+    path.segments
+        .iter()
+        .map(|segment| segment.ident.unraw().to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}

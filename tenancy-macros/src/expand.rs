@@ -1,0 +1,372 @@
+//! Turns a checked [`Table`] into the struct plus its impls.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Path};
+
+use crate::ast::{Field, Kind, Table};
+use crate::attr;
+use crate::errors::Errors;
+use crate::fallback;
+use crate::runtime;
+use crate::valid;
+
+/// Expands `#[tenant_scoped(args)] item` or `#[global_table(args)] item`.
+/// Never fails: errors come out as `compile_error!`s next to the item.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(item.clone()) {
+        Ok(input) => input,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                &item,
+                format!(
+                    "`{}` must be on a struct with named fields, like `struct Order {{ tenant_id: i64, id: i64 }}`",
+                    kind.attribute()
+                ),
+            );
+            return fallback::tokens(item, &error);
+        }
+    };
+    match impls(kind, args, &input) {
+        Ok(impls) => {
+            let mut stripped = input;
+            attr::strip(&mut stripped);
+            quote! {
+                #stripped
+                #impls
+            }
+        }
+        Err(error) => fallback::item(&input, &error),
+    }
+}
+
+/// Parses, checks and generates the impls, or returns every error found.
+pub(crate) fn impls(
+    kind: Kind,
+    args: TokenStream,
+    input: &DeriveInput,
+) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let attrs = attr::table_attrs(kind, args, &mut errors);
+    let table = match Table::from_syn(kind, attrs, input, &mut errors) {
+        Ok(table) => table,
+        Err(error) => return Err(errors.and(error)),
+    };
+    valid::check(&table, &mut errors);
+    errors.finish()?;
+    let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
+    let runtime = runtime::locate(kind, krate)?;
+    Ok(Generator {
+        table: &table,
+        p: &runtime,
+    }
+    .impls())
+}
+
+/// Generated code names every runtime item through `p`, the runtime
+/// crate's absolute path.
+struct Generator<'a> {
+    table: &'a Table<'a>,
+    p: &'a Path,
+}
+
+impl Generator<'_> {
+    fn impls(&self) -> TokenStream {
+        let table_impl = self.table_impl();
+        let scope_impl = self.scope_impl();
+        let insert_row_impl = self.insert_row_impl();
+        let inherent_impl = self.inherent_impl();
+        quote! {
+            #inherent_impl
+
+            const _: () = {
+                #table_impl
+                #scope_impl
+                #insert_row_impl
+            };
+        }
+    }
+
+    /// `impl Table`: the metadata, built once in a static.
+    fn table_impl(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let ident = table.ident;
+        let name = table.name();
+        let schema = match &table.attrs.schema {
+            Some(schema) => {
+                let schema = schema.value.value();
+                quote!(#p::__private::Some(#schema))
+            }
+            None => quote!(#p::__private::None),
+        };
+        let tenant = match table.tenant() {
+            Some(tenant) => {
+                let key = tenant.ty;
+                let column = tenant.column_name();
+                quote_spanned! {key.span()=>
+                    #p::__private::Some(#p::TenantColumnMeta::new::<#key>(#column))
+                }
+            }
+            None => quote!(#p::__private::None),
+        };
+        let columns = table.columns().map(|field| self.column_meta(field));
+        let indexes = table.attrs.indexes.iter().map(|index| {
+            let columns = index
+                .fields
+                .iter()
+                .filter_map(|ident| table.field(ident))
+                .map(Field::column_name);
+            quote!(&[#(#columns),*])
+        });
+        quote! {
+            #[automatically_derived]
+            impl #p::Table for #ident {
+                fn meta() -> &'static #p::TableMeta {
+                    static __TENANCY_META: #p::TableMeta = #p::TableMeta::new(
+                        #schema,
+                        #name,
+                        #tenant,
+                        &[#(#columns),*],
+                        &[#(#indexes),*],
+                    );
+                    &__TENANCY_META
+                }
+            }
+        }
+    }
+
+    /// One column's `ColumnMeta`, its type's trait bounds spanned at the
+    /// field's type so that a type without a column mapping is reported
+    /// there.
+    fn column_meta(&self, field: &Field<'_>) -> TokenStream {
+        let p = self.p;
+        let ty = field.ty;
+        let column = field.column_name();
+        let field_name = field.name();
+        let (sql_type, nullable) = match &field.attrs.sql_type {
+            Some(sql_type) => {
+                let sql_type = sql_type.value.value();
+                let nullable = field.is_option();
+                (quote!(#p::SqlType::Custom(#sql_type)), quote!(#nullable))
+            }
+            None => (
+                quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::SQL_TYPE),
+                quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::NULLABLE),
+            ),
+        };
+        let attrs = &field.attrs;
+        let mut meta = quote!(#p::ColumnMeta::new(#column, #field_name, #sql_type, #nullable));
+        if attrs.primary_key.is_some() {
+            meta.extend(quote!(.primary_key()));
+        }
+        if attrs.unique.is_some() {
+            meta.extend(quote!(.unique()));
+        }
+        if attrs.index.is_some() {
+            meta.extend(quote!(.indexed()));
+        }
+        if attrs.generated.is_some() {
+            meta.extend(quote!(.generated()));
+        }
+        if let Some(references) = &attrs.references {
+            let target = &references.value;
+            meta.extend(quote_spanned!(target.span()=> .references(<#target as #p::Table>::meta)));
+        }
+        meta
+    }
+
+    /// `impl TenantScoped` with the key type, or `impl GlobalTable`.
+    fn scope_impl(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let ident = table.ident;
+        match table.tenant() {
+            Some(tenant) => {
+                let key = tenant.ty;
+                quote_spanned! {key.span()=>
+                    #[automatically_derived]
+                    impl #p::TenantScoped for #ident {
+                        type Key = #key;
+                    }
+                }
+            }
+            None => quote! {
+                #[automatically_derived]
+                impl #p::GlobalTable for #ident {}
+            },
+        }
+    }
+
+    /// `impl InsertRow`: every column the application supplies (not the
+    /// tenant column, whose value is the witness's, nor generated ones).
+    fn insert_row_impl(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let ident = table.ident;
+        let values = table
+            .columns()
+            .filter(|field| field.attrs.generated.is_none())
+            .map(|field| {
+                let column = field.column_name();
+                let member = field.ident;
+                let value = quote!(::core::clone::Clone::clone(&self.#member));
+                quote_spanned! {field.ty.span()=>
+                    (#column, #p::__private::Value::from(#value))
+                }
+            });
+        quote! {
+            #[automatically_derived]
+            impl #p::InsertRow for #ident {
+                fn insert_values(&self) -> ::std::vec::Vec<(&'static str, #p::__private::Value)> {
+                    ::std::vec::Vec::from([#(#values),*])
+                }
+            }
+        }
+    }
+
+    /// The column constants and the statement entry points.
+    fn inherent_impl(&self) -> TokenStream {
+        let ident = self.table.ident;
+        let constants = self
+            .table
+            .fields
+            .iter()
+            .filter(|field| !field.is_skipped())
+            .map(|field| self.column_constant(field));
+        let entry_points = match self.table.kind {
+            Kind::TenantScoped => self.scoped_entry_points(),
+            Kind::Global => self.global_entry_points(),
+        };
+        quote! {
+            #[automatically_derived]
+            // The constants and entry points are a menu: a program uses some.
+            #[allow(dead_code)]
+            impl #ident {
+                #(#constants)*
+                #entry_points
+            }
+        }
+    }
+
+    fn column_constant(&self, field: &Field<'_>) -> TokenStream {
+        let Generator { table, p } = self;
+        let ident = table.ident;
+        let constant = field.const_ident();
+        let column = field.column_name();
+        let table_name = table.name();
+        if table.is_tenant(field) {
+            let doc = format!(
+                " The tenant column `{column}` of `{table_name}`. It can be selected and ordered by, \
+                 never assigned or compared: its value is always the witness's."
+            );
+            return quote! {
+                #[doc = #doc]
+                pub const #constant: #p::TenantColumn<#ident> = #p::TenantColumn::new(#column);
+            };
+        }
+        let field_name = field.name();
+        let doc = if column == field_name {
+            format!(" The `{column}` column of `{table_name}`.")
+        } else {
+            format!(" The `{column}` column of `{table_name}`, read into field `{field_name}`.")
+        };
+        let ty = field.ty;
+        quote! {
+            #[doc = #doc]
+            pub const #constant: #p::Column<#ident, #ty> = #p::Column::new(#column);
+        }
+    }
+
+    fn scoped_entry_points(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let name = table.name();
+        let tenant_column = table.tenant().map(Field::column_name).unwrap_or_default();
+        let select = format!(
+            " Starts a SELECT on `{name}` that sees only `tenant`'s rows: the statement always \
+             carries `{name}.{tenant_column} = $n`, bound to the tenant's key."
+        );
+        let insert = format!(
+            " Starts an INSERT into `{name}` for `tenant`: every row's `{tenant_column}` is the \
+             tenant's key, never a value taken from the row."
+        );
+        let update = format!(
+            " Starts an UPDATE on `{name}` that can change only `tenant`'s rows; \
+             `{tenant_column}` itself cannot be assigned."
+        );
+        let delete = format!(" Starts a DELETE on `{name}` that can remove only `tenant`'s rows.");
+        let across = |verb: &str| {
+            format!(
+                " Starts {verb} `{name}` over the rows of every tenant, for admin work (exports, \
+                 migrations, erasure). Needs the cross-tenant capability, whose creation is logged \
+                 with its reason."
+            )
+        };
+        let select_across = across("a SELECT on");
+        let update_across = across("an UPDATE on");
+        let delete_across = across("a DELETE on");
+        let witness = quote!(&impl #p::TenantWitness<<Self as #p::TenantScoped>::Key>);
+        quote! {
+            #[doc = #select]
+            pub fn select(tenant: #witness) -> #p::Select<Self> {
+                #p::Select::scoped(tenant)
+            }
+            #[doc = #insert]
+            pub fn insert(tenant: #witness) -> #p::Insert<Self> {
+                #p::Insert::scoped(tenant)
+            }
+            #[doc = #update]
+            pub fn update(tenant: #witness) -> #p::Update<Self> {
+                #p::Update::scoped(tenant)
+            }
+            #[doc = #delete]
+            pub fn delete(tenant: #witness) -> #p::Delete<Self> {
+                #p::Delete::scoped(tenant)
+            }
+            #[doc = #select_across]
+            pub fn select_across_tenants(cap: &#p::CrossTenant) -> #p::Select<Self> {
+                #p::Select::across_tenants(cap)
+            }
+            #[doc = #update_across]
+            pub fn update_across_tenants(cap: &#p::CrossTenant) -> #p::Update<Self> {
+                #p::Update::across_tenants(cap)
+            }
+            #[doc = #delete_across]
+            pub fn delete_across_tenants(cap: &#p::CrossTenant) -> #p::Delete<Self> {
+                #p::Delete::across_tenants(cap)
+            }
+        }
+    }
+
+    fn global_entry_points(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let name = table.name();
+        let doc = |verb: &str| {
+            format!(
+                " Starts {verb} `{name}`, a global table shared by all tenants: no tenant is involved."
+            )
+        };
+        let (select, insert, update, delete) = (
+            doc("a SELECT on"),
+            doc("an INSERT into"),
+            doc("an UPDATE on"),
+            doc("a DELETE on"),
+        );
+        quote! {
+            #[doc = #select]
+            pub fn select() -> #p::Select<Self> {
+                #p::Select::global()
+            }
+            #[doc = #insert]
+            pub fn insert() -> #p::Insert<Self> {
+                #p::Insert::global()
+            }
+            #[doc = #update]
+            pub fn update() -> #p::Update<Self> {
+                #p::Update::global()
+            }
+            #[doc = #delete]
+            pub fn delete() -> #p::Delete<Self> {
+                #p::Delete::global()
+            }
+        }
+    }
+}
