@@ -1,5 +1,8 @@
 //! Error types of the core crate.
 
+use crate::meta::SqlType;
+use crate::tenant::KeyValue;
+
 /// A tenant key that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -26,7 +29,9 @@ pub enum BuildError {
         table: &'static str,
     },
     /// INSERT rows that do not set the same columns.
-    #[error("INSERT into `{table}`: row {row} sets different columns than row 0; every row must set the same columns")]
+    #[error(
+        "INSERT into `{table}`: row {row} sets different columns than row 0; every row must set the same columns"
+    )]
     InconsistentRows {
         /// The table.
         table: &'static str,
@@ -41,7 +46,9 @@ pub enum BuildError {
     },
     /// A subquery or join on a tenant-scoped table inside a statement that has
     /// no tenant (a statement on a global table).
-    #[error("`{table}` is tenant-scoped, but the statement on global table `{outer}` has no tenant to scope it with; build the statement from a tenant-scoped table with a `TenantId`")]
+    #[error(
+        "`{table}` is tenant-scoped, but the statement on global table `{outer}` has no tenant to scope it with; build the statement from a tenant-scoped table with a `TenantId`"
+    )]
     ScopedTableWithoutTenant {
         /// The tenant-scoped table referenced.
         table: &'static str,
@@ -49,17 +56,134 @@ pub enum BuildError {
         outer: &'static str,
     },
     /// A statement that refers to the same table twice without aliases.
-    #[error("`{table}` is referenced twice in one statement; self-joins are not supported by the scoped builder")]
+    #[error(
+        "`{table}` is referenced twice in one statement; self-joins are not supported by the scoped builder"
+    )]
     DuplicateTable {
         /// The table.
         table: &'static str,
     },
+    /// A row of an INSERT into a global table that sets no column.
+    #[error("INSERT into `{table}`: row {row} sets no column; set at least one with `.set(..)`")]
+    EmptyRow {
+        /// The table.
+        table: &'static str,
+        /// The index of the empty row.
+        row: usize,
+    },
+    /// An INSERT or UPDATE that assigns the tenant column. The typed API
+    /// cannot do this; a hand-written `Assignable` or `InsertRow` impl can.
+    #[error(
+        "`{table}.{column}` is the tenant column: its value comes from the `TenantId` witness and cannot be assigned; remove it from the row or the `.set(..)` calls"
+    )]
+    TenantColumnAssigned {
+        /// The table.
+        table: &'static str,
+        /// The tenant column.
+        column: &'static str,
+    },
+    /// A tenant-scoped table whose tenant column has another key type than
+    /// the statement's witness (possible only in subqueries, whose tables are
+    /// not tied to the witness's type at compile time).
+    #[error(
+        "`{table}` is keyed by {column_type:?}, but the statement is for {key_type} tenant {key}; subqueries may only use tables keyed like the statement's own table"
+    )]
+    TenantKeyMismatch {
+        /// The table.
+        table: &'static str,
+        /// The SQL type of its tenant column.
+        column_type: SqlType,
+        /// The witness's key.
+        key: KeyValue,
+        /// A description of the witness's key type.
+        key_type: &'static str,
+    },
     /// A column of a table the statement does not reference.
-    #[error("column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list")]
+    #[error(
+        "column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list"
+    )]
     UnknownTable {
         /// The table of the column.
         table: &'static str,
         /// The column.
         column: &'static str,
+    },
+}
+
+/// Table metadata that cannot be turned into DDL. Names and types are
+/// checked before anything is rendered, so a bad name is an error, never SQL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DdlError {
+    /// A table, schema, column or index name that is not a plain identifier.
+    #[error(
+        "`{table}`: {what} name {name:?} is not a valid identifier; use 1 to 63 ASCII letters, digits and underscores, not starting with a digit"
+    )]
+    InvalidIdentifier {
+        /// The table.
+        table: &'static str,
+        /// What the name names (`"column"`, `"schema"`, ...).
+        what: &'static str,
+        /// The offending name.
+        name: String,
+    },
+    /// A `Custom` SQL type that could end the statement or start a comment.
+    #[error(
+        "`{table}.{column}`: SQL type {sql_type:?} contains `;`, a quote, a comment or a control character; give a plain type such as `NUMERIC(12, 2)`"
+    )]
+    InvalidSqlType {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The offending type text.
+        sql_type: &'static str,
+    },
+    /// Two columns with the same name (the tenant column included).
+    #[error("`{table}` has two columns named `{column}`")]
+    DuplicateColumn {
+        /// The table.
+        table: &'static str,
+        /// The repeated name.
+        column: &'static str,
+    },
+    /// An index that names a column the table does not have.
+    #[error("an index of `{table}` names column `{column}`, which the table does not have")]
+    UnknownIndexColumn {
+        /// The table.
+        table: &'static str,
+        /// The unknown column.
+        column: &'static str,
+    },
+    /// A generated (identity) column whose type is not an integer.
+    #[error(
+        "`{table}.{column}` is generated, but identity columns must be SMALLINT, INTEGER or BIGINT"
+    )]
+    GeneratedNotInteger {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+    },
+    /// More than one generated column in a SQLite table, which allows only
+    /// one `INTEGER PRIMARY KEY AUTOINCREMENT`.
+    #[error(
+        "`{table}` has more than one generated column; SQLite allows one `INTEGER PRIMARY KEY AUTOINCREMENT` per table"
+    )]
+    SqliteGeneratedColumns {
+        /// The table.
+        table: &'static str,
+    },
+    /// A foreign key that cannot be made to lead with the tenant column.
+    #[error("foreign key `{table}.{column}` references `{target}`: {reason}")]
+    ForeignKey {
+        /// The table.
+        table: &'static str,
+        /// The referencing column.
+        column: &'static str,
+        /// The referenced table.
+        target: &'static str,
+        /// What is wrong and how to fix it.
+        reason: &'static str,
     },
 }

@@ -52,6 +52,16 @@ pub trait BuildStatement: sealed::Sealed {
     fn scope(&self) -> StatementScope;
     /// Renders the statement for a dialect.
     fn build(&self, dialect: Dialect) -> Result<Statement, crate::BuildError>;
+
+    /// Renders the statement for PostgreSQL (`$n` placeholders).
+    fn to_postgres(&self) -> Result<Statement, crate::BuildError> {
+        self.build(Dialect::Postgres)
+    }
+
+    /// Renders the statement for SQLite (`?` placeholders).
+    fn to_sqlite(&self) -> Result<Statement, crate::BuildError> {
+        self.build(Dialect::Sqlite)
+    }
 }
 
 pub(crate) mod sealed {

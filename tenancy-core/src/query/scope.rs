@@ -1,0 +1,112 @@
+//! Whom a statement is built for, and the tenant predicate that follows.
+
+use sea_query::Value;
+
+use crate::BuildError;
+use crate::capability::CrossTenant;
+use crate::meta::{SqlType, TableMeta};
+use crate::statement::StatementScope;
+use crate::tenant::{KeyValue, TenantKey, TenantWitness};
+
+/// The scope a builder was created in. Unlike [`StatementScope`] it is not
+/// `non_exhaustive`, so the renderer matches every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// One tenant, taken from a witness.
+    Tenant(KeyValue),
+    /// Every tenant, under a `CrossTenant` capability.
+    AllTenants,
+    /// A statement on a global table.
+    Global,
+}
+
+impl Scope {
+    /// The scope of a witness.
+    pub(crate) fn of_witness<K: TenantKey>(tenant: &impl TenantWitness<K>) -> Self {
+        Scope::Tenant(tenant.tenant().key_value())
+    }
+
+    /// The scope of a cross-tenant statement on `table`. Building one is
+    /// logged, with the capability's reason, next to the capability's own
+    /// creation event.
+    pub(crate) fn across_tenants(capability: &CrossTenant, table: &'static TableMeta) -> Self {
+        tracing::debug!(
+            target: "tenancy::cross_tenant",
+            reason = capability.reason(),
+            table = table.name,
+            "cross-tenant statement started"
+        );
+        Scope::AllTenants
+    }
+
+    /// The scope reported in the built statement.
+    pub(crate) fn statement_scope(self) -> StatementScope {
+        match self {
+            Scope::Tenant(key) => StatementScope::Tenant(key),
+            Scope::AllTenants => StatementScope::AllTenants,
+            Scope::Global => StatementScope::Global,
+        }
+    }
+
+    /// The value the tenant column of `table` is compared with (or set to)
+    /// in this scope: `Ok(None)` when the table is global or the scope spans
+    /// all tenants. A scoped table in a global statement, or one keyed by
+    /// another key type than the witness, is an error: never silently
+    /// unscoped.
+    pub(crate) fn tenant_value(
+        self,
+        table: &'static TableMeta,
+        statement_table: &'static str,
+    ) -> Result<Option<Value>, BuildError> {
+        let Some(tenant) = table.tenant else {
+            return Ok(None);
+        };
+        match self {
+            Scope::Tenant(key) => {
+                if tenant.sql_type != key_sql_type(key) {
+                    return Err(BuildError::TenantKeyMismatch {
+                        table: table.name,
+                        column_type: tenant.sql_type,
+                        key,
+                        key_type: key_type_name(key),
+                    });
+                }
+                Ok(Some(key_to_value(key)))
+            }
+            Scope::AllTenants => Ok(None),
+            Scope::Global => Err(BuildError::ScopedTableWithoutTenant {
+                table: table.name,
+                outer: statement_table,
+            }),
+        }
+    }
+}
+
+/// A key as a bound parameter.
+fn key_to_value(key: KeyValue) -> Value {
+    match key {
+        KeyValue::I32(key) => key.into(),
+        KeyValue::I64(key) => key.into(),
+        #[cfg(feature = "uuid")]
+        KeyValue::Uuid(key) => key.into(),
+    }
+}
+
+/// The column type of tenant columns keyed like `key`.
+fn key_sql_type(key: KeyValue) -> SqlType {
+    match key {
+        KeyValue::I32(_) => i32::SQL_TYPE,
+        KeyValue::I64(_) => i64::SQL_TYPE,
+        #[cfg(feature = "uuid")]
+        KeyValue::Uuid(_) => uuid::Uuid::SQL_TYPE,
+    }
+}
+
+fn key_type_name(key: KeyValue) -> &'static str {
+    match key {
+        KeyValue::I32(_) => "i32",
+        KeyValue::I64(_) => "i64",
+        #[cfg(feature = "uuid")]
+        KeyValue::Uuid(_) => "UUID",
+    }
+}
