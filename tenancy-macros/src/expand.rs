@@ -1,7 +1,7 @@
 //! Turns a checked [`Table`] into the struct plus its impls.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Path};
 
@@ -72,6 +72,14 @@ struct Generator<'a> {
 }
 
 impl Generator<'_> {
+    /// The runtime path with every token at `span`. A trait-bound error is
+    /// reported at the span of the whole path it arises in; a path whose
+    /// first tokens are the macro's own would put it on the attribute
+    /// instead of on the user's field.
+    fn p_at(&self, span: Span) -> TokenStream {
+        respan(self.p.to_token_stream(), span)
+    }
+
     fn impls(&self) -> TokenStream {
         let table_impl = self.table_impl();
         let scope_impl = self.scope_impl();
@@ -104,6 +112,7 @@ impl Generator<'_> {
             Some(tenant) => {
                 let key = tenant.ty;
                 let column = tenant.column_name();
+                let p = self.p_at(key.span());
                 quote_spanned! {key.span()=>
                     #p::__private::Some(#p::TenantColumnMeta::new::<#key>(#column))
                 }
@@ -150,10 +159,13 @@ impl Generator<'_> {
                 let nullable = field.is_option();
                 (quote!(#p::SqlType::Custom(#sql_type)), quote!(#nullable))
             }
-            None => (
-                quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::SQL_TYPE),
-                quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::NULLABLE),
-            ),
+            None => {
+                let p = self.p_at(ty.span());
+                (
+                    quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::SQL_TYPE),
+                    quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::NULLABLE),
+                )
+            }
         };
         let attrs = &field.attrs;
         let mut meta = quote!(#p::ColumnMeta::new(#column, #field_name, #sql_type, #nullable));
@@ -171,6 +183,7 @@ impl Generator<'_> {
         }
         if let Some(references) = &attrs.references {
             let target = &references.value;
+            let p = self.p_at(target.span());
             meta.extend(quote_spanned!(target.span()=> .references(<#target as #p::Table>::meta)));
         }
         meta
@@ -183,6 +196,7 @@ impl Generator<'_> {
         match table.tenant() {
             Some(tenant) => {
                 let key = tenant.ty;
+                let p = self.p_at(key.span());
                 quote_spanned! {key.span()=>
                     #[automatically_derived]
                     impl #p::TenantScoped for #ident {
@@ -199,6 +213,9 @@ impl Generator<'_> {
 
     /// `impl InsertRow`: every column the application supplies (not the
     /// tenant column, whose value is the witness's, nor generated ones).
+    /// Mapped types convert through `ColumnType`, so a type without a
+    /// mapping is reported once, by `ColumnType`; types with a verbatim
+    /// `sql_type` convert with `From`.
     fn insert_row_impl(&self) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
@@ -209,8 +226,15 @@ impl Generator<'_> {
                 let column = field.column_name();
                 let member = field.ident;
                 let value = quote!(::core::clone::Clone::clone(&self.#member));
-                quote_spanned! {field.ty.span()=>
-                    (#column, #p::__private::Value::from(#value))
+                let ty = field.ty;
+                let p = self.p_at(ty.span());
+                match field.attrs.sql_type {
+                    Some(_) => quote_spanned! {ty.span()=>
+                        (#column, #p::__private::Value::from(#value))
+                    },
+                    None => quote_spanned! {ty.span()=>
+                        (#column, <#ty as #p::ColumnType>::into_value(#value))
+                    },
                 }
             });
         quote! {
@@ -303,7 +327,15 @@ impl Generator<'_> {
         let select_across = across("a SELECT on");
         let update_across = across("an UPDATE on");
         let delete_across = across("a DELETE on");
-        let witness = quote!(&impl #p::TenantWitness<<Self as #p::TenantScoped>::Key>);
+        // Spanned at the key type: if that type is no tenant key, the
+        // signatures report it there, next to `TenantScoped`'s own error.
+        let key_span = table
+            .tenant()
+            .map_or_else(Span::call_site, |tenant| tenant.ty.span());
+        let p_key = self.p_at(key_span);
+        let witness = quote_spanned! {key_span=>
+            &impl #p_key::TenantWitness<<Self as #p_key::TenantScoped>::Key>
+        };
         quote! {
             #[doc = #select]
             pub fn select(tenant: #witness) -> #p::Select<Self> {
@@ -369,4 +401,21 @@ impl Generator<'_> {
             }
         }
     }
+}
+
+/// `tokens` with every token, nested ones included, at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
