@@ -7,6 +7,13 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+// Generated code names this crate `::tenancy_core`; the alias makes that path
+// work inside the crate too (its own tests and helpers), not only in
+// dependents and doc tests, where `crate::` would name the wrong crate. Only
+// test builds expand the macros here, hence the `allow`.
+#[allow(unused_extern_crates)]
+extern crate self as tenancy_core;
+
 mod capability;
 mod column;
 pub mod ddl;
