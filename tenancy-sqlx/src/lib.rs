@@ -1,1 +1,122 @@
-//! placeholder
+//! Tenant isolation for sqlx, with PostgreSQL Row Level Security as the
+//! backstop.
+//!
+//! One dependency gives you the whole library: this crate re-exports
+//! `tenancy-core` (the [`TenantId`] witness, `#[tenant_scoped]`, the scoped
+//! builder, [`ddl`]) at its root. The flow, end to end:
+//!
+//! ```no_run
+//! use tenancy_sqlx::ddl::TableSet;
+//! use tenancy_sqlx::rls::RlsPolicy;
+//! use tenancy_sqlx::{CrossTenant, OwnerPool, TenantId, TenantPool, TenantPoolOptions, tenant_scoped};
+//!
+//! #[tenant_scoped]
+//! #[derive(Debug, sqlx::FromRow)]
+//! pub struct Order {
+//!     pub tenant_id: i64,
+//!     #[tenancy(primary_key, generated)]
+//!     pub id: i64,
+//!     pub status: String,
+//! }
+//!
+//! # async fn run() -> Result<(), tenancy_sqlx::Error> {
+//! let tables = TableSet::new().with::<Order>();
+//!
+//! // Deploy: as the role that owns the tables, create them and their RLS
+//! // policies (idempotent, one transaction).
+//! let owner = OwnerPool::connect("postgres://owner@db/shop", CrossTenant::with_reason("migrations")).await?;
+//! owner.apply_schema(&tables, &RlsPolicy::for_role("app")?).await?;
+//!
+//! // The application connects as a role RLS applies to; a superuser,
+//! // BYPASSRLS or owner role is refused here.
+//! let pool = TenantPool::connect("postgres://app@db/shop", TenantPoolOptions::new().tables(&tables)).await?;
+//!
+//! // Per request, with the tenant your authentication layer verified:
+//! let tenant = TenantId::from_verified(42);
+//! let mut tx = pool.begin(&tenant).await?; // BEGIN + set_config(.., true): one round trip
+//! tx.execute(Order::insert(&tenant).set(Order::STATUS, "open".to_owned())).await?;
+//! let open: Vec<Order> = tx.fetch_all(Order::select(&tenant).filter(Order::STATUS.eq("open"))).await?;
+//! tx.commit().await?;
+//! # let _ = open;
+//! # Ok(()) }
+//! ```
+//!
+//! Three layers stand between a tenant and another tenant's rows:
+//!
+//! 1. **Types.** Statements on tenant tables need a [`TenantId`]; a
+//!    [`TenantTransaction`] runs only statements built for its own tenant and
+//!    refuses others before sending anything ([`Error::TenantMismatch`]).
+//! 2. **The builder.** Every reference to a tenant table carries
+//!    `tenant_id = $n`, bound to the witness.
+//! 3. **Row Level Security.** [`TenantPool::begin`] sets `app.tenant_id`
+//!    transaction-locally, and the policies from [`rls`] filter every row
+//!    any SQL touches — raw SQL through
+//!    [`TenantTransaction::raw_connection`] included.
+//!
+//! # Connections and the tenant context
+//!
+//! The tenant setting lives exactly as long as the transaction: `BEGIN` and
+//! `SELECT set_config('app.tenant_id', '<key>', true)` are sent as one simple
+//! query, never `SET`, so commit, rollback, an error, a panic or a dropped
+//! future all end it. sqlx can hand a connection back to the pool while a
+//! cancelled `BEGIN` is still open on the server; [`TenantPool::begin`]
+//! closes such a connection instead (see [`TenantPool`]). None of these
+//! guards costs a round trip on the normal path.
+//!
+//! # Roles
+//!
+//! | role | used by | attributes |
+//! |---|---|---|
+//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS`, owns no table; SELECT/INSERT/UPDATE/DELETE granted by [`rls`] |
+//! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
+//!
+//! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made
+//! with a [`CrossTenant`] capability; reading across tenants there needs a
+//! role that `BYPASSRLS`, because RLS is forced on the owner too.
+//!
+//! # Checking a live database
+//!
+//! [`audit::verify_tables`] reports tables without RLS, policies of the wrong
+//! form and keys or indexes that do not lead with the tenant column;
+//! [`audit::roles_bypassing_rls`] lists the roles that skip every policy.
+//!
+//! # Features
+//!
+//! - `postgres` (default): the PostgreSQL backend.
+//! - `uuid`: `uuid::Uuid` tenant keys and columns.
+
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(feature = "postgres"))]
+compile_error!(
+    "tenancy-sqlx needs its `postgres` feature (on by default): it is the only backend so far"
+);
+
+pub mod audit;
+mod backend;
+mod error;
+mod guard;
+mod ident;
+mod owner;
+mod pool;
+pub mod rls;
+mod role;
+mod setting;
+mod transaction;
+
+pub use backend::Backend;
+pub use error::{Error, PrivilegedRole};
+pub use ident::Identifier;
+pub use owner::OwnerPool;
+pub use pool::{TenantPool, TenantPoolOptions};
+pub use setting::SettingName;
+pub use transaction::TenantTransaction;
+
+pub use sqlx::Postgres;
+
+pub use tenancy_core::*;
+

@@ -1,0 +1,81 @@
+//! PostgreSQL: the tenant context is a transaction-local custom setting read
+//! by row-level security policies.
+
+use core::future::Future;
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, Executor, PgConnection, Postgres};
+use tenancy_core::{Dialect, KeyValue, Statement};
+
+use super::{Backend, sealed};
+use crate::Error;
+use crate::setting::{SettingName, key_literal};
+
+impl sealed::Sealed for Postgres {}
+
+impl Backend for Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    fn begin_statement(setting: &SettingName, tenant: KeyValue) -> Result<String, Error> {
+        // One simple query, so one round trip. `true` makes the setting
+        // transaction-local: COMMIT or ROLLBACK clears it. Never `SET`, which
+        // would outlive the transaction on a pooled connection.
+        Ok(format!(
+            "BEGIN; SELECT set_config('{setting}', '{key}', true)",
+            key = key_literal(tenant)?
+        ))
+    }
+
+    fn reset_statement(setting: &SettingName) -> String {
+        format!("RESET {setting}")
+    }
+
+    fn fetch_all<'c, R>(
+        connection: &'c mut PgConnection,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
+    {
+        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
+            .fetch_all(connection)
+    }
+
+    fn fetch_optional<'c, R>(
+        connection: &'c mut PgConnection,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
+    {
+        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
+            .fetch_optional(connection)
+    }
+
+    async fn execute(
+        connection: &mut PgConnection,
+        statement: Statement,
+    ) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
+            .execute(connection)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn execute_text(connection: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+        // Without arguments sqlx sends a simple query.
+        connection.execute(AssertSqlSafe(sql)).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn begin_is_one_statement_string_with_a_local_setting() {
+        let sql = Postgres::begin_statement(&SettingName::default(), KeyValue::I64(42)).unwrap();
+        assert_eq!(sql, "BEGIN; SELECT set_config('app.tenant_id', '42', true)");
+    }
+}

@@ -1,0 +1,156 @@
+//! The adapter's error type.
+
+use tenancy_core::{BuildError, DdlError, KeyValue};
+
+/// Why a role is refused as the application role of a [`TenantPool`](crate::TenantPool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrivilegedRole {
+    /// The role is a superuser.
+    Superuser,
+    /// The role has the `BYPASSRLS` attribute.
+    BypassRls,
+    /// The role owns these registered tables, or has the privileges of their
+    /// owner through role membership.
+    OwnsTables(Vec<String>),
+}
+
+impl core::fmt::Display for PrivilegedRole {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PrivilegedRole::Superuser => {
+                f.write_str("is a superuser: PostgreSQL skips every row-level security policy for it")
+            }
+            PrivilegedRole::BypassRls => f.write_str(
+                "has the BYPASSRLS attribute: PostgreSQL skips every row-level security policy for it",
+            ),
+            PrivilegedRole::OwnsTables(tables) => write!(
+                f,
+                "owns (or has the privileges of the owner of) {}: an owner can disable row-level \
+                 security or drop the policy, and skips the policies unless FORCE ROW LEVEL SECURITY is set",
+                tables.join(", ")
+            ),
+        }
+    }
+}
+
+/// Everything that can go wrong in the adapter.
+///
+/// Messages name the tenant, table or role involved and say how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database or the driver reported an error.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+
+    /// A statement could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+
+    /// Table metadata could not be turned into DDL.
+    #[error(transparent)]
+    Ddl(#[from] DdlError),
+
+    /// A statement built for one tenant was given to a transaction of another.
+    /// Nothing was sent to the database.
+    #[error(
+        "statement built for tenant {statement} refused by the transaction of tenant {transaction}; \
+         nothing was sent: build it with the transaction's own witness (`tx.tenant()`)"
+    )]
+    TenantMismatch {
+        /// The tenant the statement was built for.
+        statement: KeyValue,
+        /// The tenant of the transaction.
+        transaction: KeyValue,
+    },
+
+    /// A cross-tenant statement was given to a tenant transaction. Nothing was
+    /// sent to the database.
+    #[error(
+        "statement built across all tenants refused by the transaction of tenant {transaction}; \
+         nothing was sent: cross-tenant statements run through `OwnerPool`"
+    )]
+    CrossTenantInTenantTransaction {
+        /// The tenant of the transaction.
+        transaction: KeyValue,
+    },
+
+    /// A statement built for one tenant was given to the owner pool, which
+    /// runs outside any tenant context. Nothing was sent to the database.
+    #[error(
+        "statement built for tenant {statement} refused by `OwnerPool`; nothing was sent: \
+         run tenant statements in `TenantPool::begin(&tenant)`, where RLS backs the predicate up"
+    )]
+    TenantStatementOnOwnerPool {
+        /// The tenant the statement was built for.
+        statement: KeyValue,
+    },
+
+    /// A statement whose scope this version of the adapter does not know.
+    #[error(
+        "statement with an unknown scope ({scope}) refused; nothing was sent: upgrade tenancy-sqlx"
+    )]
+    UnknownScope {
+        /// The scope, for the message.
+        scope: String,
+    },
+
+    /// The pool's role would skip row-level security.
+    #[error(
+        "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
+         NOBYPASSRLS that does not own the tables, or use `OwnerPool` for migrations \
+         (to accept this role anyway, say why with `TenantPoolOptions::allow_rls_bypassing_role`)"
+    )]
+    PrivilegedRole {
+        /// The role the pool connected as.
+        role: String,
+        /// What makes it unsafe.
+        problem: PrivilegedRole,
+    },
+
+    /// A setting name that is not `<ident>.<ident>`.
+    #[error(
+        "invalid setting name {name:?}: expected `<prefix>.<name>` made of ASCII letters, digits \
+         and `_`, such as `app.tenant_id`"
+    )]
+    InvalidSetting {
+        /// The offending name, truncated.
+        name: String,
+    },
+
+    /// A role, schema or table name that cannot be used as an identifier.
+    #[error(
+        "invalid {kind} name {name:?}: expected 1 to 63 ASCII letters, digits, `_`, `$` or `-`, \
+         starting with a letter or `_`"
+    )]
+    InvalidIdentifier {
+        /// What the name is for ("role", "schema", "table").
+        kind: &'static str,
+        /// The offending name, truncated.
+        name: String,
+    },
+
+    /// A tenant key whose text form is not safe to place in `set_config`.
+    #[error(
+        "tenant key {key:?} cannot be rendered into set_config: only integer and UUID keys are supported"
+    )]
+    UnrenderableKey {
+        /// The key's text, truncated.
+        key: String,
+    },
+
+    /// A tenant column whose SQL type cannot key a policy.
+    #[error(
+        "the tenant column `{column}` of `{table}` has SQL type {sql_type}, which a policy cannot \
+         compare with the setting: tenant columns must be BIGINT, INTEGER or UUID"
+    )]
+    UnsupportedTenantType {
+        /// The table.
+        table: String,
+        /// The tenant column.
+        column: &'static str,
+        /// Its SQL type, for the message.
+        sql_type: String,
+    },
+}

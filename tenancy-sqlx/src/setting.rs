@@ -1,0 +1,124 @@
+//! The name of the setting that carries the tenant (`app.tenant_id`), and the
+//! text form of a key in `set_config(..)`.
+
+use core::fmt;
+
+use tenancy_core::KeyValue;
+
+use crate::Error;
+use crate::ident::truncate_for_error;
+
+/// The custom PostgreSQL setting that holds the current tenant inside a
+/// transaction, read by the RLS policies. Default: `app.tenant_id`.
+///
+/// It must be `<ident>.<ident>` (a custom setting needs a dot), each part
+/// ASCII letters, digits and `_`, not starting with a digit: the name is
+/// placed inside SQL string literals, so nothing else is accepted.
+///
+/// ```
+/// use tenancy_sqlx::SettingName;
+///
+/// assert_eq!(SettingName::default().as_str(), "app.tenant_id");
+/// assert!(SettingName::new("myapp.current_tenant").is_ok());
+/// assert!(SettingName::new("tenant_id").is_err());
+/// assert!(SettingName::new("app.x'; DROP TABLE t; --").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SettingName {
+    name: String,
+}
+
+impl SettingName {
+    /// The default setting, `app.tenant_id`.
+    pub const DEFAULT: &'static str = "app.tenant_id";
+
+    /// Validates a setting name of the form `<ident>.<ident>`.
+    pub fn new(name: &str) -> Result<Self, Error> {
+        let valid = name
+            .split_once('.')
+            .is_some_and(|(prefix, rest)| is_setting_part(prefix) && is_setting_part(rest));
+        if valid {
+            Ok(SettingName {
+                name: name.to_owned(),
+            })
+        } else {
+            Err(Error::InvalidSetting {
+                name: truncate_for_error(name),
+            })
+        }
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Default for SettingName {
+    fn default() -> Self {
+        SettingName {
+            name: Self::DEFAULT.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for SettingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.name, f)
+    }
+}
+
+impl fmt::Display for SettingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+fn is_setting_part(part: &str) -> bool {
+    let mut bytes = part.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && part.len() <= 63
+}
+
+/// The key as the text placed in `set_config(.., '<key>', true)`.
+///
+/// Keys are integers or UUIDs (`TenantKey` is sealed), so their text is
+/// digits, hex letters and `-`. That is checked here as well, so that no
+/// future key type can put a quote into the statement.
+pub(crate) fn key_literal(key: KeyValue) -> Result<String, Error> {
+    let text = key.to_string();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        Ok(text)
+    } else {
+        Err(Error::UnrenderableKey {
+            key: truncate_for_error(&text),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_needs_two_plain_parts() {
+        for good in ["app.tenant_id", "a.b", "_x.y_1"] {
+            assert!(SettingName::new(good).is_ok(), "{good:?} refused");
+        }
+        for bad in [
+            "", "app", "app.", ".x", "a.b.c", "a-b.c", "a.b'", "1a.b", "a. b", "a.b;",
+        ] {
+            assert!(SettingName::new(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn keys_render_as_plain_text() {
+        assert_eq!(key_literal(KeyValue::I64(-42)).unwrap(), "-42");
+        assert_eq!(key_literal(KeyValue::I32(7)).unwrap(), "7");
+    }
+}

@@ -1,0 +1,198 @@
+//! A transaction opened for one tenant.
+
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx_core::transaction::TransactionManager;
+use tenancy_core::{BuildStatement, Statement, StatementScope, TenantId, TenantKey};
+
+use crate::backend::Backend;
+use crate::setting::SettingName;
+use crate::{Error, Postgres};
+
+/// A database transaction whose tenant context is set: every statement it
+/// runs is checked against its tenant before anything is sent, and on
+/// PostgreSQL the row-level security policies filter by the same tenant.
+///
+/// Made by [`TenantPool::begin`](crate::TenantPool::begin). It ends with
+/// [`commit`](Self::commit) or [`rollback`](Self::rollback); dropping it
+/// rolls back (the rollback is queued and sent before the connection is
+/// reused), so an early `?` return or a panic never commits half the work.
+///
+/// The tenant setting is transaction-local: when the transaction ends, it is
+/// gone, and the next borrower of the connection sees no tenant.
+#[must_use = "a transaction that is dropped rolls back; call `commit().await`"]
+pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = Postgres> {
+    connection: PoolConnection<DB>,
+    tenant: TenantId<K>,
+    setting: Arc<SettingName>,
+    /// Still open on the server: dropping must roll back.
+    open: bool,
+    /// The raw connection was handed out: raw SQL may have left session state.
+    raw_used: bool,
+}
+
+impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
+    pub(crate) fn new(
+        connection: PoolConnection<DB>,
+        tenant: TenantId<K>,
+        setting: Arc<SettingName>,
+    ) -> Self {
+        TenantTransaction {
+            connection,
+            tenant,
+            setting,
+            open: true,
+            raw_used: false,
+        }
+    }
+
+    /// The tenant this transaction runs for. Build its statements with it.
+    #[must_use]
+    pub fn tenant(&self) -> &TenantId<K> {
+        &self.tenant
+    }
+
+    /// Runs a query and decodes every row with [`sqlx::FromRow`].
+    ///
+    /// A statement built for another tenant, or across all tenants, is
+    /// refused before anything is sent ([`Error::TenantMismatch`],
+    /// [`Error::CrossTenantInTenantTransaction`]).
+    pub async fn fetch_all<R>(&mut self, statement: impl BuildStatement) -> Result<Vec<R>, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    {
+        let statement = self.prepare(&statement)?;
+        Ok(DB::fetch_all(&mut self.connection, statement).await?)
+    }
+
+    /// Runs a query and decodes its first row; no row is an error
+    /// (`sqlx::Error::RowNotFound`, wrapped in [`Error::Database`]).
+    pub async fn fetch_one<R>(&mut self, statement: impl BuildStatement) -> Result<R, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    {
+        self.fetch_optional(statement)
+            .await?
+            .ok_or(Error::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs a query and decodes its first row, if there is one.
+    pub async fn fetch_optional<R>(
+        &mut self,
+        statement: impl BuildStatement,
+    ) -> Result<Option<R>, Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    {
+        let statement = self.prepare(&statement)?;
+        Ok(DB::fetch_optional(&mut self.connection, statement).await?)
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
+        let statement = self.prepare(&statement)?;
+        Ok(DB::execute(&mut self.connection, statement).await?)
+    }
+
+    /// The connection inside the transaction, for SQL the builder cannot
+    /// express (`sqlx::query!`, hand-written SQL).
+    ///
+    /// Raw SQL runs under this transaction's tenant context, so on
+    /// PostgreSQL row-level security still applies; the builder's tenant
+    /// predicate does not: the SQL is yours. Do not end the transaction from
+    /// raw SQL (`COMMIT`, `ROLLBACK`); use [`commit`](Self::commit) and
+    /// [`rollback`](Self::rollback). Because raw SQL could also have set the
+    /// tenant setting at session level, a transaction that handed out its
+    /// raw connection resets the setting when it ends (one extra round trip),
+    /// or, if it is dropped, closes the connection instead of returning it to
+    /// the pool.
+    pub fn raw_connection(&mut self) -> &mut DB::Connection {
+        self.raw_used = true;
+        &mut self.connection
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        <DB::TransactionManager as TransactionManager>::commit(&mut self.connection).await?;
+        self.open = false;
+        self.clear_raw_session_state().await;
+        Ok(())
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        <DB::TransactionManager as TransactionManager>::rollback(&mut self.connection).await?;
+        self.open = false;
+        self.clear_raw_session_state().await;
+        Ok(())
+    }
+
+    /// Checks the statement's scope against this transaction, then builds it.
+    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        self.check_scope(statement.scope())?;
+        let built = statement.build(DB::DIALECT)?;
+        // The built statement is what is sent: check its scope too.
+        self.check_scope(built.scope)?;
+        Ok(built)
+    }
+
+    fn check_scope(&self, scope: StatementScope) -> Result<(), Error> {
+        let transaction = self.tenant.key_value();
+        match scope {
+            StatementScope::Tenant(statement) if statement == transaction => Ok(()),
+            StatementScope::Tenant(statement) => Err(Error::TenantMismatch {
+                statement,
+                transaction,
+            }),
+            StatementScope::Global => Ok(()),
+            StatementScope::AllTenants => {
+                Err(Error::CrossTenantInTenantTransaction { transaction })
+            }
+            other => Err(Error::UnknownScope {
+                scope: format!("{other:?}"),
+            }),
+        }
+    }
+
+    /// After raw SQL, clears a session-level tenant setting it may have made;
+    /// if that fails, the connection is closed rather than reused.
+    async fn clear_raw_session_state(&mut self) {
+        if !self.raw_used {
+            return;
+        }
+        let reset = DB::reset_statement(&self.setting);
+        if let Err(error) = DB::execute_text(&mut self.connection, reset).await {
+            tracing::warn!(
+                target: "tenancy::pool",
+                %error,
+                "could not reset the tenant setting after raw SQL; closing the connection"
+            );
+            self.connection.close_on_drop();
+        }
+    }
+}
+
+impl<K: TenantKey, DB: Backend> Drop for TenantTransaction<K, DB> {
+    fn drop(&mut self) {
+        if self.open {
+            // Queues ROLLBACK; the pool sends it before anyone reuses the
+            // connection (sqlx pings every returned connection).
+            <DB::TransactionManager as TransactionManager>::start_rollback(&mut self.connection);
+            if self.raw_used {
+                // No round trip is possible here to reset what raw SQL may
+                // have set at session level: do not reuse the connection.
+                self.connection.close_on_drop();
+            }
+        }
+    }
+}
+
+impl<K: TenantKey, DB: Backend> core::fmt::Debug for TenantTransaction<K, DB> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TenantTransaction")
+            .field("tenant", &self.tenant)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
