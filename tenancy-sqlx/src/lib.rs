@@ -120,3 +120,5 @@ pub use sqlx::Postgres;
 
 pub use tenancy_core::*;
 
+#[cfg(feature = "testing")]
+pub mod testing;
