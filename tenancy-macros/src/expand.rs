@@ -1,4 +1,5 @@
-//! Turns a checked [`Table`] into the struct plus its impls.
+//! Runs the pipeline (parse, check, generate) and quotes the output: the
+//! struct without our attributes, plus its impls.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};

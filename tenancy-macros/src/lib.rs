@@ -2,8 +2,8 @@
 //! crates. This crate is an implementation detail: depend on `tenancy-core`
 //! or `tenancy-sqlx`, which re-export both macros, and read their docs there.
 //!
-//! Each macro parses the struct ([`ast`], [`attr`]), checks the rules that
-//! span fields ([`valid`]) and generates the impls ([`expand`]); on error the
+//! Each macro parses the struct (`ast`, `attr`), checks the rules that
+//! span fields (`valid`) and generates the impls (`expand`); on error the
 //! struct is emitted unchanged next to every error found, each spanned at the
 //! user's tokens.
 
