@@ -60,6 +60,7 @@ pub(crate) struct Table<'a> {
 
 /// One named field.
 pub(crate) struct Field<'a> {
+    pub(crate) original: &'a syn::Field,
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
     pub(crate) attrs: FieldAttrs,
@@ -95,6 +96,7 @@ impl<'a> Table<'a> {
             .iter()
             .filter_map(|field| {
                 Some(Field {
+                    original: field,
                     ident: field.ident.as_ref()?,
                     ty: &field.ty,
                     attrs: attr::field_attrs(kind, field, errors),

@@ -18,6 +18,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     indexes(table, errors);
     sql_types(table, errors);
     distinct_names(table, errors);
+    unconditional_fields(table, errors);
 }
 
 /// Table, schema and column names are plain SQL identifiers.
@@ -260,6 +261,29 @@ fn distinct_names(table: &Table<'_>, errors: &mut Errors) {
             );
         } else {
             constants.insert(constant, field.name());
+        }
+    }
+}
+
+/// An attribute macro sees fields before `#[cfg]` is evaluated, so the
+/// generated code would name a column field that may not exist. Skipped
+/// fields are never named, so they may be conditional.
+fn unconditional_fields(table: &Table<'_>, errors: &mut Errors) {
+    for field in table.fields.iter().filter(|field| !field.is_skipped()) {
+        for cfg in field
+            .original
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+        {
+            errors.at(
+                cfg,
+                format!(
+                    "`#[cfg]` on field `{}` is not supported by `{}`: a table has one fixed set of columns; keep the field in every build, or mark it `#[tenancy(skip)]` if it is not a column",
+                    field.name(),
+                    table.kind.attribute()
+                ),
+            );
         }
     }
 }

@@ -523,6 +523,19 @@ fn skip_with_anything_else() {
     );
 }
 
+#[test]
+fn conditional_columns() {
+    let error = one_error(
+        "",
+        "struct Order { tenant_id: i64, #[cfg(feature = \"x\")] extra: i64, #[cfg(test)] #[tenancy(skip)] probe: i64 }",
+    );
+    assert_eq!(
+        error.message,
+        "`#[cfg]` on field `extra` is not supported by `#[tenant_scoped]`: a table has one fixed set of columns; keep the field in every build, or mark it `#[tenancy(skip)]` if it is not a column"
+    );
+    assert_eq!(error.at, "#[cfg(feature = \"x\")]");
+}
+
 // ---- all at once ----
 
 #[test]
