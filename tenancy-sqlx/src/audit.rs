@@ -361,7 +361,7 @@ impl TableChecks<'_> {
                     a.attname::text AS leading_column
              FROM pg_catalog.pg_index i
              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-             WHERE i.indrelid = $1 ORDER BY 1",
+             WHERE i.indrelid = $1 ORDER BY i.indisprimary DESC, 1",
         )
         .bind(self.oid)
         .fetch_all(&mut *connection)

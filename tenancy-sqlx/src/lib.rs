@@ -84,6 +84,7 @@
 //!
 //! - `postgres` (default): the PostgreSQL backend.
 //! - `uuid`: `uuid::Uuid` tenant keys and columns.
+//! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests.
 
 #![cfg_attr(
     not(test),

@@ -1,0 +1,190 @@
+//! Built statements through tenant transactions and the owner pool: rows
+//! decode with `FromRow`, and a statement for another scope is refused
+//! before anything reaches the server.
+
+mod support;
+
+use sqlx::postgres::PgConnectOptions;
+use support::tables::{Customer, Order, Plan, table_set};
+use support::{TestResult, backends, database_with_tables};
+use tenancy_sqlx::{
+    CrossTenant, Error, OwnerPool, StatementScope, TenantId, TenantPool, TenantPoolOptions,
+};
+
+async fn pool(
+    db: &tenancy_sqlx::testing::TestDatabase,
+    application_name: &str,
+) -> Result<TenantPool, Box<dyn std::error::Error>> {
+    let connect = db
+        .app_url()
+        .parse::<PgConnectOptions>()?
+        .application_name(application_name);
+    Ok(TenantPool::connect_with(
+        sqlx::postgres::PgPoolOptions::new().max_connections(1),
+        connect,
+        TenantPoolOptions::new().tables(&table_set()),
+    )
+    .await?)
+}
+
+#[tokio::test]
+async fn a_tenant_reads_and_writes_its_own_rows() -> TestResult {
+    let db = database_with_tables().await?;
+    let pool = pool(&db, "own-rows").await?;
+    let tenant = TenantId::from_verified(5_i64);
+
+    let mut tx = pool.begin(&tenant).await?;
+    let inserted = tx
+        .execute(Customer::insert(&tenant).set(Customer::EMAIL, "ada@five.test".to_owned()))
+        .await?;
+    assert_eq!(inserted, 1);
+    let customer: Customer = tx.fetch_one(Customer::select(&tenant)).await?;
+    assert_eq!(
+        (customer.tenant_id, customer.email.as_str()),
+        (5, "ada@five.test")
+    );
+    tx.execute(
+        Order::insert(&tenant)
+            .set(Order::CUSTOMER_ID, customer.id)
+            .set(Order::STATUS, "open".to_owned()),
+    )
+    .await?;
+    let updated = tx
+        .execute(
+            Order::update(&tenant)
+                .set(Order::STATUS, "paid".to_owned())
+                .filter(Order::STATUS.eq("open")),
+        )
+        .await?;
+    assert_eq!(updated, 1);
+    let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant)).await?;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].status, "paid");
+    tx.commit().await?;
+
+    // Another tenant sees none of it.
+    let other = TenantId::from_verified(6_i64);
+    let mut tx = pool.begin(&other).await?;
+    let none: Option<Customer> = tx.fetch_optional(Customer::select(&other)).await?;
+    assert_eq!(none, None);
+    let missing = tx.fetch_one::<Customer>(Customer::select(&other)).await;
+    assert!(
+        matches!(missing, Err(Error::Database(sqlx::Error::RowNotFound))),
+        "{missing:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn global_tables_are_readable_in_any_tenant_transaction() -> TestResult {
+    let db = database_with_tables().await?;
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("seed plans"),
+    );
+    owner
+        .execute(
+            Plan::insert()
+                .set(Plan::ID, 1_i64)
+                .set(Plan::NAME, "free".to_owned()),
+        )
+        .await?;
+
+    let pool = pool(&db, "global-rows").await?;
+    let mut tx = pool.begin(&TenantId::from_verified(5_i64)).await?;
+    let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
+    assert_eq!(
+        plans,
+        [Plan {
+            id: 1,
+            name: "free".to_owned()
+        }]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestResult {
+    let db = database_with_tables().await?;
+    let admin = db.admin_pool().await?;
+    let pool = pool(&db, "mismatch").await?;
+    let mine = TenantId::from_verified(1_i64);
+    let theirs = TenantId::from_verified(2_i64);
+
+    let mut tx = pool.begin(&mine).await?;
+    let before = backends(&admin, "mismatch").await?;
+
+    let refused = tx.fetch_all::<Customer>(Customer::select(&theirs)).await;
+    match refused {
+        Err(Error::TenantMismatch {
+            statement,
+            transaction,
+        }) => {
+            assert_eq!(
+                (statement, transaction),
+                (theirs.key_value(), mine.key_value())
+            );
+        }
+        other => return Err(format!("expected TenantMismatch, got {other:?}").into()),
+    }
+    let message = tx
+        .execute(Customer::delete(&theirs))
+        .await
+        .err()
+        .ok_or("delete accepted")?
+        .to_string();
+    assert!(
+        message.contains("tenant 2") && message.contains("tenant 1"),
+        "{message}"
+    );
+
+    let capability = CrossTenant::with_reason("test: must be refused by a tenant transaction");
+    let across = tx
+        .fetch_all::<Customer>(Customer::select_across_tenants(&capability))
+        .await;
+    assert!(
+        matches!(across, Err(Error::CrossTenantInTenantTransaction { .. })),
+        "{across:?}"
+    );
+
+    // The server's last query for this connection is still the BEGIN.
+    assert_eq!(backends(&admin, "mismatch").await?, before);
+    assert_eq!(
+        before[0].query,
+        "BEGIN; SELECT set_config('app.tenant_id', '1', true)"
+    );
+
+    // The transaction is still usable.
+    let mine_only: Vec<Customer> = tx.fetch_all(Customer::select(&mine)).await?;
+    assert!(mine_only.is_empty());
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
+    let db = database_with_tables().await?;
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("erasure job"),
+    );
+    let tenant = TenantId::from_verified(3_i64);
+    let refused = owner.execute(Customer::delete(&tenant)).await;
+    match refused {
+        Err(Error::TenantStatementOnOwnerPool { statement }) => {
+            assert_eq!(statement, tenant.key_value())
+        }
+        other => return Err(format!("expected TenantStatementOnOwnerPool, got {other:?}").into()),
+    }
+    let capability = CrossTenant::with_reason("count all customers");
+    let statement = Customer::select_across_tenants(&capability);
+    assert_eq!(
+        tenancy_sqlx::BuildStatement::scope(&statement),
+        StatementScope::AllTenants
+    );
+    // The owner is subject to the forced policy and sets no tenant: it sees
+    // no rows, rather than every row.
+    let all: Vec<Customer> = owner.fetch_all(statement).await?;
+    assert!(all.is_empty());
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Tenant transactions: the setting is transaction-local, set in one round
+//! trip, and no connection reaches the next borrower inside a transaction.
+
+mod support;
+
+use std::pin::pin;
+use std::time::Duration;
+
+use support::{
+    TestResult, assert_no_open_transaction, backends, poll_once, single_connection_pool,
+};
+use tenancy_sqlx::testing::TestDatabase;
+use tenancy_sqlx::{TenantId, TenantPoolOptions};
+
+const BEGIN_42: &str = "BEGIN; SELECT set_config('app.tenant_id', '42', true)";
+
+async fn setting_and_pid(
+    conn: &mut sqlx::PgConnection,
+) -> Result<(Option<String>, i32), sqlx::Error> {
+    sqlx::query_as("SELECT NULLIF(current_setting('app.tenant_id', true), ''), pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+}
+
+#[tokio::test]
+async fn the_setting_lives_exactly_as_long_as_the_transaction() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let pool = single_connection_pool(&db, "setting-lifetime", TenantPoolOptions::new()).await?;
+
+    let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    let (inside, pid) = setting_and_pid(tx.raw_connection()).await?;
+    assert_eq!(inside.as_deref(), Some("42"));
+    tx.commit().await?;
+
+    // The same connection (pool of one), in a transaction for another tenant
+    // that sets nothing itself: nothing of tenant 42 is left.
+    let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
+    let (inside, same_pid) = setting_and_pid(tx.raw_connection()).await?;
+    assert_eq!((inside.as_deref(), same_pid), (Some("7"), pid));
+    tx.rollback().await?;
+
+    let admin = db.admin_pool().await?;
+    assert_no_open_transaction(&admin, "setting-lifetime").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn after_commit_and_rollback_the_connection_has_no_tenant() -> TestResult {
+    let db = TestDatabase::create().await?;
+    // A pool of one that the test can also borrow from directly, to look at
+    // the connection the way a careless next borrower would.
+    let raw = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.app_url())
+        .await?;
+    let pool = tenancy_sqlx::TenantPool::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
+
+    for end_with_commit in [true, false] {
+        let tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+        if end_with_commit {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        let mut conn = raw.acquire().await?;
+        let (setting, _) = setting_and_pid(&mut conn).await?;
+        assert_eq!(
+            setting, None,
+            "tenant left on the connection (commit: {end_with_commit})"
+        );
+        // SAVEPOINT fails outside a transaction block.
+        let savepoint = sqlx::query("SAVEPOINT probe").execute(&mut *conn).await;
+        assert!(
+            savepoint.is_err(),
+            "connection left inside a transaction (commit: {end_with_commit})"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn begin_and_set_config_are_one_simple_query() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    let pool = single_connection_pool(&db, "one-round-trip", TenantPoolOptions::new()).await?;
+
+    let tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    // The server's record of the backend's last query is the whole text of
+    // the last message it received. Two round trips would leave only
+    // `SELECT set_config(..)` there, and `SET` would show as `SET ..`.
+    let seen = backends(&admin, "one-round-trip").await?;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].state.as_str(), seen[0].query.as_str()),
+        ("idle in transaction", BEGIN_42)
+    );
+    tx.rollback().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_begin_cancelled_after_the_server_began_closes_the_connection() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    let pool = single_connection_pool(&db, "cancelled-begin", TenantPoolOptions::new()).await?;
+    let tenant = TenantId::from_verified(42_i64);
+
+    // Poll `begin` until the server has run BEGIN and set the tenant, but
+    // before the client has read the answer; then drop it.
+    let mut cancelled_backend = None;
+    {
+        let mut begin = pin!(pool.begin(&tenant));
+        for _ in 0..200 {
+            if poll_once(begin.as_mut()).is_ready() {
+                return Err("begin completed before the test could cancel it".into());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let seen = backends(&admin, "cancelled-begin").await?;
+            if let Some(backend) = seen
+                .into_iter()
+                .find(|backend| backend.state == "idle in transaction" && backend.query == BEGIN_42)
+            {
+                cancelled_backend = Some(backend.pid);
+                break;
+            }
+        }
+    }
+    let cancelled_backend = cancelled_backend.ok_or("the BEGIN never reached the server")?;
+
+    // The next borrower gets a connection outside any transaction and
+    // without tenant 42.
+    assert_no_open_transaction(&admin, "cancelled-begin").await?;
+    let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
+    let (setting, pid) = setting_and_pid(tx.raw_connection()).await?;
+    assert_eq!(setting.as_deref(), Some("7"));
+    assert_ne!(
+        pid, cancelled_backend,
+        "the connection of the cancelled BEGIN was reused"
+    );
+    tx.rollback().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn dropping_the_transaction_rolls_back_before_reuse() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    let pool = single_connection_pool(&db, "dropped-tx", TenantPoolOptions::new()).await?;
+
+    let tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    drop(tx);
+    assert_no_open_transaction(&admin, "dropped-tx").await?;
+
+    // A panic in the task that holds the transaction.
+    let in_task = pool.clone();
+    let panicked = tokio::spawn(async move {
+        let _tx = in_task.begin(&TenantId::from_verified(42_i64)).await;
+        panic!("request handler failed");
+    })
+    .await;
+    assert!(panicked.is_err());
+    assert_no_open_transaction(&admin, "dropped-tx").await?;
+
+    // A query future dropped while the server is still running it.
+    let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    {
+        let mut slow = pin!(sqlx::query("SELECT pg_sleep(0.3)").execute(tx.raw_connection()));
+        assert!(poll_once(slow.as_mut()).is_pending());
+    }
+    drop(tx);
+    assert_no_open_transaction(&admin, "dropped-tx").await?;
+
+    let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
+    let (setting, _) = setting_and_pid(tx.raw_connection()).await?;
+    assert_eq!(setting.as_deref(), Some("7"));
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_session_level_setting_made_by_raw_sql_does_not_survive() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let raw = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.app_url())
+        .await?;
+    let pool = tenancy_sqlx::TenantPool::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
+
+    let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    sqlx::query("SET app.tenant_id = '42'")
+        .execute(tx.raw_connection())
+        .await?;
+    tx.commit().await?;
+
+    let (setting, _) = setting_and_pid(&mut *raw.acquire().await?).await?;
+    assert_eq!(setting, None);
+    Ok(())
+}
