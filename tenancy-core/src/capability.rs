@@ -42,6 +42,8 @@ impl CrossTenant {
 
 impl fmt::Debug for CrossTenant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CrossTenant").field("reason", &self.reason).finish()
+        f.debug_struct("CrossTenant")
+            .field("reason", &self.reason)
+            .finish()
     }
 }

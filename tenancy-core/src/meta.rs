@@ -135,7 +135,12 @@ pub struct ColumnMeta {
 impl ColumnMeta {
     /// Metadata for a plain column; the generated code sets the flags it needs.
     #[doc(hidden)]
-    pub const fn new(name: &'static str, field: &'static str, sql_type: SqlType, nullable: bool) -> Self {
+    pub const fn new(
+        name: &'static str,
+        field: &'static str,
+        sql_type: SqlType,
+        nullable: bool,
+    ) -> Self {
         ColumnMeta {
             name,
             field,

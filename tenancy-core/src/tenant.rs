@@ -66,7 +66,10 @@ impl fmt::Display for KeyValue {
     }
 }
 
-fn parse_integer<T: core::str::FromStr>(text: &str, type_name: &'static str) -> Result<T, TenantIdError> {
+fn parse_integer<T: core::str::FromStr>(
+    text: &str,
+    type_name: &'static str,
+) -> Result<T, TenantIdError> {
     // `str::parse` accepts a leading `+`; a key has exactly one text form.
     let canonical = !text.is_empty()
         && text
@@ -255,9 +258,24 @@ mod tests {
 
     #[test]
     fn integer_keys_have_one_text_form() {
-        assert_eq!(TenantId::<i64>::parse_verified("-7").map(|t| t.key()), Ok(-7));
-        for bad in ["", "+7", " 7", "7 ", "0x10", "7;", "1 OR 1=1", "99999999999999999999"] {
-            assert!(TenantId::<i64>::parse_verified(bad).is_err(), "{bad:?} accepted");
+        assert_eq!(
+            TenantId::<i64>::parse_verified("-7").map(|t| t.key()),
+            Ok(-7)
+        );
+        for bad in [
+            "",
+            "+7",
+            " 7",
+            "7 ",
+            "0x10",
+            "7;",
+            "1 OR 1=1",
+            "99999999999999999999",
+        ] {
+            assert!(
+                TenantId::<i64>::parse_verified(bad).is_err(),
+                "{bad:?} accepted"
+            );
         }
         assert!(TenantId::<i32>::parse_verified("2147483648").is_err());
     }
@@ -265,7 +283,9 @@ mod tests {
     #[test]
     fn hostile_input_is_truncated_in_errors() {
         let long = "x".repeat(10_000);
-        let message = TenantId::<i64>::parse_verified(&long).unwrap_err().to_string();
+        let message = TenantId::<i64>::parse_verified(&long)
+            .unwrap_err()
+            .to_string();
         assert!(message.len() < 200, "{message}");
     }
 
@@ -275,6 +295,9 @@ mod tests {
         let text = "67e55044-10b1-426f-9247-bb680e5fe0c8";
         assert!(TenantId::<uuid::Uuid>::parse_verified(text).is_ok());
         assert!(TenantId::<uuid::Uuid>::parse_verified(&text.replace('-', "")).is_err());
-        assert!(TenantId::<uuid::Uuid>::parse_verified("{67e55044-10b1-426f-9247-bb680e5fe0c8}").is_err());
+        assert!(
+            TenantId::<uuid::Uuid>::parse_verified("{67e55044-10b1-426f-9247-bb680e5fe0c8}")
+                .is_err()
+        );
     }
 }
