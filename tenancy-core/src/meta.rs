@@ -280,6 +280,11 @@ impl TableMeta {
 }
 
 /// A table described by `#[tenant_scoped]` or `#[global_table]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a table known to tenancy",
+    label = "not marked `#[tenant_scoped]` or `#[global_table]`",
+    note = "mark the struct with `#[tenant_scoped]` (rows belong to tenants) or `#[global_table]` (shared reference data)"
+)]
 pub trait Table: 'static {
     /// The table's metadata.
     fn meta() -> &'static TableMeta;
