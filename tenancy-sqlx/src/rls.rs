@@ -213,3 +213,79 @@ fn sequence_grant(table: &str, column: &Identifier, role: &Identifier) -> String
         table = table.replace('\'', "''"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use tenancy_core::{ColumnMeta, TenantColumnMeta};
+
+    use super::*;
+
+    static COLUMNS: [ColumnMeta; 2] = [
+        ColumnMeta::new("id", "id", SqlType::BigInt, false)
+            .primary_key()
+            .generated(),
+        ColumnMeta::new("status", "status", SqlType::Text, false),
+    ];
+    static ORDERS: TableMeta = TableMeta::new(
+        Some("sales"),
+        "orders",
+        Some(TenantColumnMeta::new::<i32>("org_id")),
+        &COLUMNS,
+        &[],
+    );
+    static PLANS: TableMeta = TableMeta::new(None, "plans", None, &COLUMNS, &[]);
+
+    #[test]
+    fn a_scoped_table_gets_forced_rls_one_policy_and_grants() {
+        let policy = RlsPolicy::for_role("app")
+            .unwrap()
+            .setting(SettingName::new("myapp.org").unwrap());
+        let predicate =
+            r#""org_id" = (SELECT NULLIF(current_setting('myapp.org', true), '')::integer)"#;
+        assert_eq!(
+            policy.table_statements(&ORDERS).unwrap(),
+            [
+                r#"ALTER TABLE "sales"."orders" ENABLE ROW LEVEL SECURITY"#.to_owned(),
+                r#"ALTER TABLE "sales"."orders" FORCE ROW LEVEL SECURITY"#.to_owned(),
+                r#"DROP POLICY IF EXISTS tenancy_isolation ON "sales"."orders""#.to_owned(),
+                format!(
+                    r#"CREATE POLICY tenancy_isolation ON "sales"."orders" AS PERMISSIVE FOR ALL TO "app" USING ({predicate}) WITH CHECK ({predicate})"#
+                ),
+                r#"GRANT USAGE ON SCHEMA "sales" TO "app""#.to_owned(),
+                r#"GRANT SELECT, INSERT, UPDATE, DELETE ON "sales"."orders" TO "app""#.to_owned(),
+                "DO $tenancy$ DECLARE seq text := pg_get_serial_sequence('\"sales\".\"orders\"', 'id'); \
+                 BEGIN IF seq IS NOT NULL THEN EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', seq, 'app'); \
+                 END IF; END $tenancy$"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_global_table_is_only_readable() {
+        let policy = RlsPolicy::for_role("app").unwrap();
+        assert_eq!(
+            policy.table_statements(&PLANS).unwrap(),
+            [r#"GRANT SELECT ON "plans" TO "app""#]
+        );
+    }
+
+    #[test]
+    fn a_public_policy_grants_nothing() {
+        let statements = RlsPolicy::for_public().table_statements(&ORDERS).unwrap();
+        assert_eq!(statements.len(), 4);
+        assert!(statements[3].contains("FOR ALL TO PUBLIC USING"));
+        assert!(
+            RlsPolicy::for_public()
+                .table_statements(&PLANS)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn role_names_are_validated() {
+        assert!(RlsPolicy::for_role("app; DROP TABLE orders").is_err());
+        assert!(RlsPolicy::for_role("").is_err());
+    }
+}

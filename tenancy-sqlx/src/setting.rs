@@ -89,6 +89,7 @@ fn is_setting_part(part: &str) -> bool {
 /// Keys are integers or UUIDs (`TenantKey` is sealed), so their text is
 /// digits, hex letters and `-`. That is checked here as well, so that no
 /// future key type can put a quote into the statement.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
 pub(crate) fn key_literal(key: KeyValue) -> Result<String, Error> {
     let text = key.to_string();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
@@ -120,5 +121,15 @@ mod tests {
     fn keys_render_as_plain_text() {
         assert_eq!(key_literal(KeyValue::I64(-42)).unwrap(), "-42");
         assert_eq!(key_literal(KeyValue::I32(7)).unwrap(), "7");
+    }
+
+    #[cfg(feature = "uuid")]
+    #[test]
+    fn uuid_keys_render_hyphenated() {
+        let key = sqlx::types::Uuid::from_u128(0x67e5_5044_10b1_426f_9247_bb68_0e5f_e0c8);
+        assert_eq!(
+            key_literal(KeyValue::Uuid(key)).unwrap(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
     }
 }

@@ -10,7 +10,8 @@ use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute, TestDatabase};
 use tenancy_sqlx::{
-    CrossTenant, OwnerPool, SettingName, TenantId, TenantPool, TenantPoolOptions, tenant_scoped,
+    CrossTenant, OwnerPool, Postgres, SettingName, TenantId, TenantPool, TenantPoolOptions,
+    tenant_scoped,
 };
 
 fn owner_pool(pool: sqlx::PgPool) -> OwnerPool {
@@ -38,8 +39,11 @@ async fn applying_the_schema_twice_changes_nothing_and_leaves_no_findings() -> T
 #[tokio::test]
 async fn the_policy_confines_raw_sql_to_the_transactions_tenant() -> TestResult {
     let db = database_with_tables().await?;
-    let pool =
-        TenantPool::connect(&db.app_url(), TenantPoolOptions::new().tables(&table_set())).await?;
+    let pool = TenantPool::<Postgres>::connect(
+        &db.app_url(),
+        TenantPoolOptions::new().tables(&table_set()),
+    )
+    .await?;
 
     for (tenant, email) in [(1_i64, "a@one.test"), (2, "b@two.test")] {
         let tenant = TenantId::from_verified(tenant);

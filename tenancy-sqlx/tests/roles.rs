@@ -6,7 +6,7 @@ mod support;
 use support::tables::table_set;
 use support::{TestResult, database_with_tables};
 use tenancy_sqlx::testing::{OWNER_ROLE, RoleAttribute};
-use tenancy_sqlx::{Error, PrivilegedRole, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{Error, Postgres, PrivilegedRole, TenantPool, TenantPoolOptions};
 
 fn options() -> TenantPoolOptions {
     TenantPoolOptions::new().tables(&table_set())
@@ -28,7 +28,8 @@ fn refusal(result: Result<TenantPool, Error>) -> Result<(String, PrivilegedRole,
 #[tokio::test]
 async fn a_superuser_is_refused() -> TestResult {
     let db = database_with_tables().await?;
-    let (_, problem, message) = refusal(TenantPool::connect(&db.admin_url(), options()).await)?;
+    let (_, problem, message) =
+        refusal(TenantPool::<Postgres>::connect(&db.admin_url(), options()).await)?;
     assert_eq!(problem, PrivilegedRole::Superuser);
     assert!(
         message.contains("is a superuser: PostgreSQL skips every row-level security policy for it"),
@@ -50,7 +51,8 @@ async fn a_bypassrls_role_is_refused() -> TestResult {
     let role = db
         .create_role("bypass", &[RoleAttribute::BypassRls])
         .await?;
-    let (name, problem, message) = refusal(TenantPool::connect(role.url(), options()).await)?;
+    let (name, problem, message) =
+        refusal(TenantPool::<Postgres>::connect(role.url(), options()).await)?;
     assert_eq!(
         (name.as_str(), problem),
         (role.name(), PrivilegedRole::BypassRls)
@@ -62,7 +64,8 @@ async fn a_bypassrls_role_is_refused() -> TestResult {
 #[tokio::test]
 async fn the_owner_of_a_registered_table_is_refused() -> TestResult {
     let db = database_with_tables().await?;
-    let (name, problem, message) = refusal(TenantPool::connect(&db.owner_url(), options()).await)?;
+    let (name, problem, message) =
+        refusal(TenantPool::<Postgres>::connect(&db.owner_url(), options()).await)?;
     assert_eq!(name, OWNER_ROLE);
     assert_eq!(
         problem,
@@ -89,7 +92,7 @@ async fn a_member_of_the_owner_role_is_refused() -> TestResult {
     )))
     .execute(&db.admin_pool().await?)
     .await?;
-    let (_, problem, _) = refusal(TenantPool::connect(member.url(), options()).await)?;
+    let (_, problem, _) = refusal(TenantPool::<Postgres>::connect(member.url(), options()).await)?;
     assert!(
         matches!(problem, PrivilegedRole::OwnsTables(_)),
         "{problem:?}"
@@ -100,8 +103,8 @@ async fn a_member_of_the_owner_role_is_refused() -> TestResult {
 #[tokio::test]
 async fn the_application_role_is_accepted_and_a_stated_reason_admits_the_owner() -> TestResult {
     let db = database_with_tables().await?;
-    TenantPool::connect(&db.app_url(), options()).await?;
-    TenantPool::connect(
+    TenantPool::<Postgres>::connect(&db.app_url(), options()).await?;
+    TenantPool::<Postgres>::connect(
         &db.owner_url(),
         options().allow_rls_bypassing_role("single-role development database"),
     )

@@ -8,7 +8,8 @@ use sqlx::postgres::PgConnectOptions;
 use support::tables::{Customer, Order, Plan, table_set};
 use support::{TestResult, backends, database_with_tables};
 use tenancy_sqlx::{
-    CrossTenant, Error, OwnerPool, StatementScope, TenantId, TenantPool, TenantPoolOptions,
+    CrossTenant, Error, OwnerPool, Postgres, StatementScope, TenantId, TenantPool,
+    TenantPoolOptions,
 };
 
 async fn pool(
@@ -19,7 +20,7 @@ async fn pool(
         .app_url()
         .parse::<PgConnectOptions>()?
         .application_name(application_name);
-    Ok(TenantPool::connect_with(
+    Ok(TenantPool::<Postgres>::connect_with(
         sqlx::postgres::PgPoolOptions::new().max_connections(1),
         connect,
         TenantPoolOptions::new().tables(&table_set()),

@@ -10,7 +10,7 @@ use support::{
     TestResult, assert_no_open_transaction, backends, poll_once, single_connection_pool,
 };
 use tenancy_sqlx::testing::TestDatabase;
-use tenancy_sqlx::{TenantId, TenantPoolOptions};
+use tenancy_sqlx::{Postgres, TenantId, TenantPool, TenantPoolOptions};
 
 const BEGIN_42: &str = "BEGIN; SELECT set_config('app.tenant_id', '42', true)";
 
@@ -53,7 +53,7 @@ async fn after_commit_and_rollback_the_connection_has_no_tenant() -> TestResult 
         .max_connections(1)
         .connect(&db.app_url())
         .await?;
-    let pool = tenancy_sqlx::TenantPool::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
+    let pool = TenantPool::<Postgres>::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
 
     for end_with_commit in [true, false] {
         let tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
@@ -184,7 +184,7 @@ async fn a_session_level_setting_made_by_raw_sql_does_not_survive() -> TestResul
         .max_connections(1)
         .connect(&db.app_url())
         .await?;
-    let pool = tenancy_sqlx::TenantPool::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
+    let pool = TenantPool::<Postgres>::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
 
     let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
     sqlx::query("SET app.tenant_id = '42'")
@@ -194,5 +194,33 @@ async fn a_session_level_setting_made_by_raw_sql_does_not_survive() -> TestResul
 
     let (setting, _) = setting_and_pid(&mut *raw.acquire().await?).await?;
     assert_eq!(setting, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_error_inside_the_transaction_leaves_a_clean_connection() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    let pool = single_connection_pool(&db, "error-inside", TenantPoolOptions::new()).await?;
+
+    for end in ["commit", "rollback", "drop"] {
+        let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+        let failed = sqlx::query("SELECT 1 / 0")
+            .execute(tx.raw_connection())
+            .await;
+        assert!(failed.is_err());
+        // The transaction is aborted on the server; whatever ends it, the
+        // connection comes back clean.
+        match end {
+            "commit" => tx.commit().await?,
+            "rollback" => tx.rollback().await?,
+            _ => drop(tx),
+        }
+        assert_no_open_transaction(&admin, "error-inside").await?;
+        let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
+        let (setting, _) = setting_and_pid(tx.raw_connection()).await?;
+        assert_eq!(setting.as_deref(), Some("7"), "after {end}");
+        tx.commit().await?;
+    }
     Ok(())
 }

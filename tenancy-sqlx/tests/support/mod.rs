@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tenancy_sqlx::testing::TestDatabase;
-use tenancy_sqlx::{TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{Postgres, TenantPool, TenantPoolOptions};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -24,8 +24,12 @@ pub async fn single_connection_pool(
         .app_url()
         .parse::<PgConnectOptions>()?
         .application_name(application_name);
-    let pool =
-        TenantPool::connect_with(PgPoolOptions::new().max_connections(1), connect, options).await?;
+    let pool = TenantPool::<Postgres>::connect_with(
+        PgPoolOptions::new().max_connections(1),
+        connect,
+        options,
+    )
+    .await?;
     Ok(pool)
 }
 
