@@ -1,6 +1,4 @@
-//! Cross-tenant data leaks as compile errors.
-//!
-//! (Crate docs: a tutorial of the whole flow; see the README.)
+#![doc = include_str!("../docs/crate.md")]
 
 #![cfg_attr(
     not(test),
