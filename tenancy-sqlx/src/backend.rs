@@ -15,13 +15,31 @@ use crate::setting::SettingName;
 
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+/// The backend a [`TenantPool`](crate::TenantPool),
+/// [`TenantTransaction`](crate::TenantTransaction) or
+/// [`OwnerPool`](crate::OwnerPool) uses when none is named: `sqlx::Postgres`
+/// when the `postgres` feature is on (the default), else `sqlx::Sqlite`.
+#[cfg(feature = "postgres")]
+pub type DefaultBackend = sqlx::Postgres;
+
+/// The backend a [`TenantPool`](crate::TenantPool),
+/// [`TenantTransaction`](crate::TenantTransaction) or
+/// [`OwnerPool`](crate::OwnerPool) uses when none is named: `sqlx::Postgres`
+/// when the `postgres` feature is on (the default), else `sqlx::Sqlite`.
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+pub type DefaultBackend = sqlx::Sqlite;
 
 mod sealed {
     pub trait Sealed {}
 }
 
 /// A database that tenant pools and transactions run on: `sqlx::Postgres`
-/// (feature `postgres`, on by default).
+/// (feature `postgres`, on by default) or `sqlx::Sqlite` (feature `sqlite`,
+/// which has no Row Level Security: the builder's predicate is its only
+/// runtime guard).
 ///
 /// Sealed: the adapter's guarantees depend on how each backend sets and
 /// clears the tenant context, so the set of backends is closed.

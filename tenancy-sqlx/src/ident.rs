@@ -83,6 +83,7 @@ fn is_valid_identifier(name: &str) -> bool {
 }
 
 /// A table's name, schema-qualified when it has a schema, quoted.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
 pub(crate) fn quoted_table(schema: Option<&str>, table: &str) -> Result<String, Error> {
     let table = Identifier::new("table", table)?;
     Ok(match schema {

@@ -80,11 +80,62 @@
 //! form and keys or indexes that do not lead with the tenant column;
 //! [`audit::roles_bypassing_rls`] lists the roles that skip every policy.
 //!
+//! # SQLite: no Row Level Security
+//!
+//! With the `sqlite` feature the same [`TenantPool`] and
+//! [`TenantTransaction`] run on an embedded SQLite database, for demos,
+//! local development and tests of code that does not need RLS. **SQLite has
+//! no Row Level Security.** There, the builder's tenant predicate is the only
+//! runtime guard: a statement built with a [`TenantId`] is still confined to
+//! its tenant, and a transaction still refuses another tenant's statements,
+//! but raw SQL through [`TenantTransaction::raw_connection`] is not filtered
+//! by anything — it sees and changes every tenant's rows. [`OwnerPool`]
+//! creates the tables with [`ddl`] (tenant-led keys, composite foreign keys,
+//! enforced: foreign keys are switched on for every connection) and no
+//! policies.
+//!
+//! ```
+//! use tenancy_sqlx::ddl::TableSet;
+//! use tenancy_sqlx::{CrossTenant, TenantId, TenantPool, TenantPoolOptions, tenant_scoped};
+//!
+//! #[tenant_scoped]
+//! #[derive(Debug, sqlx::FromRow)]
+//! pub struct Note {
+//!     pub tenant_id: i64,
+//!     #[tenancy(primary_key, generated)]
+//!     pub id: i64,
+//!     pub body: String,
+//! }
+//!
+//! # async fn run() -> Result<(), tenancy_sqlx::Error> {
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! pool.owner_pool(CrossTenant::with_reason("create the tables"))
+//!     .apply_schema(&TableSet::new().with::<Note>())
+//!     .await?;
+//!
+//! let tenant = TenantId::from_verified(7);
+//! let mut tx = pool.begin(&tenant).await?; // a plain BEGIN
+//! tx.execute(Note::insert(&tenant).set(Note::BODY, "hello".to_owned())).await?;
+//! let notes: Vec<Note> = tx.fetch_all(Note::select(&tenant)).await?;
+//! tx.commit().await?;
+//! assert_eq!(notes.len(), 1);
+//! # Ok(()) }
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::from)?.block_on(run())?;
+//! # Ok::<(), tenancy_sqlx::Error>(())
+//! ```
+//!
 //! # Features
 //!
 //! - `postgres` (default): the PostgreSQL backend.
+//! - `sqlite`: the SQLite backend (bundled SQLite; no Row Level Security).
+//!   At least one of `postgres` and `sqlite` is needed.
 //! - `uuid`: `uuid::Uuid` tenant keys and columns.
-//! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests.
+//! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
+//!   [`TenantId`] only after verifying a credential, and a verifier of
+//!   hashed API keys.
+//! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests, and
+//!   the leak-test kit ([`testing::LeakTest`]).
 
 #![cfg_attr(
     not(test),
@@ -92,11 +143,12 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(not(feature = "postgres"))]
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!(
-    "tenancy-sqlx needs its `postgres` feature (on by default): it is the only backend so far"
+    "tenancy-sqlx needs a backend: enable its `postgres` feature (on by default) or its `sqlite` feature"
 );
 
+#[cfg(feature = "postgres")]
 pub mod audit;
 mod backend;
 mod error;
@@ -104,12 +156,14 @@ mod guard;
 mod ident;
 mod owner;
 mod pool;
+#[cfg(feature = "postgres")]
 pub mod rls;
+#[cfg(feature = "postgres")]
 mod role;
 mod setting;
 mod transaction;
 
-pub use backend::Backend;
+pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
@@ -117,9 +171,15 @@ pub use pool::{TenantPool, TenantPoolOptions};
 pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 
+#[cfg(feature = "postgres")]
 pub use sqlx::Postgres;
+#[cfg(feature = "sqlite")]
+pub use sqlx::Sqlite;
 
 pub use tenancy_core::*;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(feature = "axum")]
+pub mod axum;

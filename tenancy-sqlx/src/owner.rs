@@ -1,16 +1,22 @@
 //! The owner pool: migrations, RLS set-up and cross-tenant statements, under
 //! the [`CrossTenant`] capability.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Acquire, AssertSqlSafe, Executor};
+use sqlx::Connection;
+#[cfg(feature = "postgres")]
+use sqlx::postgres::PgPoolOptions;
+#[cfg(feature = "postgres")]
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, CrossTenant, Statement, StatementScope};
 
-use crate::backend::Backend;
-use crate::audit::{self, Finding};
-use crate::rls::RlsPolicy;
-use crate::setting::SettingName;
-use crate::{Error, Postgres};
+use crate::Error;
+use crate::backend::{Backend, DefaultBackend};
+#[cfg(feature = "postgres")]
+use crate::{
+    Postgres,
+    audit::{self, Finding},
+    rls::RlsPolicy,
+    setting::SettingName,
+};
 
 /// A pool for the role that owns the tables: for migrations, the RLS DDL and
 /// statements across all tenants (erasure, exports, analytics).
@@ -37,39 +43,39 @@ use crate::{Error, Postgres};
 /// owner.apply_schema(&tables, &RlsPolicy::for_role("app")?).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct OwnerPool {
-    pool: PgPool,
+///
+/// On SQLite (feature `sqlite`) there are no roles and no row-level
+/// security: the owner pool creates the tables with plain DDL and runs
+/// cross-tenant statements, under the same capability and logging.
+pub struct OwnerPool<DB: Backend = DefaultBackend> {
+    pool: sqlx::Pool<DB>,
     reason: std::sync::Arc<str>,
 }
 
-impl OwnerPool {
+impl<DB: Backend> Clone for OwnerPool<DB> {
+    fn clone(&self) -> Self {
+        OwnerPool {
+            pool: self.pool.clone(),
+            reason: std::sync::Arc::clone(&self.reason),
+        }
+    }
+}
+
+impl<DB: Backend> core::fmt::Debug for OwnerPool<DB> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OwnerPool")
+            .field("pool", &self.pool)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl OwnerPool<Postgres> {
     /// Connects to the database at `url` as the owner role.
     pub async fn connect(url: &str, capability: CrossTenant) -> Result<Self, Error> {
         let pool = PgPoolOptions::new().connect(url).await?;
         Ok(Self::from_pool(pool, capability))
-    }
-
-    /// Wraps an existing pool of the owner role.
-    #[must_use]
-    pub fn from_pool(pool: PgPool, capability: CrossTenant) -> Self {
-        OwnerPool {
-            pool,
-            reason: capability.reason().into(),
-        }
-    }
-
-    /// The underlying pool, for migrations (`sqlx::migrate!`) and raw SQL
-    /// that runs as the owner, outside any tenant.
-    #[must_use]
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Why this pool exists, as stated by the capability it was made with.
-    #[must_use]
-    pub fn reason(&self) -> &str {
-        &self.reason
     }
 
     /// Creates the tables (`CREATE TABLE/INDEX IF NOT EXISTS`, every key led
@@ -90,18 +96,46 @@ impl OwnerPool {
     }
 
     /// Checks the live catalog for `tables` ([`audit::verify_tables`]).
-    pub async fn verify(&self, tables: &TableSet, setting: &SettingName) -> Result<Vec<Finding>, Error> {
+    pub async fn verify(
+        &self,
+        tables: &TableSet,
+        setting: &SettingName,
+    ) -> Result<Vec<Finding>, Error> {
         let mut connection = self.pool.acquire().await?;
         audit::verify_tables(&mut connection, tables, setting).await
     }
+}
+
+impl<DB: Backend> OwnerPool<DB> {
+    /// Wraps an existing pool of the owner role.
+    #[must_use]
+    pub fn from_pool(pool: sqlx::Pool<DB>, capability: CrossTenant) -> Self {
+        OwnerPool {
+            pool,
+            reason: capability.reason().into(),
+        }
+    }
+
+    /// The underlying pool, for migrations (`sqlx::migrate!`) and raw SQL
+    /// that runs as the owner, outside any tenant.
+    #[must_use]
+    pub fn pool(&self) -> &sqlx::Pool<DB> {
+        &self.pool
+    }
+
+    /// Why this pool exists, as stated by the capability it was made with.
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
 
     /// Runs DDL statements in one transaction.
-    async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
+    pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
         for statement in statements {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            tx.execute(AssertSqlSafe(statement)).await?;
+            DB::execute_text(&mut tx, statement).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -110,11 +144,11 @@ impl OwnerPool {
     /// Runs a cross-tenant or global query and decodes every row.
     pub async fn fetch_all<R>(&self, statement: impl BuildStatement) -> Result<Vec<R>, Error>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
     {
         let statement = self.prepare(&statement)?;
         let mut connection = self.pool.acquire().await?;
-        Ok(Postgres::fetch_all(&mut connection, statement).await?)
+        Ok(DB::fetch_all(&mut connection, statement).await?)
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
@@ -123,25 +157,25 @@ impl OwnerPool {
         statement: impl BuildStatement,
     ) -> Result<Option<R>, Error>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
     {
         let statement = self.prepare(&statement)?;
         let mut connection = self.pool.acquire().await?;
-        Ok(Postgres::fetch_optional(&mut connection, statement).await?)
+        Ok(DB::fetch_optional(&mut connection, statement).await?)
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
         let statement = self.prepare(&statement)?;
         let mut connection = self.pool.acquire().await?;
-        Ok(Postgres::execute(&mut connection, statement).await?)
+        Ok(DB::execute(&mut connection, statement).await?)
     }
 
     /// Builds a statement, refusing one built for a single tenant: those run
     /// in a tenant transaction, where RLS backs up the builder's predicate.
     fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
         Self::check_scope(statement.scope())?;
-        let built = statement.build(Postgres::DIALECT)?;
+        let built = statement.build(DB::DIALECT)?;
         Self::check_scope(built.scope)?;
         tracing::info!(
             target: "tenancy::cross_tenant",

@@ -2,17 +2,22 @@
 
 use std::sync::Arc;
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 use sqlx_core::transaction::TransactionManager;
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{TableMeta, TenantId, TenantKey};
 
-use crate::backend::Backend;
-use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::Error;
+use crate::backend::{Backend, DefaultBackend};
+use crate::guard::CloseUnlessBegun;
+#[cfg(feature = "postgres")]
+use crate::guard::release_only_outside_transactions;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
-use crate::{Error, Postgres, role};
+#[cfg(feature = "postgres")]
+use crate::{Postgres, role};
 
 /// How a [`TenantPool`] is set up: the tenant setting, the registered
 /// tables, and which roles it accepts.
@@ -27,7 +32,10 @@ use crate::{Error, Postgres, role};
 #[derive(Debug, Clone, Default)]
 pub struct TenantPoolOptions {
     setting: SettingName,
+    // Read by the PostgreSQL role check only: SQLite has no roles.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     tables: Vec<&'static TableMeta>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
 }
 
@@ -83,7 +91,7 @@ impl TenantPoolOptions {
 /// tenant: the setting is transaction-local, a dropped transaction queues a
 /// rollback, and a connection whose `BEGIN` did not complete (a cancelled or
 /// failed [`begin`](Self::begin)) is closed instead of reused.
-pub struct TenantPool<DB: Backend = Postgres> {
+pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     setting: Arc<SettingName>,
 }
@@ -138,12 +146,30 @@ impl<DB: Backend> TenantPool<DB> {
         &self.setting
     }
 
+    /// A tenant pool over `pool`, for backends whose constructors live with
+    /// the backend.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn from_parts(pool: sqlx::Pool<DB>, setting: SettingName) -> Self {
+        TenantPool {
+            pool,
+            setting: Arc::new(setting),
+        }
+    }
+
+    /// The connections, for work outside tenant transactions that the crate
+    /// itself does (the SQLite owner pool shares them).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn sqlx_pool(&self) -> &sqlx::Pool<DB> {
+        &self.pool
+    }
+
     /// Closes every connection, waiting for borrowed ones to come back.
     pub async fn close(&self) {
         self.pool.close().await;
     }
 }
 
+#[cfg(feature = "postgres")]
 impl TenantPool<Postgres> {
     /// Connects to the database at `url`, then checks the role (see
     /// [`from_pool`](Self::from_pool)).

@@ -124,6 +124,7 @@ mod binaries;
 mod cluster;
 mod database;
 mod error;
+pub mod leak;
 mod reaper;
 mod roles;
 mod run_as;
@@ -132,5 +133,6 @@ mod sql;
 
 pub use database::{TestDatabase, TestRole};
 pub use error::TestSupportError;
+pub use leak::{LeakReport, LeakTest, LeakTestError, TenantSeed};
 pub use roles::{APP_ROLE, OWNER_ROLE, RoleAttribute};
 pub use server::DATABASE_URL_ENV;
