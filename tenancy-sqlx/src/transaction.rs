@@ -6,9 +6,9 @@ use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
 use tenancy_core::{BuildStatement, Statement, StatementScope, TenantId, TenantKey};
 
-use crate::backend::Backend;
+use crate::Error;
+use crate::backend::{Backend, DefaultBackend};
 use crate::setting::SettingName;
-use crate::{Error, Postgres};
 
 /// A database transaction whose tenant context is set: every statement it
 /// runs is checked against its tenant before anything is sent, and on
@@ -22,7 +22,7 @@ use crate::{Error, Postgres};
 /// The tenant setting is transaction-local: when the transaction ends, it is
 /// gone, and the next borrower of the connection sees no tenant.
 #[must_use = "a transaction that is dropped rolls back; call `commit().await`"]
-pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = Postgres> {
+pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
     setting: Arc<SettingName>,
@@ -100,7 +100,9 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     ///
     /// Raw SQL runs under this transaction's tenant context, so on
     /// PostgreSQL row-level security still applies; the builder's tenant
-    /// predicate does not: the SQL is yours. Do not end the transaction from
+    /// predicate does not: the SQL is yours. On SQLite, which has no
+    /// row-level security, nothing filters raw SQL: it sees every tenant's
+    /// rows. Do not end the transaction from
     /// raw SQL (`COMMIT`, `ROLLBACK`); use [`commit`](Self::commit) and
     /// [`rollback`](Self::rollback). Because raw SQL could also have set the
     /// tenant setting at session level, a transaction that handed out its
