@@ -189,3 +189,18 @@ async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
     assert!(all.is_empty());
     Ok(())
 }
+
+/// Tenant work runs in spawned tasks and web handlers: the futures must be
+/// `Send`.
+#[allow(dead_code)]
+fn transaction_futures_are_send(pool: TenantPool<Postgres>, tenant: TenantId<i64>) {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(async move {
+        let mut tx = pool.begin(&tenant).await?;
+        let _: Vec<Customer> = tx.fetch_all(Customer::select(&tenant)).await?;
+        let _: Option<Customer> = tx.fetch_optional(Customer::select(&tenant)).await?;
+        tx.execute(Order::delete(&tenant)).await?;
+        tx.commit().await?;
+        Ok::<(), Error>(())
+    });
+}
