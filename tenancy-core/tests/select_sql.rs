@@ -302,3 +302,33 @@ fn a_subquery_may_name_the_outer_table_again() {
         r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $2 AND "orders"."total" > $3)"#
     );
 }
+
+#[test]
+fn offsets_get_a_limit_in_sqlite_and_row_counts_fit_in_i64() {
+    let select = Select::<Order>::scoped(&tenant())
+        .column(Order::ID)
+        .offset(20);
+    let statement = postgres(&select);
+    assert_eq!(
+        statement.sql,
+        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 OFFSET $2"#
+    );
+    // SQLite's grammar has no OFFSET without LIMIT.
+    let statement = sqlite(&select);
+    assert_eq!(
+        statement.sql,
+        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? LIMIT ? OFFSET ?"#
+    );
+    assert_eq!(statement.values.0[1], Value::from(i64::MAX as u64));
+
+    // sqlx binds row counts as i64 and refuses larger values.
+    let huge = Select::<Order>::scoped(&tenant())
+        .column(Order::ID)
+        .limit(u64::MAX)
+        .offset(u64::MAX);
+    let values = postgres(&huge).values.0;
+    assert_eq!(
+        values[1..],
+        [Value::from(i64::MAX as u64), Value::from(i64::MAX as u64)]
+    );
+}

@@ -52,6 +52,10 @@ pub struct Select<T> {
     _table: PhantomData<fn() -> T>,
 }
 
+/// The largest row count databases accept: they count in signed 64 bits
+/// (and sqlx refuses larger unsigned values).
+const MAX_ROWS: u64 = i64::MAX as u64;
+
 /// The type-erased state of a select.
 #[derive(Clone, Debug)]
 struct SelectQuery {
@@ -177,15 +181,19 @@ impl<T: Table> Select<T> {
         self
     }
 
-    /// `LIMIT limit` (bound).
+    /// `LIMIT limit` (bound). Databases count rows in signed 64-bit
+    /// integers, so a limit above `i64::MAX` is sent as `i64::MAX`.
     pub fn limit(mut self, limit: u64) -> Self {
-        self.query.limit = Some(limit);
+        self.query.limit = Some(Ord::min(limit, MAX_ROWS));
         self
     }
 
-    /// `OFFSET offset` (bound).
+    /// `OFFSET offset` (bound), capped at `i64::MAX` like
+    /// [`limit`](Select::limit). In SQLite, which only accepts `OFFSET`
+    /// after a `LIMIT`, an offset without a limit is sent with
+    /// `LIMIT i64::MAX`.
     pub fn offset(mut self, offset: u64) -> Self {
-        self.query.offset = Some(offset);
+        self.query.offset = Some(Ord::min(offset, MAX_ROWS));
         self
     }
 
@@ -243,7 +251,7 @@ impl SelectQuery {
         Ok((select, lowerer))
     }
 
-    fn rows(&self) -> Result<SelectStatement, BuildError> {
+    fn rows(&self, dialect: Dialect) -> Result<SelectStatement, BuildError> {
         let (mut select, lowerer) = self.lower_from_where()?;
         if self.projection.is_empty() {
             for column in all_columns(self.table) {
@@ -257,7 +265,11 @@ impl SelectQuery {
         for (column, order) in &self.order {
             select.order_by_expr(lowerer.column(*column)?, order.clone());
         }
-        if let Some(limit) = self.limit {
+        let limit = match (dialect, self.limit, self.offset) {
+            (Dialect::Sqlite, None, Some(_)) => Some(MAX_ROWS),
+            (_, limit, _) => limit,
+        };
+        if let Some(limit) = limit {
             select.limit(limit);
         }
         if let Some(offset) = self.offset {
@@ -266,13 +278,13 @@ impl SelectQuery {
         Ok(select)
     }
 
-    fn count(&self) -> Result<SelectStatement, BuildError> {
+    fn count(&self, _: Dialect) -> Result<SelectStatement, BuildError> {
         let (mut select, _) = self.lower_from_where()?;
         select.expr(Expr::col(Asterisk).count());
         Ok(select)
     }
 
-    fn exists(&self) -> Result<SelectStatement, BuildError> {
+    fn exists(&self, _: Dialect) -> Result<SelectStatement, BuildError> {
         let (mut inner, _) = self.lower_from_where()?;
         inner.expr(Expr::Constant(1.into()));
         let mut select = Query::select();
@@ -337,7 +349,11 @@ macro_rules! select_builder {
             }
 
             fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-                Ok(render(&self.query.$lower()?, dialect, self.query.scope))
+                Ok(render(
+                    &self.query.$lower(dialect)?,
+                    dialect,
+                    self.query.scope,
+                ))
             }
         }
 

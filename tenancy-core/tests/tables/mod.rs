@@ -4,7 +4,7 @@
 //! `macro_rules!` writes the repetitive parts; it does not depend on the
 //! proc macros, so these tests pin the runtime's behaviour on its own.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use tenancy_core::sea_query::Value;
 use tenancy_core::{
@@ -128,6 +128,26 @@ table! {
         EMAIL email: String = "email" .unique();
         SCORE score: i64 = "score";
         NICK nick: Option<String> = "nick";
+    }
+}
+
+// ---- keyed by UUID (feature `uuid`) ---------------------------------------
+
+#[cfg(feature = "uuid")]
+pub use uuid_keyed::Device;
+
+#[cfg(feature = "uuid")]
+mod uuid_keyed {
+    use super::*;
+    use uuid::Uuid;
+
+    table! {
+        Device in None, "devices" tenant("workspace_id": Uuid) {
+            ID id: i64 = "id" .primary_key();
+            NAME name: String = "name";
+            BATTERY battery: i64 = "battery";
+            LABEL label: Option<String> = "label";
+        }
     }
 }
 

@@ -1,0 +1,462 @@
+//! Invariant 2, as properties: in every statement the builder emits for a
+//! tenant, every reference to a tenant-scoped table carries
+//! `<table>.<tenant column> = $n` as a top-level AND conjunct of its own
+//! clause, bound to the witness's key, and the key never appears inline.
+//!
+//! Random statements (filter trees of AND/OR/NOT, comparisons, IN lists,
+//! BETWEEN, LIKE and NULL tests; inner and left joins of scoped and global
+//! tables; IN and EXISTS subqueries nested three deep; projections,
+//! orderings, limits; counts and exists; updates, deletes and inserts with
+//! upserts) are built for random tenants with i64, i32 and (with the `uuid`
+//! feature) UUID keys, and checked by an independent oracle that parses the
+//! SQL with `sqlparser` (PostgreSQL dialect, and SQLite for a quarter of
+//! them). Each run checks well over 10,000 statements; the count of each
+//! property is printed with `--nocapture`.
+
+mod scoping;
+mod tables;
+
+use std::fmt::Debug;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use scoping::oracle::{self, Expected, Schema};
+use scoping::plans::{ALL, GLOBALS, I32World, I64World, Tbl, World, global_select, global_write};
+use scoping::strategies::{select_plan, write_plan};
+use tenancy_core::sea_query::Value;
+use tenancy_core::{
+    BuildError, BuildStatement, CrossTenant, Dialect, KeyValue, StatementScope, TenantId, TenantKey,
+};
+
+/// Which tables are scoped, by which column: all the oracle knows.
+static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
+    ALL.iter()
+        .filter_map(|table| {
+            let meta = table.meta();
+            meta.tenant.map(|tenant| (meta.name, tenant.name))
+        })
+        .collect()
+});
+
+/// Runs a property for exactly `cases` cases (never from the environment)
+/// and returns how many statements it checked.
+fn run<S>(
+    name: &str,
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<usize, TestCaseError>,
+) -> usize
+where
+    S: Strategy,
+    S::Value: Debug,
+{
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let checked = AtomicUsize::new(0);
+    let result = TestRunner::new(config).run(&strategy, |value| {
+        checked.fetch_add(test(value)?, Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{name}: {error}");
+    }
+    let checked = checked.into_inner();
+    eprintln!("{name}: {checked} statements checked in {cases} cases");
+    checked
+}
+
+/// Builds the statement for PostgreSQL (and SQLite when `sqlite`), checks
+/// its scope, and has the oracle check its SQL. Returns the statements checked.
+fn verify(
+    statement: &dyn BuildStatement,
+    expected: &Expected,
+    scope: StatementScope,
+    references: usize,
+    sqlite: bool,
+) -> Result<usize, TestCaseError> {
+    prop_assert_eq!(statement.scope(), scope);
+    let dialects: &[Dialect] = if sqlite {
+        &[Dialect::Postgres, Dialect::Sqlite]
+    } else {
+        &[Dialect::Postgres]
+    };
+    for &dialect in dialects {
+        let built = statement
+            .build(dialect)
+            .map_err(|error| TestCaseError::fail(format!("refused: {error}")))?;
+        prop_assert_eq!(built.scope, scope);
+        let seen = oracle::check(&built.sql, &built.values.0, dialect, expected, &SCHEMA).map_err(
+            |error| {
+                TestCaseError::fail(format!(
+                    "{error}\n  sql: {}\n  values: {:?}",
+                    built.sql, built.values.0
+                ))
+            },
+        )?;
+        prop_assert_eq!(seen, references, "scoped table references in {}", built.sql);
+    }
+    Ok(dialects.len())
+}
+
+fn scoped_references(tables: &[Tbl]) -> usize {
+    tables.iter().filter(|table| table.is_scoped()).count()
+}
+
+fn tenant_expectation<K: TenantKey>(key: K) -> (Expected, StatementScope) {
+    let expected = Expected::Tenant {
+        key: key.to_value(),
+        text: key.to_string(),
+    };
+    (expected, StatementScope::Tenant(key.to_key_value()))
+}
+
+// Keys far above every other number in the statements, so an inlined key
+// cannot hide among them.
+fn i64_key() -> impl Strategy<Value = i64> {
+    1_000_000_000_000i64..1_000_000_000_000_000
+}
+
+fn i32_key() -> impl Strategy<Value = i32> {
+    1_000_000_000i32..=i32::MAX
+}
+
+#[cfg(feature = "uuid")]
+fn uuid_key() -> impl Strategy<Value = uuid::Uuid> {
+    any::<u128>().prop_map(uuid::Uuid::from_u128)
+}
+
+/// The tables a statement of world `W` may join or use in subqueries.
+fn reachable<W: World>() -> Vec<Tbl> {
+    [W::SCOPED, GLOBALS].concat()
+}
+
+fn scoped_selects<W: World>(name: &str, cases: u32, key: impl Strategy<Value = W::Key>) -> usize
+where
+    W::Key: Debug,
+{
+    let plans = select_plan(W::SCOPED.to_vec(), reachable::<W>(), reachable::<W>());
+    run(
+        name,
+        cases,
+        (key, plans, any::<u8>()),
+        |(key, plan, dice)| {
+            let statement = W::scoped_select(&plan, &TenantId::from_verified(key));
+            let (expected, scope) = tenant_expectation(key);
+            verify(
+                &*statement,
+                &expected,
+                scope,
+                scoped_references(&plan.tables()),
+                dice % 4 == 0,
+            )
+        },
+    )
+}
+
+fn scoped_writes<W: World>(name: &str, cases: u32, key: impl Strategy<Value = W::Key>) -> usize
+where
+    W::Key: Debug,
+{
+    let plans = write_plan(W::SCOPED.to_vec(), reachable::<W>(), true);
+    run(
+        name,
+        cases,
+        (key, plans, any::<u8>()),
+        |(key, plan, dice)| {
+            let statement = W::scoped_write(&plan, &TenantId::from_verified(key));
+            let (expected, scope) = tenant_expectation(key);
+            verify(
+                &*statement,
+                &expected,
+                scope,
+                scoped_references(&plan.tables()),
+                dice % 4 == 0,
+            )
+        },
+    )
+}
+
+#[test]
+fn scoped_selects_scope_every_table_reference() {
+    let mut checked = scoped_selects::<I64World>("selects, i64 keys", 3_500, i64_key());
+    checked += scoped_selects::<I32World>("selects, i32 keys", 2_000, i32_key());
+    #[cfg(feature = "uuid")]
+    {
+        checked +=
+            scoped_selects::<scoping::plans::UuidWorld>("selects, UUID keys", 500, uuid_key());
+    }
+    assert!(checked >= 5_500, "only {checked} statements checked");
+}
+
+#[test]
+fn scoped_writes_scope_their_target_subqueries_and_rows() {
+    let mut checked = scoped_writes::<I64World>("writes, i64 keys", 2_500, i64_key());
+    checked += scoped_writes::<I32World>("writes, i32 keys", 1_500, i32_key());
+    #[cfg(feature = "uuid")]
+    {
+        checked += scoped_writes::<scoping::plans::UuidWorld>("writes, UUID keys", 500, uuid_key());
+    }
+    assert!(checked >= 4_000, "only {checked} statements checked");
+}
+
+fn across_tenants<W: World>(name: &str, cases: u32) -> usize {
+    let capability = CrossTenant::with_reason("scoping properties");
+    let selects = select_plan(W::SCOPED.to_vec(), reachable::<W>(), reachable::<W>()).prop_map(Ok);
+    let writes = write_plan(W::SCOPED.to_vec(), reachable::<W>(), false).prop_map(Err);
+    let plans = prop_oneof![selects, writes];
+    run(name, cases, (plans, any::<u8>()), |(plan, dice)| {
+        let (statement, tables) = match &plan {
+            Ok(select) => (
+                W::select_across_tenants(select, &capability),
+                select.tables(),
+            ),
+            Err(write) => (W::write_across_tenants(write, &capability), write.tables()),
+        };
+        let references = scoped_references(&tables);
+        verify(
+            &*statement,
+            &Expected::AllTenants,
+            StatementScope::AllTenants,
+            references,
+            dice % 4 == 0,
+        )
+    })
+}
+
+/// Global statements: subqueries may name scoped tables, which must make
+/// the build fail, never produce an unscoped reference.
+fn global_statements(name: &str, cases: u32) -> usize {
+    let candidates = [GLOBALS, GLOBALS, &[Tbl::Orders, Tbl::Accounts, Tbl::Lines]].concat();
+    let selects = select_plan(GLOBALS.to_vec(), GLOBALS.to_vec(), candidates.clone()).prop_map(Ok);
+    let writes = write_plan(GLOBALS.to_vec(), candidates, true).prop_map(Err);
+    let plans = prop_oneof![selects, writes];
+    run(name, cases, (plans, any::<u8>()), |(plan, dice)| {
+        let (statement, tables, base) = match &plan {
+            Ok(select) => (global_select(select), select.tables(), select.base),
+            Err(write) => (global_write(write), write.tables(), write.base),
+        };
+        let scoped: Vec<&str> = tables
+            .iter()
+            .filter(|t| t.is_scoped())
+            .map(|t| t.meta().name)
+            .collect();
+        if scoped.is_empty() {
+            return verify(
+                &*statement,
+                &Expected::Global,
+                StatementScope::Global,
+                0,
+                dice % 4 == 0,
+            );
+        }
+        match statement.to_postgres() {
+            Err(BuildError::ScopedTableWithoutTenant { table, outer })
+                if scoped.contains(&table) && outer == base.meta().name =>
+            {
+                Ok(0)
+            }
+            other => Err(TestCaseError::fail(format!(
+                "expected ScopedTableWithoutTenant, got {other:?}"
+            ))),
+        }
+    })
+}
+
+#[test]
+fn cross_tenant_and_global_statements_never_mix_tenants() {
+    let mut checked = across_tenants::<I64World>("across tenants, i64 keys", 700);
+    checked += across_tenants::<I32World>("across tenants, i32 keys", 300);
+    checked += global_statements("global statements", 1_500);
+    assert!(checked >= 1_000, "only {checked} statements checked");
+}
+
+// ---- the oracle can fail ----------------------------------------------------
+
+const KEY: i64 = 4_000_000_001;
+
+fn tenant() -> Expected {
+    tenant_expectation(KEY).0
+}
+
+fn pg(sql: &str, values: &[Value]) -> Result<usize, String> {
+    oracle::check(sql, values, Dialect::Postgres, &tenant(), &SCHEMA)
+}
+
+#[test]
+fn the_oracle_accepts_correctly_scoped_statements() {
+    let key = Value::from(KEY);
+    let text = Value::from("x");
+    let accepted = [
+        (
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" > $3)"#,
+            vec![key.clone(), text.clone(), Value::from(3i64)],
+            1,
+        ),
+        (
+            r#"SELECT "orders"."id" FROM "orders" LEFT JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE ("orders"."tenant_id" = $2) AND EXISTS(SELECT 1 FROM "order_lines" WHERE "order_lines"."tenant_id" = $3)"#,
+            vec![key.clone(), key.clone(), key.clone()],
+            3,
+        ),
+        (
+            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#,
+            vec![key.clone(), text.clone(), key.clone(), text.clone()],
+            1,
+        ),
+    ];
+    for (sql, values, references) in accepted {
+        assert_eq!(pg(sql, &values), Ok(references), "{sql}");
+    }
+    let sqlite = r#"UPDATE "orders" SET "status" = ? WHERE "orders"."tenant_id" = ?"#;
+    let checked = oracle::check(sqlite, &[text, key], Dialect::Sqlite, &tenant(), &SCHEMA);
+    assert_eq!(checked, Ok(1));
+}
+
+#[test]
+fn the_oracle_rejects_statements_that_lose_the_tenant() {
+    let key = Value::from(KEY);
+    let other_tenant = Value::from(KEY + 1);
+    let text = Value::from("x");
+    let rejected: Vec<(&str, &str, Vec<Value>)> = vec![
+        (
+            "no tenant predicate",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."status" = $1"#,
+            vec![text.clone()],
+        ),
+        (
+            "the predicate under a user OR",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 OR "orders"."status" = $2"#,
+            vec![key.clone(), text.clone()],
+        ),
+        (
+            "the predicate under NOT",
+            r#"SELECT "orders"."id" FROM "orders" WHERE NOT ("orders"."tenant_id" = $1)"#,
+            vec![key.clone()],
+        ),
+        (
+            "bound to another tenant",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![other_tenant.clone()],
+        ),
+        (
+            "the key inlined",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = 4000000001"#,
+            vec![],
+        ),
+        (
+            "a tautology instead of the key",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = "orders"."tenant_id""#,
+            vec![],
+        ),
+        (
+            "the predicate on another table",
+            r#"SELECT "orders"."id" FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = $1 WHERE "customers"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "an unscoped subquery",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "order_lines"."order_id" FROM "order_lines" WHERE "order_lines"."qty" > $2)"#,
+            vec![key.clone(), Value::from(1i64)],
+        ),
+        (
+            "an unscoped EXISTS in the projection",
+            r#"SELECT EXISTS(SELECT 1 FROM "orders" WHERE "orders"."status" = $1)"#,
+            vec![text.clone()],
+        ),
+        (
+            "a joined table scoped in WHERE instead of ON",
+            r#"SELECT "orders"."id" FROM "orders" LEFT JOIN "customers" ON "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $1 AND "customers"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "an unscoped UPDATE",
+            r#"UPDATE "orders" SET "status" = $1 WHERE "orders"."status" = $2"#,
+            vec![text.clone(), text.clone()],
+        ),
+        (
+            "an UPDATE that moves rows to another tenant",
+            r#"UPDATE "orders" SET "tenant_id" = $1 WHERE "orders"."tenant_id" = $2"#,
+            vec![other_tenant.clone(), key.clone()],
+        ),
+        ("an unscoped DELETE", r#"DELETE FROM "orders""#, vec![]),
+        (
+            "an INSERT row for another tenant",
+            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4)"#,
+            vec![key.clone(), text.clone(), other_tenant, text.clone()],
+        ),
+        (
+            "an INSERT without the tenant column",
+            r#"INSERT INTO "orders" ("status") VALUES ($1)"#,
+            vec![text.clone()],
+        ),
+        (
+            "an upsert that updates the tenant column",
+            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "tenant_id" = "excluded"."tenant_id""#,
+            vec![key.clone(), text.clone()],
+        ),
+        (
+            "an inline string value",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."status" = 'x'"#,
+            vec![key.clone()],
+        ),
+        (
+            "more values than placeholders",
+            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone(), key.clone()],
+        ),
+    ];
+    for (why, sql, values) in rejected {
+        assert!(
+            pg(sql, &values).is_err(),
+            "the oracle accepted {why}: {sql}"
+        );
+    }
+
+    // SQLite: `?` placeholders are matched by position, not by luck.
+    let swapped = r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."status" = ? AND "orders"."tenant_id" = ?"#;
+    let values = [key.clone(), text];
+    let checked = oracle::check(swapped, &values, Dialect::Sqlite, &tenant(), &SCHEMA);
+    assert!(
+        checked.is_err(),
+        "the oracle accepted a key bound to the wrong `?`"
+    );
+
+    // SQLite's grammar has no OFFSET without LIMIT.
+    let offset = r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? OFFSET ?"#;
+    let checked = oracle::check(
+        offset,
+        &[key.clone(), Value::from(1u64)],
+        Dialect::Sqlite,
+        &tenant(),
+        &SCHEMA,
+    );
+    assert!(
+        checked.is_err(),
+        "the oracle accepted OFFSET without LIMIT in SQLite"
+    );
+
+    // Across tenants, a join must match tenant columns.
+    let across = r#"SELECT "orders"."id" FROM "orders" INNER JOIN "customers" ON "customers"."id" = "orders"."customer_id""#;
+    let checked = oracle::check(
+        across,
+        &[],
+        Dialect::Postgres,
+        &Expected::AllTenants,
+        &SCHEMA,
+    );
+    assert!(checked.is_err(), "the oracle accepted a cross-tenant join");
+
+    // A global statement may not touch a scoped table at all.
+    let global = r#"SELECT "plans"."id" FROM "plans" WHERE EXISTS(SELECT 1 FROM "orders")"#;
+    let checked = oracle::check(global, &[], Dialect::Postgres, &Expected::Global, &SCHEMA);
+    assert!(
+        checked.is_err(),
+        "the oracle accepted a scoped table in a global statement"
+    );
+
+    let _ = KeyValue::I64(KEY);
+}
