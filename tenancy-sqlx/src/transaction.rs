@@ -58,35 +58,46 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// A statement built for another tenant, or across all tenants, is
     /// refused before anything is sent ([`Error::TenantMismatch`],
     /// [`Error::CrossTenantInTenantTransaction`]).
-    pub async fn fetch_all<R>(&mut self, statement: impl BuildStatement) -> Result<Vec<R>, Error>
+    pub fn fetch_all<'t, R>(
+        &'t mut self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't
     where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
     {
-        let statement = self.prepare(&statement)?;
-        Ok(DB::fetch_all(&mut self.connection, statement).await?)
+        // Not an `async fn`: the returned future is declared `Send` here, so
+        // callers in spawned tasks (or axum handlers) need not prove it
+        // through the higher-ranked `FromRow` bound, which the compiler
+        // cannot yet do (rust-lang/rust#100013).
+        let statement = self.prepare(&statement);
+        let connection = &mut self.connection;
+        async move { Ok(DB::fetch_all(connection, statement?).await?) }
     }
 
     /// Runs a query and decodes its first row; no row is an error
     /// (`sqlx::Error::RowNotFound`, wrapped in [`Error::Database`]).
-    pub async fn fetch_one<R>(&mut self, statement: impl BuildStatement) -> Result<R, Error>
+    pub fn fetch_one<'t, R>(
+        &'t mut self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<R, Error>> + Send + 't
     where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
     {
-        self.fetch_optional(statement)
-            .await?
-            .ok_or(Error::Database(sqlx::Error::RowNotFound))
+        let row = self.fetch_optional(statement);
+        async move { row.await?.ok_or(Error::Database(sqlx::Error::RowNotFound)) }
     }
 
     /// Runs a query and decodes its first row, if there is one.
-    pub async fn fetch_optional<R>(
-        &mut self,
+    pub fn fetch_optional<'t, R>(
+        &'t mut self,
         statement: impl BuildStatement,
-    ) -> Result<Option<R>, Error>
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't
     where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
     {
-        let statement = self.prepare(&statement)?;
-        Ok(DB::fetch_optional(&mut self.connection, statement).await?)
+        let statement = self.prepare(&statement);
+        let connection = &mut self.connection;
+        async move { Ok(DB::fetch_optional(connection, statement?).await?) }
     }
 
     /// Runs a statement and returns the number of rows it affected.
