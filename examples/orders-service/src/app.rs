@@ -1,0 +1,94 @@
+//! The router, its shared state, and the request span every log line of a
+//! request carries.
+
+use axum::Router;
+use axum::routing::get;
+use chrono::{DateTime, SubsecRound, Utc};
+use tenancy_sqlx::axum::request_span;
+use tenancy_sqlx::{Backend, TenantPool};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, ApiKeyVerifier};
+use crate::routes::customers::CustomerOrder;
+use crate::routes::plan::TenantPlan;
+use crate::routes::{admin, customers, orders, plan};
+use crate::schema::{Customer, Order, OrderItem};
+
+/// What every handler shares: the tenant pool and the key verifier.
+pub struct AppState<DB: Backend> {
+    /// Hands out tenant transactions.
+    pub pool: TenantPool<DB>,
+    /// Resolves API keys to tenants.
+    pub keys: ApiKeyVerifier<DB>,
+}
+
+impl<DB: Backend> AppState<DB> {
+    /// State over `pool`, whose API keys are verified against the
+    /// `api_keys` table of the same database.
+    #[must_use]
+    pub fn new(pool: TenantPool<DB>) -> Self {
+        let keys = auth::api_keys(&pool);
+        AppState { pool, keys }
+    }
+}
+
+impl<DB: Backend> Clone for AppState<DB> {
+    fn clone(&self) -> Self {
+        AppState {
+            pool: self.pool.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+}
+
+/// A row type the backend `DB` can decode: what the tenant transaction's
+/// `fetch_*` methods ask of their result type, under one name.
+pub trait Decode<DB: Backend>: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin {}
+
+impl<T, DB: Backend> Decode<DB> for T where T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin {}
+
+/// The service's routes, for a database of backend `DB`.
+///
+/// Each request runs in the library's `request` span, whose `tenant` field
+/// the tenant extractor records once the caller's API key is verified, so
+/// every log line of the request says which tenant it was for.
+pub fn router<DB: Backend>(state: AppState<DB>) -> Router
+where
+    Order: Decode<DB>,
+    OrderItem: Decode<DB>,
+    Customer: Decode<DB>,
+    CustomerOrder: Decode<DB>,
+    TenantPlan: Decode<DB>,
+    (i64,): Decode<DB>,
+    (bool,): Decode<DB>,
+    (String,): Decode<DB>,
+{
+    Router::new()
+        .route(
+            "/orders",
+            get(orders::list::<DB>).post(orders::create::<DB>),
+        )
+        .route(
+            "/orders/{id}",
+            get(orders::get::<DB>)
+                .patch(orders::update_status::<DB>)
+                .delete(orders::delete::<DB>),
+        )
+        .route("/orders/{id}/items", get(orders::items::<DB>))
+        .route(
+            "/customers",
+            get(customers::list::<DB>).post(customers::create::<DB>),
+        )
+        .route("/customers/{id}/orders", get(customers::orders::<DB>))
+        .route("/plan", get(plan::get::<DB>))
+        .route("/admin/export/orders", get(admin::export_orders::<DB>))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state)
+}
+
+/// The current time, to the second: timestamps compare the same way as
+/// text in SQLite (which stores them as RFC 3339) and as values in PostgreSQL.
+#[must_use]
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}

@@ -1,0 +1,96 @@
+//! What the binary prints when it is ready: where it listens, the demo API
+//! keys, and `curl` commands that work as printed.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use crate::seed::{ACME, DEMO_TENANTS, GLOBEX, Seeded};
+use crate::startup::DatabaseConfig;
+
+/// The first line of the banner; the rest follows once the service is
+/// ready to take requests.
+pub const READY_LINE: &str = "orders-service listening on";
+
+/// The last line of the banner.
+pub const STOP_LINE: &str = "Ctrl-C stops the service.";
+
+/// One example request: what it shows, and the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// A one-line explanation.
+    pub comment: String,
+    /// A `curl` command line.
+    pub command: String,
+}
+
+/// The example requests, against the service at `address`, using the ids
+/// seeding left in the database.
+#[must_use]
+pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
+    let base = format!("http://{address}");
+    let acme = format!("-H 'Authorization: Bearer {}'", ACME.api_key);
+    let globex = format!("-H 'Authorization: Bearer {}'", GLOBEX.api_key);
+    let order = seeded.acme.order;
+    let example = |comment: String, command: String| Example { comment, command };
+    vec![
+        example(
+            format!("{}'s orders, newest first", ACME.name),
+            format!("curl -s {acme} '{base}/orders?limit=10'"),
+        ),
+        example(
+            format!("{}'s order {order} and its items", ACME.name),
+            format!("curl -s {acme} {base}/orders/{order}/items"),
+        ),
+        example(
+            format!(
+                "{} asks for {}'s order {order}: 404, the same answer as for an order that does not exist",
+                GLOBEX.name, ACME.name
+            ),
+            format!("curl -s -i {globex} {base}/orders/{order}"),
+        ),
+        example(
+            format!("{} places an order", ACME.name),
+            format!(
+                "curl -s {acme} -H 'Content-Type: application/json' \
+                 -d '{{\"customer_id\": {}, \"items\": [{{\"sku\": \"ACME-TNT\", \"quantity\": 3, \"unit_price_cents\": 750}}]}}' \
+                 {base}/orders",
+                seeded.acme.customer
+            ),
+        ),
+        example(
+            format!("{}'s plan, from the shared plan catalogue", ACME.name),
+            format!("curl -s {acme} {base}/plan"),
+        ),
+        example(
+            format!(
+                "export {}'s paid orders as CSV (each export is recorded in export_audit)",
+                ACME.name
+            ),
+            format!("curl -s {acme} '{base}/admin/export/orders?format=csv&status=paid'"),
+        ),
+        example(
+            "no API key: 401".to_owned(),
+            format!("curl -s -i {base}/orders"),
+        ),
+    ]
+}
+
+/// The whole banner.
+#[must_use]
+pub fn banner(address: SocketAddr, database: &DatabaseConfig, seeded: Seeded) -> String {
+    let mut text = format!("{READY_LINE} http://{address}\n");
+    let _ = writeln!(text, "database: {}", database.describe());
+    let _ = writeln!(
+        text,
+        "\nDemo API keys (send `Authorization: Bearer <key>`):"
+    );
+    for tenant in DEMO_TENANTS {
+        let _ = writeln!(text, "  {:<20} {}", tenant.name, tenant.api_key);
+    }
+    let _ = writeln!(text, "\nTry:");
+    for example in examples(address, seeded) {
+        let _ = writeln!(text, "  # {}\n  {}", example.comment, example.command);
+    }
+    let _ = write!(text, "\n{STOP_LINE}");
+    text
+}

@@ -1,0 +1,357 @@
+//! What clients send: request bodies and query strings, and the checks that
+//! turn them into values the handlers can trust.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The life cycle of an order. Unknown statuses are refused at the door,
+/// with the list of valid ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    /// Placed, not paid.
+    Pending,
+    /// Paid, not shipped.
+    Paid,
+    /// On its way.
+    Shipped,
+    /// Will not be fulfilled.
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The status as stored in `orders.status`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The largest page a list endpoint returns.
+pub const MAX_LIMIT: i64 = 100;
+/// The page size when none is asked for.
+pub const DEFAULT_LIMIT: i64 = 20;
+
+/// `limit` and `offset`, as sent. Signed, so that a negative value is
+/// reported as such rather than as "invalid digit".
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    /// How many rows, 1 to [`MAX_LIMIT`].
+    pub limit: Option<i64>,
+    /// How many rows to skip, 0 or more.
+    pub offset: Option<i64>,
+}
+
+/// A checked page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Page {
+    /// How many rows.
+    pub limit: u64,
+    /// How many rows skipped.
+    pub offset: u64,
+}
+
+impl PageParams {
+    /// Checks the bounds.
+    pub fn page(&self) -> Result<Page, AppError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        let offset = self.offset.unwrap_or(0);
+        let limit = u64::try_from(limit)
+            .ok()
+            .filter(|limit| (1..=MAX_LIMIT.unsigned_abs()).contains(limit))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+                ))
+            })?;
+        let offset = u64::try_from(offset)
+            .map_err(|_| AppError::BadRequest(format!("offset must be 0 or more, got {offset}")))?;
+        Ok(Page { limit, offset })
+    }
+}
+
+/// The query string of `GET /orders`.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderListParams {
+    /// Only orders with this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders placed on or after this day (UTC), `YYYY-MM-DD`.
+    pub created_from: Option<String>,
+    /// Only orders placed on or before this day (UTC), `YYYY-MM-DD`.
+    pub created_to: Option<String>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// A checked `created_from`/`created_to` range, as instants: `[from, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreatedRange {
+    /// The first instant included.
+    pub from: Option<DateTime<Utc>>,
+    /// The first instant after the range.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl OrderListParams {
+    /// The page asked for.
+    pub fn page(&self) -> Result<Page, AppError> {
+        PageParams {
+            limit: self.limit,
+            offset: self.offset,
+        }
+        .page()
+    }
+
+    /// The date range asked for; both ends are whole days, inclusive.
+    pub fn created_range(&self) -> Result<CreatedRange, AppError> {
+        let from = parse_day("created_from", self.created_from.as_deref())?;
+        let to = parse_day("created_to", self.created_to.as_deref())?;
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(AppError::BadRequest(format!(
+                "created_from ({from}) is after created_to ({to})"
+            )));
+        }
+        Ok(CreatedRange {
+            from: from.map(start_of_day),
+            until: to.and_then(|day| day.succ_opt()).map(start_of_day),
+        })
+    }
+}
+
+fn parse_day(name: &str, text: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
+    text.map(|text| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            AppError::BadRequest(format!(
+                "{name} must be a date like 2024-05-31, got {text:?}"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// The body of `POST /customers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    /// Display name, not empty.
+    pub name: String,
+    /// E-mail address, unique within the tenant.
+    pub email: String,
+}
+
+impl NewCustomer {
+    /// Checks the fields.
+    pub fn validate(&self) -> Result<(), AppError> {
+        require_text("name", &self.name, 200)?;
+        require_text("email", &self.email, 320)?;
+        if !self.email.contains('@') {
+            return Err(AppError::BadRequest(format!(
+                "email must contain '@', got {:?}",
+                self.email
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The body of `POST /orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    /// An existing customer of the caller's tenant.
+    pub customer_id: i64,
+    /// At least one line.
+    pub items: Vec<NewItem>,
+}
+
+/// A line of [`NewOrder`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    /// The product's stock-keeping unit.
+    pub sku: String,
+    /// How many, 1 to [`MAX_QUANTITY`].
+    pub quantity: i64,
+    /// The price of one, in cents, 0 or more.
+    pub unit_price_cents: i64,
+}
+
+/// The most of one product an order line may hold.
+pub const MAX_QUANTITY: i64 = 10_000;
+/// The most lines an order may have.
+pub const MAX_ITEMS: usize = 100;
+
+impl NewOrder {
+    /// Checks the lines and returns the order's total, in cents.
+    pub fn validate(&self) -> Result<i64, AppError> {
+        if self.items.is_empty() || self.items.len() > MAX_ITEMS {
+            return Err(AppError::BadRequest(format!(
+                "items must hold 1 to {MAX_ITEMS} lines, got {}",
+                self.items.len()
+            )));
+        }
+        let mut total: i64 = 0;
+        for (index, item) in self.items.iter().enumerate() {
+            require_text(&format!("items[{index}].sku"), &item.sku, 64)?;
+            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+                return Err(AppError::BadRequest(format!(
+                    "items[{index}].quantity must be between 1 and {MAX_QUANTITY}, got {}",
+                    item.quantity
+                )));
+            }
+            if item.unit_price_cents < 0 {
+                return Err(AppError::BadRequest(format!(
+                    "items[{index}].unit_price_cents must be 0 or more, got {}",
+                    item.unit_price_cents
+                )));
+            }
+            total = item
+                .quantity
+                .checked_mul(item.unit_price_cents)
+                .and_then(|line| total.checked_add(line))
+                .ok_or_else(|| AppError::BadRequest("the order's total is too large".to_owned()))?;
+        }
+        Ok(total)
+    }
+}
+
+/// The body of `PATCH /orders/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// The new status.
+    pub status: OrderStatus,
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// A JSON array of orders.
+    #[default]
+    Json,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+impl ExportFormat {
+    /// The format's name, as in the query string.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+        }
+    }
+}
+
+/// The query string of `GET /admin/export/orders`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportParams {
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: ExportFormat,
+    /// Only orders with this status.
+    pub status: Option<OrderStatus>,
+}
+
+fn require_text(name: &str, value: &str, max_len: usize) -> Result<(), AppError> {
+    if value.trim().is_empty() {
+        return Err(AppError::BadRequest(format!("{name} must not be empty")));
+    }
+    if value.len() > max_len {
+        return Err(AppError::BadRequest(format!(
+            "{name} must be at most {max_len} bytes, got {}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_bounded() {
+        let page = |limit, offset| PageParams { limit, offset }.page();
+        assert_eq!(
+            page(None, None).ok(),
+            Some(Page {
+                limit: 20,
+                offset: 0
+            })
+        );
+        assert_eq!(
+            page(Some(100), Some(5)).ok(),
+            Some(Page {
+                limit: 100,
+                offset: 5
+            })
+        );
+        for (limit, offset) in [
+            (Some(0), None),
+            (Some(-1), None),
+            (Some(101), None),
+            (None, Some(-3)),
+        ] {
+            assert!(page(limit, offset).is_err(), "{limit:?} {offset:?}");
+        }
+    }
+
+    #[test]
+    fn date_ranges_cover_whole_days() {
+        let params = OrderListParams {
+            created_from: Some("2024-05-01".into()),
+            created_to: Some("2024-05-31".into()),
+            ..OrderListParams::default()
+        };
+        let range = params.created_range().ok();
+        let expected = CreatedRange {
+            from: Some(start_of_day(
+                NaiveDate::from_ymd_opt(2024, 5, 1).unwrap_or_default(),
+            )),
+            until: Some(start_of_day(
+                NaiveDate::from_ymd_opt(2024, 6, 1).unwrap_or_default(),
+            )),
+        };
+        assert_eq!(range, Some(expected));
+        let reversed = OrderListParams {
+            created_from: Some("2024-06-01".into()),
+            created_to: Some("2024-05-01".into()),
+            ..OrderListParams::default()
+        };
+        assert!(reversed.created_range().is_err());
+    }
+
+    #[test]
+    fn totals_are_checked() {
+        let order = |quantity, unit_price_cents| NewOrder {
+            customer_id: 1,
+            items: vec![NewItem {
+                sku: "SKU-1".into(),
+                quantity,
+                unit_price_cents,
+            }],
+        };
+        assert_eq!(order(3, 250).validate().ok(), Some(750));
+        assert!(order(0, 250).validate().is_err());
+        assert!(order(1, -1).validate().is_err());
+        assert!(order(MAX_QUANTITY, i64::MAX).validate().is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! The HTTP API, one module per resource.
+
+pub mod admin;
+pub mod customers;
+pub mod orders;
+pub mod plan;

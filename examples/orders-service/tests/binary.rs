@@ -1,0 +1,228 @@
+//! The binary, started the way the README says (`cargo run -p
+//! orders-service`, here the built binary on a free port with a fresh data
+//! directory): it seeds the demo, prints `curl` commands, and every printed
+//! command does what its comment says. Started again on the same data, it
+//! seeds nothing twice.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use orders_service::banner::{READY_LINE, STOP_LINE};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The binary, running, and what it printed before it was ready.
+struct Running {
+    child: Child,
+    banner: Vec<String>,
+}
+
+impl Running {
+    /// Starts the binary on a free port (`PORT=0`) with `data_dir` and waits
+    /// until it prints its banner.
+    async fn start(data_dir: &Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_orders-service"))
+            .env("PORT", "0")
+            .env("ORDERS_DATA_DIR", data_dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("OWNER_DATABASE_URL")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        let read_banner = async {
+            while let Some(line) = lines.next_line().await? {
+                let last = line == STOP_LINE;
+                banner.push(line);
+                if last {
+                    return Ok::<_, std::io::Error>(());
+                }
+            }
+            Err(std::io::Error::other(
+                "the binary exited before printing its banner",
+            ))
+        };
+        tokio::time::timeout(Duration::from_secs(60), read_banner).await??;
+        Ok(Running { child, banner })
+    }
+
+    /// The `curl` commands of the banner, in order.
+    fn commands(&self) -> Vec<Curl> {
+        self.banner
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| line.starts_with("curl "))
+            .map(Curl::parse)
+            .collect()
+    }
+
+    async fn stop(mut self) -> Result<(), std::io::Error> {
+        self.child.kill().await
+    }
+}
+
+/// What a printed `curl` command asks for.
+#[derive(Debug)]
+struct Curl {
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+impl Curl {
+    /// Parses the shell words of a command as printed: single quotes, and
+    /// the flags `-s`, `-i`, `-H`, `-d`, `-X`.
+    fn parse(line: &str) -> Curl {
+        let words = shell_words(line);
+        let mut curl = Curl {
+            method: Method::GET,
+            url: String::new(),
+            headers: Vec::new(),
+            body: None,
+        };
+        let mut words = words.into_iter().skip(1);
+        while let Some(word) = words.next() {
+            match word.as_str() {
+                "-s" | "-i" => {}
+                "-H" => {
+                    let header = words.next().unwrap_or_default();
+                    let (name, value) = header.split_once(':').unwrap_or((&header, ""));
+                    curl.headers
+                        .push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+                "-d" => {
+                    curl.body = words.next();
+                    curl.method = Method::POST;
+                }
+                "-X" => {
+                    curl.method = words
+                        .next()
+                        .unwrap_or_default()
+                        .parse()
+                        .unwrap_or(Method::GET)
+                }
+                url => curl.url = url.to_owned(),
+            }
+        }
+        curl
+    }
+
+    async fn send(&self, client: &reqwest::Client) -> Result<(StatusCode, String), reqwest::Error> {
+        let mut request = client.request(self.method.clone(), &self.url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &self.body {
+            request = request.body(body.clone());
+        }
+        let response = request.send().await?;
+        Ok((response.status(), response.text().await?))
+    }
+}
+
+/// Splits a command line into words; single quotes group.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+#[tokio::test]
+async fn the_binary_starts_seeds_and_its_printed_commands_work() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let running = Running::start(data.path()).await?;
+    assert!(
+        running.banner[0].starts_with(READY_LINE),
+        "{:?}",
+        running.banner
+    );
+    let commands = running.commands();
+    let statuses = [200, 200, 404, 201, 200, 200, 401];
+    assert_eq!(commands.len(), statuses.len(), "{:#?}", running.banner);
+
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (command, status) in commands.iter().zip(statuses) {
+        let (got, body) = command.send(&client).await?;
+        assert_eq!(got.as_u16(), status, "{command:?}: {body}");
+        bodies.push(body);
+    }
+    // Acme sees its three demo orders; Globex gets the answer for a missing order.
+    let orders: Value = serde_json::from_str(&bodies[0])?;
+    assert_eq!(orders["total"], 3, "{orders}");
+    let order_id = commands[2]
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        bodies[2],
+        format!(r#"{{"error":"order {order_id} not found"}}"#)
+    );
+    assert!(bodies[1].contains("ACME-ANVIL"), "{}", bodies[1]);
+    assert!(!bodies[0].contains("GLOBEX") && !bodies[1].contains("GLOBEX"));
+    assert!(bodies[5].starts_with("id,customer_id,status,total_cents,created_at"));
+    running.stop().await?;
+
+    // Again on the same data: nothing is seeded twice.
+    let again = Running::start(data.path()).await?;
+    let commands = again.commands();
+    let (status, body) = commands[0].send(&client).await?;
+    assert_eq!(status, StatusCode::OK);
+    let orders: Value = serde_json::from_str(&body)?;
+    assert_eq!(orders["total"], 4, "three seeded and one placed: {orders}");
+    assert!(
+        commands[2].url.ends_with(&format!("/orders/{order_id}")),
+        "the demo order moved"
+    );
+    again.stop().await?;
+    Ok(())
+}
+
+#[test]
+fn printed_commands_parse_as_a_shell_would() {
+    let curl = Curl::parse(
+        r#"curl -s -H 'Authorization: Bearer k' -H 'Content-Type: application/json' -d '{"a": 1}' http://127.0.0.1:1/orders"#,
+    );
+    assert_eq!(curl.method, Method::POST);
+    assert_eq!(curl.url, "http://127.0.0.1:1/orders");
+    assert_eq!(
+        curl.headers[0],
+        ("Authorization".to_owned(), "Bearer k".to_owned())
+    );
+    assert_eq!(curl.body.as_deref(), Some(r#"{"a": 1}"#));
+}
