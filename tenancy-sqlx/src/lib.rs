@@ -183,3 +183,8 @@ pub mod testing;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+
+/// The README's code, compiled as doc tests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
