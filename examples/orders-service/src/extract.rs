@@ -29,10 +29,10 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::JsonDataError(error) => {
-                AppError::BadRequest(format!("invalid JSON body: {}", error.body_text()))
+                AppError::BadRequest(format!("invalid JSON body: {}", cause(&error)))
             }
             JsonRejection::JsonSyntaxError(error) => {
-                AppError::BadRequest(format!("malformed JSON body: {}", error.body_text()))
+                AppError::BadRequest(format!("malformed JSON body: {}", cause(&error)))
             }
             other => AppError::Rejected {
                 status: other.status(),
@@ -65,6 +65,14 @@ impl From<PathRejection> for AppError {
 
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
-        AppError::BadRequest(format!("invalid query string: {}", rejection.body_text()))
+        AppError::BadRequest(format!("invalid query string: {}", cause(&rejection)))
     }
+}
+
+/// What serde said, without axum's preamble ("Failed to deserialize ..."),
+/// which the service's own prefix replaces.
+fn cause(rejection: &dyn std::error::Error) -> String {
+    rejection
+        .source()
+        .map_or_else(|| rejection.to_string(), ToString::to_string)
 }
