@@ -1,0 +1,162 @@
+//! Many tasks, many tenants, a small pool: connections pass from tenant to
+//! tenant thousands of times, and no transaction ever sees a row of a tenant
+//! other than its own.
+//!
+//! Each transaction reads its tenant's orders with raw SQL that has no
+//! tenant predicate, so what it sees is decided by the tenant context on the
+//! connection alone: a context leaking from the connection's previous
+//! transaction would show up as foreign rows (or as missing own rows).
+//! Transactions end in every way the pool must survive: commit, rollback,
+//! and drop.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use common::tables::Order;
+use common::{BoxError, ORDERS_PER_TENANT, TestResult, pool_options, shop, tenant};
+use sqlx::postgres::PgPoolOptions;
+use tenancy_sqlx::{Postgres, TenantPool, TenantTransaction};
+
+const TASKS: usize = 8;
+const TENANTS: i64 = 50;
+/// Transactions per task and tenant: 8 × 50 × 200 = 80,000 transactions,
+/// about 45 s in a debug build on a 2-core machine.
+const ROUNDS: usize = 200;
+const POOL_SIZE: u32 = 4;
+
+/// What one task saw.
+#[derive(Debug, Default)]
+struct Observed {
+    transactions: u64,
+    /// Rows of a tenant other than the transaction's.
+    foreign_rows: u64,
+    /// Transactions that saw fewer of their own rows than there are.
+    short_reads: u64,
+}
+
+impl Observed {
+    fn add(&mut self, other: &Observed) {
+        self.transactions += other.transactions;
+        self.foreign_rows += other.foreign_rows;
+        self.short_reads += other.short_reads;
+    }
+}
+
+/// How a transaction ends; raw SQL is read in the ones that end by commit
+/// or rollback (a dropped transaction that used raw SQL closes its
+/// connection, which would measure reconnects rather than reuse).
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Commit,
+    Rollback,
+    Drop,
+}
+
+impl Ending {
+    fn of(transaction: usize) -> Ending {
+        match transaction % 10 {
+            0..=6 => Ending::Commit,
+            7 | 8 => Ending::Rollback,
+            _ => Ending::Drop,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_transaction_ever_sees_another_tenants_rows() -> TestResult {
+    let tenants: Vec<i64> = (1..=TENANTS).collect();
+    let db = shop(&tenants).await?;
+    let pool = TenantPool::<Postgres>::connect_with(
+        PgPoolOptions::new().max_connections(POOL_SIZE),
+        db.app_url().parse()?,
+        pool_options(),
+    )
+    .await?;
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| tokio::spawn(run_task(pool.clone(), task)))
+        .collect();
+    let mut total = Observed::default();
+    for task in tasks {
+        total.add(&task.await??);
+    }
+    let elapsed = started.elapsed();
+
+    let expected = (TASKS * TENANTS as usize * ROUNDS) as u64;
+    let summary = format!(
+        "{} transactions ({TASKS} tasks × {TENANTS} tenants × {ROUNDS}) on a pool of {POOL_SIZE} \
+         in {:.1} s ({:.0}/s): {} rows of a foreign tenant observed, {} short reads",
+        total.transactions,
+        elapsed.as_secs_f64(),
+        total.transactions as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+        total.foreign_rows,
+        total.short_reads,
+    );
+    println!("{summary}");
+    assert_eq!(total.transactions, expected, "{summary}");
+    assert_eq!((total.foreign_rows, total.short_reads), (0, 0), "{summary}");
+    Ok(())
+}
+
+/// One task: every tenant, round after round, each task starting at a
+/// different tenant so that the tasks' tenants interleave on the pool.
+async fn run_task(pool: TenantPool, task: usize) -> Result<Observed, BoxError> {
+    let mut observed = Observed::default();
+    let tenants = TENANTS as usize;
+    for round in 0..ROUNDS {
+        for step in 0..tenants {
+            let key = ((task * 7 + step) % tenants) as i64 + 1;
+            let transaction = (round * tenants + step) * TASKS + task;
+            one_transaction(&pool, key, Ending::of(transaction), &mut observed).await?;
+        }
+    }
+    Ok(observed)
+}
+
+async fn one_transaction(
+    pool: &TenantPool,
+    key: i64,
+    ending: Ending,
+    observed: &mut Observed,
+) -> Result<(), BoxError> {
+    let tenant = tenant(key);
+    let mut tx = pool.begin(&tenant).await?;
+    let seen: Vec<i64> = match ending {
+        Ending::Commit | Ending::Rollback => {
+            sqlx::query_scalar("SELECT tenant_id FROM orders")
+                .fetch_all(tx.raw_connection())
+                .await?
+        }
+        Ending::Drop => read_orders(&mut tx)
+            .await?
+            .into_iter()
+            .map(|order| order.tenant_id)
+            .collect(),
+    };
+    match ending {
+        Ending::Commit => tx.commit().await?,
+        Ending::Rollback => tx.rollback().await?,
+        Ending::Drop => drop(tx),
+    }
+    let own = seen.iter().filter(|&&seen| seen == key).count() as u64;
+    observed.transactions += 1;
+    observed.foreign_rows += seen.len() as u64 - own;
+    if own < ORDERS_PER_TENANT as u64 {
+        observed.short_reads += 1;
+    }
+    Ok(())
+}
+
+/// The tenant's orders through the builder. Boxed: a spawned task cannot
+/// yet hold the future of a call with a higher-ranked `FromRow` bound across
+/// an await (rust-lang/rust#100013).
+fn read_orders(
+    tx: &mut TenantTransaction,
+) -> Pin<Box<dyn Future<Output = Result<Vec<Order>, tenancy_sqlx::Error>> + Send + '_>> {
+    let statement = Order::select(tx.tenant());
+    Box::pin(tx.fetch_all(statement))
+}
