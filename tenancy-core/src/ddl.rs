@@ -25,7 +25,9 @@
 //! Every name is checked before anything is rendered, and quoted when it is.
 //!
 //! ```
-//! # use tenancy_core::__doc_tables::{Customer, Order, Plan};
+//! # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+//! # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+//! # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 //! use tenancy_core::Dialect;
 //! use tenancy_core::ddl::TableSet;
 //!
@@ -78,7 +80,9 @@ pub fn create_table(table: &'static TableMeta, dialect: Dialect) -> Result<Vec<S
 /// PostgreSQL adapter enables Row Level Security on and audits.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::{Customer, Order, Plan};
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::ddl::TableSet;
 ///
 /// let tables = TableSet::new().with::<Plan>().with::<Customer>().with::<Order>();

@@ -18,10 +18,13 @@ use crate::tenant::TenantWitness;
 ///
 /// A scoped delete removes only the witness's rows: its `WHERE` leads with
 /// the tenant predicate, and the filters follow as a separate conjunct.
-/// Without a filter it deletes every row *of that tenant*.
+/// Without a filter it deletes every row *of that tenant*. Tables marked
+/// `#[tenant_scoped]` start one with `Order::delete(&tenant)`.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Delete, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);

@@ -22,7 +22,9 @@ use crate::query::subquery::{Subquery, SubqueryNode};
 /// beyond its tenant.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Filter, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -102,7 +104,9 @@ impl Filter {
     /// `TRUE`.
     ///
     /// ```
-    /// # use tenancy_core::__doc_tables::Order;
+    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
     /// use tenancy_core::Filter;
     ///
     /// let filter = Filter::all([Order::STATUS.eq("open"), Order::TOTAL.gte(100)]);
@@ -124,7 +128,9 @@ impl Filter {
     /// [`Column::eq_col`].
     ///
     /// ```
-    /// # use tenancy_core::__doc_tables::{Customer, Order};
+    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
     /// use tenancy_core::{BuildStatement, Filter, Select, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);
@@ -304,7 +310,9 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     /// subqueries. The columns may differ in nullability but not in type.
     ///
     /// ```
-    /// # use tenancy_core::__doc_tables::{Customer, Order};
+    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
     /// let on = Customer::ID.eq_col(Order::CUSTOMER_ID);
     /// # let _ = on;
     /// ```
@@ -321,7 +329,9 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     /// `column IN (subquery)`.
     ///
     /// ```
-    /// # use tenancy_core::__doc_tables::{Customer, Order};
+    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
     /// use tenancy_core::{BuildStatement, Select, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);

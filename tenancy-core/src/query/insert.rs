@@ -20,9 +20,12 @@ use crate::tenant::TenantWitness;
 /// and its value is the witness's key, bound; nothing a caller passes can
 /// set it. Rows come from structs ([`row`](Insert::row), [`rows`](Insert::rows))
 /// or column by column ([`set`](Insert::set), [`new_row`](Insert::new_row)).
+/// Tables marked `#[tenant_scoped]` start one with `Order::insert(&tenant)`.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Insert, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -149,7 +152,9 @@ impl<T: Table> Insert<T> {
     /// updated.
     ///
     /// ```
-    /// # use tenancy_core::__doc_tables::Order;
+    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
     /// use tenancy_core::{BuildStatement, Insert, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);

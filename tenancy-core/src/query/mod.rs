@@ -15,9 +15,6 @@ mod select;
 mod subquery;
 mod update;
 
-#[doc(hidden)]
-pub mod doc_tables;
-
 pub use delete::Delete;
 pub use filter::{Filter, TextColumn};
 pub use insert::Insert;

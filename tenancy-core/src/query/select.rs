@@ -19,7 +19,10 @@ use crate::tenant::TenantWitness;
 /// A `SELECT` from table `T`, possibly joined with others.
 ///
 /// Made with [`Select::scoped`] (one tenant), [`Select::across_tenants`]
-/// (a [`CrossTenant`] capability) or [`Select::global`] (a global table).
+/// (a [`CrossTenant`] capability) or [`Select::global`] (a global table);
+/// `#[tenant_scoped]` tables also get the shorthands `Order::select(&tenant)`
+/// and `Order::select_across_tenants(&capability)`, `#[global_table]` ones
+/// `Plan::select()`.
 /// In a scoped select, `T`, every joined tenant-scoped table and every
 /// tenant-scoped table in a subquery is restricted to the witness's tenant
 /// by a bound, top-level predicate.
@@ -29,7 +32,9 @@ use crate::tenant::TenantWitness;
 /// `T` even when other tables are joined.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::{Customer, Order};
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -307,7 +312,9 @@ fn all_columns(table: &'static TableMeta) -> impl Iterator<Item = ColumnRef> {
 /// [`Select::count`]. Decodes as one `i64`.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -325,7 +332,9 @@ pub struct Count<T> {
 /// [`Select::exists`]. Decodes as one `bool`.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);

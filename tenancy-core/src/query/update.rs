@@ -21,10 +21,13 @@ use crate::tenant::TenantWitness;
 /// the tenant predicate, and the filters follow as a separate conjunct.
 /// Without a filter it updates every row *of that tenant*. The tenant column
 /// cannot be passed to [`set`](Update::set), so a row cannot be moved to
-/// another tenant.
+/// another tenant. Tables marked `#[tenant_scoped]` start one with
+/// `Order::update(&tenant)`.
 ///
 /// ```
-/// # use tenancy_core::__doc_tables::Order;
+/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
+/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
+/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
 /// use tenancy_core::{BuildStatement, Update, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
