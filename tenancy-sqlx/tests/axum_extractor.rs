@@ -1,0 +1,391 @@
+//! The axum extractor yields a tenant only for a verified API key: through
+//! a router driven in memory (`oneshot`) and over real HTTP.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::Value;
+use tenancy_sqlx::axum::{ApiKeyHash, ApiKeys, VerifiedTenant, VerifyTenant, request_span};
+use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::{CrossTenant, TenantPool, TenantPoolOptions};
+use tower::ServiceExt;
+use tracing::Instrument;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const KEY_OF_42: &str = "tk_live_42_c0ffee";
+const KEY_OF_7: &str = "tk_live_7_decaf";
+
+/// The handler under test: says which tenant it was given.
+async fn whoami(VerifiedTenant(tenant): VerifiedTenant) -> String {
+    tenant.key().to_string()
+}
+
+fn router<S>(state: S) -> Router
+where
+    S: VerifyTenant + Clone + Send + Sync + 'static,
+    S::Rejection: Send,
+{
+    Router::new()
+        .route("/whoami", get(whoami))
+        .with_state(state)
+}
+
+/// Issued keys by hash, as an application's key table would hold them.
+fn issued_keys() -> ApiKeys<impl tenancy_sqlx::axum::ApiKeyLookup<i64> + Clone> {
+    let stored: Arc<HashMap<ApiKeyHash, i64>> = Arc::new(HashMap::from([
+        (ApiKeyHash::of(KEY_OF_42), 42),
+        (ApiKeyHash::of(KEY_OF_7), 7),
+    ]));
+    ApiKeys::new(move |hash: ApiKeyHash| {
+        let stored = Arc::clone(&stored);
+        async move { Ok::<_, Infallible>(stored.get(&hash).copied()) }
+    })
+}
+
+fn request(headers: &[(&str, &str)]) -> Result<Request<Body>, axum::http::Error> {
+    let mut request = Request::get("/whoami");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::empty())
+}
+
+/// Status, `WWW-Authenticate` and body text of a response.
+async fn read(
+    response: Response,
+) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error>> {
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|value| value.to_str().map(str::to_owned))
+        .transpose()?;
+    let body = to_bytes(response.into_body(), 64 * 1024).await?;
+    Ok((status, challenge, String::from_utf8(body.to_vec())?))
+}
+
+fn error_message(body: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let json: Value = serde_json::from_str(body)?;
+    Ok(json["error"].as_str().ok_or("no error field")?.to_owned())
+}
+
+#[tokio::test]
+async fn a_valid_key_gives_the_handler_its_tenant() -> TestResult {
+    let app = router(issued_keys());
+    for (key, tenant) in [(KEY_OF_42, "42"), (KEY_OF_7, "7")] {
+        let bearer = format!("Bearer {key}");
+        let response = app
+            .clone()
+            .oneshot(request(&[("authorization", &bearer)])?)
+            .await?;
+        let (status, _, body) = read(response).await?;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, tenant));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_and_missing_credentials_get_401_with_a_challenge() -> TestResult {
+    let app = router(issued_keys());
+
+    let response = app
+        .clone()
+        .oneshot(request(&[("authorization", "Bearer tk_guess")])?)
+        .await?;
+    let (status, challenge, body) = read(response).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge.as_deref(),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(error_message(&body)?, "unknown API key");
+
+    let response = app.oneshot(request(&[])?).await?;
+    let (status, challenge, body) = read(response).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge.as_deref(), Some("Bearer"));
+    assert_eq!(
+        error_message(&body)?,
+        "missing credential: send the header `Authorization: Bearer <api key>`"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_headers_are_refused_with_what_was_wrong() -> TestResult {
+    let app = router(issued_keys());
+    let cases = [
+        (
+            "Basic dXNlcjpwYXNz",
+            StatusCode::UNAUTHORIZED,
+            "the Authorization header uses the scheme `Basic`; send `Authorization: Bearer <api key>`",
+        ),
+        (
+            "Bearer",
+            StatusCode::BAD_REQUEST,
+            "malformed Authorization header: the Bearer token is empty; send `Authorization: Bearer <api key>`",
+        ),
+        (
+            "Bearer tk live",
+            StatusCode::BAD_REQUEST,
+            "malformed Authorization header: the Bearer token holds characters other than letters, digits and -._~+/=; send `Authorization: Bearer <api key>`",
+        ),
+    ];
+    for (header_value, expected_status, expected_message) in cases {
+        let response = app
+            .clone()
+            .oneshot(request(&[("authorization", header_value)])?)
+            .await?;
+        let (status, challenge, body) = read(response).await?;
+        assert_eq!(status, expected_status, "{header_value}");
+        assert!(
+            challenge.is_some_and(|c| c.starts_with("Bearer")),
+            "{header_value}"
+        );
+        assert_eq!(error_message(&body)?, expected_message);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_tenant_number_header_is_ignored() -> TestResult {
+    let app = router(issued_keys());
+
+    let response = app
+        .clone()
+        .oneshot(request(&[("x-tenant-id", "2")])?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let bearer = format!("Bearer {KEY_OF_42}");
+    let response = app
+        .oneshot(request(&[
+            ("authorization", &bearer),
+            ("x-tenant-id", "2"),
+        ])?)
+        .await?;
+    let (status, _, body) = read(response).await?;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "42"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_lookup_is_a_500_that_keeps_its_cause_to_itself() -> TestResult {
+    let broken = ApiKeys::new(|_hash: ApiKeyHash| async {
+        Err::<Option<i64>, _>("connection to 10.0.0.5 refused")
+    });
+    let bearer = format!("Bearer {KEY_OF_42}");
+    let response = router(broken)
+        .oneshot(request(&[("authorization", &bearer)])?)
+        .await?;
+    let (status, challenge, body) = read(response).await?;
+    assert_eq!(
+        (status, challenge),
+        (StatusCode::INTERNAL_SERVER_ERROR, None)
+    );
+    assert_eq!(
+        error_message(&body)?,
+        "the credential could not be verified; try again later"
+    );
+    Ok(())
+}
+
+mod tables {
+    use tenancy_sqlx::global_table;
+
+    /// Issued API keys, by hash.
+    #[global_table]
+    pub struct ApiKey {
+        #[tenancy(primary_key)]
+        pub key_hash: String,
+        pub tenant_id: i64,
+    }
+}
+use tables::ApiKey;
+
+#[tokio::test]
+async fn keys_can_live_in_a_global_table() -> TestResult {
+    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let owner = pool.owner_pool(CrossTenant::with_reason("test: issue keys"));
+    owner
+        .apply_schema(&TableSet::new().with::<ApiKey>())
+        .await?;
+    owner
+        .execute(
+            ApiKey::insert()
+                .set(ApiKey::KEY_HASH, ApiKeyHash::of(KEY_OF_7).to_string())
+                .set(ApiKey::TENANT_ID, 7),
+        )
+        .await?;
+    let app = router(ApiKeys::in_table(
+        &pool,
+        ApiKey::KEY_HASH,
+        ApiKey::TENANT_ID,
+    ));
+
+    let bearer = format!("Bearer {KEY_OF_7}");
+    let (status, _, body) = read(
+        app.clone()
+            .oneshot(request(&[("authorization", &bearer)])?)
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "7"));
+    // The stored value is the hash: the hash itself is not a key.
+    let bearer = format!("Bearer {}", ApiKeyHash::of(KEY_OF_7));
+    let response = app.oneshot(request(&[("authorization", &bearer)])?).await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn over_real_http() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/whoami", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        axum::serve(listener, router(issued_keys()))
+            .with_graceful_shutdown(async {
+                stopped.await.ok();
+            })
+            .into_future(),
+    );
+
+    let client = reqwest::Client::new();
+    let valid = client
+        .get(&url)
+        .bearer_auth(KEY_OF_42)
+        .header("x-tenant-id", "7")
+        .send()
+        .await?;
+    assert_eq!(valid.status(), reqwest::StatusCode::OK);
+    assert_eq!(valid.text().await?, "42");
+
+    let unknown = client.get(&url).bearer_auth("tk_guess").send().await?;
+    assert_eq!(unknown.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unknown
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.as_bytes()),
+        Some(&br#"Bearer error="invalid_token""#[..])
+    );
+    let body: Value = unknown.json().await?;
+    assert_eq!(body, serde_json::json!({ "error": "unknown API key" }));
+
+    let forged = client.get(&url).header("x-tenant-id", "42").send().await?;
+    assert_eq!(forged.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    let malformed = client
+        .get(&url)
+        .header("authorization", "Bearer a b")
+        .send()
+        .await?;
+    assert_eq!(malformed.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: Value = malformed.json().await?;
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("characters other than")),
+        "{body}"
+    );
+
+    stop.send(()).ok();
+    server.await??;
+    Ok(())
+}
+
+/// A subscriber that keeps the `tenant` values recorded on spans.
+mod recorder {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+    use tracing_core::span::Current;
+
+    #[derive(Default)]
+    pub struct Recorder {
+        pub tenants: Arc<Mutex<Vec<String>>>,
+        next_id: AtomicU64,
+        spans: Mutex<Vec<(Id, &'static Metadata<'static>)>>,
+        entered: Mutex<Vec<Id>>,
+    }
+
+    struct TenantField<'a>(&'a Mutex<Vec<String>>);
+
+    impl Visit for TenantField<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "tenant"
+                && let Ok(mut tenants) = self.0.lock()
+            {
+                tenants.push(format!("{value:?}"));
+            }
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            let id = Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+            if let Ok(mut spans) = self.spans.lock() {
+                spans.push((id.clone(), span.metadata()));
+            }
+            id
+        }
+        fn record(&self, _: &Id, values: &Record<'_>) {
+            values.record(&mut TenantField(&self.tenants));
+        }
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, span: &Id) {
+            if let Ok(mut entered) = self.entered.lock() {
+                entered.push(span.clone());
+            }
+        }
+        fn exit(&self, _: &Id) {
+            if let Ok(mut entered) = self.entered.lock() {
+                entered.pop();
+            }
+        }
+        fn current_span(&self) -> Current {
+            let entered = self.entered.lock().ok().and_then(|e| e.last().cloned());
+            let spans = self.spans.lock();
+            match (entered, spans) {
+                (Some(id), Ok(spans)) => match spans.iter().find(|(known, _)| *known == id) {
+                    Some((id, metadata)) => Current::new(id.clone(), metadata),
+                    None => Current::none(),
+                },
+                _ => Current::none(),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_tenant_is_recorded_on_the_request_span() -> TestResult {
+    let recorder = recorder::Recorder::default();
+    let tenants: Arc<Mutex<Vec<String>>> = Arc::clone(&recorder.tenants);
+    let _default = tracing::subscriber::set_default(recorder);
+
+    let bearer = format!("Bearer {KEY_OF_42}");
+    let request = request(&[("authorization", &bearer)])?;
+    let span = request_span(&request);
+    let response = router(issued_keys())
+        .oneshot(request)
+        .instrument(span)
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(*tenants.lock().map_err(|_| "poisoned")?, ["42"]);
+    Ok(())
+}
