@@ -224,3 +224,27 @@ async fn an_error_inside_the_transaction_leaves_a_clean_connection() -> TestResu
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_connection_sqlx_still_counts_inside_a_transaction_is_closed_on_release() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    let pool = single_connection_pool(&db, "leaked-savepoint", TenantPoolOptions::new()).await?;
+
+    // Raw SQL opens a savepoint and leaks its guard, so that the tenant
+    // transaction's COMMIT only releases the savepoint: the connection goes
+    // back to the pool still inside the transaction, tenant 42 set.
+    let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    let (_, pid) = setting_and_pid(tx.raw_connection()).await?;
+    std::mem::forget(sqlx::Connection::begin(tx.raw_connection()).await?);
+    tx.commit().await?;
+
+    // The pool's release check closes it rather than lending it out.
+    assert_no_open_transaction(&admin, "leaked-savepoint").await?;
+    let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
+    let (setting, new_pid) = setting_and_pid(tx.raw_connection()).await?;
+    assert_eq!(setting.as_deref(), Some("7"));
+    assert_ne!(new_pid, pid);
+    tx.rollback().await?;
+    Ok(())
+}
