@@ -145,3 +145,35 @@ pub async fn open_postgres(
     let pool = TenantPool::<Postgres>::connect(app_url, options).await?;
     Ok((pool, owner))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_url_means_the_sqlite_file_in_the_data_directory() {
+        let dir = std::env::temp_dir().join("orders-service-startup-test");
+        let config = DatabaseConfig::from_urls(None, None, &dir).ok();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("orders.db").display());
+        assert_eq!(config, Some(DatabaseConfig::Sqlite { url }));
+    }
+
+    #[test]
+    fn postgres_needs_the_owner_url() {
+        let config =
+            DatabaseConfig::from_urls(Some("postgres://app@db/orders"), None, Path::new("."));
+        assert!(matches!(config, Err(StartupError::MissingOwnerUrl)));
+    }
+
+    #[test]
+    fn other_urls_are_refused_without_echoing_secrets() {
+        let config =
+            DatabaseConfig::from_urls(Some("mysql://root:hunter2@db/orders"), None, Path::new("."));
+        let message = config
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("\"mysql\""), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
