@@ -198,6 +198,18 @@ impl<K: TenantKey, DB: Backend> Drop for TenantTransaction<K, DB> {
                 self.connection.close_on_drop();
             }
         }
+        // Raw SQL can leave sqlx counting a transaction after ours ended (a
+        // savepoint whose guard was leaked): the server is then still inside
+        // it, tenant set. sqlx's local count costs no round trip to read, and
+        // this guards pools made elsewhere (`from_pool`), which lack the
+        // release check of pools this crate builds.
+        if sqlx::Connection::is_in_transaction(&*self.connection) {
+            tracing::warn!(
+                target: "tenancy::pool",
+                "closing a connection that raw SQL left inside a transaction"
+            );
+            self.connection.close_on_drop();
+        }
     }
 }
 

@@ -239,12 +239,38 @@ async fn a_connection_sqlx_still_counts_inside_a_transaction_is_closed_on_releas
     std::mem::forget(sqlx::Connection::begin(tx.raw_connection()).await?);
     tx.commit().await?;
 
-    // The pool's release check closes it rather than lending it out.
+    // The transaction's end and the pool's release check both see sqlx's
+    // count: the connection is closed rather than lent out.
     assert_no_open_transaction(&admin, "leaked-savepoint").await?;
     let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
     let (setting, new_pid) = setting_and_pid(tx.raw_connection()).await?;
     assert_eq!(setting.as_deref(), Some("7"));
     assert_ne!(new_pid, pid);
     tx.rollback().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_leaked_raw_savepoint_is_caught_on_a_pool_made_elsewhere() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let raw = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.app_url())
+        .await?;
+    let pool = TenantPool::<Postgres>::from_pool(raw.clone(), TenantPoolOptions::new()).await?;
+
+    let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
+    std::mem::forget(sqlx::Connection::begin(tx.raw_connection()).await?);
+    tx.commit().await?;
+
+    // A careless direct borrower of the same pool gets a fresh connection.
+    let mut conn = raw.acquire().await?;
+    let (setting, _) = setting_and_pid(&mut conn).await?;
+    assert_eq!(setting, None);
+    let savepoint = sqlx::query("SAVEPOINT probe").execute(&mut *conn).await;
+    assert!(
+        savepoint.is_err(),
+        "connection lent out inside a transaction"
+    );
     Ok(())
 }
