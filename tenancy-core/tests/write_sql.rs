@@ -245,3 +245,17 @@ fn cross_tenant_and_global_deletes_have_no_tenant_predicate() {
     assert_eq!(postgres(&global).sql, r#"DELETE FROM "plans""#);
     assert_eq!(global.scope(), StatementScope::Global);
 }
+
+#[test]
+fn builders_and_statements_can_cross_threads_and_awaits() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<tenancy_core::Select<Order>>();
+    send_sync::<tenancy_core::Count<Order>>();
+    send_sync::<tenancy_core::Exists<Order>>();
+    send_sync::<Insert<Order>>();
+    send_sync::<Update<Order>>();
+    send_sync::<Delete<Order>>();
+    send_sync::<tenancy_core::Filter>();
+    send_sync::<tenancy_core::Subquery<i64>>();
+    send_sync::<Statement>();
+}
