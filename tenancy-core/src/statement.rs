@@ -45,7 +45,7 @@ pub struct Statement {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a statement built by tenancy",
     label = "expected a scoped statement builder such as `Order::select(&tenant)`",
-    note = "raw SQL goes through the adapter's explicitly named raw method, which still runs under the transaction's tenant context"
+    note = "hand-written SQL goes through the transaction's raw connection (`tx.raw_connection()` in tenancy-sqlx), which still runs under the transaction's tenant context"
 )]
 pub trait BuildStatement: sealed::Sealed {
     /// Whom the statement is for.
