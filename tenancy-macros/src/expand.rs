@@ -226,8 +226,10 @@ impl Generator<'_> {
             .map(|field| {
                 let column = field.column_name();
                 let member = field.ident;
-                let value = quote!(::core::clone::Clone::clone(&self.#member));
                 let ty = field.ty;
+                // Spanned at the type too: a field type that is not `Clone`
+                // is reported on the field, not on the attribute.
+                let value = quote_spanned!(ty.span()=> ::core::clone::Clone::clone(&self.#member));
                 let p = self.p_at(ty.span());
                 match field.attrs.sql_type {
                     Some(_) => quote_spanned! {ty.span()=>
