@@ -1,0 +1,17 @@
+// `LIKE` applies to text columns only.
+use tenancy_core::{TenantId, tenant_scoped};
+
+#[tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key)]
+    pub id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    pub total: i64,
+}
+
+fn main() {
+    let tenant = TenantId::<i64>::from_verified(42);
+    let _orders = Order::select(&tenant).filter(Order::TOTAL.like("1%"));
+}

@@ -1,0 +1,11 @@
+// Unknown field options are refused, with the accepted keys.
+use tenancy_core::tenant_scoped;
+
+#[tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, nullable)]
+    pub id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,36 @@
+// Admin work over every tenant takes the `CrossTenant` capability, made with
+// a reason, through the `*_across_tenants` entry points.
+use tenancy_core::{BuildStatement, CrossTenant, StatementScope, tenant_scoped};
+
+#[tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key)]
+    pub id: i64,
+    pub status: String,
+}
+
+fn main() -> Result<(), tenancy_core::BuildError> {
+    let admin = CrossTenant::with_reason("erase abandoned drafts");
+    assert_eq!(admin.reason(), "erase abandoned drafts");
+
+    let select = Order::select_across_tenants(&admin).count().to_postgres()?;
+    assert_eq!(select.sql, r#"SELECT COUNT(*) FROM "orders""#);
+    assert_eq!(select.scope, StatementScope::AllTenants);
+
+    let update = Order::update_across_tenants(&admin)
+        .set(Order::STATUS, "archived")
+        .filter(Order::STATUS.eq("draft"))
+        .to_postgres()?;
+    assert_eq!(
+        update.sql,
+        r#"UPDATE "orders" SET "status" = $1 WHERE "orders"."status" = $2"#
+    );
+
+    let delete = Order::delete_across_tenants(&admin)
+        .filter(Order::STATUS.eq("archived"))
+        .to_postgres()?;
+    assert_eq!(delete.sql, r#"DELETE FROM "orders" WHERE "orders"."status" = $1"#);
+    assert_eq!(delete.scope, StatementScope::AllTenants);
+    Ok(())
+}
