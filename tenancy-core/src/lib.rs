@@ -1,5 +1,4 @@
 #![doc = include_str!("../docs/crate.md")]
-
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
