@@ -21,5 +21,6 @@ pub struct Customer {
 
 fn main() {
     let tenant = TenantId::<i64>::from_verified(42);
-    let _orders = Order::select(&tenant).join::<Customer>(Customer::NAME.eq_col(Order::CUSTOMER_ID));
+    let _orders =
+        Order::select(&tenant).join::<Customer>(Customer::NAME.eq_col(Order::CUSTOMER_ID));
 }

@@ -30,7 +30,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
     let delete = Order::delete_across_tenants(&admin)
         .filter(Order::STATUS.eq("archived"))
         .to_postgres()?;
-    assert_eq!(delete.sql, r#"DELETE FROM "orders" WHERE "orders"."status" = $1"#);
+    assert_eq!(
+        delete.sql,
+        r#"DELETE FROM "orders" WHERE "orders"."status" = $1"#
+    );
     assert_eq!(delete.scope, StatementScope::AllTenants);
     Ok(())
 }

@@ -43,7 +43,9 @@ fn main() -> Result<(), &'static str> {
 
     let id = meta.column("id").ok_or("no id column")?;
     assert!(id.primary_key && id.generated);
-    let number = meta.column("order_number").ok_or("no order_number column")?;
+    let number = meta
+        .column("order_number")
+        .ok_or("no order_number column")?;
     assert_eq!(number.field, "number");
     assert!(number.unique);
     let customer = meta.column("customer_id").ok_or("no customer_id column")?;

@@ -11,10 +11,16 @@ pub struct Order {
     pub status: String,
 }
 
-pub async fn close_open_orders(tx: &mut TenantTransaction) -> Result<Vec<Order>, tenancy_sqlx::Error> {
+pub async fn close_open_orders(
+    tx: &mut TenantTransaction,
+) -> Result<Vec<Order>, tenancy_sqlx::Error> {
     let tenant = *tx.tenant();
-    tx.execute(Order::update(&tenant).set(Order::STATUS, "closed").filter(Order::STATUS.eq("open")))
-        .await?;
+    tx.execute(
+        Order::update(&tenant)
+            .set(Order::STATUS, "closed")
+            .filter(Order::STATUS.eq("open")),
+    )
+    .await?;
     tx.fetch_all(Order::select(&tenant).filter(Order::STATUS.eq("closed")))
         .await
 }

@@ -16,7 +16,9 @@ fn is_global<T: GlobalTable>() -> bool {
 fn main() -> Result<(), tenancy_core::BuildError> {
     assert!(is_global::<Country>());
     assert_eq!(Country::meta().name, "countries");
-    let select = Country::select().filter(Country::CODE.eq("NZ")).to_postgres()?;
+    let select = Country::select()
+        .filter(Country::CODE.eq("NZ"))
+        .to_postgres()?;
     assert_eq!(
         select.sql,
         r#"SELECT "countries"."code", "countries"."name" FROM "countries" WHERE "countries"."code" = $1"#
@@ -27,10 +29,20 @@ fn main() -> Result<(), tenancy_core::BuildError> {
             name: "New Zealand".to_owned(),
         })
         .to_postgres()?;
-    assert_eq!(insert.sql, r#"INSERT INTO "countries" ("code", "name") VALUES ($1, $2)"#);
-    let update = Country::update().set(Country::NAME, "Aotearoa").to_postgres()?;
+    assert_eq!(
+        insert.sql,
+        r#"INSERT INTO "countries" ("code", "name") VALUES ($1, $2)"#
+    );
+    let update = Country::update()
+        .set(Country::NAME, "Aotearoa")
+        .to_postgres()?;
     assert_eq!(update.sql, r#"UPDATE "countries" SET "name" = $1"#);
-    let delete = Country::delete().filter(Country::CODE.eq("XX")).to_postgres()?;
-    assert_eq!(delete.sql, r#"DELETE FROM "countries" WHERE "countries"."code" = $1"#);
+    let delete = Country::delete()
+        .filter(Country::CODE.eq("XX"))
+        .to_postgres()?;
+    assert_eq!(
+        delete.sql,
+        r#"DELETE FROM "countries" WHERE "countries"."code" = $1"#
+    );
     Ok(())
 }

@@ -26,7 +26,9 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         status: "paid".to_owned(),
         note: Some("by card".to_owned()),
     };
-    let statement = Order::insert(&tenant).rows([&forged, &paid]).to_postgres()?;
+    let statement = Order::insert(&tenant)
+        .rows([&forged, &paid])
+        .to_postgres()?;
     assert_eq!(
         statement.sql,
         r#"INSERT INTO "orders" ("tenant_id", "status", "note") VALUES ($1, $2, $3), ($4, $5, $6)"#

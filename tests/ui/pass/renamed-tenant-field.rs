@@ -27,7 +27,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         r#"SELECT "projects"."workspace_id", "projects"."id", "projects"."name" FROM "projects" WHERE "projects"."workspace_id" = $1"#
     );
     let sql = Task::insert(&tenant).set(Task::ID, 1).to_postgres()?.sql;
-    assert_eq!(sql, r#"INSERT INTO "tasks" ("workspace", "id") VALUES ($1, $2)"#);
+    assert_eq!(
+        sql,
+        r#"INSERT INTO "tasks" ("workspace", "id") VALUES ($1, $2)"#
+    );
     assert_eq!(Task::OWNER.name(), "workspace");
     Ok(())
 }
