@@ -15,8 +15,8 @@ impl TenantPool<Sqlite> {
     /// write-ahead logging, so readers and a writer do not block each other.
     ///
     /// The SQLite constructors carry the backend in their names so that
-    /// turning on the `sqlite` feature never makes a call to
-    /// [`TenantPool::connect`] ambiguous.
+    /// turning on the `sqlite` feature never makes a call to PostgreSQL's
+    /// `TenantPool::connect` ambiguous.
     ///
     /// **SQLite has no Row Level Security**: the builder's tenant predicate
     /// is the only runtime guard, and raw SQL through
@@ -34,7 +34,7 @@ impl TenantPool<Sqlite> {
     ///
     /// ```
     /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
-    /// use tenancy_sqlx::{Sqlite, TenantId, TenantPool, TenantPoolOptions};
+    /// use tenancy_sqlx::{TenantId, TenantPool, TenantPoolOptions};
     ///
     /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
     /// let tx = pool.begin(&TenantId::from_verified(7)).await?;
