@@ -6,7 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use tenancy_core::TenantId;
+use tenancy_sqlx::TenantId;
 use tenancy_sqlx::axum::{
     ApiKeyHash, ApiKeyTable, ApiKeys, TenantRejection, VerifiedTenant, VerifyTenant,
 };

@@ -3,8 +3,8 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use tenancy_core::{Filter, TenantId};
 use tenancy_sqlx::{Backend, TenantTransaction};
+use tenancy_sqlx::{Filter, TenantId};
 
 use crate::app::Decode;
 use crate::error::AppError;

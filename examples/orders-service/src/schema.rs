@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tenancy_core::ddl::TableSet;
-use tenancy_core::{global_table, tenant_scoped};
+use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::{global_table, tenant_scoped};
 
 /// A plan of the catalogue, shared by all tenants.
 #[global_table]

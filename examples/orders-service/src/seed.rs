@@ -2,7 +2,7 @@
 //! few customers and orders per tenant, made distinguishable so a leak is
 //! easy to spot. Seeding is idempotent: running it again adds nothing.
 
-use tenancy_core::TenantId;
+use tenancy_sqlx::TenantId;
 use tenancy_sqlx::{Backend, OwnerPool, TenantPool};
 
 use crate::app::{Decode, now};

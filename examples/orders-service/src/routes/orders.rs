@@ -8,9 +8,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use tenancy_core::{Filter, TenantId};
 use tenancy_sqlx::axum::VerifiedTenant;
 use tenancy_sqlx::{Backend, TenantTransaction};
+use tenancy_sqlx::{Filter, TenantId};
 
 use crate::app::{AppState, Decode};
 use crate::error::AppError;
