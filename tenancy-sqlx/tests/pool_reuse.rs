@@ -94,6 +94,62 @@ impl Harness {
         Ok(())
     }
 
+    /// Polls a `begin` future until the server has run [`BEGIN_A`] and sits
+    /// idle in the transaction, waiting for the client to read the answer;
+    /// then drops the future. Returns the backend's pid. A future that
+    /// completes first (the client read the answer within the same poll) is
+    /// dropped as well, and a new one is tried.
+    async fn drop_once_begun<F: Future>(
+        &self,
+        mut begin: impl FnMut() -> F,
+    ) -> Result<i32, BoxError> {
+        for _ in 0..20 {
+            // Start from a connection outside any transaction, so that the
+            // BEGIN seen below is this future's, not a completed earlier one's.
+            self.wait_until_idle().await?;
+            let mut future = pin!(begin());
+            for _ in 0..50 {
+                if poll_once(future.as_mut()).is_ready() {
+                    break;
+                }
+                // Poll again only once the server has answered what was sent.
+                if let Some((pid, state, query)) = self.settled_backend().await?
+                    && state == "idle in transaction"
+                    && query == BEGIN_A
+                {
+                    return Ok(pid);
+                }
+            }
+        }
+        Err("the server never sat in the BEGIN of a pending begin future".into())
+    }
+
+    async fn wait_until_idle(&self) -> TestResult {
+        for _ in 0..100 {
+            if let Some((_, state, _)) = self.settled_backend().await?
+                && state == "idle"
+            {
+                return Ok(());
+            }
+        }
+        Err("the pool's connection stayed busy or in a transaction".into())
+    }
+
+    /// The pool's backend once it is not running a statement (or `None`
+    /// if it is still busy after a second).
+    async fn settled_backend(&self) -> Result<Option<(i32, String, String)>, sqlx::Error> {
+        for _ in 0..500 {
+            let backends = self.backends().await?;
+            if let [backend] = backends.as_slice()
+                && backend.1 != "active"
+            {
+                return Ok(Some(backend.clone()));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(None)
+    }
+
     /// The server's view of the pool's backends: `(pid, state, last query)`.
     async fn backends(&self) -> Result<Vec<(i32, String, String)>, sqlx::Error> {
         sqlx::query_as(
@@ -347,7 +403,7 @@ async fn after_a_begin_dropped_once_the_server_has_begun() -> TestResult {
     let h = Harness::new("dropped-begin").await?;
 
     // Plain sqlx, for comparison: the next borrower lands in A's transaction.
-    let begun_on = h.drop_once_begun(h.raw.begin_with(BEGIN_A)).await?;
+    let begun_on = h.drop_once_begun(|| h.raw.begin_with(BEGIN_A)).await?;
     let leaked = h.next_borrower().await?;
     assert_eq!(
         leaked,
@@ -365,7 +421,8 @@ async fn after_a_begin_dropped_once_the_server_has_begun() -> TestResult {
     h.raw.close().await;
 
     let h = Harness::new("dropped-tenant-begin").await?;
-    let begun_on = h.drop_once_begun(h.pool.begin(&tenant(A))).await?;
+    let a = tenant(A);
+    let begun_on = h.drop_once_begun(|| h.pool.begin(&a)).await?;
     h.assert_next_borrower_is_clean("a begin dropped after the server began")
         .await?;
     let backends = h.backends().await?;
@@ -376,38 +433,15 @@ async fn after_a_begin_dropped_once_the_server_has_begun() -> TestResult {
     Ok(())
 }
 
-impl Harness {
-    /// Polls `begin` until the server has run [`BEGIN_A`] and waits, idle in
-    /// the transaction, for the client to read the answer; then drops it.
-    /// Returns the backend's pid.
-    async fn drop_once_begun<F: Future>(&self, begin: F) -> Result<i32, BoxError> {
-        let mut begin = pin!(begin);
-        for _ in 0..500 {
-            if poll_once(begin.as_mut()).is_ready() {
-                return Err("begin completed before the test could drop it".into());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            let begun = self
-                .backends()
-                .await?
-                .into_iter()
-                .find(|(_, state, query)| state == "idle in transaction" && query == BEGIN_A);
-            if let Some((pid, _, _)) = begun {
-                return Ok(pid);
-            }
-        }
-        Err("the server never ran the BEGIN".into())
-    }
-}
-
 /// Dropped at every point of its life: after 0, 1, 2… polls, and under
 /// timeouts of growing length.
 #[tokio::test]
 async fn after_a_begin_dropped_at_any_point() -> TestResult {
     let h = Harness::new("dropped-begin-sweep").await?;
     let a = tenant(A);
-    let mut completed = 0;
+    let (mut dropped, mut completed) = (0, 0);
     for polls in 0..12 {
+        dropped += 1;
         {
             let mut begin = pin!(h.pool.begin(&a));
             for _ in 0..polls {
@@ -423,6 +457,7 @@ async fn after_a_begin_dropped_at_any_point() -> TestResult {
             .await?;
     }
     for micros in [0, 50, 100, 200, 400, 800, 1600, 3200, 6400] {
+        dropped += 1;
         let begin = h.pool.begin(&a);
         if let Ok(result) = tokio::time::timeout(Duration::from_micros(micros), begin).await {
             drop(result?);
@@ -431,7 +466,7 @@ async fn after_a_begin_dropped_at_any_point() -> TestResult {
         h.assert_next_borrower_is_clean(&format!("a begin timed out after {micros} µs"))
             .await?;
     }
-    println!("begin futures dropped: 21, of which completed before the drop: {completed}");
+    println!("begin futures dropped: {dropped}, of which completed before the drop: {completed}");
     Ok(())
 }
 
