@@ -47,6 +47,11 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     /// The SQL dialect statements are built in.
     const DIALECT: Dialect;
 
+    /// Whether an error reported by the server aborts the whole transaction
+    /// (PostgreSQL), rather than only the failing statement (SQLite).
+    #[doc(hidden)]
+    const ERROR_ABORTS_TRANSACTION: bool;
+
     /// The statement that opens a tenant transaction, sent as one simple
     /// query. Its only inputs are a validated setting name and a key.
     #[doc(hidden)]

@@ -65,6 +65,18 @@ pub enum Error {
         transaction: KeyValue,
     },
 
+    /// `commit` was called on a transaction that an earlier statement's error
+    /// had aborted. The server discarded the transaction's work; it was
+    /// rolled back, and nothing was committed.
+    #[error(
+        "the transaction of tenant {tenant} was aborted by an earlier error and has been rolled back; \
+         nothing was committed: handle that error, then retry the work in a new transaction"
+    )]
+    TransactionAborted {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+    },
+
     /// A cross-tenant statement was given to a tenant transaction. Nothing was
     /// sent to the database.
     #[error(

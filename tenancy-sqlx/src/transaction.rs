@@ -30,6 +30,17 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     open: bool,
     /// The raw connection was handed out: raw SQL may have left session state.
     raw_used: bool,
+    /// A statement failed on a backend where that aborts the transaction:
+    /// `commit` would silently roll back, so it reports the abort instead.
+    aborted: bool,
+}
+
+/// Notes a server error that aborted the transaction (PostgreSQL), so that a
+/// later `commit` does not report success for work the server discarded.
+fn note_abort<DB: Backend, T>(aborted: &mut bool, result: &Result<T, sqlx::Error>) {
+    if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
+        *aborted = true;
+    }
 }
 
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
@@ -44,6 +55,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
             setting,
             open: true,
             raw_used: false,
+            aborted: false,
         }
     }
 
@@ -71,7 +83,12 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         // cannot yet do (rust-lang/rust#100013).
         let statement = self.prepare(&statement);
         let connection = &mut self.connection;
-        async move { Ok(DB::fetch_all(connection, statement?).await?) }
+        let aborted = &mut self.aborted;
+        async move {
+            let rows = DB::fetch_all(connection, statement?).await;
+            note_abort::<DB, _>(aborted, &rows);
+            Ok(rows?)
+        }
     }
 
     /// Runs a query and decodes its first row; no row is an error
@@ -97,13 +114,20 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     {
         let statement = self.prepare(&statement);
         let connection = &mut self.connection;
-        async move { Ok(DB::fetch_optional(connection, statement?).await?) }
+        let aborted = &mut self.aborted;
+        async move {
+            let row = DB::fetch_optional(connection, statement?).await;
+            note_abort::<DB, _>(aborted, &row);
+            Ok(row?)
+        }
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
         let statement = self.prepare(&statement)?;
-        Ok(DB::execute(&mut self.connection, statement).await?)
+        let affected = DB::execute(&mut self.connection, statement).await;
+        note_abort::<DB, _>(&mut self.aborted, &affected);
+        Ok(affected?)
     }
 
     /// The connection inside the transaction, for SQL the builder cannot
@@ -126,7 +150,19 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     }
 
     /// Commits the transaction.
+    ///
+    /// On PostgreSQL, a statement that failed through this transaction aborts
+    /// it, and the server would answer `COMMIT` with a rollback: `commit`
+    /// then rolls back and returns [`Error::TransactionAborted`] rather than
+    /// `Ok`, so failed work is never reported as saved. (Errors of raw SQL
+    /// run through [`raw_connection`](Self::raw_connection) are not seen
+    /// here.)
     pub async fn commit(mut self) -> Result<(), Error> {
+        if self.aborted {
+            let tenant = self.tenant.key_value();
+            self.rollback().await?;
+            return Err(Error::TransactionAborted { tenant });
+        }
         <DB::TransactionManager as TransactionManager>::commit(&mut self.connection).await?;
         self.open = false;
         self.clear_raw_session_state().await;

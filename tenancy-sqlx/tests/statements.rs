@@ -204,3 +204,36 @@ fn transaction_futures_are_send(pool: TenantPool<Postgres>, tenant: TenantId<i64
         Ok::<(), Error>(())
     });
 }
+
+#[tokio::test]
+async fn commit_after_a_failed_statement_reports_the_abort_and_saves_nothing() -> TestResult {
+    let db = database_with_tables().await?;
+    let pool = pool(&db, "aborted-commit").await?;
+    let tenant = TenantId::from_verified(5_i64);
+    let add = |email: &str| Customer::insert(&tenant).set(Customer::EMAIL, email.to_owned());
+
+    let mut tx = pool.begin(&tenant).await?;
+    tx.execute(add("ada@five.test")).await?;
+    // The same email again violates UNIQUE (tenant_id, email): PostgreSQL
+    // aborts the whole transaction, including the first insert.
+    let duplicate = tx.execute(add("ada@five.test")).await;
+    assert!(
+        matches!(duplicate, Err(Error::Database(_))),
+        "{duplicate:?}"
+    );
+    let committed = tx.commit().await;
+    assert!(
+        matches!(committed, Err(Error::TransactionAborted { .. })),
+        "commit of an aborted transaction must not report success: {committed:?}"
+    );
+    let message = committed.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("nothing was committed"), "{message}");
+
+    // Nothing was saved, and the connection serves the next transaction.
+    let mut tx = pool.begin(&tenant).await?;
+    let customers: Vec<Customer> = tx.fetch_all(Customer::select(&tenant)).await?;
+    assert_eq!(customers, []);
+    tx.execute(add("ada@five.test")).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ impl sealed::Sealed for Postgres {}
 
 impl Backend for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
+    const ERROR_ABORTS_TRANSACTION: bool = true;
 
     fn begin_statement(setting: &SettingName, tenant: KeyValue) -> Result<String, Error> {
         // One simple query, so one round trip. `true` makes the setting

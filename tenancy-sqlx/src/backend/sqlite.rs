@@ -29,6 +29,7 @@ impl sealed::Sealed for Sqlite {}
 
 impl Backend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
+    const ERROR_ABORTS_TRANSACTION: bool = false;
 
     fn begin_statement(_setting: &SettingName, _tenant: KeyValue) -> Result<String, Error> {
         // Nothing to set: without RLS, no statement reads the tenant from
