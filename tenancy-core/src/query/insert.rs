@@ -10,7 +10,7 @@ use crate::column::Assignable;
 use crate::meta::{ColumnType, GlobalTable, InsertRow, Table, TableMeta, TenantScoped};
 use crate::query::lists::{AssignableList, ConflictTarget};
 use crate::query::render::{render, table_ref};
-use crate::query::scope::Scope;
+use crate::query::scope::{Scope, refuse_tenant_column};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -288,19 +288,6 @@ fn values_in_order(row: &Row, columns: &[&'static str]) -> Option<Vec<Expr>> {
                 .map(|(_, value)| Expr::Value(value.clone()))
         })
         .collect()
-}
-
-/// The typed API cannot assign the tenant column; a hand-written
-/// `Assignable` or `InsertRow` impl could try.
-fn refuse_tenant_column(
-    table: &'static str,
-    tenant: &'static str,
-    columns: &[&'static str],
-) -> Result<(), BuildError> {
-    match columns.iter().find(|column| **column == tenant) {
-        Some(column) => Err(BuildError::TenantColumnAssigned { table, column }),
-        None => Ok(()),
-    }
 }
 
 impl<T> sealed::Sealed for Insert<T> {}

@@ -82,6 +82,25 @@ impl Scope {
     }
 }
 
+/// Refuses an INSERT or UPDATE that names the tenant column among the
+/// columns it assigns. The typed API cannot; a hand-made `Column::new`, or a
+/// hand-written `Assignable` or `InsertRow` impl, could. Names are compared
+/// ignoring ASCII case: SQLite resolves `"TENANT_ID"` to the column
+/// `tenant_id`, quoted or not.
+pub(crate) fn refuse_tenant_column(
+    table: &'static str,
+    tenant: &'static str,
+    columns: &[&'static str],
+) -> Result<(), BuildError> {
+    match columns
+        .iter()
+        .find(|column| column.eq_ignore_ascii_case(tenant))
+    {
+        Some(column) => Err(BuildError::TenantColumnAssigned { table, column }),
+        None => Ok(()),
+    }
+}
+
 /// A key as a bound parameter.
 fn key_to_value(key: KeyValue) -> Value {
     match key {

@@ -11,7 +11,7 @@ use crate::column::Assignable;
 use crate::meta::{ColumnType, GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::filter::{Filter, Node};
 use crate::query::render::{Lowerer, conjoin, render, table_ref};
-use crate::query::scope::Scope;
+use crate::query::scope::{Scope, refuse_tenant_column};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -119,16 +119,10 @@ impl<T: Table> Update<T> {
         if self.assignments.is_empty() {
             return Err(BuildError::EmptyUpdate { table });
         }
-        if let Some(tenant) = self.table.tenant
-            && self
-                .assignments
-                .iter()
-                .any(|(column, _)| *column == tenant.name)
-        {
-            return Err(BuildError::TenantColumnAssigned {
-                table,
-                column: tenant.name,
-            });
+        if let Some(tenant) = self.table.tenant {
+            let columns: Vec<&'static str> =
+                self.assignments.iter().map(|(column, _)| *column).collect();
+            refuse_tenant_column(table, tenant.name, &columns)?;
         }
 
         let mut lowerer = Lowerer::new(self.scope, self.table);
