@@ -312,9 +312,13 @@ async fn after_an_error_inside_the_transaction() -> TestResult {
         )
         .await;
     assert!(failed.is_err());
-    // Not the subject here: with sqlx 0.9.0 this commit reports `Ok(())`,
-    // although the server rolled the transaction back (checked below).
-    let _outcome = tx.commit().await;
+    // sqlx alone would report `Ok(())` here although the server rolled the
+    // transaction back; the tenant transaction reports the abort.
+    let outcome = tx.commit().await;
+    assert!(
+        matches!(outcome, Err(tenancy_sqlx::Error::TransactionAborted { .. })),
+        "{outcome:?}"
+    );
     h.assert_next_borrower_is_clean("an error, then commit")
         .await?;
     let lost: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'lost'")
