@@ -57,8 +57,10 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn begin_statement(setting: &SettingName, tenant: KeyValue) -> Result<String, Error>;
 
-    /// The statement that clears a session-level tenant setting that raw SQL
-    /// may have left behind.
+    /// The statement that clears what raw SQL may have left on a connection
+    /// for the next borrower: a session-level tenant setting and, where the
+    /// backend has them, temporary tables and held cursors with the tenant's
+    /// rows.
     #[doc(hidden)]
     fn reset_statement(setting: &SettingName) -> String;
 

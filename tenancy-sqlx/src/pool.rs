@@ -99,8 +99,9 @@ impl TenantPoolOptions {
 /// guards read state sqlx tracks locally and add no round trip. The one
 /// exception is a transaction that handed out its
 /// [`raw_connection`](TenantTransaction::raw_connection): it resets the
-/// setting when it ends, one more round trip (about 80 µs on a loopback
-/// connection), because raw SQL may have set it at session level.
+/// session when it ends, one more round trip (about 80 µs on a loopback
+/// connection), because raw SQL may have set the tenant at session level or
+/// left the tenant's rows in a temporary table or a held cursor.
 pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     setting: Arc<SettingName>,

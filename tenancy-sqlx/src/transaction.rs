@@ -139,11 +139,17 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// row-level security, nothing filters raw SQL: it sees every tenant's
     /// rows. Do not end the transaction from
     /// raw SQL (`COMMIT`, `ROLLBACK`); use [`commit`](Self::commit) and
-    /// [`rollback`](Self::rollback). Because raw SQL could also have set the
-    /// tenant setting at session level, a transaction that handed out its
-    /// raw connection resets the setting when it ends (one extra round trip),
-    /// or, if it is dropped, closes the connection instead of returning it to
-    /// the pool.
+    /// [`rollback`](Self::rollback).
+    ///
+    /// Raw SQL can also leave state on the connection that outlives the
+    /// transaction and would reach the next borrower, another tenant. So a
+    /// transaction that handed out its raw connection cleans up when it ends
+    /// (one extra round trip): on PostgreSQL it resets the tenant setting,
+    /// drops temporary tables and closes cursors (`CLOSE ALL; DISCARD TEMP;
+    /// RESET app.tenant_id`); if it is dropped instead, it closes the
+    /// connection rather than return it to the pool. Other session state is
+    /// not reset: change settings and roles with `SET LOCAL`, which ends
+    /// with the transaction, never with `SET`.
     pub fn raw_connection(&mut self) -> &mut DB::Connection {
         self.raw_used = true;
         &mut self.connection
@@ -204,8 +210,9 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         }
     }
 
-    /// After raw SQL, clears a session-level tenant setting it may have made;
-    /// if that fails, the connection is closed rather than reused.
+    /// After raw SQL, clears the session state it may have left for the next
+    /// borrower (see [`Backend::reset_statement`]); if that fails, the
+    /// connection is closed rather than reused.
     async fn clear_raw_session_state(&mut self) {
         if !self.raw_used {
             return;
@@ -215,7 +222,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
             tracing::warn!(
                 target: "tenancy::pool",
                 %error,
-                "could not reset the tenant setting after raw SQL; closing the connection"
+                "could not reset the session after raw SQL; closing the connection"
             );
             self.connection.close_on_drop();
         }

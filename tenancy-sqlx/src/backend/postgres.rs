@@ -28,7 +28,12 @@ impl Backend for Postgres {
     }
 
     fn reset_statement(setting: &SettingName) -> String {
-        format!("RESET {setting}")
+        // Besides a session-level setting, raw SQL can leave the tenant's
+        // rows on the connection, where no policy filters them: in a
+        // temporary table (`CREATE TEMP TABLE IF NOT EXISTS scratch AS ..`
+        // run by the next tenant finds the old one) or a cursor declared
+        // `WITH HOLD`. One simple query, run outside any transaction.
+        format!("CLOSE ALL; DISCARD TEMP; RESET {setting}")
     }
 
     fn fetch_all<'c, R>(
