@@ -13,6 +13,10 @@ pub enum PrivilegedRole {
     /// The role owns these registered tables, or has the privileges of their
     /// owner through role membership.
     OwnsTables(Vec<String>),
+    /// The role is a member of these roles, each a superuser, `BYPASSRLS` or
+    /// the owner of a registered table, so raw SQL can `SET ROLE` to one of
+    /// them even where their privileges are not inherited.
+    MemberOf(Vec<String>),
 }
 
 impl core::fmt::Display for PrivilegedRole {
@@ -29,6 +33,13 @@ impl core::fmt::Display for PrivilegedRole {
                 "owns (or has the privileges of the owner of) {}: an owner can disable row-level \
                  security or drop the policy, and skips the policies unless FORCE ROW LEVEL SECURITY is set",
                 tables.join(", ")
+            ),
+            PrivilegedRole::MemberOf(roles) => write!(
+                f,
+                "is a member of {}, which row-level security does not confine (a superuser, \
+                 BYPASSRLS, or the owner of a registered table): raw SQL can `SET ROLE` to it; \
+                 revoke the membership",
+                roles.join(", ")
             ),
         }
     }

@@ -67,7 +67,7 @@
 //!
 //! | role | used by | attributes |
 //! |---|---|---|
-//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS`, owns no table; SELECT/INSERT/UPDATE/DELETE granted by [`rls`] |
+//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS`, owns no table, and is a member of no role that is any of these; SELECT/INSERT/UPDATE/DELETE granted by [`rls`] |
 //! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
 //!
 //! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made

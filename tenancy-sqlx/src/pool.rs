@@ -69,8 +69,9 @@ impl TenantPoolOptions {
         self
     }
 
-    /// Accepts a role that is a superuser, has `BYPASSRLS`, or owns a
-    /// registered table — for which PostgreSQL skips the RLS policies, so
+    /// Accepts a role that is a superuser, has `BYPASSRLS`, owns a
+    /// registered table, or is a member of such a role — for which
+    /// PostgreSQL skips the RLS policies, or can be made to, so
     /// only the builder's predicate protects tenants. Say why; the reason is
     /// logged at `WARN` on target `tenancy::pool` every time a pool connects.
     #[must_use]
@@ -217,8 +218,14 @@ impl TenantPool<Postgres> {
     /// Refused, with [`Error::PrivilegedRole`]: a role that is a superuser,
     /// has `BYPASSRLS`, or owns (or has the privileges of the owner of) a
     /// registered table — PostgreSQL applies no row-level security policy to
-    /// it — unless [`TenantPoolOptions::allow_rls_bypassing_role`] says why
-    /// it should be accepted.
+    /// it — or that is a member of such a role, which raw SQL could `SET
+    /// ROLE` to; unless [`TenantPoolOptions::allow_rls_bypassing_role`] says
+    /// why it should be accepted. Both the current role and the session's
+    /// login role are checked, so a superuser login that switched to the
+    /// application role (`SET ROLE` in an `after_connect` hook, or
+    /// `options=-c role=..` in the URL) is refused too: `RESET ROLE` would
+    /// switch it back. The check runs on one connection, when the pool is
+    /// made.
     ///
     /// Tenant transactions guard the connections they use themselves, so the
     /// guarantees hold for a pool built elsewhere too; a pool built by

@@ -7,7 +7,7 @@ use tenancy_core::TableMeta;
 use crate::error::PrivilegedRole;
 use crate::{Error, ident};
 
-/// What the catalog says about the connected role.
+/// What the catalog says about one role of the session.
 #[derive(Debug, sqlx::FromRow)]
 struct RoleFacts {
     role: String,
@@ -15,27 +15,46 @@ struct RoleFacts {
     bypass_rls: bool,
     /// Registered tables the role owns or has the privileges of the owner of.
     owned: Vec<String>,
+    /// Roles it is a member of that skip the policies, whether or not it
+    /// inherits their privileges: it can `SET ROLE` to them.
+    member_of: Vec<String>,
 }
 
-/// One round trip: the role's attributes and the registered tables whose
-/// owner it is, or whose owner's privileges it has (`pg_has_role(.., 'USAGE')`
-/// follows inherited membership). Tables that do not exist yet are skipped.
+/// One round trip: for the current role and the session's login role (they
+/// differ after `SET ROLE`, which raw SQL can undo with `RESET ROLE`), the
+/// role's attributes, the registered tables whose owner it is or whose
+/// owner's privileges it has (`pg_has_role(.., 'USAGE')` follows inherited
+/// membership), and the privileged roles it can become
+/// (`pg_has_role(.., 'MEMBER')` follows any membership). Tables that do not
+/// exist yet are skipped. The current role comes first.
 const ROLE_FACTS: &str = "\
+WITH registered AS (
+    SELECT c.oid::regclass::text AS name, c.relowner AS owner
+    FROM unnest($1::text[]) AS t(name)
+    JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.name)
+)
 SELECT r.rolname::text AS role,
        r.rolsuper AS superuser,
        r.rolbypassrls AS bypass_rls,
        ARRAY(
-           SELECT c.oid::regclass::text
-           FROM unnest($1::text[]) AS t(name)
-           JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.name)
-           WHERE pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+           SELECT name FROM registered
+           WHERE pg_catalog.pg_has_role(r.oid, owner, 'USAGE')
            ORDER BY 1
-       ) AS owned
+       ) AS owned,
+       ARRAY(
+           SELECT p.rolname::text FROM pg_catalog.pg_roles p
+           WHERE p.oid <> r.oid
+             AND (p.rolsuper OR p.rolbypassrls OR p.oid IN (SELECT owner FROM registered))
+             AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+           ORDER BY 1
+       ) AS member_of
 FROM pg_catalog.pg_roles r
-WHERE r.rolname = current_user";
+WHERE r.rolname IN (current_user, session_user)
+ORDER BY r.rolname <> current_user";
 
-/// Refuses the connected role if it is a superuser, has `BYPASSRLS`, or owns
-/// any of `tables`: for such a role PostgreSQL skips the policies, and the
+/// Refuses the session if its current role or its login role is a
+/// superuser, has `BYPASSRLS`, owns any of `tables`, or can `SET ROLE` to a
+/// role that does: for such a role PostgreSQL skips the policies, and the
 /// database layer of the isolation would silently be missing.
 pub(crate) async fn refuse_privileged_role(
     connection: &mut PgConnection,
@@ -45,24 +64,33 @@ pub(crate) async fn refuse_privileged_role(
         .iter()
         .map(|table| ident::quoted_table(table.schema, table.name))
         .collect::<Result<Vec<_>, _>>()?;
-    let facts: RoleFacts = sqlx::query_as(ROLE_FACTS)
+    let roles: Vec<RoleFacts> = sqlx::query_as(ROLE_FACTS)
         .bind(names)
-        .fetch_one(&mut *connection)
+        .fetch_all(&mut *connection)
         .await?;
-    let problem = if facts.superuser {
-        Some(PrivilegedRole::Superuser)
-    } else if facts.bypass_rls {
-        Some(PrivilegedRole::BypassRls)
-    } else if !facts.owned.is_empty() {
-        Some(PrivilegedRole::OwnsTables(facts.owned))
-    } else {
-        None
-    };
-    match problem {
-        Some(problem) => Err(Error::PrivilegedRole {
-            role: facts.role,
-            problem,
-        }),
+    match roles.into_iter().find_map(RoleFacts::refusal) {
+        Some(refusal) => Err(refusal),
         None => Ok(()),
+    }
+}
+
+impl RoleFacts {
+    /// The refusal of this role, if the policies would not apply to it.
+    fn refusal(self) -> Option<Error> {
+        let problem = if self.superuser {
+            PrivilegedRole::Superuser
+        } else if self.bypass_rls {
+            PrivilegedRole::BypassRls
+        } else if !self.owned.is_empty() {
+            PrivilegedRole::OwnsTables(self.owned)
+        } else if !self.member_of.is_empty() {
+            PrivilegedRole::MemberOf(self.member_of)
+        } else {
+            return None;
+        };
+        Some(Error::PrivilegedRole {
+            role: self.role,
+            problem,
+        })
     }
 }

@@ -1,13 +1,17 @@
 //! Attacks on the adapter through its public API: session state that raw
-//! SQL leaves on a pooled connection, and hand-made columns on SQLite.
+//! SQL leaves on a pooled connection, and roles that pass the connect-time
+//! check while they can still skip row-level security.
 
 mod support;
 
-use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor};
 use support::tables::{Customer, table_set};
 use support::{TestResult, database_with_tables, single_connection_pool};
-use tenancy_sqlx::testing::TestDatabase;
-use tenancy_sqlx::{Error, TenantId, TenantPool, TenantPoolOptions, TenantTransaction};
+use tenancy_sqlx::testing::{APP_ROLE, OWNER_ROLE, RoleAttribute, TestDatabase};
+use tenancy_sqlx::{
+    Error, Postgres, PrivilegedRole, TenantId, TenantPool, TenantPoolOptions, TenantTransaction,
+};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -85,6 +89,108 @@ async fn a_held_cursor_opened_by_raw_sql_does_not_reach_the_next_tenant() -> Tes
         "tenant 1's held cursor reached tenant 2"
     );
     tx.rollback().await?;
+    Ok(())
+}
+
+/// The refusal of a pool: the role named and what is wrong with it.
+fn refusal(result: Result<TenantPool, Error>) -> Result<(String, PrivilegedRole), String> {
+    match result {
+        Ok(_) => Err("accepted".to_owned()),
+        Err(Error::PrivilegedRole { role, problem }) => Ok((role, problem)),
+        Err(other) => Err(format!("refused for another reason: {other}")),
+    }
+}
+
+/// A superuser login that switched to the application role: RLS applies to
+/// the current role, but `RESET ROLE` in raw SQL would switch back.
+#[tokio::test]
+async fn a_superuser_session_that_set_role_to_the_application_role_is_refused() -> TestResult {
+    let db = database_with_tables().await?;
+    let admin: PgConnectOptions = db.admin_url().parse()?;
+    let superuser = admin.get_username().to_owned();
+
+    let set_role = format!("SET ROLE {APP_ROLE}");
+    let hooked = PgPoolOptions::new()
+        .after_connect(move |connection, _| {
+            let set_role = set_role.clone();
+            Box::pin(async move {
+                connection.execute(AssertSqlSafe(set_role)).await?;
+                Ok(())
+            })
+        })
+        .connect_with(admin.clone())
+        .await?;
+    let refused = refusal(TenantPool::from_pool(hooked, options()).await)?;
+    assert_eq!(refused, (superuser.clone(), PrivilegedRole::Superuser));
+
+    let role_option = admin.options([("role", APP_ROLE)]);
+    let pool =
+        TenantPool::<Postgres>::connect_with(PgPoolOptions::new(), role_option, options()).await;
+    let refused = refusal(pool)?;
+    assert_eq!(refused, (superuser, PrivilegedRole::Superuser));
+    Ok(())
+}
+
+/// A member of the owner role that does not inherit its privileges: RLS
+/// applies to it, but `SET ROLE` makes it the owner, who can disable RLS.
+#[tokio::test]
+async fn a_role_that_can_set_role_to_the_owner_is_refused() -> TestResult {
+    let db = database_with_tables().await?;
+    let member = db.create_role("noinherit", &[]).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER ROLE \"{0}\" NOINHERIT; GRANT {OWNER_ROLE} TO \"{0}\"",
+        member.name()
+    )))
+    .execute(&db.admin_pool().await?)
+    .await?;
+    let refused = refusal(TenantPool::<Postgres>::connect(member.url(), options()).await)?;
+    assert_eq!(
+        refused,
+        (
+            member.name().to_owned(),
+            PrivilegedRole::MemberOf(vec![OWNER_ROLE.to_owned()])
+        )
+    );
+    Ok(())
+}
+
+/// `BYPASSRLS` is never inherited, but a member can `SET ROLE` to it.
+#[tokio::test]
+async fn a_member_of_a_bypassrls_role_is_refused() -> TestResult {
+    let db = database_with_tables().await?;
+    let bypass = db
+        .create_role("bypass", &[RoleAttribute::BypassRls])
+        .await?;
+    let member = db.create_role("member", &[]).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "GRANT \"{}\" TO \"{}\"",
+        bypass.name(),
+        member.name()
+    )))
+    .execute(&db.admin_pool().await?)
+    .await?;
+    let error = TenantPool::<Postgres>::connect(member.url(), options())
+        .await
+        .err()
+        .ok_or("accepted")?;
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "role `{}` is a member of {}, which row-level security does not confine",
+            member.name(),
+            bypass.name()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("revoke the membership"), "{message}");
+    let refused = refusal(Err(error))?;
+    assert_eq!(
+        refused,
+        (
+            member.name().to_owned(),
+            PrivilegedRole::MemberOf(vec![bypass.name().to_owned()])
+        )
+    );
     Ok(())
 }
 
