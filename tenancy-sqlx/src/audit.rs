@@ -20,7 +20,8 @@
 //! ```
 //!
 //! The audit reads the catalog only (`pg_class`, `pg_policy`, `pg_index`,
-//! `pg_constraint`, `pg_attribute`, `pg_roles`), which every role may read.
+//! `pg_constraint`, `pg_attribute`, `pg_inherits`, `pg_roles`), which every
+//! role may read.
 //! It never panics; a query that fails is an [`Error`].
 
 use core::fmt;
@@ -94,7 +95,10 @@ impl fmt::Display for Finding {
 /// comparing the tenant column with `(SELECT NULLIF(current_setting('<setting>',
 /// true), '')::<key type>)`), no other permissive policy widens it, and every
 /// primary key, unique key, index and foreign key to a tenant-scoped table
-/// leads with the tenant column.
+/// leads with the tenant column. Partitions and inheritance children of a
+/// tenant-scoped table are checked for row-level security and the policy
+/// too: queried by their own name, PostgreSQL applies their policies, not
+/// the parent's.
 pub async fn verify_tables(
     connection: &mut PgConnection,
     tables: &TableSet,
@@ -125,6 +129,7 @@ pub async fn verify_tables(
             let checks = TableChecks {
                 table,
                 oid: *oid,
+                child: None,
                 tenant_column: tenant.name,
                 key_type: policy_key_type(table, tenant.name, tenant.sql_type)?,
                 setting,
@@ -173,10 +178,14 @@ fn table_missing(table: &TableMeta) -> Finding {
     }
 }
 
-/// The checks of one existing tenant-scoped table.
+/// The checks of one existing tenant-scoped table, or of one of its
+/// partitions or inheritance children.
 struct TableChecks<'a> {
     table: &'a TableMeta,
     oid: sqlx::postgres::types::Oid,
+    /// The partition or inheritance child of `table` checked, by its
+    /// `regclass` name (quoted where needed); `None` for `table` itself.
+    child: Option<String>,
     tenant_column: &'static str,
     key_type: &'static str,
     setting: &'a SettingName,
@@ -195,22 +204,70 @@ impl TableChecks<'_> {
         self.policies(connection, findings).await?;
         self.indexes(connection, findings).await?;
         self.foreign_keys(connection, findings).await?;
+        self.children(connection, findings).await?;
         Ok(())
     }
 
     fn finding(&self, kind: FindingKind, message: String, fix: String) -> Finding {
-        Finding {
-            table: Some(self.table.qualified_name()),
-            kind,
-            message,
-            fix,
+        match &self.child {
+            None => Finding {
+                table: Some(self.table.qualified_name()),
+                kind,
+                message,
+                fix,
+            },
+            Some(child) => Finding {
+                table: Some(child.clone()),
+                kind,
+                message: format!(
+                    "a partition or inheritance child of `{}`, and a query that names it gets its \
+                     policies, not the parent's: {message}",
+                    self.table.qualified_name()
+                ),
+                fix,
+            },
         }
     }
 
     fn name(&self) -> String {
+        if let Some(child) = &self.child {
+            return child.clone();
+        }
         // Validated when the table was resolved.
         quoted_table(self.table.schema, self.table.name)
             .unwrap_or_else(|_| self.table.qualified_name())
+    }
+
+    /// Row-level security and the policy on every partition and inheritance
+    /// child, at any depth: a query that names one directly is checked
+    /// against its own policies, so an unprotected partition shows every
+    /// tenant's rows in it.
+    async fn children(
+        &self,
+        connection: &mut PgConnection,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let children: Vec<(sqlx::postgres::types::Oid, String)> = sqlx::query_as(
+            "WITH RECURSIVE tree AS (
+                 SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = $1
+                 UNION
+                 SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.inhrelid
+             )
+             SELECT inhrelid, inhrelid::regclass::text FROM tree ORDER BY 2",
+        )
+        .bind(self.oid)
+        .fetch_all(&mut *connection)
+        .await?;
+        for (oid, name) in children {
+            let child = TableChecks {
+                oid,
+                child: Some(name),
+                ..*self
+            };
+            child.row_security(connection, findings).await?;
+            child.policies(connection, findings).await?;
+        }
+        Ok(())
     }
 
     async fn tenant_column(
@@ -326,8 +383,14 @@ impl TableChecks<'_> {
                      in USING and WITH CHECK; {found}",
                     self.tenant_column, self.setting, self.key_type
                 ),
-                "apply the generated policy: `OwnerPool::apply_schema`, or `rls::RlsPolicy::table_statements`"
-                    .to_owned(),
+                match &self.child {
+                    None => "apply the generated policy: `OwnerPool::apply_schema`, or `rls::RlsPolicy::table_statements`"
+                        .to_owned(),
+                    Some(_) => format!(
+                        "create the policy of `rls::RlsPolicy::table_statements` on {}",
+                        self.name()
+                    ),
+                },
             ));
         }
         for policy in policies

@@ -35,6 +35,12 @@
 //! Global tables get `GRANT SELECT` only: shared reference data is read by
 //! tenants and written by migrations.
 //!
+//! Partitions and inheritance children that your own migrations create need
+//! the same `ENABLE`, `FORCE` and policy: SQL that names a partition
+//! directly is checked against the partition's policies, not the parent's.
+//! [`audit::verify_tables`](crate::audit::verify_tables) reports any that
+//! lack them.
+//!
 //! ```
 //! use tenancy_sqlx::rls::RlsPolicy;
 //! # use tenancy_sqlx::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};

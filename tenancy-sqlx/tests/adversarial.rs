@@ -8,9 +8,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor};
 use support::tables::{Customer, table_set};
 use support::{TestResult, database_with_tables, single_connection_pool};
+use tenancy_sqlx::audit::FindingKind;
+use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::rls::{RlsPolicy, isolation_predicate};
 use tenancy_sqlx::testing::{APP_ROLE, OWNER_ROLE, RoleAttribute, TestDatabase};
 use tenancy_sqlx::{
-    Error, Postgres, PrivilegedRole, TenantId, TenantPool, TenantPoolOptions, TenantTransaction,
+    CrossTenant, Error, Identifier, OwnerPool, Postgres, PrivilegedRole, SettingName, TenantId,
+    TenantPool, TenantPoolOptions, TenantTransaction,
 };
 
 type BoxError = Box<dyn std::error::Error>;
@@ -200,8 +204,7 @@ async fn a_member_of_a_bypassrls_role_is_refused() -> TestResult {
 /// anything is sent.
 #[tokio::test]
 async fn a_respelled_tenant_column_cannot_move_rows_on_sqlite() -> TestResult {
-    use tenancy_sqlx::ddl::TableSet;
-    use tenancy_sqlx::{BuildError, Column, CrossTenant, Sqlite, Update};
+    use tenancy_sqlx::{BuildError, Column, Sqlite, Update};
 
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
     pool.owner_pool(CrossTenant::with_reason("test set-up"))
@@ -231,5 +234,117 @@ async fn a_respelled_tenant_column_cannot_move_rows_on_sqlite() -> TestResult {
         .await?;
     assert_eq!(tenants, [1]);
     tx.commit().await?;
+    Ok(())
+}
+
+/// A tenant table partitioned by a migration written by hand.
+#[tenancy_sqlx::tenant_scoped(table = "events")]
+#[derive(Debug)]
+pub struct Event {
+    /// The tenant.
+    pub tenant_id: i64,
+    /// The key.
+    #[tenancy(primary_key)]
+    pub id: i64,
+    /// What happened.
+    pub body: String,
+}
+
+/// The events of two tenants, a partition each, one of them partitioned
+/// again; row-level security set up on the parent only, the way
+/// `OwnerPool::apply_rls` does; and the application role granted every
+/// table in the schema, as migrations often do.
+async fn partitioned_events(db: &TestDatabase) -> Result<OwnerPool, BoxError> {
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("test set-up"),
+    );
+    sqlx::raw_sql(
+        "CREATE TABLE events (tenant_id bigint NOT NULL, id bigint NOT NULL, body text NOT NULL,
+             PRIMARY KEY (tenant_id, id)) PARTITION BY LIST (tenant_id);
+         CREATE TABLE events_1 PARTITION OF events FOR VALUES IN (1);
+         CREATE TABLE events_2 PARTITION OF events FOR VALUES IN (2) PARTITION BY RANGE (id);
+         CREATE TABLE events_2_all PARTITION OF events_2 FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+         INSERT INTO events VALUES (1, 1, 'one'), (2, 1, 'two');",
+    )
+    .execute(owner.pool())
+    .await?;
+    owner
+        .apply_rls(&events(), &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
+    )))
+    .execute(owner.pool())
+    .await?;
+    Ok(owner)
+}
+
+fn events() -> TableSet {
+    TableSet::new().with::<Event>()
+}
+
+/// What tenant 1's raw SQL reads from a partition of tenant 2.
+async fn tenant_one_reads(db: &TestDatabase, partition: &str) -> Result<Vec<String>, BoxError> {
+    let options = TenantPoolOptions::new().tables(&events());
+    let pool = TenantPool::<Postgres>::connect(&db.app_url(), options).await?;
+    let mut tx = pool.begin(&TenantId::from_verified(1)).await?;
+    let bodies = sqlx::query_scalar(AssertSqlSafe(format!("SELECT body FROM {partition}")))
+        .fetch_all(tx.raw_connection())
+        .await?;
+    tx.rollback().await?;
+    Ok(bodies)
+}
+
+#[tokio::test]
+async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let owner = partitioned_events(&db).await?;
+    // Named directly, a partition is checked against its own policies.
+    assert_eq!(tenant_one_reads(&db, "events_2_all").await?, ["two"]);
+
+    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    let found: Vec<(Option<String>, FindingKind)> = findings
+        .iter()
+        .map(|finding| (finding.table.clone(), finding.kind))
+        .collect();
+    let mut expected = Vec::new();
+    for child in ["events_1", "events_2", "events_2_all"] {
+        for kind in [
+            FindingKind::RlsDisabled,
+            FindingKind::RlsNotForced,
+            FindingKind::PolicyMissing,
+        ] {
+            expected.push((Some(child.to_owned()), kind));
+        }
+    }
+    assert_eq!(found, expected, "{findings:#?}");
+    assert!(
+        findings[0]
+            .message
+            .starts_with("a partition or inheritance child of `events`"),
+        "{}",
+        findings[0].message
+    );
+
+    // Protected like the parent, the partitions pass, and filter.
+    let column = Identifier::new("column", "tenant_id")?;
+    let check = isolation_predicate(&column, &SettingName::default(), "bigint");
+    for child in ["events_1", "events_2", "events_2_all"] {
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER TABLE {child} ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {child} FORCE ROW LEVEL SECURITY;
+             CREATE POLICY tenancy_isolation ON {child} AS PERMISSIVE FOR ALL TO {APP_ROLE}
+                 USING ({check}) WITH CHECK ({check})"
+        )))
+        .execute(owner.pool())
+        .await?;
+    }
+    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    assert_eq!(findings, [], "{findings:#?}");
+    assert_eq!(
+        tenant_one_reads(&db, "events_2_all").await?,
+        Vec::<String>::new()
+    );
     Ok(())
 }
