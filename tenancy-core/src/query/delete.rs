@@ -11,6 +11,7 @@ use crate::meta::{GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::filter::{Filter, Node};
 use crate::query::render::{Lowerer, conjoin, render, table_ref};
 use crate::query::scope::Scope;
+use crate::query::shape::{self, Kind};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -115,9 +116,31 @@ impl<T: Table> BuildStatement for Delete<T> {
     }
 
     fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-        Ok(render(&self.lower()?, dialect, self.scope))
+        let scope = self.scope.statement_scope();
+        shape::build_cached(self, Kind::Delete, dialect, scope, |delete| {
+            Ok(render(&delete.lower()?, dialect, delete.scope))
+        })
     }
 }
+
+// What decides the SQL of a delete, for the statement cache: everything
+// but the values, which are its slots.
+shape::describe!(impl[T] for Delete<T>, |delete, v| {
+    let Delete {
+        scope,
+        table,
+        filters,
+        returning,
+        _table,
+    } = delete;
+    v.visit(scope);
+    v.table(*table);
+    v.len(filters.len());
+    for filter in filters {
+        v.visit(filter);
+    }
+    v.token(u64::from(*returning));
+});
 
 impl<T> Clone for Delete<T> {
     fn clone(&self) -> Self {

@@ -11,6 +11,7 @@ use crate::meta::{ColumnType, GlobalTable, InsertRow, Table, TableMeta, TenantSc
 use crate::query::lists::{AssignableList, ConflictTarget};
 use crate::query::render::{render, table_ref};
 use crate::query::scope::{Scope, refuse_tenant_column};
+use crate::query::shape::{self, Kind};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -298,9 +299,57 @@ impl<T: Table> BuildStatement for Insert<T> {
     }
 
     fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-        Ok(render(&self.lower()?, dialect, self.scope))
+        let scope = self.scope.statement_scope();
+        shape::build_cached(self, Kind::Insert, dialect, scope, |insert| {
+            Ok(render(&insert.lower()?, dialect, insert.scope))
+        })
     }
 }
+
+// What decides the SQL of an insert, for the statement cache: everything
+// but the values, which are its slots.
+shape::describe!(impl[T] for Insert<T>, |insert, v| {
+    let Insert {
+        scope,
+        table,
+        rows,
+        conflict,
+        returning,
+        _table,
+    } = insert;
+    v.visit(scope);
+    v.table(*table);
+    v.len(rows.len());
+    for row in rows {
+        v.len(row.len());
+        for (column, value) in row {
+            v.str(*column);
+            v.value(value);
+        }
+    }
+    match conflict {
+        None => v.token(0),
+        Some(Conflict::DoNothing { target }) => {
+            v.token(1);
+            v.len(target.len());
+            for column in target {
+                v.str(*column);
+            }
+        }
+        Some(Conflict::DoUpdate { target, columns }) => {
+            v.token(2);
+            v.len(target.len());
+            for column in target {
+                v.str(*column);
+            }
+            v.len(columns.len());
+            for column in columns {
+                v.str(*column);
+            }
+        }
+    }
+    v.token(u64::from(*returning));
+});
 
 impl<T> Clone for Insert<T> {
     fn clone(&self) -> Self {

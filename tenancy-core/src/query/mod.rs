@@ -12,6 +12,7 @@ mod lists;
 mod render;
 mod scope;
 mod select;
+mod shape;
 mod subquery;
 mod update;
 

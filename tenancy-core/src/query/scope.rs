@@ -102,7 +102,7 @@ pub(crate) fn refuse_tenant_column(
 }
 
 /// A key as a bound parameter.
-fn key_to_value(key: KeyValue) -> Value {
+pub(crate) fn key_to_value(key: KeyValue) -> Value {
     match key {
         KeyValue::I32(key) => key.into(),
         KeyValue::I64(key) => key.into(),

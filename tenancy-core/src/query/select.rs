@@ -13,6 +13,7 @@ use crate::query::filter::{Filter, Node};
 use crate::query::lists::ColumnList;
 use crate::query::render::{Lowerer, conjoin, render, table_ref};
 use crate::query::scope::Scope;
+use crate::query::shape::{self, Kind};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -349,7 +350,7 @@ pub struct Exists<T> {
 }
 
 macro_rules! select_builder {
-    ($builder:ident, $lower:ident) => {
+    ($builder:ident, $lower:ident, $kind:expr) => {
         impl<T> sealed::Sealed for $builder<T> {}
 
         impl<T> BuildStatement for $builder<T> {
@@ -358,11 +359,10 @@ macro_rules! select_builder {
             }
 
             fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-                Ok(render(
-                    &self.query.$lower(dialect)?,
-                    dialect,
-                    self.query.scope,
-                ))
+                let scope = self.query.scope.statement_scope();
+                shape::build_cached(&self.query, $kind, dialect, scope, |query| {
+                    Ok(render(&query.$lower(dialect)?, dialect, query.scope))
+                })
             }
         }
 
@@ -385,6 +385,60 @@ macro_rules! select_builder {
     };
 }
 
-select_builder!(Select, rows);
-select_builder!(Count, count);
-select_builder!(Exists, exists);
+select_builder!(Select, rows, Kind::SelectRows);
+select_builder!(Count, count, Kind::SelectCount);
+select_builder!(Exists, exists, Kind::SelectExists);
+
+// What decides the SQL of a select, for the statement cache: everything
+// but the values, which are its slots.
+shape::describe!(impl for SelectQuery, |query, v| {
+    let SelectQuery {
+        scope,
+        table,
+        joins,
+        filters,
+        projection,
+        order,
+        limit,
+        offset,
+    } = query;
+    v.visit(scope);
+    v.table(*table);
+    v.len(joins.len());
+    for join in joins {
+        v.visit(join);
+    }
+    v.len(filters.len());
+    for filter in filters {
+        v.visit(filter);
+    }
+    v.len(projection.len());
+    for column in projection {
+        v.column(column);
+    }
+    v.len(order.len());
+    for (column, direction) in order {
+        v.column(column);
+        match direction {
+            Order::Asc => v.token(1),
+            Order::Desc => v.token(2),
+            _ => v.uncacheable(),
+        }
+    }
+    for bound in [limit, offset] {
+        match bound {
+            Some(count) => {
+                v.token(1);
+                v.count(count);
+            }
+            None => v.token(0),
+        }
+    }
+});
+
+shape::describe!(impl for Join, |join, v| {
+    let Join { table, on, left } = join;
+    v.table(*table);
+    v.token(u64::from(*left));
+    v.visit(on);
+});

@@ -12,6 +12,7 @@ use crate::meta::{ColumnType, GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::filter::{Filter, Node};
 use crate::query::render::{Lowerer, conjoin, render, table_ref};
 use crate::query::scope::{Scope, refuse_tenant_column};
+use crate::query::shape::{self, Kind};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -155,9 +156,37 @@ impl<T: Table> BuildStatement for Update<T> {
     }
 
     fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-        Ok(render(&self.lower()?, dialect, self.scope))
+        let scope = self.scope.statement_scope();
+        shape::build_cached(self, Kind::Update, dialect, scope, |update| {
+            Ok(render(&update.lower()?, dialect, update.scope))
+        })
     }
 }
+
+// What decides the SQL of an update, for the statement cache: everything
+// but the values, which are its slots.
+shape::describe!(impl[T] for Update<T>, |update, v| {
+    let Update {
+        scope,
+        table,
+        assignments,
+        filters,
+        returning,
+        _table,
+    } = update;
+    v.visit(scope);
+    v.table(*table);
+    v.len(assignments.len());
+    for (column, value) in assignments {
+        v.str(*column);
+        v.value(value);
+    }
+    v.len(filters.len());
+    for filter in filters {
+        v.visit(filter);
+    }
+    v.token(u64::from(*returning));
+});
 
 impl<T> Clone for Update<T> {
     fn clone(&self) -> Self {
