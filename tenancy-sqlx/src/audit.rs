@@ -142,30 +142,78 @@ pub async fn verify_tables(
 }
 
 /// Lists the roles that can log in and skip every row-level security policy:
-/// superusers and roles with `BYPASSRLS`. Each is a finding; a deployment
-/// usually accepts the one superuser it administers with, and no other.
+/// superusers and roles with `BYPASSRLS`, and roles that are members of one
+/// (neither attribute is inherited, but `SET ROLE` switches to it). Each is
+/// a finding; a deployment usually accepts the one superuser it administers
+/// with, and no other.
 pub async fn roles_bypassing_rls(connection: &mut PgConnection) -> Result<Vec<Finding>, Error> {
-    let roles: Vec<(String, bool)> = sqlx::query_as(
-        "SELECT rolname::text, rolsuper FROM pg_catalog.pg_roles
-         WHERE rolcanlogin AND (rolsuper OR rolbypassrls) ORDER BY rolname",
+    // For a role that is neither itself, the most privileged role it can
+    // `SET ROLE` to.
+    let roles: Vec<BypassingRole> = sqlx::query_as(
+        "SELECT r.rolname::text AS role, r.rolsuper AS superuser,
+                g.rolname::text AS via, g.rolsuper AS via_superuser
+         FROM pg_catalog.pg_roles r
+         LEFT JOIN LATERAL (
+             SELECT p.rolname, p.rolsuper FROM pg_catalog.pg_roles p
+             WHERE (p.rolsuper OR p.rolbypassrls) AND p.oid <> r.oid
+               AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+             ORDER BY p.rolsuper DESC, p.rolname LIMIT 1
+         ) g ON NOT (r.rolsuper OR r.rolbypassrls)
+         WHERE r.rolcanlogin AND (r.rolsuper OR r.rolbypassrls OR g.rolname IS NOT NULL)
+         ORDER BY 1",
     )
     .fetch_all(&mut *connection)
     .await?;
-    Ok(roles
-        .into_iter()
-        .map(|(role, superuser)| {
-            let attribute = if superuser { "SUPERUSER" } else { "BYPASSRLS" };
-            let alter = if superuser { "NOSUPERUSER" } else { "NOBYPASSRLS" };
-            Finding {
-                table: None,
-                kind: FindingKind::LoginRoleBypassesRls,
-                message: format!("role `{role}` can log in and is {attribute}: it skips every row-level security policy"),
-                fix: format!(
-                    "if applications connect as `{role}`, give them a role without it, or ALTER ROLE \"{role}\" {alter}"
+    Ok(roles.into_iter().map(BypassingRole::finding).collect())
+}
+
+/// A login role that skips the policies, itself or after `SET ROLE`.
+#[derive(sqlx::FromRow)]
+struct BypassingRole {
+    role: String,
+    superuser: bool,
+    /// The privileged role it can become, when it is not privileged itself.
+    via: Option<String>,
+    via_superuser: Option<bool>,
+}
+
+impl BypassingRole {
+    fn finding(self) -> Finding {
+        let attribute = |superuser: bool| if superuser { "SUPERUSER" } else { "BYPASSRLS" };
+        let role = self.role;
+        let (message, fix) = match (self.via, self.via_superuser) {
+            (Some(group), Some(superuser)) => (
+                format!(
+                    "role `{role}` can log in and is a member of `{group}`, which is {}: \
+                     after `SET ROLE` it skips every row-level security policy",
+                    attribute(superuser)
                 ),
+                format!("REVOKE \"{group}\" FROM \"{role}\""),
+            ),
+            _ => {
+                let alter = if self.superuser {
+                    "NOSUPERUSER"
+                } else {
+                    "NOBYPASSRLS"
+                };
+                (
+                    format!(
+                        "role `{role}` can log in and is {}: it skips every row-level security policy",
+                        attribute(self.superuser)
+                    ),
+                    format!(
+                        "if applications connect as `{role}`, give them a role without it, or ALTER ROLE \"{role}\" {alter}"
+                    ),
+                )
             }
-        })
-        .collect())
+        };
+        Finding {
+            table: None,
+            kind: FindingKind::LoginRoleBypassesRls,
+            message,
+            fix,
+        }
+    }
 }
 
 fn table_missing(table: &TableMeta) -> Finding {

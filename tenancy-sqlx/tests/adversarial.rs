@@ -348,3 +348,50 @@ async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -
     );
     Ok(())
 }
+
+/// A login role that is a member of a `BYPASSRLS` role (which itself cannot
+/// log in) is one `SET ROLE` away from skipping every policy.
+#[tokio::test]
+async fn the_role_audit_lists_login_roles_that_can_set_role_to_a_bypassing_one() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let exporter = db.create_role("exporter", &[]).await?;
+    let admin = db.admin_pool().await?;
+    let group = format!("{}_group", exporter.name());
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE ROLE \"{group}\" NOLOGIN BYPASSRLS; GRANT \"{group}\" TO \"{}\"",
+        exporter.name()
+    )))
+    .execute(&admin)
+    .await?;
+    let mut connection = db.app_pool().await?.acquire().await?;
+    let findings = tenancy_sqlx::audit::roles_bypassing_rls(&mut connection).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP ROLE \"{group}\"")))
+        .execute(&admin)
+        .await?;
+
+    let finding = findings
+        .iter()
+        .find(|finding| finding.message.contains(&format!("`{}`", exporter.name())))
+        .ok_or_else(|| format!("{} not reported: {findings:#?}", exporter.name()))?;
+    assert_eq!(finding.kind, FindingKind::LoginRoleBypassesRls);
+    assert_eq!(
+        finding.message,
+        format!(
+            "role `{}` can log in and is a member of `{group}`, which is BYPASSRLS: \
+             after `SET ROLE` it skips every row-level security policy",
+            exporter.name()
+        )
+    );
+    assert_eq!(
+        finding.fix,
+        format!("REVOKE \"{group}\" FROM \"{}\"", exporter.name())
+    );
+    let group_itself = format!("role `{group}`");
+    assert!(
+        !findings
+            .iter()
+            .any(|finding| finding.message.starts_with(&group_itself)),
+        "a role that cannot log in is reported: {findings:#?}"
+    );
+    Ok(())
+}
