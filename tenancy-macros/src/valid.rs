@@ -235,19 +235,29 @@ fn sql_types(table: &Table<'_>, errors: &mut Errors) {
 
 /// Two fields cannot map to one column, nor to one associated constant.
 fn distinct_names(table: &Table<'_>, errors: &mut Errors) {
-    let mut columns: HashMap<String, String> = HashMap::new();
+    // Keyed ignoring ASCII case: SQLite resolves `"TENANT_ID"` to the column
+    // `tenant_id`, so two such columns would be one, and a second name for
+    // the tenant column could assign it.
+    let mut columns: HashMap<String, (String, String)> = HashMap::new();
     let mut constants: HashMap<String, String> = HashMap::new();
     for field in table.fields.iter().filter(|field| !field.is_skipped()) {
         let column = field.column_name();
-        if let Some(first) = columns.get(&column) {
+        if let Some((first_column, first)) = columns.get(&column.to_ascii_lowercase()) {
+            let clash = if *first_column == column {
+                format!("column `{column}` is already used by field `{first}`")
+            } else {
+                format!(
+                    "column `{column}` differs from column `{first_column}` of field `{first}` only in case, which SQLite does not distinguish"
+                )
+            };
             errors.at(
                 field.column_name_tokens(),
                 format!(
-                    "column `{column}` is already used by field `{first}`; give one of the fields another name with `#[tenancy(rename = \"..\")]`"
+                    "{clash}; give one of the fields another name with `#[tenancy(rename = \"..\")]`"
                 ),
             );
         } else {
-            columns.insert(column, field.name());
+            columns.insert(column.to_ascii_lowercase(), (column, field.name()));
         }
         let constant = field.const_ident().to_string();
         if let Some(first) = constants.get(&constant) {

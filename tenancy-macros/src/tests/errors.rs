@@ -447,6 +447,19 @@ fn derived_names_are_checked_and_say_how_to_override() {
 }
 
 #[test]
+fn a_second_name_for_the_tenant_column_in_another_case() {
+    let error = one_error(
+        "",
+        "struct Order { tenant_id: i64, #[tenancy(rename = \"TENANT_ID\")] moved_to: i64 }",
+    );
+    assert_eq!(
+        error.message,
+        "column `TENANT_ID` differs from column `tenant_id` of field `tenant_id` only in case, which SQLite does not distinguish; give one of the fields another name with `#[tenancy(rename = \"..\")]`"
+    );
+    assert_eq!(error.at, "\"TENANT_ID\"");
+}
+
+#[test]
 fn two_fields_on_one_column() {
     let error = one_error(
         "",
