@@ -280,6 +280,13 @@ impl TableMeta {
 }
 
 /// A table described by `#[tenant_scoped]` or `#[global_table]`.
+///
+/// Implement it through the macros. The builder scopes a table by what its
+/// metadata says, not by which marker traits it has: a tenant-scoped table
+/// given a hand-written `GlobalTable` impl still cannot be read or written
+/// without a tenant. But metadata written by hand that leaves out the tenant
+/// column of a table that has one, or names another table, is as unchecked
+/// as raw SQL: on PostgreSQL only row-level security stands behind it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a table known to tenancy",
     label = "not marked `#[tenant_scoped]` or `#[global_table]`",

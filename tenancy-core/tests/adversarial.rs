@@ -7,8 +7,8 @@ mod tables;
 use tables::{Customer, Order};
 use tenancy_core::sea_query::Value;
 use tenancy_core::{
-    BuildError, BuildStatement, Column, Filter, Insert, InsertRow, Select, Table, TableMeta,
-    TenantColumnMeta, TenantId, TenantScoped, Update,
+    BuildError, BuildStatement, Column, Delete, Filter, GlobalTable, Insert, InsertRow, Select,
+    Table, TableMeta, TenantColumnMeta, TenantId, TenantScoped, Update,
 };
 
 fn tenant() -> TenantId<i64> {
@@ -156,5 +156,39 @@ fn an_or_in_a_join_condition_stays_beside_the_tenant_predicate() {
     assert_eq!(
         sql,
         r#"SELECT "orders"."id" FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = $1 AND ("customers"."id" = "orders"."customer_id" OR EXISTS(SELECT 1 FROM "orders" WHERE "orders"."tenant_id" = $2 AND FALSE)) WHERE "orders"."tenant_id" = $3"#
+    );
+}
+
+/// A tenant table that also claims, by a hand-written impl, to be global.
+struct ClaimsToBeGlobal;
+
+impl Table for ClaimsToBeGlobal {
+    fn meta() -> &'static TableMeta {
+        Order::meta()
+    }
+}
+
+impl GlobalTable for ClaimsToBeGlobal {}
+
+#[test]
+fn a_tenant_table_marked_global_by_hand_still_needs_a_tenant() {
+    let expected = BuildError::ScopedTableWithoutTenant {
+        table: "orders",
+        outer: "orders",
+    };
+    assert_eq!(refused(&Select::<ClaimsToBeGlobal>::global()), expected);
+    assert_eq!(
+        refused(&Select::<ClaimsToBeGlobal>::global().count()),
+        expected
+    );
+    assert_eq!(refused(&Delete::<ClaimsToBeGlobal>::global()), expected);
+    let forged = Column::<ClaimsToBeGlobal, String>::new("status");
+    assert_eq!(
+        refused(&Update::<ClaimsToBeGlobal>::global().set(forged, "x")),
+        expected
+    );
+    assert_eq!(
+        refused(&Insert::<ClaimsToBeGlobal>::global().set(forged, "x")),
+        expected
     );
 }
