@@ -62,7 +62,10 @@ impl TenantPoolOptions {
     }
 
     /// The application's tables: the pool refuses to connect as a role that
-    /// owns any of them (or has the privileges of their owner).
+    /// owns any of them (or has the privileges of their owner). A role that
+    /// owns a table with row-level security enabled is refused whether or
+    /// not it is registered; registering the tables also catches an owner
+    /// before RLS is set up.
     #[must_use]
     pub fn tables(mut self, tables: &TableSet) -> Self {
         self.tables = tables.tables().to_vec();
@@ -217,7 +220,8 @@ impl TenantPool<Postgres> {
     ///
     /// Refused, with [`Error::PrivilegedRole`]: a role that is a superuser,
     /// has `BYPASSRLS`, or owns (or has the privileges of the owner of) a
-    /// registered table — PostgreSQL applies no row-level security policy to
+    /// registered table or a table with row-level security enabled —
+    /// PostgreSQL applies no row-level security policy to
     /// it — or that is a member of such a role, which raw SQL could `SET
     /// ROLE` to; unless [`TenantPoolOptions::allow_rls_bypassing_role`] says
     /// why it should be accepted. Both the current role and the session's

@@ -22,16 +22,20 @@ struct RoleFacts {
 
 /// One round trip: for the current role and the session's login role (they
 /// differ after `SET ROLE`, which raw SQL can undo with `RESET ROLE`), the
-/// role's attributes, the registered tables whose owner it is or whose
-/// owner's privileges it has (`pg_has_role(.., 'USAGE')` follows inherited
-/// membership), and the privileged roles it can become
-/// (`pg_has_role(.., 'MEMBER')` follows any membership). Tables that do not
-/// exist yet are skipped. The current role comes first.
+/// role's attributes, the tables — registered, or with row-level security
+/// enabled — whose owner it is or whose owner's privileges it has
+/// (`pg_has_role(.., 'USAGE')` follows inherited membership), and the
+/// privileged roles it can become (`pg_has_role(.., 'MEMBER')` follows any
+/// membership). Registered tables that do not exist yet are skipped. The
+/// current role comes first.
 const ROLE_FACTS: &str = "\
 WITH registered AS (
     SELECT c.oid::regclass::text AS name, c.relowner AS owner
     FROM unnest($1::text[]) AS t(name)
     JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(t.name)
+    UNION
+    SELECT c.oid::regclass::text, c.relowner
+    FROM pg_catalog.pg_class c WHERE c.relrowsecurity
 )
 SELECT r.rolname::text AS role,
        r.rolsuper AS superuser,
@@ -53,8 +57,9 @@ WHERE r.rolname IN (current_user, session_user)
 ORDER BY r.rolname <> current_user";
 
 /// Refuses the session if its current role or its login role is a
-/// superuser, has `BYPASSRLS`, owns any of `tables`, or can `SET ROLE` to a
-/// role that does: for such a role PostgreSQL skips the policies, and the
+/// superuser, has `BYPASSRLS`, owns any of `tables` or any table with
+/// row-level security, or can `SET ROLE` to a role that does: for such a
+/// role PostgreSQL skips the policies, or it can switch them off, and the
 /// database layer of the isolation would silently be missing.
 pub(crate) async fn refuse_privileged_role(
     connection: &mut PgConnection,

@@ -495,3 +495,20 @@ async fn empty_lists_combinators_and_extreme_row_counts_run_within_the_tenant() 
     }
     Ok(())
 }
+
+/// The owner of the tables, connecting with no tables registered: the
+/// tables it owns that have row-level security are enough to refuse it.
+#[tokio::test]
+async fn the_owner_is_refused_even_when_no_table_is_registered() -> TestResult {
+    let db = database_with_tables().await?;
+    let refused =
+        refusal(TenantPool::<Postgres>::connect(&db.owner_url(), TenantPoolOptions::new()).await)?;
+    assert_eq!(
+        refused,
+        (
+            OWNER_ROLE.to_owned(),
+            PrivilegedRole::OwnsTables(vec!["customers".to_owned(), "orders".to_owned()])
+        )
+    );
+    Ok(())
+}
