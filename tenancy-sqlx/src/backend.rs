@@ -1,7 +1,7 @@
 //! The databases a [`TenantPool`](crate::TenantPool) can run on.
 //!
 //! A backend says how a tenant transaction starts (for PostgreSQL: `BEGIN`
-//! and `set_config(.., true)` in one simple query) and how a built statement
+//! and `SET LOCAL` in one simple query) and how a built statement
 //! is executed. The pool, the transaction and their guards are written once
 //! over this trait, so every backend gets the same shape and the same
 //! guarantees about connections returned to the pool.

@@ -154,9 +154,10 @@ pub enum Error {
         name: String,
     },
 
-    /// A tenant key whose text form is not safe to place in `set_config`.
+    /// A tenant key whose text form is not safe to place in the tenant
+    /// setting's `SET LOCAL`.
     #[error(
-        "tenant key {key:?} cannot be rendered into set_config: only integer and UUID keys are supported"
+        "tenant key {key:?} cannot be rendered into the tenant setting: only integer and UUID keys are supported"
     )]
     UnrenderableKey {
         /// The key's text, truncated.

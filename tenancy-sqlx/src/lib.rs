@@ -33,7 +33,7 @@
 //!
 //! // Per request, with the tenant your authentication layer verified:
 //! let tenant = TenantId::from_verified(42);
-//! let mut tx = pool.begin(&tenant).await?; // BEGIN + set_config(.., true): one round trip
+//! let mut tx = pool.begin(&tenant).await?; // BEGIN + SET LOCAL app.tenant_id: one round trip
 //! tx.execute(Order::insert(&tenant).set(Order::STATUS, "open".to_owned())).await?;
 //! let open: Vec<Order> = tx.fetch_all(Order::select(&tenant).filter(Order::STATUS.eq("open"))).await?;
 //! tx.commit().await?;
@@ -56,9 +56,9 @@
 //! # Connections and the tenant context
 //!
 //! The tenant setting lives exactly as long as the transaction: `BEGIN` and
-//! `SELECT set_config('app.tenant_id', '<key>', true)` are sent as one simple
-//! query, never `SET`, so commit, rollback, an error, a panic or a dropped
-//! future all end it. sqlx can hand a connection back to the pool while a
+//! `SET LOCAL "app"."tenant_id" = '<key>'` (the same as `set_config(.., true)`)
+//! are sent as one simple query, never a session-level `SET`, so commit,
+//! rollback, an error, a panic or a dropped future all end it. sqlx can hand a connection back to the pool while a
 //! cancelled `BEGIN` is still open on the server; [`TenantPool::begin`]
 //! closes such a connection instead (see [`TenantPool`]). None of these
 //! guards costs a round trip on the normal path.

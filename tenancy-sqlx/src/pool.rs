@@ -132,9 +132,9 @@ impl<DB: Backend> core::fmt::Debug for TenantPool<DB> {
 impl<DB: Backend> TenantPool<DB> {
     /// Opens a transaction for `tenant`.
     ///
-    /// On PostgreSQL, `BEGIN` and `SELECT set_config('app.tenant_id', '<key>',
-    /// true)` go to the server as one simple query: one round trip. The key
-    /// text is rendered from the integer or UUID, never from user input.
+    /// On PostgreSQL, `BEGIN` and `SET LOCAL "app"."tenant_id" = '<key>'` go
+    /// to the server as one simple query: one round trip. The key text is
+    /// rendered from the integer or UUID, never from user input.
     pub async fn begin<K: TenantKey>(
         &self,
         tenant: &TenantId<K>,

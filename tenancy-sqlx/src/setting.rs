@@ -1,5 +1,5 @@
 //! The name of the setting that carries the tenant (`app.tenant_id`), and the
-//! text form of a key in `set_config(..)`.
+//! text form of a key in the `SET LOCAL` that opens a tenant transaction.
 
 use core::fmt;
 
@@ -84,7 +84,7 @@ fn is_setting_part(part: &str) -> bool {
         && part.len() <= 63
 }
 
-/// The key as the text placed in `set_config(.., '<key>', true)`.
+/// The key as the text placed in `SET LOCAL .. = '<key>'`.
 ///
 /// Keys are integers or UUIDs (`TenantKey` is sealed), so their text is
 /// digits, hex letters and `-`. That is checked here as well, so that no

@@ -25,7 +25,7 @@ use tenancy_sqlx::testing::TestDatabase;
 use tenancy_sqlx::{Postgres, TenantPool, TenantTransaction};
 
 /// What `begin(&tenant(A))` sends, as the server records it.
-const BEGIN_A: &str = "BEGIN; SELECT set_config('app.tenant_id', '1', true)";
+const BEGIN_A: &str = r#"BEGIN; SET LOCAL "app"."tenant_id" = '1'"#;
 
 /// A shop database, a pool of one connection as the application role, and
 /// the tenant pool on top of it.

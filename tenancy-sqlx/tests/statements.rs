@@ -152,7 +152,7 @@ async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestRe
     assert_eq!(backends(&admin, "mismatch").await?, before);
     assert_eq!(
         before[0].query,
-        "BEGIN; SELECT set_config('app.tenant_id', '1', true)"
+        r#"BEGIN; SET LOCAL "app"."tenant_id" = '1'"#
     );
 
     // The transaction is still usable.

@@ -11,7 +11,7 @@ use support::{
 use tenancy_sqlx::testing::TestDatabase;
 use tenancy_sqlx::{Postgres, TenantId, TenantPool, TenantPoolOptions};
 
-const BEGIN_42: &str = "BEGIN; SELECT set_config('app.tenant_id', '42', true)";
+const BEGIN_42: &str = r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'"#;
 
 async fn setting_and_pid(
     conn: &mut sqlx::PgConnection,
@@ -86,7 +86,7 @@ async fn begin_and_set_config_are_one_simple_query() -> TestResult {
     let tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
     // The server's record of the backend's last query is the whole text of
     // the last message it received. Two round trips would leave only
-    // `SELECT set_config(..)` there, and `SET` would show as `SET ..`.
+    // `SET LOCAL ..` there, and a session-level `SET` would show as `SET ..`.
     let seen = backends(&admin, "one-round-trip").await?;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(
