@@ -132,6 +132,24 @@ pub enum Error {
         problem: PrivilegedRole,
     },
 
+    /// The pool's sessions start with the tenant setting already set: a
+    /// default from `ALTER DATABASE`/`ALTER ROLE .. SET`, the connection's
+    /// options or `postgresql.conf`.
+    #[error(
+        "sessions of role `{role}` start with `{setting}` set to {value:?}: outside a tenant \
+         transaction they would act as that tenant, where row-level security should show no \
+         row; remove the default where it is set (ALTER DATABASE or ALTER ROLE .. RESET \
+         {setting}, the connection's options, or postgresql.conf)"
+    )]
+    SessionTenantDefault {
+        /// The role the pool connected as.
+        role: String,
+        /// The tenant setting.
+        setting: String,
+        /// The value sessions start with, truncated.
+        value: String,
+    },
+
     /// A setting name that is not `<ident>.<ident>`.
     #[error(
         "invalid setting name {name:?}: expected `<prefix>.<name>` made of ASCII letters, digits \

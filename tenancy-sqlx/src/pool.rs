@@ -228,8 +228,11 @@ impl TenantPool<Postgres> {
     /// login role are checked, so a superuser login that switched to the
     /// application role (`SET ROLE` in an `after_connect` hook, or
     /// `options=-c role=..` in the URL) is refused too: `RESET ROLE` would
-    /// switch it back. The check runs on one connection, when the pool is
-    /// made.
+    /// switch it back. Refused whatever the options, with
+    /// [`Error::SessionTenantDefault`]: sessions that start with the tenant
+    /// setting already set, which outside a tenant transaction would act as
+    /// that tenant instead of seeing no row. The checks run on one
+    /// connection, when the pool is made.
     ///
     /// Tenant transactions guard the connections they use themselves, so the
     /// guarantees hold for a pool built elsewhere too; a pool built by
@@ -242,6 +245,8 @@ impl TenantPool<Postgres> {
 
     async fn checked(pool: PgPool, options: TenantPoolOptions) -> Result<Self, Error> {
         let mut connection = pool.acquire().await?;
+        // Not waived by `allow_rls_bypassing_role`: it is about the setting.
+        role::refuse_tenant_default(&mut connection, &options.setting).await?;
         let verdict = role::refuse_privileged_role(&mut connection, &options.tables).await;
         drop(connection);
         match (verdict, options.accept_bypassing_role) {

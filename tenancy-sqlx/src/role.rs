@@ -1,11 +1,37 @@
 //! The refusal, at connect time, of an application role that row-level
-//! security would not apply to.
+//! security would not apply to, or whose sessions start as a tenant.
 
 use sqlx::PgConnection;
 use tenancy_core::TableMeta;
 
 use crate::error::PrivilegedRole;
+use crate::ident::truncate_for_error;
+use crate::setting::SettingName;
 use crate::{Error, ident};
+
+/// Refuses a session that starts with the tenant setting already set (a
+/// default from `ALTER DATABASE`/`ALTER ROLE .. SET`, the connection's
+/// options or `postgresql.conf`): outside a tenant transaction its
+/// statements would act as that tenant, where the policies should show no
+/// row.
+pub(crate) async fn refuse_tenant_default(
+    connection: &mut PgConnection,
+    setting: &SettingName,
+) -> Result<(), Error> {
+    let (role, value): (String, Option<String>) =
+        sqlx::query_as("SELECT current_user::text, pg_catalog.current_setting($1, true)")
+            .bind(setting.as_str())
+            .fetch_one(&mut *connection)
+            .await?;
+    match value.filter(|value| !value.is_empty()) {
+        Some(value) => Err(Error::SessionTenantDefault {
+            role,
+            setting: setting.to_string(),
+            value: truncate_for_error(&value),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// What the catalog says about one role of the session.
 #[derive(Debug, sqlx::FromRow)]

@@ -512,3 +512,46 @@ async fn the_owner_is_refused_even_when_no_table_is_registered() -> TestResult {
     );
     Ok(())
 }
+
+/// A default for the tenant setting (`ALTER DATABASE .. SET app.tenant_id`,
+/// left from a debugging session) makes every statement outside a tenant
+/// transaction act as that tenant, where RLS should show no row at all.
+#[tokio::test]
+async fn a_session_that_starts_with_a_tenant_is_refused() -> TestResult {
+    let db = database_with_tables().await?;
+    let admin = db.admin_pool().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE \"{}\" SET app.tenant_id = '2'",
+        db.name()
+    )))
+    .execute(&admin)
+    .await?;
+    let pool = TenantPool::<Postgres>::connect(&db.app_url(), options()).await;
+    let error = pool.err().ok_or("accepted")?;
+    assert!(
+        matches!(&error, Error::SessionTenantDefault { role, setting, value }
+            if role == APP_ROLE && setting == "app.tenant_id" && value == "2"),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "sessions of role `{APP_ROLE}` start with `app.tenant_id` set to \"2\": outside a \
+             tenant transaction they would act as that tenant, where row-level security should \
+             show no row; remove the default where it is set (ALTER DATABASE or ALTER ROLE .. \
+             RESET app.tenant_id, the connection's options, or postgresql.conf)"
+        )
+    );
+
+    // A stated reason to accept a privileged role does not accept this.
+    let pool = TenantPool::<Postgres>::connect(
+        &db.app_url(),
+        options().allow_rls_bypassing_role("not about the tenant setting"),
+    )
+    .await;
+    assert!(
+        matches!(pool, Err(Error::SessionTenantDefault { .. })),
+        "{pool:?}"
+    );
+    Ok(())
+}
