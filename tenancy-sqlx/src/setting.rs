@@ -53,6 +53,16 @@ impl SettingName {
     pub fn as_str(&self) -> &str {
         &self.name
     }
+
+    /// The name as SQL writes it in `SET` and `RESET`, each part quoted: a
+    /// valid part may still be a keyword (`app.user`), which unquoted would
+    /// be a syntax error.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) fn quoted(&self) -> String {
+        // `new` made sure of the dot and of parts without quotes.
+        let (class, name) = self.name.split_once('.').unwrap_or(("", &self.name));
+        format!("\"{class}\".\"{name}\"")
+    }
 }
 
 impl Default for SettingName {
@@ -115,6 +125,14 @@ mod tests {
         ] {
             assert!(SettingName::new(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn both_parts_are_quoted_for_set_and_reset() {
+        assert_eq!(
+            SettingName::new("select.user").unwrap().quoted(),
+            r#""select"."user""#
+        );
     }
 
     #[test]

@@ -555,3 +555,29 @@ async fn a_session_that_starts_with_a_tenant_is_refused() -> TestResult {
     );
     Ok(())
 }
+
+/// A setting whose parts are SQL keywords is valid; the reset after raw SQL
+/// must not fail on it and cost the connection.
+#[tokio::test]
+async fn a_setting_named_with_keywords_is_reset_in_place() -> TestResult {
+    let db = database_with_tables().await?;
+    let setting = SettingName::new("select.user")?;
+    let pool = single_connection_pool(
+        &db,
+        "adversarial-keyword-setting",
+        options().setting(setting),
+    )
+    .await?;
+    let mut tx = pool.begin(&TenantId::from_verified(1)).await?;
+    let first = backend_pid(tx.raw_connection()).await?;
+    tx.commit().await?;
+
+    let mut tx = pool.begin(&TenantId::from_verified(2)).await?;
+    assert_eq!(backend_pid(tx.raw_connection()).await?, first);
+    let seen: Option<String> = sqlx::query_scalar("SELECT current_setting('select.user', true)")
+        .fetch_one(tx.raw_connection())
+        .await?;
+    assert_eq!(seen.as_deref(), Some("2"));
+    tx.commit().await?;
+    Ok(())
+}

@@ -24,16 +24,9 @@ impl Backend for Postgres {
         // As a utility statement it is neither planned nor returns a row,
         // which makes it measurably cheaper than `SELECT set_config(..)`
         // (BENCHMARKS.md, tenant transaction).
-        let (class, name) =
-            setting
-                .as_str()
-                .split_once('.')
-                .ok_or_else(|| Error::InvalidSetting {
-                    name: setting.to_string(),
-                })?;
-        // Both parts are quoted: a validated part may still be a keyword.
         Ok(format!(
-            "BEGIN; SET LOCAL \"{class}\".\"{name}\" = '{key}'",
+            "BEGIN; SET LOCAL {setting} = '{key}'",
+            setting = setting.quoted(),
             key = key_literal(tenant)?
         ))
     }
@@ -44,7 +37,7 @@ impl Backend for Postgres {
         // temporary table (`CREATE TEMP TABLE IF NOT EXISTS scratch AS ..`
         // run by the next tenant finds the old one) or a cursor declared
         // `WITH HOLD`. One simple query, run outside any transaction.
-        format!("CLOSE ALL; DISCARD TEMP; RESET {setting}")
+        format!("CLOSE ALL; DISCARD TEMP; RESET {}", setting.quoted())
     }
 
     fn fetch_all<'c, R>(
