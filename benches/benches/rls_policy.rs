@@ -1,0 +1,234 @@
+//! The cost of the RLS policy's form: the generated policy (invariant 4: the
+//! setting read once per statement, through a sub-select) vs a naive policy
+//! (the setting read and cast per row) vs no RLS at all, on a million rows
+//! of tenants of very different sizes.
+
+use std::time::Instant;
+
+use tenancy_benches::data::{
+    ORDER_ROWS, PickedTenant, SKEW, TENANTS, largest_and_smallest, load_orders, skewed_sizes,
+};
+use tenancy_benches::database::{BenchDatabase, execute, quoted};
+use tenancy_benches::harness::{Settings, measure};
+use tenancy_benches::machine::load_average;
+use tenancy_benches::results::{BenchResult, Plan, Section, Unit};
+use tenancy_benches::schema::Order;
+use tenancy_benches::session::{Query, Session, same_outcome};
+use tenancy_benches::{BenchError, Step, run_main};
+use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute};
+use tenancy_sqlx::{CrossTenant, OwnerPool};
+
+const GENERATED: &str = "generated policy";
+const NAIVE: &str = "naive policy";
+const INLINE: &str = "generated form without the sub-select";
+const RLS_OFF: &str = "RLS off (`BYPASSRLS` role)";
+
+/// The generated predicate (invariant 4), as `RlsPolicy` writes it.
+const GENERATED_PREDICATE: &str =
+    "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint)";
+
+/// The naive policy, as found in many tutorials: no sub-select, so the
+/// setting is read and cast for every row the policy is checked on.
+const NAIVE_PREDICATE: &str = "tenant_id = current_setting('app.tenant_id')::bigint";
+
+/// The generated predicate without its sub-select: still fail-closed, but
+/// the setting is an expression of the row's scan rather than an init plan.
+const INLINE_PREDICATE: &str =
+    "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint";
+
+fn main() -> std::process::ExitCode {
+    run_main(|runtime| {
+        let started = Instant::now();
+        let load_average = load_average();
+        let sizes = skewed_sizes(TENANTS, ORDER_ROWS, SKEW);
+        let (large, small) = largest_and_smallest(&sizes);
+        let (database, mut sessions) = runtime.block_on(set_up(&sizes))?;
+        let mut sections = Vec::new();
+        for query in [Query::List, Query::Count] {
+            for (size, tenant) in [("large", large), ("small", small)] {
+                let section = runtime.block_on(prepare(&mut sessions, tenant))?;
+                let statement = query.statement(tenant.id)?;
+                let outcome = runtime.block_on(same_outcome(&mut sessions, query, &statement))?;
+                let samples = measure(
+                    Settings::QUERIES,
+                    sessions
+                        .iter_mut()
+                        .map(|session| session.contender(runtime, query, &statement))
+                        .collect(),
+                )?;
+                let mut section = Section {
+                    notes: vec![
+                        section,
+                        format!(
+                            "Every contender returned the same result: {}.",
+                            outcome.describe()
+                        ),
+                    ],
+                    ..Section::new(
+                        format!("{}, {size} tenant ({} rows)", query.describe(), tenant.rows),
+                        Unit::Microseconds,
+                        &samples,
+                    )
+                };
+                section
+                    .ratio(&samples, GENERATED, RLS_OFF, Some(1.10))?
+                    .ratio(&samples, NAIVE, RLS_OFF, None)?
+                    .ratio(&samples, INLINE, RLS_OFF, None)?
+                    .ratio(&samples, GENERATED, NAIVE, None)?;
+                for session in &mut sessions {
+                    let counts = runtime.block_on(session.plan_counts(&statement))?;
+                    section.notes.push(counts);
+                }
+                section.plans = runtime.block_on(plans(&mut sessions, &statement, query, size))?;
+                runtime.block_on(end(&mut sessions))?;
+                sections.push(section);
+            }
+        }
+        BenchResult {
+            id: "rls_policy".to_owned(),
+            title: "RLS policy form".to_owned(),
+            description: description(large, small),
+            postgres: Some(runtime.block_on(database.server_version())?),
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            load_average,
+            sections,
+        }
+        .save()
+    })
+}
+
+fn description(large: PickedTenant, small: PickedTenant) -> String {
+    format!(
+        "`orders` holds {ORDER_ROWS} rows of {TENANTS} tenants whose sizes fall as \
+         1/rank^{SKEW}: the largest tenant has {} rows, the smallest {}. A tenth of each \
+         tenant's orders are `open`. Rows were inserted in the order of `placed_at`, \
+         so each tenant's rows are spread over the whole table, as when orders arrive \
+         over time; then `VACUUM (ANALYZE)` until every page is all-visible. The table \
+         and its indexes come from the library's DDL: primary key `(tenant_id, id)`, \
+         index `(tenant_id, status, placed_at)`.\n\n\
+         Every contender runs the same statement, built by the library (so it carries \
+         the explicit `\"orders\".\"tenant_id\" = $1`), on its own connection, inside \
+         a transaction whose `app.tenant_id` is set; they take turns query by query. \
+         Each role below owns nothing and is subject to exactly one policy:\n\n\
+         - **generated policy**: `RlsPolicy`'s, `FORCE`d, for the application role: \
+         `USING ({GENERATED_PREDICATE})`;\n\
+         - **naive policy**: `USING ({NAIVE_PREDICATE})`, the form of many tutorials;\n\
+         - **generated form without the sub-select**: `USING ({INLINE_PREDICATE})`, \
+         to show what the sub-select costs or saves;\n\
+         - **RLS off**: a role with `BYPASSRLS`, to which no policy applies: only the \
+         explicit predicate filters.\n\n\
+         Figures are per query, result decoding included; CPU time is this \
+         process's thread plus the server backend. Note that sqlx prepares each \
+         statement once per connection, and PostgreSQL then plans it again for every \
+         execution when it expects a plan for the bound values to beat a generic one, \
+         as it does here for tenants this different in size: the plans below show \
+         what each execution plans.",
+        large.rows, small.rows
+    )
+}
+
+/// The database, filled and protected, and one session per contender.
+async fn set_up(sizes: &[u64]) -> Result<(BenchDatabase, Vec<Session>), BenchError> {
+    let database = BenchDatabase::create().await?;
+    let tables = TableSet::new().with::<Order>();
+    let owner = OwnerPool::from_pool(
+        database.owner_pool().await?,
+        CrossTenant::with_reason("benchmark set-up: create and fill `orders`"),
+    );
+    let create = tables
+        .create_statements(tenancy_sqlx::Dialect::Postgres)
+        .step("generate the DDL of `orders`")?;
+    for statement in &create {
+        execute(owner.pool(), statement).await?;
+    }
+    load_orders(owner.pool(), None, "orders", sizes).await?;
+    let policy = RlsPolicy::for_role(APP_ROLE).step("make the RLS policy")?;
+    owner
+        .apply_rls(&tables, &policy)
+        .await
+        .step("apply the generated RLS policy to `orders`")?;
+
+    let naive = database.reader_role("naive", &[], &["orders"]).await?;
+    execute(
+        owner.pool(),
+        &format!(
+            "CREATE POLICY naive_isolation ON orders AS PERMISSIVE FOR ALL TO {role} \
+             USING ({NAIVE_PREDICATE}) WITH CHECK ({NAIVE_PREDICATE})",
+            role = quoted("role", naive.name())?
+        ),
+    )
+    .await?;
+    let inline = database.reader_role("inline", &[], &["orders"]).await?;
+    execute(
+        owner.pool(),
+        &format!(
+            "CREATE POLICY inline_isolation ON orders AS PERMISSIVE FOR ALL TO {role} \
+             USING ({INLINE_PREDICATE}) WITH CHECK ({INLINE_PREDICATE})",
+            role = quoted("role", inline.name())?
+        ),
+    )
+    .await?;
+    owner.pool().close().await;
+    let off = database
+        .reader_role("rls_off", &[RoleAttribute::BypassRls], &["orders"])
+        .await?;
+    database.checkpoint().await?;
+
+    let admin = database
+        .test_database()
+        .admin_pool()
+        .await
+        .step("connect as the superuser")?;
+    let app_url = database.test_database().app_url();
+    let sessions = vec![
+        Session::connect(GENERATED, &app_url, "bench-generated-policy", &admin).await?,
+        Session::connect(NAIVE, naive.url(), "bench-naive-policy", &admin).await?,
+        Session::connect(INLINE, inline.url(), "bench-inline-policy", &admin).await?,
+        Session::connect(RLS_OFF, off.url(), "bench-rls-off", &admin).await?,
+    ];
+    admin.close().await;
+    Ok((database, sessions))
+}
+
+/// Opens every session's transaction for `tenant`; returns a note.
+async fn prepare(sessions: &mut [Session], tenant: PickedTenant) -> Result<String, BenchError> {
+    for session in sessions.iter_mut() {
+        session.begin_for(tenant.id).await?;
+    }
+    Ok(format!(
+        "Tenant {} with {} rows; `app.tenant_id` set in every contender's transaction.",
+        tenant.id, tenant.rows
+    ))
+}
+
+async fn end(sessions: &mut [Session]) -> Result<(), BenchError> {
+    for session in sessions.iter_mut() {
+        session.commit().await?;
+    }
+    Ok(())
+}
+
+/// Every contender's plan for the statement, after the measurement (caches
+/// warm, as they were while it ran).
+async fn plans(
+    sessions: &mut [Session],
+    statement: &tenancy_sqlx::Statement,
+    query: Query,
+    size: &str,
+) -> Result<Vec<Plan>, BenchError> {
+    let mut plans = Vec::new();
+    for session in sessions.iter_mut() {
+        plans.push(Plan {
+            title: format!(
+                "Plan: {}, {size} tenant, {}",
+                query.describe(),
+                session.name()
+            ),
+            sql: statement.sql.clone(),
+            text: session.explain(statement).await?,
+        });
+    }
+    Ok(plans)
+}

@@ -1,0 +1,696 @@
+//! The cost of the tenant context: a transaction that looks rows up by
+//! `(tenant_id, id)` and commits, through the library and the ways users
+//! would otherwise write it, against one PostgreSQL cluster over TCP.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{AssertSqlSafe, PgPool};
+use tenancy_benches::cpu::{self, Backends};
+use tenancy_benches::data::settle;
+use tenancy_benches::database::{BenchDatabase, POOL_SIZE, connect_options, execute, pool_options};
+use tenancy_benches::harness::{Contender, Samples, Settings, Timing, measure};
+use tenancy_benches::machine::load_average;
+use tenancy_benches::results::{BenchResult, Plan, Section, Unit};
+use tenancy_benches::schema::Account;
+use tenancy_benches::session::Session;
+use tenancy_benches::{BenchError, Step, run_main};
+use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute};
+use tenancy_sqlx::{
+    BuildStatement, CrossTenant, OwnerPool, TenantId, TenantPool, TenantPoolOptions,
+};
+
+const LIBRARY: &str = "library";
+const RAW: &str = "(a) raw sqlx, no tenant context";
+const RAW_SET: &str = "(b) raw sqlx, separate `set_config`";
+const TENAXUM_HOOKS: &str = "(c) tenaxum 0.2, pool hooks";
+const TENAXUM_BEGIN: &str = "(c′) tenaxum 0.2, `begin_tenant`";
+const RAW_ONE_QUERY: &str = "raw sqlx, one-query `BEGIN` with `SELECT set_config`";
+const RAW_SET_LOCAL: &str = "raw sqlx, one-query `BEGIN` with `SET LOCAL`";
+const RAW_SET_LOCAL_NO_RLS: &str = "raw sqlx, one-query `BEGIN` with `SET LOCAL`, `BYPASSRLS` role";
+const RAW_08: &str = "raw sqlx 0.8, no tenant context";
+
+/// Tenants in `accounts`, and rows per tenant.
+const TENANTS: u64 = 100;
+const ACCOUNTS_PER_TENANT: u64 = 100;
+
+/// The hand-written statement of the raw contenders.
+const SELECT_ACCOUNT: &str =
+    "SELECT tenant_id, id, name, balance FROM accounts WHERE tenant_id = $1 AND id = $2";
+
+fn main() -> std::process::ExitCode {
+    run_main(|runtime| {
+        let started = Instant::now();
+        let load_average = load_average();
+        let setup = runtime.block_on(Setup::create())?;
+        let mut sections = Vec::new();
+        for statements in [1, 10] {
+            let samples = measure_contenders(runtime, &setup, statements)?;
+            sections.push(section(statements, &samples)?);
+        }
+        if let Some(first) = sections.first_mut() {
+            first.plans = runtime.block_on(lookup_plans(&setup))?;
+        }
+        BenchResult {
+            id: "transaction".to_owned(),
+            title: "Tenant transaction".to_owned(),
+            description: DESCRIPTION.to_owned(),
+            postgres: Some(setup.postgres.clone()),
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            load_average,
+            sections,
+        }
+        .save()
+    })
+}
+
+const DESCRIPTION: &str = "\
+One transaction: open it for a tenant, select one row of `accounts` by \
+`(tenant_id, id)` (or ten rows, one statement each), commit. `accounts` holds \
+100 tenants × 100 rows and the generated RLS policy. Every contender has its own \
+pool of 4 connections (opened beforehand, kept for the run) to the same throwaway \
+cluster, over TCP on 127.0.0.1, and looks up the same tenants and ids in the same \
+order; every lookup must return its row, so a contender whose tenant context did \
+not reach the server fails instead of measuring an empty result. The contenders \
+take turns transaction by transaction. Wall time runs from asking the pool for a \
+connection to the end of the commit; CPU time adds this process's thread and the \
+contender's server backends, and also counts the work of returning the connection \
+to its pool (the pool's ping, tenaxum's `RESET`).\n\n\
+- **library**: `pool.begin(&tenant)` sends `BEGIN` and \
+`SET LOCAL \"app\".\"tenant_id\" = '<key>'` as one simple query; \
+statements come from the builder (`Account::select(&tenant).filter(..)`), as the \
+application role. Three round trips for one statement, besides the pool's ping.\n\
+- **(a)** is the application without tenant isolation: `pool.begin()` and \
+hand-written SQL, as a role that RLS does not apply to (`BYPASSRLS`), so it reads \
+the same rows without a tenant setting. Three round trips.\n\
+- **(b)** sets the context the way most code does: `pool.begin()`, then a bound \
+`SELECT set_config('app.tenant_id', $1, true)`. Four round trips.\n\
+- **(c)** is tenaxum 0.2 as its documentation recommends for request handlers: \
+`with_tenant_hooks` runs a session-level `set_config` in `before_acquire` and \
+`RESET` in `after_release`, the tenant taken from its task-local. Five round \
+trips. **(c′)** is its `begin_tenant`, for jobs: `pool.begin()`, then \
+`set_config`. tenaxum is built on sqlx 0.8, so raw sqlx 0.8 without tenant \
+context is measured too: (c) / raw sqlx 0.8 is tenaxum's own cost.\n\
+- Three more raw sqlx contenders take the library apart. One sends the \
+library's `BEGIN; SET LOCAL ..`: the library minus its builder, checks and \
+guards. Another does the same as a `BYPASSRLS` role: the context statement \
+without the policy, so that `SET LOCAL, BYPASSRLS` / (a) is the cost of the \
+tenant context and `SET LOCAL` / `SET LOCAL, BYPASSRLS` that of the policy. The \
+third sends `BEGIN; SELECT set_config('app.tenant_id', '<key>', true)`, which \
+sets the same transaction-local setting and is what the library sent before \
+these benchmarks showed that the `SELECT` costs more than the round trip it \
+saves over (b).";
+
+/// The cluster, its tables, and a pool per contender.
+struct Setup {
+    postgres: String,
+    library: TenantPool,
+    contenders: Contenders,
+    /// The application role's URL, and that of the role RLS skips.
+    app_url: String,
+    bypass_url: String,
+    database: BenchDatabase,
+}
+
+/// The `application_name` of each contender's connections, by which its
+/// server backends are found.
+const LIBRARY_APP: &str = "bench-library";
+const RAW_APP: &str = "bench-raw";
+const RAW_SET_APP: &str = "bench-raw-set-config";
+const RAW_ONE_QUERY_APP: &str = "bench-raw-one-query";
+const RAW_SET_LOCAL_APP: &str = "bench-raw-set-local";
+const RAW_SET_LOCAL_NO_RLS_APP: &str = "bench-raw-set-local-no-rls";
+const TENAXUM_HOOKS_APP: &str = "bench-tenaxum-hooks";
+const TENAXUM_BEGIN_APP: &str = "bench-tenaxum-begin";
+const RAW_08_APP: &str = "bench-raw-sqlx-0.8";
+
+/// Every contender's pool, with its backends.
+struct Contenders {
+    library: Pool<PgPool>,
+    raw: Pool<PgPool>,
+    raw_set: Pool<PgPool>,
+    raw_one_query: Pool<PgPool>,
+    raw_set_local: Pool<PgPool>,
+    raw_set_local_no_rls: Pool<PgPool>,
+    tenaxum_hooks: Pool<sqlx08::PgPool>,
+    tenaxum_begin: Pool<sqlx08::PgPool>,
+    raw_08: Pool<sqlx08::PgPool>,
+}
+
+/// A contender's pool and the server backends of its connections.
+struct Pool<P> {
+    pool: P,
+    backends: Option<Backends>,
+    /// Whether every connection is idle in the pool: released, with the
+    /// pool's release work (its ping, tenaxum's `RESET`) done.
+    settled: fn(&P) -> bool,
+}
+
+impl Pool<PgPool> {
+    async fn new(pool: PgPool, admin: &PgPool, name: &str) -> Result<Self, BenchError> {
+        let settled: fn(&PgPool) -> bool = |pool| pool.num_idle() == pool.size() as usize;
+        Pool::with_backends(pool, admin, name, settled, |pool| pool.size()).await
+    }
+}
+
+impl Pool<sqlx08::PgPool> {
+    async fn new_08(pool: sqlx08::PgPool, admin: &PgPool, name: &str) -> Result<Self, BenchError> {
+        let settled: fn(&sqlx08::PgPool) -> bool = |pool| pool.num_idle() == pool.size() as usize;
+        Pool::with_backends(pool, admin, name, settled, |pool| pool.size()).await
+    }
+}
+
+impl<P> Pool<P> {
+    async fn with_backends(
+        pool: P,
+        admin: &PgPool,
+        name: &str,
+        settled: fn(&P) -> bool,
+        size: fn(&P) -> u32,
+    ) -> Result<Self, BenchError> {
+        // `min_connections` are opened in the background.
+        for _ in 0..500 {
+            if size(&pool) == POOL_SIZE && settled(&pool) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let backends = Backends::of_application(admin, name, POOL_SIZE as usize).await?;
+        Ok(Pool {
+            pool,
+            backends,
+            settled,
+        })
+    }
+
+    /// Waits until the pool's connections are all back, so that the work of
+    /// releasing them counts for this sample. Sleeping costs no CPU time.
+    async fn settle(&self) {
+        for _ in 0..1000 {
+            if (self.settled)(&self.pool) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// The same options as [`pool_options`], with connections kept for the
+/// whole run, so that each contender's backends stay the same processes.
+fn named_pool_options() -> sqlx::postgres::PgPoolOptions {
+    pool_options().idle_timeout(None).max_lifetime(None)
+}
+
+/// The pool the library's `TenantPool::connect_with` builds: connections
+/// that come back inside a transaction are closed.
+async fn pool_with_release_check(
+    options: sqlx::postgres::PgConnectOptions,
+) -> Result<PgPool, BenchError> {
+    named_pool_options()
+        .after_release(|connection, _| {
+            Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(connection)) })
+        })
+        .connect_with(options)
+        .await
+        .step("connect the library's pool")
+}
+
+impl Setup {
+    async fn create() -> Result<Self, BenchError> {
+        let database = BenchDatabase::create().await?;
+        let tables = TableSet::new().with::<Account>();
+        let owner = OwnerPool::from_pool(
+            database.owner_pool().await?,
+            CrossTenant::with_reason("benchmark set-up: create and fill `accounts`"),
+        );
+        let create = tables
+            .create_statements(tenancy_sqlx::Dialect::Postgres)
+            .step("generate the DDL of `accounts`")?;
+        for statement in &create {
+            execute(owner.pool(), statement).await?;
+        }
+        execute(
+            owner.pool(),
+            &format!(
+                "INSERT INTO accounts (tenant_id, id, name, balance) \
+                 SELECT t, a, 'account ' || a, a * 100 \
+                 FROM generate_series(1, {TENANTS}) AS t, generate_series(1, {ACCOUNTS_PER_TENANT}) AS a"
+            ),
+        )
+        .await?;
+        settle(owner.pool(), "accounts").await?;
+        let policy = RlsPolicy::for_role(APP_ROLE).step("make the RLS policy")?;
+        owner
+            .apply_rls(&tables, &policy)
+            .await
+            .step("apply the generated RLS policy to `accounts`")?;
+        owner.pool().close().await;
+
+        let bypass = database
+            .reader_role("no_rls", &[RoleAttribute::BypassRls], &["accounts"])
+            .await?;
+        let app_url = database.test_database().app_url();
+        let pool = |name: &'static str, url: String| async move {
+            let options = connect_options(&url)?.application_name(name);
+            named_pool_options()
+                .connect_with(options)
+                .await
+                .step(format!("connect the pool of `{name}`"))
+        };
+        let pool_08 = |name: &'static str,
+                       options: sqlx08::postgres::PgPoolOptions,
+                       url: String| async move {
+            let connect: sqlx08::postgres::PgConnectOptions =
+                url.parse().step("parse a database URL for sqlx 0.8")?;
+            options
+                .max_connections(POOL_SIZE)
+                .min_connections(POOL_SIZE)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(connect.application_name(name))
+                .await
+                .step(format!("connect the sqlx 0.8 pool of `{name}`"))
+        };
+        let plain_08 = sqlx08::postgres::PgPoolOptions::new;
+        // The library's pool is built here, with the check its own
+        // `connect_with` installs, so that the benchmark can see when its
+        // connections are back.
+        let library_pool =
+            pool_with_release_check(connect_options(&app_url)?.application_name(LIBRARY_APP))
+                .await?;
+        let library = TenantPool::from_pool(
+            library_pool.clone(),
+            TenantPoolOptions::new().tables(&tables),
+        )
+        .await
+        .step("wrap the library's tenant pool")?;
+        let admin = database
+            .test_database()
+            .admin_pool()
+            .await
+            .step("connect as the superuser")?;
+        let contenders = Contenders {
+            library: Pool::new(library_pool, &admin, LIBRARY_APP).await?,
+            raw: Pool::new(
+                pool(RAW_APP, bypass.url().to_owned()).await?,
+                &admin,
+                RAW_APP,
+            )
+            .await?,
+            raw_set: Pool::new(
+                pool(RAW_SET_APP, app_url.clone()).await?,
+                &admin,
+                RAW_SET_APP,
+            )
+            .await?,
+            raw_one_query: Pool::new(
+                pool(RAW_ONE_QUERY_APP, app_url.clone()).await?,
+                &admin,
+                RAW_ONE_QUERY_APP,
+            )
+            .await?,
+            raw_set_local: Pool::new(
+                pool(RAW_SET_LOCAL_APP, app_url.clone()).await?,
+                &admin,
+                RAW_SET_LOCAL_APP,
+            )
+            .await?,
+            raw_set_local_no_rls: Pool::new(
+                pool(RAW_SET_LOCAL_NO_RLS_APP, bypass.url().to_owned()).await?,
+                &admin,
+                RAW_SET_LOCAL_NO_RLS_APP,
+            )
+            .await?,
+            tenaxum_hooks: Pool::new_08(
+                pool_08(
+                    TENAXUM_HOOKS_APP,
+                    tenaxum::pool::with_tenant_hooks(plain_08()),
+                    app_url.clone(),
+                )
+                .await?,
+                &admin,
+                TENAXUM_HOOKS_APP,
+            )
+            .await?,
+            tenaxum_begin: Pool::new_08(
+                pool_08(TENAXUM_BEGIN_APP, plain_08(), app_url.clone()).await?,
+                &admin,
+                TENAXUM_BEGIN_APP,
+            )
+            .await?,
+            raw_08: Pool::new_08(
+                pool_08(RAW_08_APP, plain_08(), bypass.url().to_owned()).await?,
+                &admin,
+                RAW_08_APP,
+            )
+            .await?,
+        };
+        admin.close().await;
+        Ok(Setup {
+            postgres: database.server_version().await?,
+            library,
+            contenders,
+            app_url,
+            bypass_url: bypass.url().to_owned(),
+            database,
+        })
+    }
+}
+
+/// Which rows a transaction looks up: the `n`-th transaction of every
+/// contender reads the same ones.
+#[derive(Debug, Clone, Copy)]
+struct Lookup {
+    tenant: i64,
+    first_id: i64,
+}
+
+impl Lookup {
+    fn nth(n: u64) -> Self {
+        Lookup {
+            tenant: (1 + n % TENANTS) as i64,
+            first_id: (1 + (n * 7) % ACCOUNTS_PER_TENANT) as i64,
+        }
+    }
+
+    /// The ids of `statements` lookups, wrapping within the tenant.
+    fn ids(self, statements: usize) -> impl Iterator<Item = i64> {
+        (0..statements as i64)
+            .map(move |offset| 1 + (self.first_id - 1 + offset) % ACCOUNTS_PER_TENANT as i64)
+    }
+}
+
+fn measure_contenders(
+    runtime: &tokio::runtime::Runtime,
+    setup: &Setup,
+    statements: usize,
+) -> Result<Vec<Samples>, BenchError> {
+    // Each contender runs `iterations` transactions, numbering them on from
+    // where its previous batch stopped, and reports their wall time and the
+    // CPU time they cost: this thread's and its backends', release work
+    // included.
+    fn timed<'a, P, F>(
+        runtime: &'a tokio::runtime::Runtime,
+        name: &'static str,
+        pool: &'a Pool<P>,
+        statements: usize,
+        transaction: impl Fn(Lookup, usize) -> F + 'a,
+    ) -> Contender<'a>
+    where
+        F: Future<Output = Result<(), BenchError>>,
+    {
+        let mut next = 0_u64;
+        Contender::new(name, move |iterations| {
+            runtime.block_on(async {
+                let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+                let client_before = cpu::client_thread();
+                let start = Instant::now();
+                for _ in 0..iterations {
+                    transaction(Lookup::nth(next), statements).await?;
+                    next += 1;
+                }
+                let wall = start.elapsed();
+                pool.settle().await;
+                let client = cpu::client_thread().saturating_sub(client_before);
+                let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+                let cpu = server_before
+                    .zip(server_after)
+                    .map(|(before, after)| client + after.saturating_sub(before));
+                Ok::<Timing, BenchError>(Timing { wall, cpu })
+            })
+        })
+    }
+    let pools = &setup.contenders;
+    measure(
+        Settings::TRANSACTIONS,
+        vec![
+            timed(runtime, LIBRARY, &pools.library, statements, |at, n| {
+                library(&setup.library, at, n)
+            }),
+            timed(runtime, RAW, &pools.raw, statements, |at, n| {
+                raw(&pools.raw.pool, at, n)
+            }),
+            timed(runtime, RAW_SET, &pools.raw_set, statements, |at, n| {
+                raw_set(&pools.raw_set.pool, at, n)
+            }),
+            timed(
+                runtime,
+                TENAXUM_HOOKS,
+                &pools.tenaxum_hooks,
+                statements,
+                |at, n| tenaxum_hooks(&pools.tenaxum_hooks.pool, at, n),
+            ),
+            timed(
+                runtime,
+                TENAXUM_BEGIN,
+                &pools.tenaxum_begin,
+                statements,
+                |at, n| tenaxum_begin(&pools.tenaxum_begin.pool, at, n),
+            ),
+            timed(
+                runtime,
+                RAW_ONE_QUERY,
+                &pools.raw_one_query,
+                statements,
+                |at, n| raw_one_query(&pools.raw_one_query.pool, at, n),
+            ),
+            timed(runtime, RAW_08, &pools.raw_08, statements, |at, n| {
+                raw_08(&pools.raw_08.pool, at, n)
+            }),
+            timed(
+                runtime,
+                RAW_SET_LOCAL,
+                &pools.raw_set_local,
+                statements,
+                |at, n| raw_set_local(&pools.raw_set_local.pool, RAW_SET_LOCAL, at, n),
+            ),
+            timed(
+                runtime,
+                RAW_SET_LOCAL_NO_RLS,
+                &pools.raw_set_local_no_rls,
+                statements,
+                |at, n| {
+                    raw_set_local(
+                        &pools.raw_set_local_no_rls.pool,
+                        RAW_SET_LOCAL_NO_RLS,
+                        at,
+                        n,
+                    )
+                },
+            ),
+        ],
+    )
+}
+
+/// The plan of one lookup as the application role (the generated policy
+/// applies) and as the role RLS skips, in a transaction for tenant 1.
+async fn lookup_plans(setup: &Setup) -> Result<Vec<Plan>, BenchError> {
+    let statement = Account::select(&TenantId::from_verified(1))
+        .filter(Account::ID.eq(1))
+        .to_postgres()
+        .step("build the lookup")?;
+    let admin = setup
+        .database
+        .test_database()
+        .admin_pool()
+        .await
+        .step("connect as the superuser")?;
+    let mut plans = Vec::new();
+    for (role, url) in [
+        ("the application role: generated policy", &setup.app_url),
+        ("a `BYPASSRLS` role: no policy", &setup.bypass_url),
+    ] {
+        let mut session = Session::connect(role, url, "bench-plans", &admin).await?;
+        session.begin_for(1).await?;
+        // Run it as often as the measurement did, so that the plan is the
+        // one PostgreSQL settled on for the prepared statement.
+        for _ in 0..10 {
+            session.fetch_rows(&statement).await?;
+        }
+        plans.push(Plan {
+            title: format!("Plan: one lookup as {role}"),
+            sql: statement.sql.clone(),
+            text: session.explain(&statement).await?,
+        });
+        session.commit().await?;
+    }
+    admin.close().await;
+    Ok(plans)
+}
+
+fn section(statements: usize, samples: &[Samples]) -> Result<Section, BenchError> {
+    let title = match statements {
+        1 => "One statement per transaction".to_owned(),
+        n => format!("{n} statements per transaction"),
+    };
+    let mut section = Section::new(title, Unit::Microseconds, samples);
+    section
+        .ratio(samples, LIBRARY, RAW, Some(1.03))?
+        .ratio(samples, LIBRARY, RAW_SET, Some(1.0))?
+        .ratio(samples, LIBRARY, TENAXUM_HOOKS, Some(1.0))?
+        .ratio(samples, LIBRARY, TENAXUM_BEGIN, None)?
+        .ratio(samples, LIBRARY, RAW_SET_LOCAL, None)?
+        .ratio(samples, RAW_SET_LOCAL_NO_RLS, RAW, None)?
+        .ratio(samples, RAW_SET_LOCAL, RAW_SET_LOCAL_NO_RLS, None)?
+        .ratio(samples, RAW_SET_LOCAL, RAW_ONE_QUERY, None)?
+        .ratio(samples, TENAXUM_HOOKS, RAW_08, None)?;
+    Ok(section)
+}
+
+/// A lookup must find its row: no row means the tenant context was wrong.
+fn found<T>(row: Option<T>, contender: &str, tenant: i64, id: i64) -> Result<T, BenchError> {
+    row.ok_or_else(|| {
+        BenchError::message(format!(
+            "{contender}: no row for tenant {tenant}, id {id}; the tenant context did not reach the server"
+        ))
+    })
+}
+
+async fn library(pool: &TenantPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let tenant = TenantId::from_verified(at.tenant);
+    let mut tx = pool.begin(&tenant).await.step("library: begin")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = tx
+            .fetch_optional(Account::select(&tenant).filter(Account::ID.eq(id)))
+            .await
+            .step("library: select")?;
+        found(row, LIBRARY, at.tenant, id)?;
+    }
+    tx.commit().await.step("library: commit")
+}
+
+async fn raw(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let mut tx = pool.begin().await.step("raw: begin")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .step("raw: select")?;
+        found(row, RAW, at.tenant, id)?;
+    }
+    tx.commit().await.step("raw: commit")
+}
+
+async fn raw_set(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let mut tx = pool.begin().await.step("raw + set_config: begin")?;
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(at.tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .step("raw + set_config: set the tenant")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .step("raw + set_config: select")?;
+        found(row, RAW_SET, at.tenant, id)?;
+    }
+    tx.commit().await.step("raw + set_config: commit")
+}
+
+async fn raw_one_query(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    // The key is an integer: nothing but digits reaches the statement.
+    let begin = format!(
+        "BEGIN; SELECT set_config('app.tenant_id', '{}', true)",
+        at.tenant
+    );
+    let mut tx = pool
+        .begin_with(AssertSqlSafe(begin))
+        .await
+        .step("raw one-query begin")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .step("raw one-query: select")?;
+        found(row, RAW_ONE_QUERY, at.tenant, id)?;
+    }
+    tx.commit().await.step("raw one-query: commit")
+}
+
+async fn raw_set_local(
+    pool: &PgPool,
+    contender: &str,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
+    // The library's `BEGIN`; the key is an integer.
+    let begin = format!("BEGIN; SET LOCAL \"app\".\"tenant_id\" = '{}'", at.tenant);
+    let mut tx = pool
+        .begin_with(AssertSqlSafe(begin))
+        .await
+        .step(format!("{contender}: begin"))?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .step(format!("{contender}: select"))?;
+        found(row, contender, at.tenant, id)?;
+    }
+    tx.commit().await.step(format!("{contender}: commit"))
+}
+
+/// A row of `accounts` as sqlx 0.8 decodes it (its derive is not enabled).
+type AccountRow = (i64, i64, String, i64);
+
+async fn select_08(
+    tx: &mut sqlx08::Transaction<'_, sqlx08::Postgres>,
+    contender: &str,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
+    for id in at.ids(statements) {
+        let row: Option<AccountRow> = sqlx08::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .step(format!("{contender}: select"))?;
+        found(row, contender, at.tenant, id)?;
+    }
+    Ok(())
+}
+
+async fn tenaxum_hooks(
+    pool: &sqlx08::PgPool,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
+    // What tenaxum's `tenant_scope` middleware does around a handler.
+    tenaxum::pool::scope_tenant(tenaxum::TenantId::from(at.tenant), async {
+        let mut tx = pool.begin().await.step("tenaxum hooks: begin")?;
+        select_08(&mut tx, TENAXUM_HOOKS, at, statements).await?;
+        tx.commit().await.step("tenaxum hooks: commit")
+    })
+    .await
+}
+
+async fn tenaxum_begin(
+    pool: &sqlx08::PgPool,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
+    use tenaxum::PgPoolExt as _;
+    let tenant = tenaxum::TenantId::from(at.tenant);
+    let mut tx = pool
+        .begin_tenant(&tenant)
+        .await
+        .step("tenaxum begin_tenant")?;
+    select_08(&mut tx, TENAXUM_BEGIN, at, statements).await?;
+    tx.commit().await.step("tenaxum begin_tenant: commit")
+}
+
+async fn raw_08(pool: &sqlx08::PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let mut tx = pool.begin().await.step("raw sqlx 0.8: begin")?;
+    select_08(&mut tx, RAW_08, at, statements).await?;
+    tx.commit().await.step("raw sqlx 0.8: commit")
+}

@@ -1,0 +1,54 @@
+//! Benchmarks of tenancy against what its users would otherwise write.
+//!
+//! `scripts/bench` runs them all and writes `BENCHMARKS.md` from the run:
+//!
+//! | benchmark | compares |
+//! |---|---|
+//! | `transaction` | a tenant transaction through the library vs raw sqlx without and with a tenant setting, and vs `tenaxum` |
+//! | `builder` | building a scoped statement vs hand-written sea-query vs a static SQL string |
+//! | `rls_policy` | the generated RLS policy vs a naive one vs no RLS, on a million rows |
+//! | `index_order` | a tenant's status query with an index led by `tenant_id` vs by `status` |
+//! | `compile-cost` (binary) | building 100 `#[tenant_scoped]` structs vs 100 plain `FromRow` structs |
+//!
+//! Each benchmark binary measures its contenders in interleaved rounds
+//! ([`harness`]), so that ratios compare samples taken moments apart, and
+//! saves its figures as JSON ([`results`]); the `bench-report` binary turns
+//! them into the report ([`report`]). This library holds what they share.
+
+pub mod cpu;
+pub mod data;
+pub mod database;
+pub mod error;
+pub mod harness;
+pub mod machine;
+pub mod report;
+pub mod results;
+pub mod schema;
+pub mod session;
+pub mod stats;
+
+pub use error::{BenchError, Step};
+
+/// Runs a benchmark's `main` body with a single-threaded async runtime (one
+/// client; the server gets the other core) and turns an error into a
+/// message and exit code 1.
+///
+/// The body is synchronous: it calls `runtime.block_on` for set-up and, in
+/// each contender, for a batch of iterations, so that the harness itself
+/// never runs inside the runtime.
+pub fn run_main(
+    body: impl FnOnce(&tokio::runtime::Runtime) -> Result<(), BenchError>,
+) -> std::process::ExitCode {
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .step("start the async runtime")
+        .and_then(|runtime| body(&runtime));
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("benchmark failed: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

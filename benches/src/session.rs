@@ -1,0 +1,251 @@
+//! One connection per contender, for benchmarks of single queries: the
+//! policy and index benchmarks run the same statement on connections that
+//! differ only in their role or `search_path`.
+
+use std::time::Instant;
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use tenancy_sqlx::{BuildStatement, Statement, TenantId};
+
+use crate::cpu::{self, Backends};
+use crate::database::{connect_options, execute, explain_analyze};
+use crate::error::{BenchError, Step};
+use crate::harness::{Contender, Timing};
+use crate::schema::Order;
+
+/// The queries a tenant's screen runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// The tenant's 50 most recent `open` orders.
+    List,
+    /// How many `open` orders the tenant has.
+    Count,
+}
+
+impl Query {
+    /// The statement, built by the library for `tenant`.
+    pub fn statement(self, tenant: i64) -> Result<Statement, BenchError> {
+        let tenant = TenantId::from_verified(tenant);
+        let open = Order::select(&tenant).filter(Order::STATUS.eq("open"));
+        let built = match self {
+            Query::List => open.order_by_desc(Order::PLACED_AT).limit(50).to_postgres(),
+            Query::Count => open.count().to_postgres(),
+        };
+        built.step("build the benchmark query")
+    }
+
+    /// How the report names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Query::List => "list: 50 newest `open` orders",
+            Query::Count => "count of `open` orders",
+        }
+    }
+}
+
+/// What a query returned: compared across contenders, which must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Rows of a list.
+    Rows {
+        /// How many.
+        count: usize,
+        /// The first row's id.
+        first_id: Option<i64>,
+    },
+    /// The value of a count.
+    Count(i64),
+}
+
+/// A contender's connection and its server backend.
+pub struct Session {
+    name: String,
+    connection: PgConnection,
+    backend: Option<Backends>,
+}
+
+impl Session {
+    /// Connects to `url` with `application_name`, and finds the backend
+    /// through `admin` to measure its CPU time.
+    pub async fn connect(
+        name: &str,
+        url: &str,
+        application_name: &str,
+        admin: &PgPool,
+    ) -> Result<Self, BenchError> {
+        let options = connect_options(url)?.application_name(application_name);
+        let connection = PgConnection::connect_with(&options)
+            .await
+            .step(format!("connect `{name}`"))?;
+        let backend = Backends::of_application(admin, application_name, 1).await?;
+        Ok(Session {
+            name: name.to_owned(),
+            connection,
+            backend,
+        })
+    }
+
+    /// The contender's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs SQL text on this connection.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), BenchError> {
+        execute(&mut self.connection, sql)
+            .await
+            .map_err(|error| error.context(self.name.clone()))
+    }
+
+    /// Opens a transaction for `tenant` the way the library does.
+    pub async fn begin_for(&mut self, tenant: i64) -> Result<(), BenchError> {
+        self.execute(&format!(
+            "BEGIN; SET LOCAL \"app\".\"tenant_id\" = '{tenant}'"
+        ))
+        .await
+    }
+
+    /// Runs `statement` as `query` once.
+    pub async fn run(
+        &mut self,
+        query: Query,
+        statement: &Statement,
+    ) -> Result<Outcome, BenchError> {
+        run(&mut self.connection, query, statement)
+            .await
+            .map_err(|error| error.context(self.name.clone()))
+    }
+
+    /// Runs any statement once and returns how many rows it returned.
+    pub async fn fetch_rows(&mut self, statement: &Statement) -> Result<usize, BenchError> {
+        sqlx::query_with(
+            AssertSqlSafe(statement.sql.clone()),
+            SqlxValues(statement.values.clone()),
+        )
+        .fetch_all(&mut self.connection)
+        .await
+        .map(|rows| rows.len())
+        .step(format!("{}: run `{}`", self.name, statement.sql))
+    }
+
+    /// How often PostgreSQL used a generic plan and how often it planned
+    /// again for the bound values, for `statement` as prepared on this
+    /// connection: planning on every execution is part of what it costs.
+    pub async fn plan_counts(&mut self, statement: &Statement) -> Result<String, BenchError> {
+        let counts: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+        )
+        .bind(&statement.sql)
+        .fetch_optional(&mut self.connection)
+        .await
+        .step(format!("{}: read pg_prepared_statements", self.name))?;
+        Ok(match counts {
+            Some((generic, custom)) => format!(
+                "{}: {generic} executions with the generic plan, {custom} planned for their values",
+                self.name
+            ),
+            None => format!("{}: the statement is not prepared", self.name),
+        })
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of `statement` on this connection.
+    pub async fn explain(&mut self, statement: &Statement) -> Result<String, BenchError> {
+        explain_analyze(&mut self.connection, statement).await
+    }
+
+    /// The session as a contender running `statement` in every iteration,
+    /// measuring wall time and the CPU time of this thread and the backend.
+    pub fn contender<'a>(
+        &'a mut self,
+        runtime: &'a tokio::runtime::Runtime,
+        query: Query,
+        statement: &'a Statement,
+    ) -> Contender<'a> {
+        let name = self.name.clone();
+        Contender::new(name, move |iterations| {
+            runtime.block_on(async {
+                let server_before = self.backend.as_ref().map(Backends::cpu).transpose()?;
+                let client_before = cpu::client_thread();
+                let start = Instant::now();
+                for _ in 0..iterations {
+                    run(&mut self.connection, query, statement).await?;
+                }
+                let wall = start.elapsed();
+                let client = cpu::client_thread().saturating_sub(client_before);
+                let server_after = self.backend.as_ref().map(Backends::cpu).transpose()?;
+                let cpu = server_before
+                    .zip(server_after)
+                    .map(|(before, after)| client + after.saturating_sub(before));
+                Ok(Timing { wall, cpu })
+            })
+        })
+    }
+
+    /// Ends the open transaction.
+    pub async fn commit(&mut self) -> Result<(), BenchError> {
+        self.execute("COMMIT").await
+    }
+}
+
+async fn run(
+    connection: &mut PgConnection,
+    query: Query,
+    statement: &Statement,
+) -> Result<Outcome, BenchError> {
+    let sql = AssertSqlSafe(statement.sql.clone());
+    let values = SqlxValues(statement.values.clone());
+    match query {
+        Query::List => {
+            let rows: Vec<Order> = sqlx::query_as_with(sql, values)
+                .fetch_all(connection)
+                .await
+                .step("run the list query")?;
+            Ok(Outcome::Rows {
+                count: rows.len(),
+                first_id: rows.first().map(|row| row.id),
+            })
+        }
+        Query::Count => {
+            let count: i64 = sqlx::query_scalar_with(sql, values)
+                .fetch_one(connection)
+                .await
+                .step("run the count query")?;
+            Ok(Outcome::Count(count))
+        }
+    }
+}
+
+/// Runs `statement` on every session and checks that they all return the
+/// same: a contender that returned less would be measuring less work.
+pub async fn same_outcome(
+    sessions: &mut [Session],
+    query: Query,
+    statement: &Statement,
+) -> Result<Outcome, BenchError> {
+    let mut outcomes = Vec::with_capacity(sessions.len());
+    for session in sessions.iter_mut() {
+        outcomes.push((session.name.clone(), session.run(query, statement).await?));
+    }
+    let Some((_, first)) = outcomes.first().cloned() else {
+        return Err(BenchError::message("no sessions to compare"));
+    };
+    if outcomes.iter().all(|(_, outcome)| *outcome == first) {
+        Ok(first)
+    } else {
+        Err(BenchError::message(format!(
+            "the contenders disagree on `{}`: {outcomes:?}",
+            statement.sql
+        )))
+    }
+}
+
+impl Outcome {
+    /// A short description for the report's notes.
+    pub fn describe(self) -> String {
+        match self {
+            Outcome::Rows { count, .. } => format!("{count} rows"),
+            Outcome::Count(count) => format!("count = {count}"),
+        }
+    }
+}
