@@ -193,7 +193,7 @@ fn workload(
                 query.describe(),
                 session.name()
             ),
-            sql: statement.sql.clone(),
+            sql: statement.sql().to_owned(),
             text: runtime.block_on(session.explain(&statement))?,
         });
     }

@@ -135,7 +135,8 @@ async fn set_up(sizes: &[u64]) -> Result<(BenchDatabase, Vec<Session>), BenchErr
     let tables = TableSet::new().with::<Order>();
     let owner = OwnerPool::from_pool(
         database.owner_pool().await?,
-        CrossTenant::with_reason("benchmark set-up: create and fill `orders`"),
+        CrossTenant::with_reason("benchmark set-up: create and fill `orders`")
+            .expect("a stated reason"),
     );
     let create = tables
         .create_statements(tenancy_sqlx::Dialect::Postgres)
@@ -226,7 +227,7 @@ async fn plans(
                 query.describe(),
                 session.name()
             ),
-            sql: statement.sql.clone(),
+            sql: statement.sql().to_owned(),
             text: session.explain(statement).await?,
         });
     }

@@ -222,7 +222,8 @@ impl Setup {
         let tables = TableSet::new().with::<Account>();
         let owner = OwnerPool::from_pool(
             database.owner_pool().await?,
-            CrossTenant::with_reason("benchmark set-up: create and fill `accounts`"),
+            CrossTenant::with_reason("benchmark set-up: create and fill `accounts`")
+                .expect("a stated reason"),
         );
         let create = tables
             .create_statements(tenancy_sqlx::Dialect::Postgres)
@@ -510,7 +511,7 @@ async fn lookup_plans(setup: &Setup) -> Result<Vec<Plan>, BenchError> {
         }
         plans.push(Plan {
             title: format!("Plan: one lookup as {role}"),
-            sql: statement.sql.clone(),
+            sql: statement.sql().to_owned(),
             text: session.explain(&statement).await?,
         });
         session.commit().await?;

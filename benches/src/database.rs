@@ -135,12 +135,12 @@ pub async fn explain_analyze(
     connection: &mut PgConnection,
     statement: &Statement,
 ) -> Result<String, BenchError> {
-    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql);
+    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql());
     let lines: Vec<String> =
-        sqlx::query_scalar_with(AssertSqlSafe(sql), SqlxValues(statement.values.clone()))
+        sqlx::query_scalar_with(AssertSqlSafe(sql), SqlxValues(statement.values().clone()))
             .fetch_all(connection)
             .await
-            .step(format!("explain `{}`", abbreviate(&statement.sql)))?;
+            .step(format!("explain `{}`", abbreviate(statement.sql())))?;
     Ok(lines.join("\n"))
 }
 

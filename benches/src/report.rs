@@ -82,12 +82,15 @@ impl Report {
              machine is shared and noisy: read the interquartile ranges before reading \
              much into a difference of a few percent.\n\n\
              ## What these benchmarks changed\n\n\
-             - **Statement cache.** Building a statement through the scoped builder \
-             was slower than writing it by hand with sea-query: it lowered its own \
-             description of the statement to sea-query and rendered it every time. The \
-             builder now renders each statement shape once per thread and afterwards \
-             copies its SQL and binds the new values (`tenancy-core/src/query/shape.rs`); \
-             the statement builder benchmark shows the result.\n\
+             - **The library's own SQL writer.** Building a statement through the scoped \
+             builder was slower than writing it by hand with sea-query: it lowered its own \
+             description of the statement to sea-query and rendered it every time. A \
+             per-thread cache of rendered statement shapes made it faster, at the price of \
+             a page of reasoning to trust it. The builder now writes its SQL itself, in \
+             one walk over its description, binding each value as it writes its \
+             placeholder (`tenancy-core/src/query/writer.rs`): without any cache it is \
+             faster than hand-written sea-query, as the statement builder benchmark \
+             shows.\n\
              - **`SET LOCAL`.** A tenant transaction began with `BEGIN; SELECT \
              set_config('app.tenant_id', '<key>', true)`, one round trip, yet it was \
              slower than a separate, prepared `set_config` in a second round trip: the \

@@ -120,13 +120,13 @@ impl Session {
     /// Runs any statement once and returns how many rows it returned.
     pub async fn fetch_rows(&mut self, statement: &Statement) -> Result<usize, BenchError> {
         sqlx::query_with(
-            AssertSqlSafe(statement.sql.clone()),
-            SqlxValues(statement.values.clone()),
+            AssertSqlSafe(statement.sql().to_owned()),
+            SqlxValues(statement.values().clone()),
         )
         .fetch_all(&mut self.connection)
         .await
         .map(|rows| rows.len())
-        .step(format!("{}: run `{}`", self.name, statement.sql))
+        .step(format!("{}: run `{}`", self.name, statement.sql()))
     }
 
     /// How often PostgreSQL used a generic plan and how often it planned
@@ -136,7 +136,7 @@ impl Session {
         let counts: Option<(i64, i64)> = sqlx::query_as(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
         )
-        .bind(&statement.sql)
+        .bind(statement.sql())
         .fetch_optional(&mut self.connection)
         .await
         .step(format!("{}: read pg_prepared_statements", self.name))?;
@@ -193,8 +193,8 @@ async fn run(
     query: Query,
     statement: &Statement,
 ) -> Result<Outcome, BenchError> {
-    let sql = AssertSqlSafe(statement.sql.clone());
-    let values = SqlxValues(statement.values.clone());
+    let sql = AssertSqlSafe(statement.sql().to_owned());
+    let values = SqlxValues(statement.values().clone());
     match query {
         Query::List => {
             let rows: Vec<Order> = sqlx::query_as_with(sql, values)
@@ -235,7 +235,7 @@ pub async fn same_outcome(
     } else {
         Err(BenchError::message(format!(
             "the contenders disagree on `{}`: {outcomes:?}",
-            statement.sql
+            statement.sql()
         )))
     }
 }

@@ -98,6 +98,18 @@ pub enum BuildError {
         /// A description of the witness's key type.
         key_type: &'static str,
     },
+    /// A bound value of a kind the library never makes: only the values of
+    /// its column types and tenant keys are bound. A value of another kind
+    /// (reachable only through a field with a verbatim `sql_type` whose
+    /// type converts into one) is refused, because some kinds would be
+    /// written with text taken from the value.
+    #[error(
+        "a value of kind `{kind}` cannot be bound: statements bind only integers, floats, booleans, text, bytes, UUIDs and dates; convert the field's type into one of those"
+    )]
+    UnsupportedValue {
+        /// The kind of value (a `sea_query::Value` variant).
+        kind: String,
+    },
     /// A column of a table the statement does not reference.
     #[error(
         "column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list"
@@ -117,7 +129,7 @@ pub enum BuildError {
 pub enum DdlError {
     /// A table, schema, column or index name that is not a plain identifier.
     #[error(
-        "`{table}`: {what} name {name:?} is not a valid identifier; use 1 to 63 ASCII letters, digits and underscores, not starting with a digit"
+        "`{table}`: {what} name {name:?} is not a valid identifier; use 1 to 63 bytes: an ASCII letter or `_`, then ASCII letters, digits or `_`"
     )]
     InvalidIdentifier {
         /// The table.
@@ -173,6 +185,21 @@ pub enum DdlError {
     SqliteGeneratedColumns {
         /// The table.
         table: &'static str,
+    },
+    /// Two registrations of one physical table: two different table types
+    /// name the same schema and table (compared ignoring ASCII case).
+    #[error(
+        "`{first}` and `{second}` both describe table `{table}` ({difference}); a table is registered once: remove one of the types, or give it its own table"
+    )]
+    ConflictingTables {
+        /// The table, schema-qualified as registered first.
+        table: String,
+        /// The Rust type registered first.
+        first: &'static str,
+        /// The Rust type registered second.
+        second: &'static str,
+        /// How their descriptions differ.
+        difference: String,
     },
     /// A foreign key that cannot be made to lead with the tenant column.
     #[error("foreign key `{table}.{column}` references `{target}`: {reason}")]

@@ -30,14 +30,23 @@ use tenancy_core::{
     BuildError, BuildStatement, CrossTenant, Dialect, KeyValue, StatementScope, TenantId, TenantKey,
 };
 
-/// Which tables are scoped, by which column: all the oracle knows.
-static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
-    ALL.iter()
+/// Which tables are scoped, by which column, and where they are declared:
+/// all the oracle knows.
+static SCHEMA: LazyLock<Schema> = LazyLock::new(|| Schema {
+    tenants: ALL
+        .iter()
         .filter_map(|table| {
             let meta = table.meta();
             meta.tenant.map(|tenant| (meta.name, tenant.name))
         })
-        .collect()
+        .collect(),
+    declared: ALL
+        .iter()
+        .filter_map(|table| {
+            let meta = table.meta();
+            meta.schema.map(|schema| (meta.name, schema))
+        })
+        .collect(),
 });
 
 /// Runs a property for exactly `cases` cases (never from the environment)
@@ -89,16 +98,21 @@ fn verify(
         let built = statement
             .build(dialect)
             .map_err(|error| TestCaseError::fail(format!("refused: {error}")))?;
-        prop_assert_eq!(built.scope, scope);
-        let seen = oracle::check(&built.sql, &built.values.0, dialect, expected, &SCHEMA).map_err(
-            |error| {
+        prop_assert_eq!(built.scope(), scope);
+        let seen = oracle::check(built.sql(), &built.values().0, dialect, expected, &SCHEMA)
+            .map_err(|error| {
                 TestCaseError::fail(format!(
                     "{error}\n  sql: {}\n  values: {:?}",
-                    built.sql, built.values.0
+                    built.sql(),
+                    built.values().0
                 ))
-            },
-        )?;
-        prop_assert_eq!(seen, references, "scoped table references in {}", built.sql);
+            })?;
+        prop_assert_eq!(
+            seen,
+            references,
+            "scoped table references in {}",
+            built.sql()
+        );
     }
     Ok(dialects.len())
 }
@@ -205,7 +219,7 @@ fn scoped_writes_scope_their_target_subqueries_and_rows() {
 }
 
 fn across_tenants<W: World>(name: &str, cases: u32) -> usize {
-    let capability = CrossTenant::with_reason("scoping properties");
+    let capability = CrossTenant::with_reason("scoping properties").expect("a stated reason");
     let selects = select_plan(W::SCOPED.to_vec(), reachable::<W>(), reachable::<W>()).prop_map(Ok);
     let writes = write_plan(W::SCOPED.to_vec(), reachable::<W>(), false).prop_map(Err);
     let plans = prop_oneof![selects, writes];
@@ -293,17 +307,17 @@ fn the_oracle_accepts_correctly_scoped_statements() {
     let text = Value::from("x");
     let accepted = [
         (
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" > $3)"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" > $3)"#,
             vec![key.clone(), text.clone(), Value::from(3i64)],
             1,
         ),
         (
-            r#"SELECT "orders"."id" FROM "orders" LEFT JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE ("orders"."tenant_id" = $2) AND EXISTS(SELECT 1 FROM "order_lines" WHERE "order_lines"."tenant_id" = $3)"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" LEFT JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE ("orders"."tenant_id" = $2) AND EXISTS(SELECT 1 FROM "public"."order_lines" WHERE "order_lines"."tenant_id" = $3)"#,
             vec![key.clone(), key.clone(), key.clone()],
             3,
         ),
         (
-            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#,
+            r#"INSERT INTO "public"."orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#,
             vec![key.clone(), text.clone(), key.clone(), text.clone()],
             1,
         ),
@@ -311,7 +325,7 @@ fn the_oracle_accepts_correctly_scoped_statements() {
     for (sql, values, references) in accepted {
         assert_eq!(pg(sql, &values), Ok(references), "{sql}");
     }
-    let sqlite = r#"UPDATE "orders" SET "status" = ? WHERE "orders"."tenant_id" = ?"#;
+    let sqlite = r#"UPDATE "main"."orders" SET "status" = ? WHERE "orders"."tenant_id" = ?"#;
     let checked = oracle::check(sqlite, &[text, key], Dialect::Sqlite, &tenant(), &SCHEMA);
     assert_eq!(checked, Ok(1));
 }
@@ -324,88 +338,117 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     let rejected: Vec<(&str, &str, Vec<Value>)> = vec![
         (
             "no tenant predicate",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."status" = $1"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."status" = $1"#,
             vec![text.clone()],
         ),
         (
             "the predicate under a user OR",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 OR "orders"."status" = $2"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 OR "orders"."status" = $2"#,
             vec![key.clone(), text.clone()],
         ),
         (
             "the predicate under NOT",
-            r#"SELECT "orders"."id" FROM "orders" WHERE NOT ("orders"."tenant_id" = $1)"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE NOT ("orders"."tenant_id" = $1)"#,
             vec![key.clone()],
         ),
         (
             "bound to another tenant",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
             vec![other_tenant.clone()],
         ),
         (
             "the key inlined",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = 4000000001"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = 4000000001"#,
             vec![],
         ),
         (
             "a tautology instead of the key",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = "orders"."tenant_id""#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = "orders"."tenant_id""#,
             vec![],
         ),
         (
             "the predicate on another table",
-            r#"SELECT "orders"."id" FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = $1 WHERE "customers"."tenant_id" = $2"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" INNER JOIN "public"."customers" ON "customers"."tenant_id" = $1 WHERE "customers"."tenant_id" = $2"#,
             vec![key.clone(), key.clone()],
         ),
         (
             "an unscoped subquery",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "order_lines"."order_id" FROM "order_lines" WHERE "order_lines"."qty" > $2)"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "order_lines"."order_id" FROM "public"."order_lines" WHERE "order_lines"."qty" > $2)"#,
             vec![key.clone(), Value::from(1i64)],
         ),
         (
             "an unscoped EXISTS in the projection",
-            r#"SELECT EXISTS(SELECT 1 FROM "orders" WHERE "orders"."status" = $1)"#,
+            r#"SELECT EXISTS(SELECT 1 FROM "public"."orders" WHERE "orders"."status" = $1)"#,
             vec![text.clone()],
         ),
         (
             "a joined table scoped in WHERE instead of ON",
-            r#"SELECT "orders"."id" FROM "orders" LEFT JOIN "customers" ON "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $1 AND "customers"."tenant_id" = $2"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" LEFT JOIN "public"."customers" ON "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $1 AND "customers"."tenant_id" = $2"#,
             vec![key.clone(), key.clone()],
         ),
         (
             "an unscoped UPDATE",
-            r#"UPDATE "orders" SET "status" = $1 WHERE "orders"."status" = $2"#,
+            r#"UPDATE "public"."orders" SET "status" = $1 WHERE "orders"."status" = $2"#,
             vec![text.clone(), text.clone()],
         ),
         (
             "an UPDATE that moves rows to another tenant",
-            r#"UPDATE "orders" SET "tenant_id" = $1 WHERE "orders"."tenant_id" = $2"#,
+            r#"UPDATE "public"."orders" SET "tenant_id" = $1 WHERE "orders"."tenant_id" = $2"#,
             vec![other_tenant.clone(), key.clone()],
         ),
-        ("an unscoped DELETE", r#"DELETE FROM "orders""#, vec![]),
+        (
+            "an unscoped DELETE",
+            r#"DELETE FROM "public"."orders""#,
+            vec![],
+        ),
         (
             "an INSERT row for another tenant",
-            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4)"#,
+            r#"INSERT INTO "public"."orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4)"#,
             vec![key.clone(), text.clone(), other_tenant, text.clone()],
         ),
         (
             "an INSERT without the tenant column",
-            r#"INSERT INTO "orders" ("status") VALUES ($1)"#,
+            r#"INSERT INTO "public"."orders" ("status") VALUES ($1)"#,
             vec![text.clone()],
         ),
         (
             "an upsert that updates the tenant column",
-            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "tenant_id" = "excluded"."tenant_id""#,
+            r#"INSERT INTO "public"."orders" ("tenant_id", "status") VALUES ($1, $2) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "tenant_id" = "excluded"."tenant_id""#,
             vec![key.clone(), text.clone()],
         ),
         (
             "an inline string value",
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."status" = 'x'"#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."status" = 'x'"#,
             vec![key.clone()],
         ),
         (
-            "more values than placeholders",
+            "an unqualified table",
             r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "a table in another schema than its own",
+            r#"SELECT "orders"."id" FROM "app"."orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "a schema-qualified table in the default schema that declares its own",
+            r#"SELECT "invoices"."id" FROM "public"."invoices" WHERE "invoices"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "an unqualified subquery table",
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND EXISTS(SELECT 1 FROM "order_lines" WHERE "order_lines"."tenant_id" = $2)"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "an unqualified INSERT target",
+            r#"INSERT INTO "orders" ("tenant_id", "status") VALUES ($1, $2)"#,
+            vec![key.clone(), text.clone()],
+        ),
+        (
+            "more values than placeholders",
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
             vec![key.clone(), key.clone()],
         ),
     ];
@@ -417,7 +460,7 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     }
 
     // SQLite: `?` placeholders are matched by position, not by luck.
-    let swapped = r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."status" = ? AND "orders"."tenant_id" = ?"#;
+    let swapped = r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."status" = ? AND "orders"."tenant_id" = ?"#;
     let values = [key.clone(), text];
     let checked = oracle::check(swapped, &values, Dialect::Sqlite, &tenant(), &SCHEMA);
     assert!(
@@ -426,7 +469,8 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     );
 
     // SQLite's grammar has no OFFSET without LIMIT.
-    let offset = r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? OFFSET ?"#;
+    let offset =
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? OFFSET ?"#;
     let checked = oracle::check(
         offset,
         &[key.clone(), Value::from(1u64)],
@@ -440,7 +484,7 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     );
 
     // Across tenants, a join must match tenant columns.
-    let across = r#"SELECT "orders"."id" FROM "orders" INNER JOIN "customers" ON "customers"."id" = "orders"."customer_id""#;
+    let across = r#"SELECT "orders"."id" FROM "public"."orders" INNER JOIN "public"."customers" ON "customers"."id" = "orders"."customer_id""#;
     let checked = oracle::check(
         across,
         &[],
@@ -451,7 +495,7 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     assert!(checked.is_err(), "the oracle accepted a cross-tenant join");
 
     // A global statement may not touch a scoped table at all.
-    let global = r#"SELECT "plans"."id" FROM "plans" WHERE EXISTS(SELECT 1 FROM "orders")"#;
+    let global = r#"SELECT "plans"."id" FROM "public"."plans" WHERE EXISTS(SELECT 1 FROM "public"."orders")"#;
     let checked = oracle::check(global, &[], Dialect::Postgres, &Expected::Global, &SCHEMA);
     assert!(
         checked.is_err(),

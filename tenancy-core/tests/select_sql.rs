@@ -31,19 +31,19 @@ fn a_plain_select_lists_every_column_and_binds_the_tenant() {
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
-        format!(r#"SELECT {ORDER_COLUMNS} FROM "orders" WHERE "orders"."tenant_id" = $1"#)
+        statement.sql(),
+        format!(r#"SELECT {ORDER_COLUMNS} FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#)
     );
-    assert_eq!(statement.values.0, [Value::from(TENANT)]);
+    assert_eq!(statement.values().0, [Value::from(TENANT)]);
     assert_eq!(
-        statement.scope,
+        statement.scope(),
         StatementScope::Tenant(KeyValue::I64(TENANT))
     );
-    assert_eq!(select.scope(), statement.scope);
+    assert_eq!(select.scope(), statement.scope());
 
     assert_eq!(
-        sqlite(&select).sql,
-        format!(r#"SELECT {ORDER_COLUMNS} FROM "orders" WHERE "orders"."tenant_id" = ?"#)
+        sqlite(&select).sql(),
+        format!(r#"SELECT {ORDER_COLUMNS} FROM "main"."orders" WHERE "orders"."tenant_id" = ?"#)
     );
 }
 
@@ -55,11 +55,11 @@ fn a_user_or_is_parenthesised_after_the_tenant_predicate() {
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" > $3)"#
+        statement.sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" > $3)"#
     );
     assert_eq!(
-        statement.values.0,
+        statement.values().0,
         [
             Value::from(TENANT),
             Value::from("open"),
@@ -67,8 +67,8 @@ fn a_user_or_is_parenthesised_after_the_tenant_predicate() {
         ]
     );
     assert_eq!(
-        sqlite(&select).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? AND ("orders"."status" = ? OR "orders"."total" > ?)"#
+        sqlite(&select).sql(),
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? AND ("orders"."status" = ? OR "orders"."total" > ?)"#
     );
 }
 
@@ -80,8 +80,8 @@ fn repeated_filters_are_combined_with_and() {
         .filter(Order::NOTE.is_null().or(Order::NOTE.not_like("%test%")))
         .column(Order::ID);
     assert_eq!(
-        postgres(&select).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" <> $2 AND ("orders"."total" BETWEEN $3 AND $4) AND ("orders"."note" IS NULL OR "orders"."note" NOT LIKE $5))"#
+        postgres(&select).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" <> $2 AND ("orders"."total" BETWEEN $3 AND $4) AND ("orders"."note" IS NULL OR "orders"."note" NOT LIKE $5))"#
     );
 }
 
@@ -104,19 +104,19 @@ fn joined_tables_carry_the_tenant_predicate_in_their_on_clause() {
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
+        statement.sql(),
         concat!(
-            r#"SELECT "orders"."id", "customers"."name", "invoices"."amount", "plans"."name" FROM "orders""#,
-            r#" INNER JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id""#,
+            r#"SELECT "orders"."id", "customers"."name", "invoices"."amount", "plans"."name" FROM "public"."orders""#,
+            r#" INNER JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id""#,
             r#" LEFT JOIN "billing"."invoices" ON "invoices"."tenant_id" = $2 AND ("invoices"."order_id" = "orders"."id" AND "invoices"."state" <> $3)"#,
-            r#" INNER JOIN "plans" ON "plans"."id" = "customers"."plan_id""#,
+            r#" INNER JOIN "public"."plans" ON "plans"."id" = "customers"."plan_id""#,
             r#" WHERE "orders"."tenant_id" = $4 AND "plans"."price" >= $5"#,
             r#" ORDER BY "customers"."name" ASC, "orders"."id" DESC LIMIT $6 OFFSET $7"#,
         )
     );
     let tenant = Value::from(TENANT);
     assert_eq!(
-        statement.values.0,
+        statement.values().0,
         [
             tenant.clone(),
             tenant.clone(),
@@ -145,12 +145,12 @@ fn subqueries_at_any_depth_are_scoped_with_the_outer_tenant() {
         .column(Order::ID);
 
     assert_eq!(
-        postgres(&select).sql,
+        postgres(&select).sql(),
         concat!(
-            r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("#,
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("#,
             r#"EXISTS(SELECT 1 FROM "billing"."invoices" WHERE "invoices"."tenant_id" = $2 AND ("invoices"."order_id" = "orders"."id" AND "invoices"."state" = $3"#,
-            r#" AND "invoices"."order_id" IN (SELECT "order_lines"."order_id" FROM "order_lines" WHERE "order_lines"."tenant_id" = $4 AND "order_lines"."gift_note" IS NOT NULL)))"#,
-            r#" OR "orders"."customer_id" NOT IN (SELECT "customers"."id" FROM "customers" WHERE "customers"."tenant_id" = $5 AND "customers"."region" = $6))"#,
+            r#" AND "invoices"."order_id" IN (SELECT "order_lines"."order_id" FROM "public"."order_lines" WHERE "order_lines"."tenant_id" = $4 AND "order_lines"."gift_note" IS NOT NULL)))"#,
+            r#" OR "orders"."customer_id" NOT IN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $5 AND "customers"."region" = $6))"#,
         )
     );
 }
@@ -163,24 +163,24 @@ fn in_lists_bind_every_value_and_empty_lists_are_constants() {
         .column(Order::ID);
     let statement = sqlite(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? AND ("orders"."id" IN (?, ?, ?) AND "orders"."status" NOT IN (?, ?))"#
+        statement.sql(),
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? AND ("orders"."id" IN (?, ?, ?) AND "orders"."status" NOT IN (?, ?))"#
     );
-    assert_eq!(statement.values.0.len(), 6);
+    assert_eq!(statement.values().0.len(), 6);
 
     let nothing = Select::<Order>::scoped(&tenant())
         .filter(Order::ID.is_in(Vec::<i64>::new()))
         .column(Order::ID);
     assert_eq!(
-        postgres(&nothing).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND FALSE"#
+        postgres(&nothing).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND FALSE"#
     );
     let everything = Select::<Order>::scoped(&tenant())
         .filter(Order::ID.is_not_in(Vec::<i64>::new()))
         .column(Order::ID);
     assert_eq!(
-        postgres(&everything).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND TRUE"#
+        postgres(&everything).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND TRUE"#
     );
 }
 
@@ -191,8 +191,8 @@ fn empty_combinators_are_their_identities() {
         .filter(!Filter::any([]))
         .column(Order::ID);
     assert_eq!(
-        postgres(&select).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND (TRUE AND (NOT FALSE))"#
+        postgres(&select).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND (TRUE AND (NOT FALSE))"#
     );
 }
 
@@ -206,39 +206,39 @@ fn count_and_exists_keep_joins_and_filters_but_not_paging() {
 
     let count = select.clone().count();
     assert_eq!(
-        postgres(&count).sql,
-        r#"SELECT COUNT(*) FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $2 AND "customers"."name" LIKE $3"#
+        postgres(&count).sql(),
+        r#"SELECT COUNT(*) FROM "public"."orders" INNER JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $2 AND "customers"."name" LIKE $3"#
     );
     assert_eq!(count.scope(), StatementScope::Tenant(KeyValue::I64(TENANT)));
 
     let exists = select.exists();
     assert_eq!(
-        sqlite(&exists).sql,
-        r#"SELECT EXISTS(SELECT 1 FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = ? AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = ? AND "customers"."name" LIKE ?)"#
+        sqlite(&exists).sql(),
+        r#"SELECT EXISTS(SELECT 1 FROM "main"."orders" INNER JOIN "main"."customers" ON "customers"."tenant_id" = ? AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = ? AND "customers"."name" LIKE ?)"#
     );
 }
 
 #[test]
 fn across_tenants_joins_match_tenant_columns_and_adds_no_constant() {
-    let capability = CrossTenant::with_reason("monthly revenue report");
+    let capability = CrossTenant::with_reason("monthly revenue report").expect("a stated reason");
     let select = Select::<Order>::across_tenants(&capability)
         .left_join::<Customer>(Customer::ID.eq_col(Order::CUSTOMER_ID))
         .filter(Order::ID.in_subquery(Line::ORDER_ID.subquery(Line::QTY.gt(5))))
-        .columns((Order::TENANT, Order::ID, Customer::NAME))
-        .order_by_asc(Order::TENANT);
+        .columns((Order::TENANT_ID, Order::ID, Customer::NAME))
+        .order_by_asc(Order::TENANT_ID);
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
+        statement.sql(),
         concat!(
-            r#"SELECT "orders"."tenant_id", "orders"."id", "customers"."name" FROM "orders""#,
-            r#" LEFT JOIN "customers" ON "customers"."tenant_id" = "orders"."tenant_id" AND "customers"."id" = "orders"."customer_id""#,
-            r#" WHERE "orders"."id" IN (SELECT "order_lines"."order_id" FROM "order_lines" WHERE "order_lines"."qty" > $1)"#,
+            r#"SELECT "orders"."tenant_id", "orders"."id", "customers"."name" FROM "public"."orders""#,
+            r#" LEFT JOIN "public"."customers" ON "customers"."tenant_id" = "orders"."tenant_id" AND "customers"."id" = "orders"."customer_id""#,
+            r#" WHERE "orders"."id" IN (SELECT "order_lines"."order_id" FROM "public"."order_lines" WHERE "order_lines"."qty" > $1)"#,
             r#" ORDER BY "orders"."tenant_id" ASC"#,
         )
     );
-    assert_eq!(statement.values.0, [Value::from(5i64)]);
-    assert_eq!(statement.scope, StatementScope::AllTenants);
+    assert_eq!(statement.values().0, [Value::from(5i64)]);
+    assert_eq!(statement.scope(), StatementScope::AllTenants);
 }
 
 #[test]
@@ -249,13 +249,13 @@ fn global_selects_need_no_tenant() {
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "plans"."id", "plans"."name", "plans"."price", "plans"."blurb" FROM "plans" LEFT JOIN "countries" ON "countries"."id" = "plans"."price" WHERE NOT EXISTS(SELECT 1 FROM "countries" WHERE "countries"."code" = $1)"#
+        statement.sql(),
+        r#"SELECT "plans"."id", "plans"."name", "plans"."price", "plans"."blurb" FROM "public"."plans" LEFT JOIN "public"."countries" ON "countries"."id" = "plans"."price" WHERE NOT EXISTS(SELECT 1 FROM "public"."countries" WHERE "countries"."code" = $1)"#
     );
-    assert_eq!(statement.scope, StatementScope::Global);
+    assert_eq!(statement.scope(), StatementScope::Global);
     assert_eq!(
-        sqlite(&Select::<Plan>::global().column(Plan::NAME)).sql,
-        r#"SELECT "plans"."name" FROM "plans""#
+        sqlite(&Select::<Plan>::global().column(Plan::NAME)).sql(),
+        r#"SELECT "plans"."name" FROM "main"."plans""#
     );
 }
 
@@ -263,7 +263,7 @@ fn global_selects_need_no_tenant() {
 fn schema_qualified_tables_are_referenced_by_their_bare_name() {
     let select = Select::<Invoice>::scoped(&tenant()).filter(Invoice::AMOUNT.lt(0));
     assert_eq!(
-        postgres(&select).sql,
+        postgres(&select).sql(),
         r#"SELECT "invoices"."tenant_id", "invoices"."id", "invoices"."order_id", "invoices"."state", "invoices"."amount", "invoices"."memo" FROM "billing"."invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."amount" < $2"#
     );
 }
@@ -277,15 +277,15 @@ fn i32_keys_are_bound_as_i32() {
 
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "members"."email" FROM "members" INNER JOIN "accounts" ON "accounts"."org_id" = $1 AND "accounts"."id" = "members"."account_id" WHERE "members"."org_id" = $2"#
+        statement.sql(),
+        r#"SELECT "members"."email" FROM "public"."members" INNER JOIN "public"."accounts" ON "accounts"."org_id" = $1 AND "accounts"."id" = "members"."account_id" WHERE "members"."org_id" = $2"#
     );
     assert_eq!(
-        statement.values.0,
+        statement.values().0,
         [Value::from(2_000_000_003i32), Value::from(2_000_000_003i32)]
     );
     assert_eq!(
-        statement.scope,
+        statement.scope(),
         StatementScope::Tenant(KeyValue::I32(2_000_000_003))
     );
 }
@@ -298,8 +298,8 @@ fn a_subquery_may_name_the_outer_table_again() {
         .filter(Order::ID.in_subquery(biggest))
         .column(Order::ID);
     assert_eq!(
-        postgres(&select).sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $2 AND "orders"."total" > $3)"#
+        postgres(&select).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."id" IN (SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $2 AND "orders"."total" > $3)"#
     );
 }
 
@@ -310,23 +310,23 @@ fn offsets_get_a_limit_in_sqlite_and_row_counts_fit_in_i64() {
         .offset(20);
     let statement = postgres(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 OFFSET $2"#
+        statement.sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 OFFSET $2"#
     );
     // SQLite's grammar has no OFFSET without LIMIT.
     let statement = sqlite(&select);
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = ? LIMIT ? OFFSET ?"#
+        statement.sql(),
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? LIMIT ? OFFSET ?"#
     );
-    assert_eq!(statement.values.0[1], Value::from(i64::MAX as u64));
+    assert_eq!(statement.values().0[1], Value::from(i64::MAX as u64));
 
     // sqlx binds row counts as i64 and refuses larger values.
     let huge = Select::<Order>::scoped(&tenant())
         .column(Order::ID)
         .limit(u64::MAX)
         .offset(u64::MAX);
-    let values = postgres(&huge).values.0;
+    let values = postgres(&huge).into_parts().1.0;
     assert_eq!(
         values[1..],
         [Value::from(i64::MAX as u64), Value::from(i64::MAX as u64)]

@@ -39,12 +39,12 @@ fn every_inserted_row_takes_its_tenant_from_the_witness() {
 
     let statement = postgres(&insert);
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"#
+        statement.sql(),
+        r#"INSERT INTO "public"."orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"#
     );
     let none = Value::String(None);
     assert_eq!(
-        statement.values.0,
+        statement.values().0,
         [
             Value::from(TENANT),
             Value::from(1i64),
@@ -59,12 +59,12 @@ fn every_inserted_row_takes_its_tenant_from_the_witness() {
         ]
     );
     assert_eq!(
-        statement.scope,
+        statement.scope(),
         StatementScope::Tenant(KeyValue::I64(TENANT))
     );
     assert_eq!(
-        sqlite(&insert).sql,
-        r#"INSERT INTO "orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)"#
+        sqlite(&insert).sql(),
+        r#"INSERT INTO "main"."orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)"#
     );
 }
 
@@ -82,11 +82,11 @@ fn rows_set_column_by_column_may_set_them_in_any_order() {
 
     let statement = postgres(&insert);
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "order_lines" ("tenant_id", "order_id", "line_no", "sku") VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)"#
+        statement.sql(),
+        r#"INSERT INTO "public"."order_lines" ("tenant_id", "order_id", "line_no", "sku") VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)"#
     );
     assert_eq!(
-        statement.values.0,
+        statement.values().0,
         [
             Value::from(TENANT),
             Value::from(7i64),
@@ -108,10 +108,10 @@ fn a_struct_row_can_be_amended_with_set() {
         .returning_all();
     let statement = postgres(&insert);
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES ($1, $2, $3, $4, $5) RETURNING *"#
+        statement.sql(),
+        r#"INSERT INTO "public"."orders" ("tenant_id", "customer_id", "status", "total", "note") VALUES ($1, $2, $3, $4, $5) RETURNING *"#
     );
-    assert_eq!(statement.values.0[4], Value::from("gift"));
+    assert_eq!(statement.values().0[4], Value::from("gift"));
 }
 
 #[test]
@@ -121,8 +121,8 @@ fn conflict_targets_lead_with_the_tenant_column() {
         .set(Customer::PLAN_ID, 1)
         .on_conflict_do_nothing((Customer::NAME,));
     assert_eq!(
-        postgres(&nothing).sql,
-        r#"INSERT INTO "customers" ("tenant_id", "name", "plan_id") VALUES ($1, $2, $3) ON CONFLICT ("tenant_id", "name") DO NOTHING"#
+        postgres(&nothing).sql(),
+        r#"INSERT INTO "public"."customers" ("tenant_id", "name", "plan_id") VALUES ($1, $2, $3) ON CONFLICT ("tenant_id", "name") DO NOTHING"#
     );
 
     let upsert = Insert::<Line>::scoped(&tenant())
@@ -133,12 +133,12 @@ fn conflict_targets_lead_with_the_tenant_column() {
         .on_conflict_do_update((Line::ORDER_ID, Line::LINE_NO), (Line::SKU, Line::QTY))
         .returning_all();
     assert_eq!(
-        postgres(&upsert).sql,
-        r#"INSERT INTO "order_lines" ("tenant_id", "order_id", "line_no", "sku", "qty") VALUES ($1, $2, $3, $4, $5) ON CONFLICT ("tenant_id", "order_id", "line_no") DO UPDATE SET "sku" = "excluded"."sku", "qty" = "excluded"."qty" RETURNING *"#
+        postgres(&upsert).sql(),
+        r#"INSERT INTO "public"."order_lines" ("tenant_id", "order_id", "line_no", "sku", "qty") VALUES ($1, $2, $3, $4, $5) ON CONFLICT ("tenant_id", "order_id", "line_no") DO UPDATE SET "sku" = "excluded"."sku", "qty" = "excluded"."qty" RETURNING *"#
     );
     assert_eq!(
-        sqlite(&upsert).sql,
-        r#"INSERT INTO "order_lines" ("tenant_id", "order_id", "line_no", "sku", "qty") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("tenant_id", "order_id", "line_no") DO UPDATE SET "sku" = "excluded"."sku", "qty" = "excluded"."qty" RETURNING *"#
+        sqlite(&upsert).sql(),
+        r#"INSERT INTO "main"."order_lines" ("tenant_id", "order_id", "line_no", "sku", "qty") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("tenant_id", "order_id", "line_no") DO UPDATE SET "sku" = "excluded"."sku", "qty" = "excluded"."qty" RETURNING *"#
     );
 }
 
@@ -155,10 +155,10 @@ fn global_inserts_have_no_tenant_column() {
         .on_conflict_do_update((Plan::ID,), (Plan::PRICE,));
     let statement = postgres(&insert);
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "plans" ("id", "name", "price", "blurb") VALUES ($1, $2, $3, $4) ON CONFLICT ("id") DO UPDATE SET "price" = "excluded"."price""#
+        statement.sql(),
+        r#"INSERT INTO "public"."plans" ("id", "name", "price", "blurb") VALUES ($1, $2, $3, $4) ON CONFLICT ("id") DO UPDATE SET "price" = "excluded"."price""#
     );
-    assert_eq!(statement.scope, StatementScope::Global);
+    assert_eq!(statement.scope(), StatementScope::Global);
 }
 
 #[test]
@@ -173,41 +173,44 @@ fn updates_lead_their_where_with_the_tenant_predicate() {
 
     let statement = postgres(&update);
     assert_eq!(
-        statement.sql,
+        statement.sql(),
         concat!(
-            r#"UPDATE "orders" SET "status" = $1, "note" = $2 WHERE "orders"."tenant_id" = $3 AND ("orders"."status" = $4"#,
-            r#" OR "orders"."customer_id" IN (SELECT "customers"."id" FROM "customers" WHERE "customers"."tenant_id" = $5 AND "customers"."name" LIKE $6)) RETURNING *"#,
+            r#"UPDATE "public"."orders" SET "status" = $1, "note" = $2 WHERE "orders"."tenant_id" = $3 AND ("orders"."status" = $4"#,
+            r#" OR "orders"."customer_id" IN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $5 AND "customers"."name" LIKE $6)) RETURNING *"#,
         )
     );
-    assert_eq!(statement.values.0[1], Value::String(None));
-    assert_eq!(statement.values.0[2], Value::from(TENANT));
-    assert_eq!(statement.values.0[4], Value::from(TENANT));
+    assert_eq!(statement.values().0[1], Value::String(None));
+    assert_eq!(statement.values().0[2], Value::from(TENANT));
+    assert_eq!(statement.values().0[4], Value::from(TENANT));
 }
 
 #[test]
 fn an_unfiltered_scoped_update_touches_only_the_tenant() {
     let update = Update::<Order>::scoped(&tenant()).set(Order::TOTAL, 0);
     assert_eq!(
-        sqlite(&update).sql,
-        r#"UPDATE "orders" SET "total" = ? WHERE "orders"."tenant_id" = ?"#
+        sqlite(&update).sql(),
+        r#"UPDATE "main"."orders" SET "total" = ? WHERE "orders"."tenant_id" = ?"#
     );
 }
 
 #[test]
 fn cross_tenant_and_global_updates_have_no_tenant_predicate() {
-    let capability = CrossTenant::with_reason("currency migration");
+    let capability = CrossTenant::with_reason("currency migration").expect("a stated reason");
     let update = Update::<Order>::across_tenants(&capability)
         .set(Order::TOTAL, 0)
         .filter(Order::TOTAL.lt(0));
     let statement = postgres(&update);
     assert_eq!(
-        statement.sql,
-        r#"UPDATE "orders" SET "total" = $1 WHERE "orders"."total" < $2"#
+        statement.sql(),
+        r#"UPDATE "public"."orders" SET "total" = $1 WHERE "orders"."total" < $2"#
     );
-    assert_eq!(statement.scope, StatementScope::AllTenants);
+    assert_eq!(statement.scope(), StatementScope::AllTenants);
 
     let global = Update::<Plan>::global().set(Plan::PRICE, 1000);
-    assert_eq!(postgres(&global).sql, r#"UPDATE "plans" SET "price" = $1"#);
+    assert_eq!(
+        postgres(&global).sql(),
+        r#"UPDATE "public"."plans" SET "price" = $1"#
+    );
     assert_eq!(global.scope(), StatementScope::Global);
 }
 
@@ -218,31 +221,31 @@ fn deletes_lead_their_where_with_the_tenant_predicate() {
         .returning_all();
     let statement = postgres(&delete);
     assert_eq!(
-        statement.sql,
-        r#"DELETE FROM "orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" = $3) RETURNING *"#
+        statement.sql(),
+        r#"DELETE FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."status" = $2 OR "orders"."total" = $3) RETURNING *"#
     );
-    assert_eq!(statement.values.0[0], Value::from(TENANT));
+    assert_eq!(statement.values().0[0], Value::from(TENANT));
 
     let everything_of_the_tenant = Delete::<Order>::scoped(&tenant());
     assert_eq!(
-        sqlite(&everything_of_the_tenant).sql,
-        r#"DELETE FROM "orders" WHERE "orders"."tenant_id" = ?"#
+        sqlite(&everything_of_the_tenant).sql(),
+        r#"DELETE FROM "main"."orders" WHERE "orders"."tenant_id" = ?"#
     );
 }
 
 #[test]
 fn cross_tenant_and_global_deletes_have_no_tenant_predicate() {
-    let capability = CrossTenant::with_reason("erase test data");
+    let capability = CrossTenant::with_reason("erase test data").expect("a stated reason");
     let delete = Delete::<Order>::across_tenants(&capability).filter(Order::STATUS.eq("test"));
     let statement = postgres(&delete);
     assert_eq!(
-        statement.sql,
-        r#"DELETE FROM "orders" WHERE "orders"."status" = $1"#
+        statement.sql(),
+        r#"DELETE FROM "public"."orders" WHERE "orders"."status" = $1"#
     );
-    assert_eq!(statement.scope, StatementScope::AllTenants);
+    assert_eq!(statement.scope(), StatementScope::AllTenants);
 
     let global = Delete::<Plan>::global();
-    assert_eq!(postgres(&global).sql, r#"DELETE FROM "plans""#);
+    assert_eq!(postgres(&global).sql(), r#"DELETE FROM "public"."plans""#);
     assert_eq!(global.scope(), StatementScope::Global);
 }
 

@@ -5,8 +5,10 @@ use core::fmt::Display;
 
 use quote::ToTokens;
 
-/// The errors found so far.
+/// The errors found so far. Dropping it unread would lose them, hence
+/// `must_use`: end it with [`finish`](Errors::finish) or [`and`](Errors::and).
 #[derive(Default)]
+#[must_use = "errors are only reported through `finish` or `and`"]
 pub(crate) struct Errors {
     combined: Option<syn::Error>,
 }

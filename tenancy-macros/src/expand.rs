@@ -3,6 +3,7 @@
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Path};
 
@@ -29,7 +30,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             return fallback::tokens(item, &error);
         }
     };
-    match impls(kind, args, &input) {
+    match generate(kind, args, &input) {
         Ok(impls) => {
             let mut stripped = input;
             attr::strip(&mut stripped);
@@ -38,31 +39,62 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
                 #impls
             }
         }
-        Err(error) => fallback::item(&input, &error),
+        Err((error, stand_ins)) => fallback::item(&input, &error, stand_ins),
     }
 }
 
 /// Parses, checks and generates the impls, or returns every error found.
+#[cfg(test)]
 pub(crate) fn impls(
     kind: Kind,
     args: TokenStream,
     input: &DeriveInput,
 ) -> syn::Result<TokenStream> {
+    generate(kind, args, input).map_err(|(error, _)| error)
+}
+
+/// The impls, or every error found and the stand-ins to emit beside them.
+fn generate(
+    kind: Kind,
+    args: TokenStream,
+    input: &DeriveInput,
+) -> Result<TokenStream, (syn::Error, TokenStream)> {
     let mut errors = Errors::default();
     let attrs = attr::table_attrs(kind, args, &mut errors);
     let table = match Table::from_syn(kind, attrs, input, &mut errors) {
         Ok(table) => table,
-        Err(error) => return Err(errors.and(error)),
+        Err(error) => return Err((errors.and(error), TokenStream::new())),
     };
     valid::check(&table, &mut errors);
-    errors.finish()?;
     let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
-    let runtime = runtime::locate(kind, krate)?;
-    Ok(Generator {
-        table: &table,
-        p: &runtime,
+    let runtime = runtime::locate(kind, krate);
+    match (errors.finish(), runtime) {
+        (Ok(()), Ok(runtime)) => Ok(Generator {
+            table: &table,
+            p: &runtime,
+        }
+        .impls()),
+        (Err(error), Ok(runtime)) => {
+            // Generic structs get none: impls without their parameters
+            // would only add errors.
+            let stand_ins = if input.generics.params.is_empty() {
+                Generator {
+                    table: &table,
+                    p: &runtime,
+                }
+                .stand_ins()
+            } else {
+                TokenStream::new()
+            };
+            Err((error, stand_ins))
+        }
+        (Ok(()), Err(error)) => Err((error, TokenStream::new())),
+        (Err(error), Err(missing)) => {
+            let mut error = error;
+            error.combine(missing);
+            Err((error, TokenStream::new()))
+        }
     }
-    .impls())
 }
 
 /// Generated code names every runtime item through `p`, the runtime
@@ -82,9 +114,38 @@ impl Generator<'_> {
     }
 
     fn impls(&self) -> TokenStream {
-        let table_impl = self.table_impl();
-        let scope_impl = self.scope_impl();
-        let insert_row_impl = self.insert_row_impl();
+        self.output(
+            self.meta_body(),
+            self.insert_values_body(),
+            self.scope_impl(),
+        )
+    }
+
+    /// What the output holds beside a macro error: the column constants,
+    /// entry points and trait impls of the fields that parsed, with bodies
+    /// that never run (the crate does not compile), so that uses of the
+    /// table report nothing but the one mistake.
+    fn stand_ins(&self) -> TokenStream {
+        let never = quote! {
+            ::core::unreachable!("the table's attribute has an error")
+        };
+        let scope_impl = match (self.table.kind, self.table.tenant()) {
+            // Without a tenant column there is no key type to name.
+            (Kind::TenantScoped, None) => TokenStream::new(),
+            _ => self.scope_impl(),
+        };
+        self.output(never.clone(), never, scope_impl)
+    }
+
+    /// The inherent impl, then the trait impls with these bodies.
+    fn output(
+        &self,
+        meta_body: TokenStream,
+        insert_values_body: TokenStream,
+        scope_impl: TokenStream,
+    ) -> TokenStream {
+        let table_impl = self.table_impl(meta_body);
+        let insert_row_impl = self.insert_row_impl(insert_values_body);
         let inherent_impl = self.inherent_impl();
         quote! {
             #inherent_impl
@@ -97,17 +158,37 @@ impl Generator<'_> {
         }
     }
 
-    /// `impl Table`: the metadata, built once in a static.
-    fn table_impl(&self) -> TokenStream {
+    /// `impl Table` (sealed) around `body`, the body of `meta()`.
+    fn table_impl(&self, body: TokenStream) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
+        quote! {
+            #[automatically_derived]
+            impl #p::__private_v0_1::SealedTable for #ident {}
+
+            #[automatically_derived]
+            impl #p::Table for #ident {
+                fn meta() -> &'static #p::TableMeta {
+                    #body
+                }
+            }
+        }
+    }
+
+    /// The metadata, built once in a static. Its constructor checks every
+    /// name with the library's identifier rule when the static is
+    /// evaluated, at compile time.
+    fn meta_body(&self) -> TokenStream {
+        let Generator { table, p } = self;
+        let ident = table.ident;
+        let ident_name = ident.unraw().to_string();
         let name = table.name();
         let schema = match &table.attrs.schema {
             Some(schema) => {
                 let schema = schema.value.value();
-                quote!(#p::__private::Some(#schema))
+                quote!(#p::__private_v0_1::Some(#schema))
             }
-            None => quote!(#p::__private::None),
+            None => quote!(#p::__private_v0_1::None),
         };
         let tenant = match table.tenant() {
             Some(tenant) => {
@@ -115,10 +196,10 @@ impl Generator<'_> {
                 let column = tenant.column_name();
                 let p = self.p_at(key.span());
                 quote_spanned! {key.span()=>
-                    #p::__private::Some(#p::TenantColumnMeta::new::<#key>(#column))
+                    #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
                 }
             }
-            None => quote!(#p::__private::None),
+            None => quote!(#p::__private_v0_1::None),
         };
         let columns = table.columns().map(|field| self.column_meta(field));
         let indexes = table.attrs.indexes.iter().map(|index| {
@@ -130,19 +211,15 @@ impl Generator<'_> {
             quote!(&[#(#columns),*])
         });
         quote! {
-            #[automatically_derived]
-            impl #p::Table for #ident {
-                fn meta() -> &'static #p::TableMeta {
-                    static __TENANCY_META: #p::TableMeta = #p::TableMeta::new(
-                        #schema,
-                        #name,
-                        #tenant,
-                        &[#(#columns),*],
-                        &[#(#indexes),*],
-                    );
-                    &__TENANCY_META
-                }
-            }
+            static __TENANCY_META: #p::TableMeta = #p::__private_v0_1::table(
+                ::core::concat!(::core::module_path!(), "::", #ident_name),
+                #schema,
+                #name,
+                #tenant,
+                &[#(#columns),*],
+                &[#(#indexes),*],
+            );
+            &__TENANCY_META
         }
     }
 
@@ -169,7 +246,8 @@ impl Generator<'_> {
             }
         };
         let attrs = &field.attrs;
-        let mut meta = quote!(#p::ColumnMeta::new(#column, #field_name, #sql_type, #nullable));
+        let mut meta =
+            quote!(#p::__private_v0_1::column(#column, #field_name, #sql_type, #nullable));
         if attrs.primary_key.is_some() {
             meta.extend(quote!(.primary_key()));
         }
@@ -187,25 +265,35 @@ impl Generator<'_> {
             let p = self.p_at(target.span());
             meta.extend(quote_spanned!(target.span()=> .references(<#target as #p::Table>::meta)));
         }
+        meta.extend(quote!(.build()));
         meta
     }
 
-    /// `impl TenantScoped` with the key type, or `impl GlobalTable`.
+    /// `impl TenantScoped` with the key type, or `impl GlobalTable`
+    /// (each sealed).
     fn scope_impl(&self) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
         match table.tenant() {
             Some(tenant) => {
                 let key = tenant.ty;
-                let p = self.p_at(key.span());
-                quote_spanned! {key.span()=>
+                let p_key = self.p_at(key.span());
+                let tenant_scoped = quote_spanned! {key.span()=>
                     #[automatically_derived]
-                    impl #p::TenantScoped for #ident {
+                    impl #p_key::TenantScoped for #ident {
                         type Key = #key;
                     }
+                };
+                quote! {
+                    #[automatically_derived]
+                    impl #p::__private_v0_1::SealedTenantScoped for #ident {}
+                    #tenant_scoped
                 }
             }
             None => quote! {
+                #[automatically_derived]
+                impl #p::__private_v0_1::SealedGlobalTable for #ident {}
+
                 #[automatically_derived]
                 impl #p::GlobalTable for #ident {}
             },
@@ -217,9 +305,24 @@ impl Generator<'_> {
     /// Mapped types convert through `ColumnType`, so a type without a
     /// mapping is reported once, by `ColumnType`; types with a verbatim
     /// `sql_type` convert with `From`.
-    fn insert_row_impl(&self) -> TokenStream {
+    fn insert_row_impl(&self, body: TokenStream) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
+        quote! {
+            #[automatically_derived]
+            impl #p::__private_v0_1::SealedInsertRow for #ident {}
+
+            #[automatically_derived]
+            impl #p::InsertRow for #ident {
+                fn insert_values(&self) -> ::std::vec::Vec<(&'static str, #p::__private_v0_1::Value)> {
+                    #body
+                }
+            }
+        }
+    }
+
+    fn insert_values_body(&self) -> TokenStream {
+        let Generator { table, p: _ } = self;
         let values = table
             .columns()
             .filter(|field| field.attrs.generated.is_none())
@@ -233,7 +336,7 @@ impl Generator<'_> {
                 let p = self.p_at(ty.span());
                 match field.attrs.sql_type {
                     Some(_) => quote_spanned! {ty.span()=>
-                        (#column, #p::__private::Value::from(#value))
+                        (#column, #p::__private_v0_1::Value::from(#value))
                     },
                     None => quote_spanned! {ty.span()=>
                         (#column, <#ty as #p::ColumnType>::into_value(#value))
@@ -241,27 +344,34 @@ impl Generator<'_> {
                 }
             });
         quote! {
-            #[automatically_derived]
-            impl #p::InsertRow for #ident {
-                fn insert_values(&self) -> ::std::vec::Vec<(&'static str, #p::__private::Value)> {
-                    ::std::vec::Vec::from([#(#values),*])
-                }
-            }
+            ::std::vec::Vec::from([#(#values),*])
         }
     }
 
     /// The column constants and the statement entry points.
     fn inherent_impl(&self) -> TokenStream {
         let ident = self.table.ident;
+        // Unique by constant name: two fields named alike are an error of
+        // their own, not a second definition of the constant.
+        let mut names = Vec::new();
         let constants = self
             .table
             .fields
             .iter()
             .filter(|field| !field.is_skipped())
-            .map(|field| self.column_constant(field));
-        let entry_points = match self.table.kind {
-            Kind::TenantScoped => self.scoped_entry_points(),
-            Kind::Global => self.global_entry_points(),
+            .filter(|field| {
+                let name = field.const_ident().to_string();
+                let first = !names.contains(&name);
+                names.push(name);
+                first
+            })
+            .map(|field| self.column_constant(field))
+            .collect::<Vec<_>>();
+        let entry_points = match (self.table.kind, self.table.tenant()) {
+            (Kind::TenantScoped, Some(_)) => self.scoped_entry_points(),
+            // Only in stand-ins: without a tenant column there is no key.
+            (Kind::TenantScoped, None) => TokenStream::new(),
+            (Kind::Global, _) => self.global_entry_points(),
         };
         quote! {
             #[automatically_derived]
@@ -287,7 +397,8 @@ impl Generator<'_> {
             );
             return quote! {
                 #[doc = #doc]
-                pub const #constant: #p::TenantColumn<#ident> = #p::TenantColumn::new(#column);
+                pub const #constant: #p::TenantColumn<#ident> =
+                    #p::__private_v0_1::tenant_column_constant::<#ident>(#column);
             };
         }
         let field_name = field.name();
@@ -299,7 +410,8 @@ impl Generator<'_> {
         let ty = field.ty;
         quote! {
             #[doc = #doc]
-            pub const #constant: #p::Column<#ident, #ty> = #p::Column::new(#column);
+            pub const #constant: #p::Column<#ident, #ty> =
+                #p::__private_v0_1::column_constant::<#ident, #ty>(#column);
         }
     }
 

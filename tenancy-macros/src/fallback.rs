@@ -8,14 +8,18 @@ use syn::DeriveInput;
 
 use crate::attr;
 
-/// The item, stripped of our attributes, followed by the errors.
-pub(crate) fn item(input: &DeriveInput, error: &syn::Error) -> TokenStream {
+/// The item, stripped of our attributes, followed by the errors and the
+/// stand-ins for what the macro would have generated (the column constants
+/// and entry points of the fields that parsed), so that one mistake in an
+/// attribute is reported once, not again at every use of the table.
+pub(crate) fn item(input: &DeriveInput, error: &syn::Error, stand_ins: TokenStream) -> TokenStream {
     let mut stripped = input.clone();
     attr::strip(&mut stripped);
     let errors = error.to_compile_error();
     quote! {
         #stripped
         #errors
+        #stand_ins
     }
 }
 

@@ -9,7 +9,7 @@
 //! # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
 //! use tenancy_sqlx::{CrossTenant, OwnerPool, SettingName, audit};
 //!
-//! let owner = OwnerPool::connect("postgres://owner@localhost/shop", CrossTenant::with_reason("schema audit")).await?;
+//! let owner = OwnerPool::connect("postgres://owner@localhost/shop", CrossTenant::with_reason("schema audit")?).await?;
 //! let mut conn = owner.pool().acquire().await?;
 //! let findings = audit::verify_tables(&mut conn, &tables, &SettingName::default()).await?;
 //! for finding in &findings {
@@ -104,8 +104,9 @@ pub async fn verify_tables(
     tables: &TableSet,
     setting: &SettingName,
 ) -> Result<Vec<Finding>, Error> {
-    let mut resolved = Vec::with_capacity(tables.tables().len());
-    for table in tables.tables() {
+    let registered = tables.tables()?;
+    let mut resolved = Vec::with_capacity(registered.len());
+    for table in registered {
         let oid: Option<sqlx::postgres::types::Oid> =
             sqlx::query_scalar("SELECT pg_catalog.to_regclass($1)::oid")
                 .bind(quoted_table(table.schema, table.name)?)

@@ -49,7 +49,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-//! let owner = pool.owner_pool(CrossTenant::with_reason("set-up: issue an API key"));
+//! let owner = pool.owner_pool(CrossTenant::with_reason("set-up: issue an API key")?);
 //! owner.apply_schema(&TableSet::new().with::<ApiKey>()).await?;
 //! owner
 //!     .execute(

@@ -1,6 +1,8 @@
 //! The adapter's error type.
 
-use tenancy_core::{BuildError, DdlError, KeyValue};
+use tenancy_core::{
+    BuildError, CrossTenantError, DdlError, IdentifierError, KeyValue, SettingNameError,
+};
 
 /// Why a role is refused as the application role of a [`TenantPool`](crate::TenantPool).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +61,14 @@ pub enum Error {
     #[error(transparent)]
     Build(#[from] BuildError),
 
-    /// Table metadata could not be turned into DDL.
+    /// Table metadata could not be turned into DDL, or the registered
+    /// tables describe one table twice.
     #[error(transparent)]
     Ddl(#[from] DdlError),
+
+    /// A cross-tenant capability could not be created (its reason was empty).
+    #[error(transparent)]
+    CrossTenant(#[from] CrossTenantError),
 
     /// A statement built for one tenant was given to a transaction of another.
     /// Nothing was sent to the database.
@@ -110,15 +117,6 @@ pub enum Error {
         statement: KeyValue,
     },
 
-    /// A statement whose scope this version of the adapter does not know.
-    #[error(
-        "statement with an unknown scope ({scope}) refused; nothing was sent: upgrade tenancy-sqlx"
-    )]
-    UnknownScope {
-        /// The scope, for the message.
-        scope: String,
-    },
-
     /// The pool's role would skip row-level security.
     #[error(
         "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
@@ -162,8 +160,8 @@ pub enum Error {
 
     /// A role, schema or table name that cannot be used as an identifier.
     #[error(
-        "invalid {kind} name {name:?}: expected 1 to 63 ASCII letters, digits, `_`, `$` or `-`, \
-         starting with a letter or `_`"
+        "invalid {kind} name {name:?}: expected 1 to 63 bytes: an ASCII letter or `_`, then \
+         ASCII letters, digits or `_`"
     )]
     InvalidIdentifier {
         /// What the name is for ("role", "schema", "table").
@@ -195,4 +193,19 @@ pub enum Error {
         /// Its SQL type, for the message.
         sql_type: String,
     },
+}
+
+impl From<IdentifierError> for Error {
+    fn from(error: IdentifierError) -> Self {
+        Error::InvalidIdentifier {
+            kind: error.kind,
+            name: error.name,
+        }
+    }
+}
+
+impl From<SettingNameError> for Error {
+    fn from(error: SettingNameError) -> Self {
+        Error::InvalidSetting { name: error.name }
+    }
 }

@@ -24,7 +24,7 @@
 //!
 //! // Deploy: as the role that owns the tables, create them and their RLS
 //! // policies (idempotent, one transaction).
-//! let owner = OwnerPool::connect("postgres://owner@db/shop", CrossTenant::with_reason("migrations")).await?;
+//! let owner = OwnerPool::connect("postgres://owner@db/shop", CrossTenant::with_reason("migrations")?).await?;
 //! owner.apply_schema(&tables, &RlsPolicy::for_role("app")?).await?;
 //!
 //! // The application connects as a role RLS applies to; a superuser,
@@ -109,7 +109,7 @@
 //!
 //! # async fn run() -> Result<(), tenancy_sqlx::Error> {
 //! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-//! pool.owner_pool(CrossTenant::with_reason("create the tables"))
+//! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
 //!     .apply_schema(&TableSet::new().with::<Note>())
 //!     .await?;
 //!

@@ -37,7 +37,7 @@ use crate::{
 ///
 /// let owner = OwnerPool::connect(
 ///     "postgres://owner@localhost/shop",
-///     CrossTenant::with_reason("deploy: migrations and RLS policies"),
+///     CrossTenant::with_reason("deploy: migrations and RLS policies")?,
 /// )
 /// .await?;
 /// owner.apply_schema(&tables, &RlsPolicy::for_role("app")?).await?;
@@ -176,11 +176,11 @@ impl<DB: Backend> OwnerPool<DB> {
     fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
         Self::check_scope(statement.scope())?;
         let built = statement.build(DB::DIALECT)?;
-        Self::check_scope(built.scope)?;
+        Self::check_scope(built.scope())?;
         tracing::info!(
             target: "tenancy::cross_tenant",
             reason = %self.reason,
-            sql = %built.sql,
+            sql = %built.sql(),
             "cross-tenant statement"
         );
         Ok(built)
@@ -192,9 +192,6 @@ impl<DB: Backend> OwnerPool<DB> {
             StatementScope::Tenant(statement) => {
                 Err(Error::TenantStatementOnOwnerPool { statement })
             }
-            other => Err(Error::UnknownScope {
-                scope: format!("{other:?}"),
-            }),
         }
     }
 }

@@ -7,7 +7,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 use sqlx_core::transaction::TransactionManager;
 use tenancy_core::ddl::TableSet;
-use tenancy_core::{TableMeta, TenantId, TenantKey};
+use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
 use crate::backend::{Backend, DefaultBackend};
@@ -34,7 +34,7 @@ pub struct TenantPoolOptions {
     setting: SettingName,
     // Read by the PostgreSQL role check only: SQLite has no roles.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    tables: Vec<&'static TableMeta>,
+    tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
 }
@@ -68,7 +68,7 @@ impl TenantPoolOptions {
     /// before RLS is set up.
     #[must_use]
     pub fn tables(mut self, tables: &TableSet) -> Self {
-        self.tables = tables.tables().to_vec();
+        self.tables = tables.clone();
         self
     }
 
@@ -244,10 +244,12 @@ impl TenantPool<Postgres> {
     }
 
     async fn checked(pool: PgPool, options: TenantPoolOptions) -> Result<Self, Error> {
+        // A set with two descriptions of one table is refused before use.
+        let tables = options.tables.tables()?;
         let mut connection = pool.acquire().await?;
         // Not waived by `allow_rls_bypassing_role`: it is about the setting.
         role::refuse_tenant_default(&mut connection, &options.setting).await?;
-        let verdict = role::refuse_privileged_role(&mut connection, &options.tables).await;
+        let verdict = role::refuse_privileged_role(&mut connection, tables).await;
         drop(connection);
         match (verdict, options.accept_bypassing_role) {
             (Ok(()), _) => {}

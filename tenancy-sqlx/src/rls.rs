@@ -42,13 +42,12 @@
 //! lack them.
 //!
 //! ```
+//! use tenancy_sqlx::Table;
 //! use tenancy_sqlx::rls::RlsPolicy;
-//! # use tenancy_sqlx::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};
-//! # static COLUMNS: [ColumnMeta; 1] = [ColumnMeta::new("id", "id", SqlType::BigInt, false)];
-//! # static ORDERS: TableMeta = TableMeta::new(None, "orders", Some(TenantColumnMeta::new::<i64>("tenant_id")), &COLUMNS, &[]);
+//! # #[tenancy_sqlx::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64 }
 //!
 //! let policy = RlsPolicy::for_role("app")?;
-//! let ddl = policy.table_statements(&ORDERS)?;
+//! let ddl = policy.table_statements(Order::meta())?;
 //! assert_eq!(ddl[1], r#"ALTER TABLE "orders" FORCE ROW LEVEL SECURITY"#);
 //! assert!(ddl[3].contains("USING (\"tenant_id\" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))"));
 //! # Ok::<(), tenancy_sqlx::Error>(())
@@ -115,7 +114,7 @@ impl RlsPolicy {
     /// The statements for every table of the set, in its order.
     pub fn statements(&self, tables: &TableSet) -> Result<Vec<String>, Error> {
         let mut statements = Vec::new();
-        for table in tables.tables() {
+        for table in tables.tables()? {
             statements.extend(self.table_statements(table)?);
         }
         Ok(statements)
@@ -222,24 +221,30 @@ fn sequence_grant(table: &str, column: &Identifier, role: &Identifier) -> String
 
 #[cfg(test)]
 mod tests {
-    use tenancy_core::{ColumnMeta, TenantColumnMeta};
+    #![allow(dead_code)] // tables declared for their metadata
+
+    use tenancy_core::{Table, global_table, tenant_scoped};
 
     use super::*;
 
-    static COLUMNS: [ColumnMeta; 2] = [
-        ColumnMeta::new("id", "id", SqlType::BigInt, false)
-            .primary_key()
-            .generated(),
-        ColumnMeta::new("status", "status", SqlType::Text, false),
-    ];
-    static ORDERS: TableMeta = TableMeta::new(
-        Some("sales"),
-        "orders",
-        Some(TenantColumnMeta::new::<i32>("org_id")),
-        &COLUMNS,
-        &[],
-    );
-    static PLANS: TableMeta = TableMeta::new(None, "plans", None, &COLUMNS, &[]);
+    #[tenant_scoped(schema = "sales", table = "orders")]
+    struct SalesOrder {
+        #[tenancy(tenant)]
+        org_id: i32,
+        #[tenancy(primary_key, generated)]
+        id: i64,
+        status: String,
+    }
+
+    #[global_table(table = "plans")]
+    struct Plan {
+        #[tenancy(primary_key, generated)]
+        id: i64,
+        status: String,
+    }
+
+    static ORDERS: fn() -> &'static TableMeta = SalesOrder::meta;
+    static PLANS: fn() -> &'static TableMeta = Plan::meta;
 
     #[test]
     fn a_scoped_table_gets_forced_rls_one_policy_and_grants() {
@@ -249,7 +254,7 @@ mod tests {
         let predicate =
             r#""org_id" = (SELECT NULLIF(current_setting('myapp.org', true), '')::integer)"#;
         assert_eq!(
-            policy.table_statements(&ORDERS).unwrap(),
+            policy.table_statements(ORDERS()).unwrap(),
             [
                 r#"ALTER TABLE "sales"."orders" ENABLE ROW LEVEL SECURITY"#.to_owned(),
                 r#"ALTER TABLE "sales"."orders" FORCE ROW LEVEL SECURITY"#.to_owned(),
@@ -271,19 +276,19 @@ mod tests {
     fn a_global_table_is_only_readable() {
         let policy = RlsPolicy::for_role("app").unwrap();
         assert_eq!(
-            policy.table_statements(&PLANS).unwrap(),
+            policy.table_statements(PLANS()).unwrap(),
             [r#"GRANT SELECT ON "plans" TO "app""#]
         );
     }
 
     #[test]
     fn a_public_policy_grants_nothing() {
-        let statements = RlsPolicy::for_public().table_statements(&ORDERS).unwrap();
+        let statements = RlsPolicy::for_public().table_statements(ORDERS()).unwrap();
         assert_eq!(statements.len(), 4);
         assert!(statements[3].contains("FOR ALL TO PUBLIC USING"));
         assert!(
             RlsPolicy::for_public()
-                .table_statements(&PLANS)
+                .table_statements(PLANS())
                 .unwrap()
                 .is_empty()
         );

@@ -188,7 +188,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         self.check_scope(statement.scope())?;
         let built = statement.build(DB::DIALECT)?;
         // The built statement is what is sent: check its scope too.
-        self.check_scope(built.scope)?;
+        self.check_scope(built.scope())?;
         Ok(built)
     }
 
@@ -204,9 +204,6 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
             StatementScope::AllTenants => {
                 Err(Error::CrossTenantInTenantTransaction { transaction })
             }
-            other => Err(Error::UnknownScope {
-                scope: format!("{other:?}"),
-            }),
         }
     }
 

@@ -213,7 +213,8 @@ use tables::ApiKey;
 #[tokio::test]
 async fn keys_can_live_in_a_global_table() -> TestResult {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    let owner = pool.owner_pool(CrossTenant::with_reason("test: issue keys"));
+    let owner =
+        pool.owner_pool(CrossTenant::with_reason("test: issue keys").expect("a stated reason"));
     owner
         .apply_schema(&TableSet::new().with::<ApiKey>())
         .await?;

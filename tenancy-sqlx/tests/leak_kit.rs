@@ -38,7 +38,7 @@ fn tenants() -> (TenantId, TenantId) {
 /// each have two notes made of kit markers.
 async fn seeded() -> Result<(TenantPool<Sqlite>, LeakTest), LeakTestError> {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    pool.owner_pool(CrossTenant::with_reason("test set-up"))
+    pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
         .apply_schema(&TableSet::new().with::<Note>())
         .await?;
     let (a, b) = tenants();
@@ -260,7 +260,7 @@ async fn on_postgres_row_level_security_stops_the_same_raw_sql() -> TestResult {
     let tables = TableSet::new().with::<Note>();
     OwnerPool::from_pool(
         db.owner_pool().await?,
-        CrossTenant::with_reason("test set-up"),
+        CrossTenant::with_reason("test set-up").expect("a stated reason"),
     )
     .apply_schema(
         &tables,

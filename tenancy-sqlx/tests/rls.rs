@@ -15,7 +15,10 @@ use tenancy_sqlx::{
 };
 
 fn owner_pool(pool: sqlx::PgPool) -> OwnerPool {
-    OwnerPool::from_pool(pool, CrossTenant::with_reason("RLS tests"))
+    OwnerPool::from_pool(
+        pool,
+        CrossTenant::with_reason("RLS tests").expect("a stated reason"),
+    )
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ struct Seeded {
 /// customers with an open and a paid order each.
 async fn two_tenants() -> Result<(TenantPool<Sqlite>, Seeded, Seeded), Box<dyn std::error::Error>> {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    let owner = pool.owner_pool(CrossTenant::with_reason("test set-up"));
+    let owner = pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"));
     owner.apply_schema(&tables()).await?;
     owner
         .execute(
@@ -312,7 +312,8 @@ async fn statements_of_another_scope_are_refused_before_running() -> TestResult 
         }
         other => return Err(format!("expected TenantMismatch, got {other:?}").into()),
     }
-    let capability = CrossTenant::with_reason("test: a cross-tenant statement in the wrong place");
+    let capability = CrossTenant::with_reason("test: a cross-tenant statement in the wrong place")
+        .expect("a stated reason");
     let refused = tx.execute(Order::delete_across_tenants(&capability)).await;
     assert!(
         matches!(refused, Err(Error::CrossTenantInTenantTransaction { .. })),
@@ -328,9 +329,9 @@ async fn statements_of_another_scope_are_refused_before_running() -> TestResult 
     // The owner pool runs cross-tenant statements and refuses tenant ones.
     let owner = pool.owner_pool(capability);
     let everyone: Vec<Order> = owner
-        .fetch_all(Order::select_across_tenants(&CrossTenant::with_reason(
-            "test: read all",
-        )))
+        .fetch_all(Order::select_across_tenants(
+            &CrossTenant::with_reason("test: read all").expect("a stated reason"),
+        ))
         .await?;
     assert_eq!(everyone.len(), 8);
     let refused = owner.execute(Order::delete(&a)).await;
@@ -348,12 +349,12 @@ async fn statements_are_built_in_the_sqlite_dialect() -> TestResult {
         .filter(Order::STATUS.eq("open"))
         .to_sqlite()?;
     assert!(
-        statement.sql.contains(r#""orders"."tenant_id" = ?"#),
+        statement.sql().contains(r#""orders"."tenant_id" = ?"#),
         "{}",
-        statement.sql
+        statement.sql()
     );
     assert_eq!(
-        statement.scope,
+        statement.scope(),
         StatementScope::Tenant(tenant(A).key_value())
     );
     Ok(())
@@ -402,7 +403,7 @@ async fn raw_sql_is_not_filtered_on_sqlite() -> TestResult {
 #[tokio::test]
 async fn a_dropped_transaction_rolls_back_and_the_database_survives() -> TestResult {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    pool.owner_pool(CrossTenant::with_reason("test set-up"))
+    pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
         .apply_schema(&tables())
         .await?;
     let a = tenant(A);
@@ -426,7 +427,7 @@ async fn a_dropped_transaction_rolls_back_and_the_database_survives() -> TestRes
 #[tokio::test]
 async fn an_in_memory_database_outlives_the_connections_the_pool_closes() -> TestResult {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    pool.owner_pool(CrossTenant::with_reason("test set-up"))
+    pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
         .apply_schema(&tables())
         .await?;
     let a = tenant(A);
@@ -438,7 +439,7 @@ async fn an_in_memory_database_outlives_the_connections_the_pool_closes() -> Tes
     // Close every pooled connection (they come back to the pool in a
     // spawned task): only the pool's keeper is left.
     let sqlx_pool = pool
-        .owner_pool(CrossTenant::with_reason("test: inspect"))
+        .owner_pool(CrossTenant::with_reason("test: inspect").expect("a stated reason"))
         .pool()
         .clone();
     for _ in 0..100 {
@@ -466,7 +467,11 @@ async fn a_file_database_uses_wal_and_enforces_foreign_keys() -> TestResult {
         dir.path().join("tenants.db").display()
     );
 
-    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")).await?;
+    let owner = OwnerPool::connect_sqlite(
+        &url,
+        CrossTenant::with_reason("migrations").expect("a stated reason"),
+    )
+    .await?;
     owner.apply_schema(&tables()).await?;
     // Safe to run again.
     owner.apply_schema(&tables()).await?;

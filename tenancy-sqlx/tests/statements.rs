@@ -81,7 +81,7 @@ async fn global_tables_are_readable_in_any_tenant_transaction() -> TestResult {
     let db = database_with_tables().await?;
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
-        CrossTenant::with_reason("seed plans"),
+        CrossTenant::with_reason("seed plans").expect("a stated reason"),
     );
     owner
         .execute(
@@ -139,7 +139,8 @@ async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestRe
         "{message}"
     );
 
-    let capability = CrossTenant::with_reason("test: must be refused by a tenant transaction");
+    let capability = CrossTenant::with_reason("test: must be refused by a tenant transaction")
+        .expect("a stated reason");
     let across = tx
         .fetch_all::<Customer>(Customer::select_across_tenants(&capability))
         .await;
@@ -167,7 +168,7 @@ async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
     let db = database_with_tables().await?;
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
-        CrossTenant::with_reason("erasure job"),
+        CrossTenant::with_reason("erasure job").expect("a stated reason"),
     );
     let tenant = TenantId::from_verified(3_i64);
     let refused = owner.execute(Customer::delete(&tenant)).await;
@@ -177,7 +178,7 @@ async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
         }
         other => return Err(format!("expected TenantStatementOnOwnerPool, got {other:?}").into()),
     }
-    let capability = CrossTenant::with_reason("count all customers");
+    let capability = CrossTenant::with_reason("count all customers").expect("a stated reason");
     let statement = Customer::select_across_tenants(&capability);
     assert_eq!(
         tenancy_sqlx::BuildStatement::scope(&statement),

@@ -13,6 +13,9 @@ fn ui() {
     cases.compile_fail("ui/witness/*.rs");
     // The builder's types: tenant column, joins, comparisons, executors.
     cases.compile_fail("ui/builder/*.rs");
+    // What only the library implements or builds: tables, metadata, column
+    // types and handles, rows, statements.
+    cases.compile_fail("ui/sealed/*.rs");
     // `#[tenant_scoped]` and `#[global_table]` misuse, reported at the tokens.
     cases.compile_fail("ui/macro/*.rs");
     cases.pass("ui/pass/*.rs");

@@ -115,8 +115,10 @@ impl DatabaseConfig {
 }
 
 /// The capability the owner pool is made with; its creation is logged.
-fn setup_capability() -> CrossTenant {
-    CrossTenant::with_reason("orders-service start-up: tables, policies and the demo catalogue")
+fn setup_capability() -> Result<CrossTenant, tenancy_sqlx::Error> {
+    Ok(CrossTenant::with_reason(
+        "orders-service start-up: tables, policies and the demo catalogue",
+    )?)
 }
 
 /// Opens the SQLite database and creates the tables.
@@ -124,7 +126,7 @@ pub async fn open_sqlite(
     url: &str,
 ) -> Result<(TenantPool<Sqlite>, OwnerPool<Sqlite>), StartupError> {
     let pool = TenantPool::<Sqlite>::connect_sqlite(url, TenantPoolOptions::new()).await?;
-    let owner = pool.owner_pool(setup_capability());
+    let owner = pool.owner_pool(setup_capability()?);
     owner.apply_schema(&schema::tables()).await?;
     Ok((pool, owner))
 }
@@ -138,7 +140,7 @@ pub async fn open_postgres(
 ) -> Result<(TenantPool<Postgres>, OwnerPool<Postgres>), StartupError> {
     let app: PgConnectOptions = app_url.parse().map_err(StartupError::InvalidUrl)?;
     let tables = schema::tables();
-    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()).await?;
+    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?).await?;
     let policy = RlsPolicy::for_role(app.get_username())?;
     owner.apply_schema(&tables, &policy).await?;
     let options = TenantPoolOptions::new().tables(&tables);

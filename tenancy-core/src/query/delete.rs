@@ -3,15 +3,12 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use sea_query::Query;
-
 use crate::BuildError;
 use crate::capability::CrossTenant;
+use crate::ident::Identifier;
 use crate::meta::{GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::filter::{Filter, Node};
-use crate::query::render::{Lowerer, conjoin, render, table_ref};
-use crate::query::scope::Scope;
-use crate::query::shape::{self, Kind};
+use crate::query::render::Renderer;
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -23,9 +20,8 @@ use crate::tenant::TenantWitness;
 /// `#[tenant_scoped]` start one with `Order::delete(&tenant)`.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Delete, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -33,122 +29,105 @@ use crate::tenant::TenantWitness;
 ///     .filter(Order::STATUS.eq("draft"))
 ///     .to_sqlite()?;
 /// assert_eq!(
-///     statement.sql,
-///     r#"DELETE FROM "orders" WHERE "orders"."tenant_id" = ? AND "orders"."status" = ?"#
+///     statement.sql(),
+///     r#"DELETE FROM "main"."orders" WHERE "orders"."tenant_id" = ? AND "orders"."status" = ?"#
 /// );
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// # Ok(())
+/// # }
 /// ```
 #[must_use = "a statement does nothing until it is built and executed"]
 pub struct Delete<T> {
-    scope: Scope,
+    query: DeleteQuery,
+    _table: PhantomData<fn() -> T>,
+}
+
+/// The type-erased state of a delete, written by code compiled once for
+/// every table.
+#[derive(Clone, Debug)]
+struct DeleteQuery {
+    scope: StatementScope,
     table: &'static TableMeta,
     filters: Vec<Node>,
     returning: bool,
-    _table: PhantomData<fn() -> T>,
 }
 
 impl<T: TenantScoped> Delete<T> {
     /// Deletes rows of one tenant: the witness's.
     pub fn scoped(tenant: &impl TenantWitness<T::Key>) -> Self {
-        Delete::new(Scope::of_witness(tenant))
+        Delete::new(StatementScope::of_witness(tenant))
     }
 
     /// Deletes rows of every tenant, under a cross-tenant capability: no
     /// tenant predicate; subqueries are not restricted either.
     pub fn across_tenants(capability: &CrossTenant) -> Self {
-        Delete::new(Scope::across_tenants(capability, T::meta()))
+        Delete::new(StatementScope::across_tenants(capability, T::meta()))
     }
 }
 
 impl<T: GlobalTable> Delete<T> {
     /// Deletes from a global table; no tenant involved.
     pub fn global() -> Self {
-        Delete::new(Scope::Global)
+        Delete::new(StatementScope::Global)
     }
 }
 
 impl<T: Table> Delete<T> {
-    fn new(scope: Scope) -> Self {
+    fn new(scope: StatementScope) -> Self {
         Delete {
-            scope,
-            table: T::meta(),
-            filters: Vec::new(),
-            returning: false,
+            query: DeleteQuery {
+                scope,
+                table: T::meta(),
+                filters: Vec::new(),
+                returning: false,
+            },
             _table: PhantomData,
         }
     }
 
     /// Adds a filter; repeated calls are combined with `AND`.
     pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter.0);
+        self.query.filters.push(filter.0);
         self
     }
 
     /// `RETURNING *`: the deleted rows.
     pub fn returning_all(mut self) -> Self {
-        self.returning = true;
+        self.query.returning = true;
         self
     }
+}
 
-    fn lower(&self) -> Result<sea_query::DeleteStatement, BuildError> {
-        let mut lowerer = Lowerer::new(self.scope, self.table);
-        let tenant = lowerer.tenant_predicate(self.table)?;
-        lowerer.bring_into_scope(self.table)?;
-        let user = lowerer.filters(&self.filters)?;
-
-        let mut delete = Query::delete();
-        delete.from_table(table_ref(self.table));
-        if let Some(condition) = conjoin(tenant, user) {
-            delete.and_where(condition);
-        }
+impl DeleteQuery {
+    fn build(&self, dialect: Dialect, schema: &Identifier) -> Result<Statement, BuildError> {
+        let mut r = Renderer::new(dialect, schema, self.scope, self.table);
+        let lead = r.tenant_lead(self.table)?;
+        r.set_visible(&[self.table])?;
+        r.w.keyword("DELETE FROM ");
+        r.w.table(self.table);
+        r.clause(" WHERE ", lead, &self.filters)?;
         if self.returning {
-            delete.returning_all();
+            r.w.keyword(" RETURNING *");
         }
-        Ok(delete)
+        Ok(r.finish())
     }
 }
 
 impl<T> sealed::Sealed for Delete<T> {}
 
-impl<T: Table> BuildStatement for Delete<T> {
+impl<T> BuildStatement for Delete<T> {
     fn scope(&self) -> StatementScope {
-        self.scope.statement_scope()
+        self.query.scope
     }
 
-    fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-        let scope = self.scope.statement_scope();
-        shape::build_cached(self, Kind::Delete, dialect, scope, |delete| {
-            Ok(render(&delete.lower()?, dialect, delete.scope))
-        })
+    fn build_in(&self, dialect: Dialect, schema: &Identifier) -> Result<Statement, BuildError> {
+        self.query.build(dialect, schema)
     }
 }
-
-// What decides the SQL of a delete, for the statement cache: everything
-// but the values, which are its slots.
-shape::describe!(impl[T] for Delete<T>, |delete, v| {
-    let Delete {
-        scope,
-        table,
-        filters,
-        returning,
-        _table,
-    } = delete;
-    v.visit(scope);
-    v.table(*table);
-    v.len(filters.len());
-    for filter in filters {
-        v.visit(filter);
-    }
-    v.token(u64::from(*returning));
-});
 
 impl<T> Clone for Delete<T> {
     fn clone(&self) -> Self {
         Delete {
-            scope: self.scope,
-            table: self.table,
-            filters: self.filters.clone(),
-            returning: self.returning,
+            query: self.query.clone(),
             _table: PhantomData,
         }
     }
@@ -156,11 +135,6 @@ impl<T> Clone for Delete<T> {
 
 impl<T> fmt::Debug for Delete<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delete")
-            .field("scope", &self.scope)
-            .field("table", &self.table.name)
-            .field("filters", &self.filters)
-            .field("returning", &self.returning)
-            .finish()
+        f.debug_tuple("Delete").field(&self.query).finish()
     }
 }

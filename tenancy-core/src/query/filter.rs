@@ -22,9 +22,8 @@ use crate::query::subquery::{Subquery, SubqueryNode};
 /// beyond its tenant.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Filter, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -32,11 +31,13 @@ use crate::query::subquery::{Subquery, SubqueryNode};
 /// let sql = Select::<Order>::scoped(&tenant)
 ///     .filter(open.and(!Order::TOTAL.lt(100)))
 ///     .to_postgres()?
-///     .sql;
+///     .into_parts()
+///     .0;
 /// assert!(sql.ends_with(
 ///     r#"WHERE "orders"."tenant_id" = $1 AND (("orders"."status" = $2 OR "orders"."status" = $3) AND (NOT "orders"."total" < $4))"#
 /// ));
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 #[must_use = "a filter does nothing until it is passed to a statement"]
@@ -67,7 +68,7 @@ pub(crate) enum Node {
     },
     Like {
         column: ColumnRef,
-        pattern: String,
+        pattern: Value,
         negated: bool,
     },
     Null {
@@ -104,13 +105,13 @@ impl Filter {
     /// `TRUE`.
     ///
     /// ```
-    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() {
     /// use tenancy_core::Filter;
     ///
     /// let filter = Filter::all([Order::STATUS.eq("open"), Order::TOTAL.gte(100)]);
     /// # let _ = filter;
+    /// # }
     /// ```
     pub fn all(filters: impl IntoIterator<Item = Filter>) -> Filter {
         Filter(Node::All(filters.into_iter().map(|f| f.0).collect()))
@@ -128,18 +129,18 @@ impl Filter {
     /// [`Column::eq_col`].
     ///
     /// ```
-    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() -> Result<(), tenancy_core::BuildError> {
     /// use tenancy_core::{BuildStatement, Filter, Select, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);
     /// let has_orders = Filter::exists::<Order>(Order::CUSTOMER_ID.eq_col(Customer::ID));
-    /// let sql = Select::<Customer>::scoped(&tenant).filter(has_orders).to_postgres()?.sql;
+    /// let sql = Select::<Customer>::scoped(&tenant).filter(has_orders).to_postgres()?.into_parts().0;
     /// assert!(sql.ends_with(
-    ///     r#"WHERE "customers"."tenant_id" = $1 AND EXISTS(SELECT 1 FROM "orders" WHERE "orders"."tenant_id" = $2 AND "orders"."customer_id" = "customers"."id")"#
+    ///     r#"WHERE "customers"."tenant_id" = $1 AND EXISTS(SELECT 1 FROM "public"."orders" WHERE "orders"."tenant_id" = $2 AND "orders"."customer_id" = "customers"."id")"#
     /// ));
-    /// # Ok::<(), tenancy_core::BuildError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn exists<U: Table>(filter: Filter) -> Filter {
         Filter(Node::Exists {
@@ -310,11 +311,11 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     /// subqueries. The columns may differ in nullability but not in type.
     ///
     /// ```
-    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() {
     /// let on = Customer::ID.eq_col(Order::CUSTOMER_ID);
     /// # let _ = on;
+    /// # }
     /// ```
     pub fn eq_col<U: Table, W: ColumnType<Compare = V::Compare>>(
         self,
@@ -329,9 +330,8 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     /// `column IN (subquery)`.
     ///
     /// ```
-    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() -> Result<(), tenancy_core::BuildError> {
     /// use tenancy_core::{BuildStatement, Select, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);
@@ -339,11 +339,13 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     /// let sql = Select::<Order>::scoped(&tenant)
     ///     .filter(Order::CUSTOMER_ID.in_subquery(vip))
     ///     .to_postgres()?
-    ///     .sql;
+    ///     .into_parts()
+    ///     .0;
     /// assert!(sql.ends_with(
-    ///     r#"WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" IN (SELECT "customers"."id" FROM "customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
+    ///     r#"WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" IN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
     /// ));
-    /// # Ok::<(), tenancy_core::BuildError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter {
         self.subquery_check(subquery, false)
@@ -388,7 +390,7 @@ impl<T: Table, V: TextColumn> Column<T, V> {
     fn like_check(self, pattern: String, negated: bool) -> Filter {
         Filter(Node::Like {
             column: self.column_ref(),
-            pattern,
+            pattern: pattern.into(),
             negated,
         })
     }

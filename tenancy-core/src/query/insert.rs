@@ -3,17 +3,17 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use sea_query::{Expr, OnConflict, Query, Value};
+use sea_query::Value;
 
 use crate::BuildError;
 use crate::column::Assignable;
+use crate::ident::Identifier;
 use crate::meta::{ColumnType, GlobalTable, InsertRow, Table, TableMeta, TenantScoped};
 use crate::query::lists::{AssignableList, ConflictTarget};
-use crate::query::render::{render, table_ref};
-use crate::query::scope::{Scope, refuse_tenant_column};
-use crate::query::shape::{self, Kind};
+use crate::query::scope::{refuse_tenant_column, tenant_key};
+use crate::query::writer::SqlWriter;
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
-use crate::tenant::TenantWitness;
+use crate::tenant::{KeyValue, TenantWitness};
 
 /// An `INSERT` into table `T`.
 ///
@@ -24,9 +24,8 @@ use crate::tenant::TenantWitness;
 /// Tables marked `#[tenant_scoped]` start one with `Order::insert(&tenant)`.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Insert, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -37,20 +36,36 @@ use crate::tenant::TenantWitness;
 ///     .returning_all()
 ///     .to_postgres()?;
 /// assert_eq!(
-///     statement.sql,
-///     r#"INSERT INTO "orders" ("tenant_id", "customer_id", "status", "total") VALUES ($1, $2, $3, $4) RETURNING *"#
+///     statement.sql(),
+///     r#"INSERT INTO "public"."orders" ("tenant_id", "customer_id", "status", "total") VALUES ($1, $2, $3, $4) RETURNING *"#
 /// );
-/// assert_eq!(statement.values.0[0], 7i64.into());
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// assert_eq!(statement.values().0[0], 7i64.into());
+/// # Ok(())
+/// # }
 /// ```
 #[must_use = "a statement does nothing until it is built and executed"]
 pub struct Insert<T> {
-    scope: Scope,
+    query: InsertQuery,
+    _table: PhantomData<fn() -> T>,
+}
+
+/// The type-erased state of an insert, written by code compiled once for
+/// every table.
+#[derive(Clone, Debug)]
+struct InsertQuery {
+    scope: InsertScope,
     table: &'static TableMeta,
     rows: Vec<Row>,
     conflict: Option<Conflict>,
     returning: bool,
-    _table: PhantomData<fn() -> T>,
+}
+
+/// Whom an insert is for. No entry point inserts across tenants: a row
+/// always belongs to the one tenant that inserted it.
+#[derive(Clone, Copy, Debug)]
+enum InsertScope {
+    Tenant(KeyValue),
+    Global,
 }
 
 /// One row: `(column, value)` pairs, without the tenant column.
@@ -70,25 +85,27 @@ enum Conflict {
 impl<T: TenantScoped> Insert<T> {
     /// Inserts rows for one tenant: the witness's.
     pub fn scoped(tenant: &impl TenantWitness<T::Key>) -> Self {
-        Insert::new(Scope::of_witness(tenant))
+        Insert::new(InsertScope::Tenant(tenant.tenant().key_value()))
     }
 }
 
 impl<T: GlobalTable> Insert<T> {
     /// Inserts into a global table; no tenant involved.
     pub fn global() -> Self {
-        Insert::new(Scope::Global)
+        Insert::new(InsertScope::Global)
     }
 }
 
 impl<T: Table> Insert<T> {
-    fn new(scope: Scope) -> Self {
+    fn new(scope: InsertScope) -> Self {
         Insert {
-            scope,
-            table: T::meta(),
-            rows: Vec::new(),
-            conflict: None,
-            returning: false,
+            query: InsertQuery {
+                scope,
+                table: T::meta(),
+                rows: Vec::new(),
+                conflict: None,
+                returning: false,
+            },
             _table: PhantomData,
         }
     }
@@ -99,7 +116,7 @@ impl<T: Table> Insert<T> {
     where
         T: InsertRow,
     {
-        self.rows.push(row.insert_values());
+        self.query.rows.push(row.insert_values());
         self
     }
 
@@ -108,7 +125,8 @@ impl<T: Table> Insert<T> {
     where
         T: InsertRow,
     {
-        self.rows
+        self.query
+            .rows
             .extend(rows.into_iter().map(InsertRow::insert_values));
         self
     }
@@ -121,10 +139,11 @@ impl<T: Table> Insert<T> {
         C::Value: ColumnType,
     {
         let value = value.into().into_value();
-        if self.rows.is_empty() {
-            self.rows.push(Row::new());
+        let rows = &mut self.query.rows;
+        if rows.is_empty() {
+            rows.push(Row::new());
         }
-        if let Some(row) = self.rows.last_mut() {
+        if let Some(row) = rows.last_mut() {
             set_in_row(row, column.name(), value);
         }
         self
@@ -133,7 +152,7 @@ impl<T: Table> Insert<T> {
     /// Starts another row, for [`set`](Insert::set). Every row must set the
     /// same columns.
     pub fn new_row(mut self) -> Self {
-        self.rows.push(Row::new());
+        self.query.rows.push(Row::new());
         self
     }
 
@@ -141,7 +160,7 @@ impl<T: Table> Insert<T> {
     /// names a unique key; the tenant column leads it as it leads every key
     /// of a scoped table.
     pub fn on_conflict_do_nothing(mut self, target: impl ConflictTarget<T>) -> Self {
-        self.conflict = Some(Conflict::DoNothing {
+        self.query.conflict = Some(Conflict::DoNothing {
             target: target.names(),
         });
         self
@@ -153,9 +172,8 @@ impl<T: Table> Insert<T> {
     /// updated.
     ///
     /// ```
-    /// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-    /// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-    /// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() -> Result<(), tenancy_core::BuildError> {
     /// use tenancy_core::{BuildStatement, Insert, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);
@@ -164,19 +182,21 @@ impl<T: Table> Insert<T> {
     ///     .set(Order::STATUS, "paid")
     ///     .on_conflict_do_update((Order::ID,), (Order::STATUS,))
     ///     .to_sqlite()?
-    ///     .sql;
+    ///     .into_parts()
+    ///     .0;
     /// assert_eq!(
     ///     sql,
-    ///     r#"INSERT INTO "orders" ("tenant_id", "id", "status") VALUES (?, ?, ?) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#
+    ///     r#"INSERT INTO "main"."orders" ("tenant_id", "id", "status") VALUES (?, ?, ?) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#
     /// );
-    /// # Ok::<(), tenancy_core::BuildError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn on_conflict_do_update(
         mut self,
         target: impl ConflictTarget<T>,
         update_columns: impl AssignableList<T>,
     ) -> Self {
-        self.conflict = Some(Conflict::DoUpdate {
+        self.query.conflict = Some(Conflict::DoUpdate {
             target: target.names(),
             columns: update_columns.names(),
         });
@@ -185,85 +205,131 @@ impl<T: Table> Insert<T> {
 
     /// `RETURNING *`: the inserted rows, as stored.
     pub fn returning_all(mut self) -> Self {
-        self.returning = true;
+        self.query.returning = true;
         self
     }
+}
 
+impl InsertQuery {
     /// The tenant column and the witness's key, for a scoped insert.
     fn tenant_column(&self) -> Result<Option<(&'static str, Value)>, BuildError> {
-        let value = self.scope.tenant_value(self.table, self.table.name)?;
-        match (self.table.tenant, value) {
-            (Some(tenant), Some(value)) => Ok(Some((tenant.name, value))),
-            (None, _) => Ok(None),
-            // No entry point makes this; refuse rather than insert unscoped.
-            (Some(_), None) => Err(BuildError::ScopedTableWithoutTenant {
+        match (self.scope, self.table.tenant) {
+            (InsertScope::Tenant(key), Some(tenant)) => Ok(Some((
+                tenant.name,
+                tenant_key(self.table, tenant.sql_type, key)?,
+            ))),
+            (_, None) => Ok(None),
+            (InsertScope::Global, Some(_)) => Err(BuildError::ScopedTableWithoutTenant {
                 table: self.table.name,
                 outer: self.table.name,
             }),
         }
     }
 
-    fn lower(&self) -> Result<sea_query::InsertStatement, BuildError> {
+    fn build(&self, dialect: Dialect, schema: &Identifier) -> Result<Statement, BuildError> {
         let table = self.table.name;
         let Some(first) = self.rows.first() else {
             return Err(BuildError::EmptyInsert { table });
         };
         let tenant = self.tenant_column()?;
         let columns: Vec<&'static str> = first.iter().map(|(column, _)| *column).collect();
-        if let Some((tenant_column, _)) = tenant {
-            refuse_tenant_column(table, tenant_column, &columns)?;
+        let tenant_name = tenant.as_ref().map(|(name, _)| *name);
+        if let Some(tenant_name) = tenant_name {
+            refuse_tenant_column(table, tenant_name, &columns)?;
         }
 
-        let mut insert = Query::insert();
-        insert.into_table(table_ref(self.table));
-        let tenant_name = tenant.as_ref().map(|(name, _)| *name);
-        insert.columns(tenant_name.into_iter().chain(columns.iter().copied()));
-
+        let mut w = SqlWriter::new(dialect, schema);
+        w.keyword("INSERT INTO ");
+        w.table(self.table);
+        w.keyword(" (");
+        write_names(
+            &mut w,
+            tenant_name.into_iter().chain(columns.iter().copied()),
+        );
+        w.keyword(") VALUES ");
         for (index, row) in self.rows.iter().enumerate() {
             if row.is_empty() && tenant.is_none() {
                 return Err(BuildError::EmptyRow { table, row: index });
             }
-            let values = values_in_order(row, &columns)
-                .ok_or(BuildError::InconsistentRows { table, row: index })?;
-            let tenant_value = tenant.as_ref().map(|(_, value)| Expr::Value(value.clone()));
-            insert
-                .values(tenant_value.into_iter().chain(values))
-                .map_err(|_| BuildError::InconsistentRows { table, row: index })?;
+            if row.len() != columns.len() {
+                return Err(BuildError::InconsistentRows { table, row: index });
+            }
+            w.keyword(if index == 0 { "(" } else { ", (" });
+            if let Some((_, key)) = &tenant {
+                w.bind(key)?;
+            }
+            for (position, column) in columns.iter().enumerate() {
+                let value = row
+                    .iter()
+                    .find(|(name, _)| name == column)
+                    .map(|(_, value)| value)
+                    .ok_or(BuildError::InconsistentRows { table, row: index })?;
+                if position > 0 || tenant.is_some() {
+                    w.keyword(", ");
+                }
+                w.bind(value)?;
+            }
+            w.keyword(")");
         }
-
         if let Some(conflict) = &self.conflict {
-            insert.on_conflict(self.on_conflict(conflict, tenant_name)?);
+            self.on_conflict(&mut w, conflict, tenant_name)?;
         }
         if self.returning {
-            insert.returning_all();
+            w.keyword(" RETURNING *");
         }
-        Ok(insert)
+        Ok(w.finish(StatementScope::from(self.scope)))
     }
 
+    /// `ON CONFLICT (<tenant column>, <target>...) DO ...`.
     fn on_conflict(
         &self,
+        w: &mut SqlWriter<'_>,
         conflict: &Conflict,
         tenant: Option<&'static str>,
-    ) -> Result<OnConflict, BuildError> {
-        let lead = |target: &[&'static str]| {
-            tenant
-                .into_iter()
-                .chain(target.iter().copied())
-                .collect::<Vec<_>>()
+    ) -> Result<(), BuildError> {
+        let target = match conflict {
+            Conflict::DoNothing { target } | Conflict::DoUpdate { target, .. } => target,
         };
-        Ok(match conflict {
-            Conflict::DoNothing { target } => {
-                OnConflict::columns(lead(target)).do_nothing().to_owned()
-            }
-            Conflict::DoUpdate { target, columns } => {
+        w.keyword(" ON CONFLICT (");
+        write_names(w, tenant.into_iter().chain(target.iter().copied()));
+        w.keyword(")");
+        match conflict {
+            Conflict::DoNothing { .. } => w.keyword(" DO NOTHING"),
+            Conflict::DoUpdate { columns, .. } => {
                 if let Some(tenant) = tenant {
                     refuse_tenant_column(self.table.name, tenant, columns)?;
                 }
-                OnConflict::columns(lead(target))
-                    .update_columns(columns.iter().copied())
-                    .to_owned()
+                w.keyword(" DO UPDATE SET ");
+                for (index, column) in columns.iter().enumerate() {
+                    if index > 0 {
+                        w.keyword(", ");
+                    }
+                    w.identifier(column);
+                    w.keyword(" = ");
+                    w.column("excluded", column);
+                }
             }
-        })
+        }
+        Ok(())
+    }
+}
+
+impl From<InsertScope> for StatementScope {
+    fn from(scope: InsertScope) -> Self {
+        match scope {
+            InsertScope::Tenant(key) => StatementScope::Tenant(key),
+            InsertScope::Global => StatementScope::Global,
+        }
+    }
+}
+
+/// `"a", "b", ...`.
+fn write_names<'a>(w: &mut SqlWriter<'_>, names: impl Iterator<Item = &'a str>) {
+    for (index, name) in names.enumerate() {
+        if index > 0 {
+            w.keyword(", ");
+        }
+        w.identifier(name);
     }
 }
 
@@ -275,90 +341,22 @@ fn set_in_row(row: &mut Row, column: &'static str, value: Value) {
     }
 }
 
-/// The row's values in the order of `columns`; `None` when the row does not
-/// set exactly these columns.
-fn values_in_order(row: &Row, columns: &[&'static str]) -> Option<Vec<Expr>> {
-    if row.len() != columns.len() {
-        return None;
-    }
-    columns
-        .iter()
-        .map(|column| {
-            row.iter()
-                .find(|(name, _)| name == column)
-                .map(|(_, value)| Expr::Value(value.clone()))
-        })
-        .collect()
-}
-
 impl<T> sealed::Sealed for Insert<T> {}
 
-impl<T: Table> BuildStatement for Insert<T> {
+impl<T> BuildStatement for Insert<T> {
     fn scope(&self) -> StatementScope {
-        self.scope.statement_scope()
+        self.query.scope.into()
     }
 
-    fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-        let scope = self.scope.statement_scope();
-        shape::build_cached(self, Kind::Insert, dialect, scope, |insert| {
-            Ok(render(&insert.lower()?, dialect, insert.scope))
-        })
+    fn build_in(&self, dialect: Dialect, schema: &Identifier) -> Result<Statement, BuildError> {
+        self.query.build(dialect, schema)
     }
 }
-
-// What decides the SQL of an insert, for the statement cache: everything
-// but the values, which are its slots.
-shape::describe!(impl[T] for Insert<T>, |insert, v| {
-    let Insert {
-        scope,
-        table,
-        rows,
-        conflict,
-        returning,
-        _table,
-    } = insert;
-    v.visit(scope);
-    v.table(*table);
-    v.len(rows.len());
-    for row in rows {
-        v.len(row.len());
-        for (column, value) in row {
-            v.str(*column);
-            v.value(value);
-        }
-    }
-    match conflict {
-        None => v.token(0),
-        Some(Conflict::DoNothing { target }) => {
-            v.token(1);
-            v.len(target.len());
-            for column in target {
-                v.str(*column);
-            }
-        }
-        Some(Conflict::DoUpdate { target, columns }) => {
-            v.token(2);
-            v.len(target.len());
-            for column in target {
-                v.str(*column);
-            }
-            v.len(columns.len());
-            for column in columns {
-                v.str(*column);
-            }
-        }
-    }
-    v.token(u64::from(*returning));
-});
 
 impl<T> Clone for Insert<T> {
     fn clone(&self) -> Self {
         Insert {
-            scope: self.scope,
-            table: self.table,
-            rows: self.rows.clone(),
-            conflict: self.conflict.clone(),
-            returning: self.returning,
+            query: self.query.clone(),
             _table: PhantomData,
         }
     }
@@ -366,12 +364,54 @@ impl<T> Clone for Insert<T> {
 
 impl<T> fmt::Debug for Insert<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Insert")
-            .field("scope", &self.scope)
-            .field("table", &self.table.name)
-            .field("rows", &self.rows)
-            .field("conflict", &self.conflict)
-            .field("returning", &self.returning)
-            .finish()
+        f.debug_tuple("Insert").field(&self.query).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Column;
+    use crate::query::Update;
+    use crate::{TenantId, tenant_scoped};
+
+    #[tenant_scoped]
+    #[allow(dead_code)] // declared for its metadata and columns
+    struct Note {
+        tenant_id: i64,
+        #[tenancy(primary_key)]
+        id: i64,
+        body: String,
+    }
+
+    /// Names the tenant column in another case: the types never make one
+    /// (the tenant column is not `Assignable`, rows are generated), but the
+    /// statement itself is checked too.
+    const FORGED: Column<Note, i64> = Column::new("TENANT_ID");
+
+    fn assigned() -> BuildError {
+        BuildError::TenantColumnAssigned {
+            table: "notes",
+            column: "TENANT_ID",
+        }
+    }
+
+    #[test]
+    fn a_forged_tenant_column_is_never_assigned() {
+        let tenant = TenantId::<i64>::from_verified(7);
+        let update = Update::<Note>::scoped(&tenant).set(FORGED, 8);
+        assert_eq!(update.to_postgres(), Err(assigned()));
+        let insert = Insert::<Note>::scoped(&tenant).set(FORGED, 8);
+        assert_eq!(insert.to_sqlite(), Err(assigned()));
+        let upsert = Insert::<Note>::scoped(&tenant)
+            .set(Note::ID, 1)
+            .on_conflict_do_update((Note::ID,), (FORGED,));
+        assert_eq!(upsert.to_postgres(), Err(assigned()));
+
+        let mut row = Insert::<Note>::scoped(&tenant);
+        row.query
+            .rows
+            .push(vec![("TENANT_ID", 8i64.into()), ("body", "x".into())]);
+        assert_eq!(row.to_postgres(), Err(assigned()));
     }
 }

@@ -4,6 +4,11 @@
 use crate::column::{AnyColumn, Assignable, Column, ColumnRef};
 
 mod sealed {
+    /// Implemented for tuples of columns only.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a tuple of columns",
+        label = "expected a tuple of 1 to 8 generated columns, such as `(Order::ID, Order::STATUS)`"
+    )]
     pub trait Sealed {}
 }
 

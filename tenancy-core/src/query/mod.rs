@@ -1,9 +1,11 @@
 //! The scoped query builder.
 //!
-//! Builders hold type-erased, owned descriptions of a statement; they are
-//! lowered to sea-query only in `build`, where [`render`] adds the tenant
-//! predicate to every reference to a tenant-scoped table. Nothing else in
-//! the crate writes a tenant predicate, so there is one place to audit.
+//! Each builder is a thin typed wrapper around a type-erased, owned
+//! description of its statement, so the code that writes statements is
+//! compiled once, not per table. `build` walks that description once with
+//! the [`writer`]: [`render`] adds the tenant predicate to every reference to
+//! a tenant-scoped table, and nothing else in the crate writes one, so there
+//! is one place to audit.
 
 mod delete;
 mod filter;
@@ -12,9 +14,9 @@ mod lists;
 mod render;
 mod scope;
 mod select;
-mod shape;
 mod subquery;
 mod update;
+mod writer;
 
 pub use delete::Delete;
 pub use filter::{Filter, TextColumn};

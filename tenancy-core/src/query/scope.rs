@@ -8,25 +8,13 @@ use crate::meta::{SqlType, TableMeta};
 use crate::statement::StatementScope;
 use crate::tenant::{KeyValue, TenantKey, TenantWitness};
 
-/// The scope a builder was created in. Unlike [`StatementScope`] it is not
-/// `non_exhaustive`, so the renderer matches every case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// One tenant, taken from a witness.
-    Tenant(KeyValue),
-    /// Every tenant, under a `CrossTenant` capability.
-    AllTenants,
-    /// A statement on a global table.
-    Global,
-}
-
-impl Scope {
+impl StatementScope {
     /// The scope of a witness.
     pub(crate) fn of_witness<K: TenantKey>(tenant: &impl TenantWitness<K>) -> Self {
-        Scope::Tenant(tenant.tenant().key_value())
+        StatementScope::Tenant(tenant.tenant().key_value())
     }
 
-    /// The scope of a cross-tenant statement on `table`. Building one is
+    /// The scope of a cross-tenant statement on `table`. Making one is
     /// logged, with the capability's reason, next to the capability's own
     /// creation event.
     pub(crate) fn across_tenants(capability: &CrossTenant, table: &'static TableMeta) -> Self {
@@ -36,55 +24,56 @@ impl Scope {
             table = table.name,
             "cross-tenant statement started"
         );
-        Scope::AllTenants
+        StatementScope::AllTenants
     }
 
-    /// The scope reported in the built statement.
-    pub(crate) fn statement_scope(self) -> StatementScope {
-        match self {
-            Scope::Tenant(key) => StatementScope::Tenant(key),
-            Scope::AllTenants => StatementScope::AllTenants,
-            Scope::Global => StatementScope::Global,
-        }
-    }
-
-    /// The value the tenant column of `table` is compared with (or set to)
-    /// in this scope: `Ok(None)` when the table is global or the scope spans
-    /// all tenants. A scoped table in a global statement, or one keyed by
+    /// The value the tenant column of `table` is compared with in this
+    /// scope: `Ok(None)` when the table is global or the scope spans all
+    /// tenants. A scoped table in a global statement, or one keyed by
     /// another key type than the witness, is an error: never silently
     /// unscoped.
     pub(crate) fn tenant_value(
         self,
         table: &'static TableMeta,
-        statement_table: &'static str,
+        statement_table: &'static TableMeta,
     ) -> Result<Option<Value>, BuildError> {
         let Some(tenant) = table.tenant else {
             return Ok(None);
         };
         match self {
-            Scope::Tenant(key) => {
-                if tenant.sql_type != key_sql_type(key) {
-                    return Err(BuildError::TenantKeyMismatch {
-                        table: table.name,
-                        column_type: tenant.sql_type,
-                        key,
-                        key_type: key_type_name(key),
-                    });
-                }
-                Ok(Some(key_to_value(key)))
-            }
-            Scope::AllTenants => Ok(None),
-            Scope::Global => Err(BuildError::ScopedTableWithoutTenant {
+            StatementScope::Tenant(key) => tenant_key(table, tenant.sql_type, key).map(Some),
+            StatementScope::AllTenants => Ok(None),
+            StatementScope::Global => Err(BuildError::ScopedTableWithoutTenant {
                 table: table.name,
-                outer: statement_table,
+                outer: statement_table.name,
             }),
         }
     }
 }
 
+/// `key` as the bound value of `table`'s tenant column, whose type is
+/// `column_type`; a key of another type is refused.
+pub(crate) fn tenant_key(
+    table: &'static TableMeta,
+    column_type: SqlType,
+    key: KeyValue,
+) -> Result<Value, BuildError> {
+    if column_type == key_sql_type(key) {
+        Ok(key_to_value(key))
+    } else {
+        Err(BuildError::TenantKeyMismatch {
+            table: table.name,
+            column_type,
+            key,
+            key_type: key_type_name(key),
+        })
+    }
+}
+
 /// Refuses an INSERT or UPDATE that names the tenant column among the
-/// columns it assigns. The typed API cannot; a hand-made `Column::new`, or a
-/// hand-written `Assignable` or `InsertRow` impl, could. Names are compared
+/// columns it assigns. The typed API cannot (the tenant column is not
+/// `Assignable`, and `InsertRow` impls are generated); this stays as a check
+/// of the statement itself, independent of the types. Names are compared
 /// ignoring ASCII case: SQLite resolves `"TENANT_ID"` to the column
 /// `tenant_id`, quoted or not.
 pub(crate) fn refuse_tenant_column(
@@ -102,7 +91,7 @@ pub(crate) fn refuse_tenant_column(
 }
 
 /// A key as a bound parameter.
-pub(crate) fn key_to_value(key: KeyValue) -> Value {
+fn key_to_value(key: KeyValue) -> Value {
     match key {
         KeyValue::I32(key) => key.into(),
         KeyValue::I64(key) => key.into(),

@@ -3,17 +3,14 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use sea_query::{Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-
 use crate::BuildError;
 use crate::capability::CrossTenant;
 use crate::column::{AnyColumn, ColumnRef};
+use crate::ident::Identifier;
 use crate::meta::{GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::filter::{Filter, Node};
 use crate::query::lists::ColumnList;
-use crate::query::render::{Lowerer, conjoin, render, table_ref};
-use crate::query::scope::Scope;
-use crate::query::shape::{self, Kind};
+use crate::query::render::Renderer;
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::TenantWitness;
 
@@ -33,9 +30,8 @@ use crate::tenant::TenantWitness;
 /// `T` even when other tables are joined.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
@@ -46,11 +42,12 @@ use crate::tenant::TenantWitness;
 ///     .limit(20)
 ///     .to_postgres()?;
 /// assert_eq!(
-///     statement.sql,
-///     r#"SELECT "orders"."tenant_id", "orders"."id", "orders"."customer_id", "orders"."status", "orders"."total" FROM "orders" LEFT JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $2 AND "orders"."status" = $3 ORDER BY "orders"."id" DESC LIMIT $4"#
+///     statement.sql(),
+///     r#"SELECT "orders"."tenant_id", "orders"."id", "orders"."customer_id", "orders"."status", "orders"."total" FROM "public"."orders" LEFT JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" WHERE "orders"."tenant_id" = $2 AND "orders"."status" = $3 ORDER BY "orders"."id" DESC LIMIT $4"#
 /// );
-/// assert_eq!(statement.values.0[0], 7i64.into());
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// assert_eq!(statement.values().0[0], 7i64.into());
+/// # Ok(())
+/// # }
 /// ```
 #[must_use = "a statement does nothing until it is built and executed"]
 pub struct Select<T> {
@@ -65,14 +62,20 @@ const MAX_ROWS: u64 = i64::MAX as u64;
 /// The type-erased state of a select.
 #[derive(Clone, Debug)]
 struct SelectQuery {
-    scope: Scope,
+    scope: StatementScope,
     table: &'static TableMeta,
     joins: Vec<Join>,
     filters: Vec<Node>,
     projection: Vec<ColumnRef>,
-    order: Vec<(ColumnRef, Order)>,
+    order: Vec<(ColumnRef, Direction)>,
     limit: Option<u64>,
     offset: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Direction {
+    Asc,
+    Desc,
 }
 
 #[derive(Clone, Debug)]
@@ -85,7 +88,7 @@ struct Join {
 impl<T: TenantScoped> Select<T> {
     /// Selects the rows of one tenant: the witness's.
     pub fn scoped(tenant: &impl TenantWitness<T::Key>) -> Self {
-        Select::new(Scope::of_witness(tenant))
+        Select::new(StatementScope::of_witness(tenant))
     }
 
     /// Selects rows of every tenant, under a cross-tenant capability.
@@ -96,7 +99,7 @@ impl<T: TenantScoped> Select<T> {
     /// tenants are never joined. Subqueries are not restricted: correlate
     /// them with `eq_col` where they must stay within a row's tenant.
     pub fn across_tenants(capability: &CrossTenant) -> Self {
-        Select::new(Scope::across_tenants(capability, T::meta()))
+        Select::new(StatementScope::across_tenants(capability, T::meta()))
     }
 
     /// `INNER JOIN U ON <U's tenant predicate> AND (<on>)`.
@@ -116,12 +119,12 @@ impl<T: GlobalTable> Select<T> {
     /// cannot appear in it, not even in subqueries (building fails with
     /// [`BuildError::ScopedTableWithoutTenant`]).
     pub fn global() -> Self {
-        Select::new(Scope::Global)
+        Select::new(StatementScope::Global)
     }
 }
 
 impl<T: Table> Select<T> {
-    fn new(scope: Scope) -> Self {
+    fn new(scope: StatementScope) -> Self {
         Select {
             query: SelectQuery {
                 scope,
@@ -177,13 +180,15 @@ impl<T: Table> Select<T> {
 
     /// `ORDER BY column ASC`, after any earlier orderings.
     pub fn order_by_asc(mut self, column: impl AnyColumn) -> Self {
-        self.query.order.push((column.column_ref(), Order::Asc));
+        self.query.order.push((column.column_ref(), Direction::Asc));
         self
     }
 
     /// `ORDER BY column DESC`, after any earlier orderings.
     pub fn order_by_desc(mut self, column: impl AnyColumn) -> Self {
-        self.query.order.push((column.column_ref(), Order::Desc));
+        self.query
+            .order
+            .push((column.column_ref(), Direction::Desc));
         self
     }
 
@@ -222,80 +227,107 @@ impl<T: Table> Select<T> {
     }
 }
 
+/// What a select writes before `FROM`.
+#[derive(Clone, Copy)]
+enum Form {
+    /// `SELECT <columns> ... ORDER BY .. LIMIT .. OFFSET ..`.
+    Rows,
+    /// `SELECT COUNT(*) ...`.
+    Count,
+    /// `SELECT EXISTS(SELECT 1 ...)`.
+    Exists,
+}
+
 impl SelectQuery {
-    /// `FROM`, `JOIN`s and `WHERE`, each table reference scoped; returns the
-    /// lowerer with every table of the statement in scope.
-    fn lower_from_where(&self) -> Result<(SelectStatement, Lowerer), BuildError> {
-        let mut lowerer = Lowerer::new(self.scope, self.table);
-        let mut select = Query::select();
-
-        let tenant = lowerer.tenant_predicate(self.table)?;
-        lowerer.bring_into_scope(self.table)?;
-        select.from(table_ref(self.table));
-
-        for join in &self.joins {
-            let tenant = lowerer.join_predicate(self.table, join.table)?;
-            // ON may refer to this table and those before it, as in SQL.
-            lowerer.bring_into_scope(join.table)?;
-            let on = lowerer.filter(&join.on)?;
-            let kind = if join.left {
-                JoinType::LeftJoin
-            } else {
-                JoinType::InnerJoin
-            };
-            let on = match tenant {
-                Some(tenant) => tenant.and(on),
-                None => on,
-            };
-            select.join(kind, table_ref(join.table), on);
+    fn build(
+        &self,
+        form: Form,
+        dialect: Dialect,
+        schema: &Identifier,
+    ) -> Result<Statement, BuildError> {
+        let mut r = Renderer::new(dialect, schema, self.scope, self.table);
+        let mut from: Vec<&'static TableMeta> = Vec::with_capacity(1 + self.joins.len());
+        from.push(self.table);
+        from.extend(self.joins.iter().map(|join| join.table));
+        r.set_visible(&from)?;
+        match form {
+            Form::Rows => {
+                r.w.keyword("SELECT ");
+                if self.projection.is_empty() {
+                    for (index, column) in all_columns(self.table).enumerate() {
+                        if index > 0 {
+                            r.w.keyword(", ");
+                        }
+                        r.column(column)?;
+                    }
+                } else {
+                    for (index, column) in self.projection.iter().enumerate() {
+                        if index > 0 {
+                            r.w.keyword(", ");
+                        }
+                        r.column(*column)?;
+                    }
+                }
+            }
+            Form::Count => r.w.keyword("SELECT COUNT(*)"),
+            Form::Exists => r.w.keyword("SELECT EXISTS(SELECT 1"),
         }
-
-        let user = lowerer.filters(&self.filters)?;
-        if let Some(condition) = conjoin(tenant, user) {
-            select.and_where(condition);
+        self.write_from_where(&mut r, &from)?;
+        match form {
+            Form::Rows => self.order_and_bounds(&mut r)?,
+            Form::Count => {}
+            Form::Exists => r.w.keyword(")"),
         }
-        Ok((select, lowerer))
+        Ok(r.finish())
     }
 
-    fn rows(&self, dialect: Dialect) -> Result<SelectStatement, BuildError> {
-        let (mut select, lowerer) = self.lower_from_where()?;
-        if self.projection.is_empty() {
-            for column in all_columns(self.table) {
-                select.expr(lowerer.column(column)?);
-            }
-        } else {
-            for column in &self.projection {
-                select.expr(lowerer.column(*column)?);
-            }
+    /// `FROM`, `JOIN`s and `WHERE`, each table reference scoped.
+    fn write_from_where(
+        &self,
+        r: &mut Renderer<'_>,
+        from: &[&'static TableMeta],
+    ) -> Result<(), BuildError> {
+        let lead = r.tenant_lead(self.table)?;
+        r.w.keyword(" FROM ");
+        r.w.table(self.table);
+        for (index, join) in self.joins.iter().enumerate() {
+            let join_lead = r.join_lead(self.table, join.table)?;
+            r.w.keyword(if join.left {
+                " LEFT JOIN "
+            } else {
+                " INNER JOIN "
+            });
+            r.w.table(join.table);
+            // ON may refer to this table and those before it, as in SQL.
+            r.set_visible(&from[..index + 2])?;
+            r.clause(" ON ", join_lead, core::slice::from_ref(&join.on))?;
         }
-        for (column, order) in &self.order {
-            select.order_by_expr(lowerer.column(*column)?, order.clone());
+        r.set_visible(from)?;
+        r.clause(" WHERE ", lead, &self.filters)
+    }
+
+    fn order_and_bounds(&self, r: &mut Renderer<'_>) -> Result<(), BuildError> {
+        for (index, (column, direction)) in self.order.iter().enumerate() {
+            r.w.keyword(if index == 0 { " ORDER BY " } else { ", " });
+            r.column(*column)?;
+            r.w.keyword(match direction {
+                Direction::Asc => " ASC",
+                Direction::Desc => " DESC",
+            });
         }
-        let limit = match (dialect, self.limit, self.offset) {
+        let limit = match (r.w.dialect(), self.limit, self.offset) {
             (Dialect::Sqlite, None, Some(_)) => Some(MAX_ROWS),
             (_, limit, _) => limit,
         };
         if let Some(limit) = limit {
-            select.limit(limit);
+            r.w.keyword(" LIMIT ");
+            r.w.bind(&limit.into())?;
         }
         if let Some(offset) = self.offset {
-            select.offset(offset);
+            r.w.keyword(" OFFSET ");
+            r.w.bind(&offset.into())?;
         }
-        Ok(select)
-    }
-
-    fn count(&self, _: Dialect) -> Result<SelectStatement, BuildError> {
-        let (mut select, _) = self.lower_from_where()?;
-        select.expr(Expr::col(Asterisk).count());
-        Ok(select)
-    }
-
-    fn exists(&self, _: Dialect) -> Result<SelectStatement, BuildError> {
-        let (mut inner, _) = self.lower_from_where()?;
-        inner.expr(Expr::Constant(1.into()));
-        let mut select = Query::select();
-        select.expr(Expr::exists(inner));
-        Ok(select)
+        Ok(())
     }
 }
 
@@ -303,25 +335,28 @@ impl SelectQuery {
 fn all_columns(table: &'static TableMeta) -> impl Iterator<Item = ColumnRef> {
     let tenant = table.tenant.map(|tenant| tenant.name);
     let columns = table.columns.iter().map(|column| column.name);
-    tenant.into_iter().chain(columns).map(|column| ColumnRef {
-        table: table.name,
-        column,
-    })
+    tenant
+        .into_iter()
+        .chain(columns)
+        .map(|column| ColumnRef::new(table.name, column))
 }
 
 /// `SELECT COUNT(*)` over the rows of a [`Select`], made by
 /// [`Select::count`]. Decodes as one `i64`.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
-/// let sql = Select::<Order>::scoped(&tenant).count().to_sqlite()?.sql;
-/// assert_eq!(sql, r#"SELECT COUNT(*) FROM "orders" WHERE "orders"."tenant_id" = ?"#);
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// let statement = Select::<Order>::scoped(&tenant).count().to_sqlite()?;
+/// assert_eq!(
+///     statement.sql(),
+///     r#"SELECT COUNT(*) FROM "main"."orders" WHERE "orders"."tenant_id" = ?"#
+/// );
+/// # Ok(())
+/// # }
 /// ```
 #[must_use = "a statement does nothing until it is built and executed"]
 pub struct Count<T> {
@@ -333,15 +368,18 @@ pub struct Count<T> {
 /// [`Select::exists`]. Decodes as one `bool`.
 ///
 /// ```
-/// # #[tenancy_core::global_table] pub struct Plan { #[tenancy(primary_key)] pub id: i64, #[tenancy(unique)] pub name: String }
-/// # #[tenancy_core::tenant_scoped] pub struct Customer { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(unique)] pub name: String, #[tenancy(references = Plan)] pub plan_id: i64 }
-/// # #[tenancy_core::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key, generated)] pub id: i64, #[tenancy(references = Customer)] pub customer_id: i64, #[tenancy(index)] pub status: String, pub total: i64 }
+/// # include!("../../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
 /// use tenancy_core::{BuildStatement, Select, TenantId};
 ///
 /// let tenant = TenantId::<i64>::from_verified(7);
-/// let sql = Select::<Order>::scoped(&tenant).exists().to_postgres()?.sql;
-/// assert_eq!(sql, r#"SELECT EXISTS(SELECT 1 FROM "orders" WHERE "orders"."tenant_id" = $1)"#);
-/// # Ok::<(), tenancy_core::BuildError>(())
+/// let statement = Select::<Order>::scoped(&tenant).exists().to_postgres()?;
+/// assert_eq!(
+///     statement.sql(),
+///     r#"SELECT EXISTS(SELECT 1 FROM "public"."orders" WHERE "orders"."tenant_id" = $1)"#
+/// );
+/// # Ok(())
+/// # }
 /// ```
 #[must_use = "a statement does nothing until it is built and executed"]
 pub struct Exists<T> {
@@ -350,19 +388,20 @@ pub struct Exists<T> {
 }
 
 macro_rules! select_builder {
-    ($builder:ident, $lower:ident, $kind:expr) => {
+    ($builder:ident, $form:expr) => {
         impl<T> sealed::Sealed for $builder<T> {}
 
         impl<T> BuildStatement for $builder<T> {
             fn scope(&self) -> StatementScope {
-                self.query.scope.statement_scope()
+                self.query.scope
             }
 
-            fn build(&self, dialect: Dialect) -> Result<Statement, BuildError> {
-                let scope = self.query.scope.statement_scope();
-                shape::build_cached(&self.query, $kind, dialect, scope, |query| {
-                    Ok(render(&query.$lower(dialect)?, dialect, query.scope))
-                })
+            fn build_in(
+                &self,
+                dialect: Dialect,
+                schema: &Identifier,
+            ) -> Result<Statement, BuildError> {
+                self.query.build($form, dialect, schema)
             }
         }
 
@@ -385,60 +424,6 @@ macro_rules! select_builder {
     };
 }
 
-select_builder!(Select, rows, Kind::SelectRows);
-select_builder!(Count, count, Kind::SelectCount);
-select_builder!(Exists, exists, Kind::SelectExists);
-
-// What decides the SQL of a select, for the statement cache: everything
-// but the values, which are its slots.
-shape::describe!(impl for SelectQuery, |query, v| {
-    let SelectQuery {
-        scope,
-        table,
-        joins,
-        filters,
-        projection,
-        order,
-        limit,
-        offset,
-    } = query;
-    v.visit(scope);
-    v.table(*table);
-    v.len(joins.len());
-    for join in joins {
-        v.visit(join);
-    }
-    v.len(filters.len());
-    for filter in filters {
-        v.visit(filter);
-    }
-    v.len(projection.len());
-    for column in projection {
-        v.column(column);
-    }
-    v.len(order.len());
-    for (column, direction) in order {
-        v.column(column);
-        match direction {
-            Order::Asc => v.token(1),
-            Order::Desc => v.token(2),
-            _ => v.uncacheable(),
-        }
-    }
-    for bound in [limit, offset] {
-        match bound {
-            Some(count) => {
-                v.token(1);
-                v.count(count);
-            }
-            None => v.token(0),
-        }
-    }
-});
-
-shape::describe!(impl for Join, |join, v| {
-    let Join { table, on, left } = join;
-    v.table(*table);
-    v.token(u64::from(*left));
-    v.visit(on);
-});
+select_builder!(Select, Form::Rows);
+select_builder!(Count, Form::Count);
+select_builder!(Exists, Form::Exists);

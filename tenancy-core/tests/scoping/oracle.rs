@@ -1,13 +1,17 @@
-//! An independent oracle for invariant 2: parses emitted SQL with
+//! An independent oracle for the scoping rule: parses emitted SQL with
 //! `sqlparser` and walks the syntax tree, knowing nothing about the builder
-//! but the schema (which tables are scoped, by which column).
+//! but the schema (which tables are scoped, by which column, and which
+//! schema each table is declared in).
 //!
 //! In a tenant statement, every reference to a scoped table must carry
 //! `<table>.<tenant column> = <placeholder>` as a top-level `AND` conjunct of
 //! its own clause (`WHERE` of the query or subquery that names it in `FROM`,
 //! `ON` of a join), and that placeholder must be bound to the tenant's key.
-//! Inserted rows must take the key, bound, for the tenant column. Any syntax
-//! the oracle does not know is an error, so nothing can hide from it.
+//! Inserted rows must take the key, bound, for the tenant column. Every
+//! table reference must be schema-qualified, with the table's declared
+//! schema or the dialect's default (`public`, `main`), so that no other
+//! table of the same name can be meant. Any syntax the oracle does not know
+//! is an error, so nothing can hide from it.
 
 use std::collections::HashMap;
 
@@ -35,8 +39,14 @@ pub enum Expected {
     Global,
 }
 
-/// The schema as the oracle knows it: scoped table name → tenant column.
-pub type Schema = HashMap<&'static str, &'static str>;
+/// The schema as the oracle knows it.
+#[derive(Default)]
+pub struct Schema {
+    /// Scoped table name → tenant column.
+    pub tenants: HashMap<&'static str, &'static str>,
+    /// Table name → the schema it is declared in, for those that declare one.
+    pub declared: HashMap<&'static str, &'static str>,
+}
 
 /// Checks one statement; returns how many scoped table references it saw.
 pub fn check(
@@ -54,7 +64,6 @@ pub fn check(
     let parser_dialect: &dyn ParserDialect = match dialect {
         Dialect::Postgres => &PostgreSqlDialect {},
         Dialect::Sqlite => &SQLiteDialect {},
-        other => return Err(format!("no parser for {other:?}")),
     };
     let placeholders = placeholder_positions(parser_dialect, sql, values.len())?;
     let mut statements =
@@ -187,10 +196,10 @@ impl Checker<'_> {
         }
         let selection = select.selection.as_ref();
         for from in &select.from {
-            let base = table_name(&from.relation)?;
+            let base = self.table_name(&from.relation)?;
             self.scoped_reference(&base, selection, "WHERE")?;
             for join in &from.joins {
-                let joined = table_name(&join.relation)?;
+                let joined = self.table_name(&join.relation)?;
                 let (on, left) = match &join.join_operator {
                     JoinOperator::Join(JoinConstraint::On(on))
                     | JoinOperator::Inner(JoinConstraint::On(on)) => (on, false),
@@ -224,7 +233,7 @@ impl Checker<'_> {
         clause: Option<&Expr>,
         clause_name: &str,
     ) -> Result<(), String> {
-        let Some(tenant) = self.schema.get(table).copied() else {
+        let Some(tenant) = self.schema.tenants.get(table).copied() else {
             return Ok(());
         };
         self.references += 1;
@@ -248,13 +257,13 @@ impl Checker<'_> {
 
     /// A scoped table in a JOIN: the predicate must lead its ON clause.
     fn joined_reference(&mut self, joined: &str, base: &str, on: &Expr) -> Result<(), String> {
-        let Some(tenant) = self.schema.get(joined).copied() else {
+        let Some(tenant) = self.schema.tenants.get(joined).copied() else {
             return Ok(());
         };
         match self.expected {
             Expected::AllTenants => {
                 self.references += 1;
-                let base_tenant = self.schema.get(base).copied().unwrap_or_default();
+                let base_tenant = self.schema.tenants.get(base).copied().unwrap_or_default();
                 let matched = conjuncts(Some(on)).any(|conjunct| {
                     let Expr::BinaryOp {
                         left,
@@ -285,7 +294,7 @@ impl Checker<'_> {
     /// A tenant predicate on a LEFT JOINed table belongs in ON: in WHERE it
     /// would turn the left join into an inner one.
     fn left_join_not_filtered(&self, joined: &str, selection: Option<&Expr>) -> Result<(), String> {
-        let Some(tenant) = self.schema.get(joined).copied() else {
+        let Some(tenant) = self.schema.tenants.get(joined).copied() else {
             return Ok(());
         };
         let in_where = conjuncts(selection).any(|conjunct| match conjunct {
@@ -307,7 +316,7 @@ impl Checker<'_> {
         let TableObject::TableName(name) = &insert.table else {
             return Err(format!("unexpected insert target `{}`", insert.table));
         };
-        let table = last_part(name)?;
+        let table = self.qualified(name)?;
         let columns = insert
             .columns
             .iter()
@@ -329,7 +338,7 @@ impl Checker<'_> {
                 self.expr(value)?;
             }
         }
-        let Some(tenant) = self.schema.get(table.as_str()).copied() else {
+        let Some(tenant) = self.schema.tenants.get(table.as_str()).copied() else {
             return Ok(());
         };
         self.references += 1;
@@ -398,8 +407,13 @@ impl Checker<'_> {
         if !update.table.joins.is_empty() || update.from.is_some() {
             return Err("unexpected UPDATE ... FROM/JOIN".into());
         }
-        let table = table_name(&update.table.relation)?;
-        let tenant = self.schema.get(table.as_str()).copied().unwrap_or_default();
+        let table = self.table_name(&update.table.relation)?;
+        let tenant = self
+            .schema
+            .tenants
+            .get(table.as_str())
+            .copied()
+            .unwrap_or_default();
         for assignment in &update.assignments {
             self.assigned_column(&assignment.target, tenant)?;
             self.expr(&assignment.value)?;
@@ -421,7 +435,7 @@ impl Checker<'_> {
         if !from.joins.is_empty() || delete.using.is_some() {
             return Err("unexpected DELETE ... JOIN/USING".into());
         }
-        let table = table_name(&from.relation)?;
+        let table = self.table_name(&from.relation)?;
         self.scoped_reference(&table, delete.selection.as_ref(), "WHERE")?;
         if let Some(selection) = &delete.selection {
             self.expr(selection)?;
@@ -564,13 +578,40 @@ fn is_count_star(function: &sqlparser::ast::Function) -> bool {
         )
 }
 
-/// The name a table is referred to by: its last name part, without schema.
-fn table_name(relation: &TableFactor) -> Result<String, String> {
-    match relation {
-        TableFactor::Table {
-            name, alias: None, ..
-        } => last_part(name),
-        other => Err(format!("unexpected table `{other}`")),
+impl Checker<'_> {
+    /// The name a table is referred to by (its last name part), after
+    /// checking that the reference names the table's own schema.
+    fn table_name(&self, relation: &TableFactor) -> Result<String, String> {
+        match relation {
+            TableFactor::Table {
+                name, alias: None, ..
+            } => self.qualified(name),
+            other => Err(format!("unexpected table `{other}`")),
+        }
+    }
+
+    /// `"schema"."table"` with the table's declared schema, else the
+    /// dialect's default; returns the table's name.
+    fn qualified(&self, name: &ObjectName) -> Result<String, String> {
+        let [
+            ObjectNamePart::Identifier(schema),
+            ObjectNamePart::Identifier(table),
+        ] = name.0.as_slice()
+        else {
+            return Err(format!("`{name}` is not a schema-qualified table name"));
+        };
+        let default = if self.sqlite { "main" } else { "public" };
+        let expected = self
+            .schema
+            .declared
+            .get(table.value.as_str())
+            .copied()
+            .unwrap_or(default);
+        if schema.value == expected && schema.quote_style == Some('"') {
+            Ok(table.value.clone())
+        } else {
+            Err(format!("`{name}` is not in schema \"{expected}\""))
+        }
     }
 }
 

@@ -47,8 +47,8 @@ impl Backend for Postgres {
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
     {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_all(connection)
+        let (sql, values) = statement.into_parts();
+        sqlx::query_as_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_all(connection)
     }
 
     fn fetch_optional<'c, R>(
@@ -58,15 +58,16 @@ impl Backend for Postgres {
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
     {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_optional(connection)
+        let (sql, values) = statement.into_parts();
+        sqlx::query_as_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(connection)
     }
 
     async fn execute(
         connection: &mut PgConnection,
         statement: Statement,
     ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
+        let (sql, values) = statement.into_parts();
+        let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
             .execute(connection)
             .await?;
         Ok(done.rows_affected())

@@ -25,7 +25,7 @@
 //!
 //! # async fn leak_test() -> Result<(), LeakTestError> {
 //! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-//! pool.owner_pool(CrossTenant::with_reason("test set-up"))
+//! pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a non-empty reason"))
 //!     .apply_schema(&TableSet::new().with::<Note>())
 //!     .await?;
 //!

@@ -168,7 +168,7 @@ pub async fn shop_with_policy(
 pub async fn owner_pool(db: &TestDatabase) -> Result<OwnerPool, BoxError> {
     Ok(OwnerPool::from_pool(
         db.owner_pool().await?,
-        CrossTenant::with_reason("isolation suite set-up"),
+        CrossTenant::with_reason("isolation suite set-up").expect("a stated reason"),
     ))
 }
 

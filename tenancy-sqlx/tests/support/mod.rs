@@ -127,7 +127,7 @@ pub async fn database_with_tables() -> Result<TestDatabase, Box<dyn std::error::
     let db = TestDatabase::create().await?;
     let owner = tenancy_sqlx::OwnerPool::from_pool(
         db.owner_pool().await?,
-        tenancy_sqlx::CrossTenant::with_reason("test set-up"),
+        tenancy_sqlx::CrossTenant::with_reason("test set-up").expect("a stated reason"),
     );
     owner
         .apply_schema(

@@ -11,29 +11,29 @@ pub struct Order {
 }
 
 fn main() -> Result<(), tenancy_core::BuildError> {
-    let admin = CrossTenant::with_reason("erase abandoned drafts");
+    let admin = CrossTenant::with_reason("erase abandoned drafts").expect("a stated reason");
     assert_eq!(admin.reason(), "erase abandoned drafts");
 
     let select = Order::select_across_tenants(&admin).count().to_postgres()?;
-    assert_eq!(select.sql, r#"SELECT COUNT(*) FROM "orders""#);
-    assert_eq!(select.scope, StatementScope::AllTenants);
+    assert_eq!(select.sql(), r#"SELECT COUNT(*) FROM "public"."orders""#);
+    assert_eq!(select.scope(), StatementScope::AllTenants);
 
     let update = Order::update_across_tenants(&admin)
         .set(Order::STATUS, "archived")
         .filter(Order::STATUS.eq("draft"))
         .to_postgres()?;
     assert_eq!(
-        update.sql,
-        r#"UPDATE "orders" SET "status" = $1 WHERE "orders"."status" = $2"#
+        update.sql(),
+        r#"UPDATE "public"."orders" SET "status" = $1 WHERE "orders"."status" = $2"#
     );
 
     let delete = Order::delete_across_tenants(&admin)
         .filter(Order::STATUS.eq("archived"))
         .to_postgres()?;
     assert_eq!(
-        delete.sql,
-        r#"DELETE FROM "orders" WHERE "orders"."status" = $1"#
+        delete.sql(),
+        r#"DELETE FROM "public"."orders" WHERE "orders"."status" = $1"#
     );
-    assert_eq!(delete.scope, StatementScope::AllTenants);
+    assert_eq!(delete.scope(), StatementScope::AllTenants);
     Ok(())
 }

@@ -20,8 +20,8 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .filter(Country::CODE.eq("NZ"))
         .to_postgres()?;
     assert_eq!(
-        select.sql,
-        r#"SELECT "countries"."code", "countries"."name" FROM "countries" WHERE "countries"."code" = $1"#
+        select.sql(),
+        r#"SELECT "countries"."code", "countries"."name" FROM "public"."countries" WHERE "countries"."code" = $1"#
     );
     let insert = Country::insert()
         .row(&Country {
@@ -30,19 +30,19 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         })
         .to_postgres()?;
     assert_eq!(
-        insert.sql,
-        r#"INSERT INTO "countries" ("code", "name") VALUES ($1, $2)"#
+        insert.sql(),
+        r#"INSERT INTO "public"."countries" ("code", "name") VALUES ($1, $2)"#
     );
     let update = Country::update()
         .set(Country::NAME, "Aotearoa")
         .to_postgres()?;
-    assert_eq!(update.sql, r#"UPDATE "countries" SET "name" = $1"#);
+    assert_eq!(update.sql(), r#"UPDATE "public"."countries" SET "name" = $1"#);
     let delete = Country::delete()
         .filter(Country::CODE.eq("XX"))
         .to_postgres()?;
     assert_eq!(
-        delete.sql,
-        r#"DELETE FROM "countries" WHERE "countries"."code" = $1"#
+        delete.sql(),
+        r#"DELETE FROM "public"."countries" WHERE "countries"."code" = $1"#
     );
     Ok(())
 }

@@ -16,10 +16,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .filter(Note::ID.eq(9))
         .to_sqlite()?;
     assert_eq!(
-        statement.sql,
-        r#"UPDATE "notes" SET "body" = ? WHERE "notes"."tenant_id" = ? AND "notes"."id" = ?"#
+        statement.sql(),
+        r#"UPDATE "main"."notes" SET "body" = ? WHERE "notes"."tenant_id" = ? AND "notes"."id" = ?"#
     );
-    assert_eq!(statement.values.0[1], 3_i32.into());
+    assert_eq!(statement.values().0[1], 3_i32.into());
     assert_eq!(
         Note::meta().tenant.map(|tenant| tenant.sql_type),
         Some(SqlType::Integer)

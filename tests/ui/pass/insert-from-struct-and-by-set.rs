@@ -30,11 +30,11 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .rows([&forged, &paid])
         .to_postgres()?;
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "orders" ("tenant_id", "status", "note") VALUES ($1, $2, $3), ($4, $5, $6)"#
+        statement.sql(),
+        r#"INSERT INTO "public"."orders" ("tenant_id", "status", "note") VALUES ($1, $2, $3), ($4, $5, $6)"#
     );
-    assert_eq!(statement.values.0[0], 7_i64.into());
-    assert_eq!(statement.values.0[3], 7_i64.into());
+    assert_eq!(statement.values().0[0], 7_i64.into());
+    assert_eq!(statement.values().0[3], 7_i64.into());
 
     let statement = Order::insert(&tenant)
         .set(Order::STATUS, "open")
@@ -45,10 +45,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .returning_all()
         .to_sqlite()?;
     assert_eq!(
-        statement.sql,
-        r#"INSERT INTO "orders" ("tenant_id", "status", "note") VALUES (?, ?, ?), (?, ?, ?) RETURNING *"#
+        statement.sql(),
+        r#"INSERT INTO "main"."orders" ("tenant_id", "status", "note") VALUES (?, ?, ?), (?, ?, ?) RETURNING *"#
     );
     let single = Order::insert(&tenant).row(&paid).to_sqlite()?;
-    assert_eq!(single.values.0.len(), 3);
+    assert_eq!(single.values().0.len(), 3);
     Ok(())
 }

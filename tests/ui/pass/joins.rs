@@ -33,20 +33,21 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .columns((Order::ID, Plan::NAME))
         .to_postgres()?;
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."id", "plans"."name" FROM "orders" INNER JOIN "customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" INNER JOIN "plans" ON "plans"."id" = "customers"."plan_id" WHERE "orders"."tenant_id" = $2"#
+        statement.sql(),
+        r#"SELECT "orders"."id", "plans"."name" FROM "public"."orders" INNER JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "customers"."id" = "orders"."customer_id" INNER JOIN "public"."plans" ON "plans"."id" = "customers"."plan_id" WHERE "orders"."tenant_id" = $2"#
     );
-    assert_eq!(statement.values.0, vec![7_i64.into(), 7_i64.into()]);
+    assert_eq!(statement.values().0, vec![7_i64.into(), 7_i64.into()]);
 
     let sql = Customer::select(&tenant)
         .left_join::<Order>(Order::CUSTOMER_ID.eq_col(Customer::ID))
         .left_join_global::<Plan>(Plan::ID.eq_col(Customer::PLAN_ID))
         .column(Customer::ID)
         .to_sqlite()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
-        r#"SELECT "customers"."id" FROM "customers" LEFT JOIN "orders" ON "orders"."tenant_id" = ? AND "orders"."customer_id" = "customers"."id" LEFT JOIN "plans" ON "plans"."id" = "customers"."plan_id" WHERE "customers"."tenant_id" = ?"#
+        r#"SELECT "customers"."id" FROM "main"."customers" LEFT JOIN "main"."orders" ON "orders"."tenant_id" = ? AND "orders"."customer_id" = "customers"."id" LEFT JOIN "main"."plans" ON "plans"."id" = "customers"."plan_id" WHERE "customers"."tenant_id" = ?"#
     );
     Ok(())
 }

@@ -16,10 +16,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
     let tenant = TenantId::from_verified(7);
     let statement = Order::select(&tenant).to_postgres()?;
     assert_eq!(
-        statement.sql,
-        r#"SELECT "orders"."tenant_id", "orders"."status" FROM "orders" WHERE "orders"."tenant_id" = $1"#
+        statement.sql(),
+        r#"SELECT "orders"."tenant_id", "orders"."status" FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#
     );
-    assert_eq!(statement.values.0, vec![7_i64.into()]);
+    assert_eq!(statement.values().0, vec![7_i64.into()]);
 
     let order = Order {
         tenant_id: 7,

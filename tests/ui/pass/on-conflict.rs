@@ -19,10 +19,11 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .set(Product::PRICE_CENTS, 4999)
         .on_conflict_do_nothing((Product::SKU,))
         .to_postgres()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
-        r#"INSERT INTO "products" ("tenant_id", "sku", "name", "price_cents") VALUES ($1, $2, $3, $4) ON CONFLICT ("tenant_id", "sku") DO NOTHING"#
+        r#"INSERT INTO "public"."products" ("tenant_id", "sku", "name", "price_cents") VALUES ($1, $2, $3, $4) ON CONFLICT ("tenant_id", "sku") DO NOTHING"#
     );
     let sql = Product::insert(&tenant)
         .set(Product::SKU, "A-1")
@@ -30,10 +31,11 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .set(Product::PRICE_CENTS, 5999)
         .on_conflict_do_update((Product::SKU,), (Product::NAME, Product::PRICE_CENTS))
         .to_postgres()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
-        r#"INSERT INTO "products" ("tenant_id", "sku", "name", "price_cents") VALUES ($1, $2, $3, $4) ON CONFLICT ("tenant_id", "sku") DO UPDATE SET "name" = "excluded"."name", "price_cents" = "excluded"."price_cents""#
+        r#"INSERT INTO "public"."products" ("tenant_id", "sku", "name", "price_cents") VALUES ($1, $2, $3, $4) ON CONFLICT ("tenant_id", "sku") DO UPDATE SET "name" = "excluded"."name", "price_cents" = "excluded"."price_cents""#
     );
     Ok(())
 }

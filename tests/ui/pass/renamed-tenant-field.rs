@@ -21,15 +21,15 @@ pub struct Task {
 
 fn main() -> Result<(), tenancy_core::BuildError> {
     let tenant = TenantId::from_verified(5);
-    let sql = Project::select(&tenant).to_postgres()?.sql;
+    let sql = Project::select(&tenant).to_postgres()?.into_parts().0;
     assert_eq!(
         sql,
-        r#"SELECT "projects"."workspace_id", "projects"."id", "projects"."name" FROM "projects" WHERE "projects"."workspace_id" = $1"#
+        r#"SELECT "projects"."workspace_id", "projects"."id", "projects"."name" FROM "public"."projects" WHERE "projects"."workspace_id" = $1"#
     );
-    let sql = Task::insert(&tenant).set(Task::ID, 1).to_postgres()?.sql;
+    let sql = Task::insert(&tenant).set(Task::ID, 1).to_postgres()?.into_parts().0;
     assert_eq!(
         sql,
-        r#"INSERT INTO "tasks" ("workspace", "id") VALUES ($1, $2)"#
+        r#"INSERT INTO "public"."tasks" ("workspace", "id") VALUES ($1, $2)"#
     );
     assert_eq!(Task::OWNER.name(), "workspace");
     Ok(())

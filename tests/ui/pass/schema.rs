@@ -15,7 +15,8 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .column(Invoice::ID)
         .filter(Invoice::PAID.eq(false))
         .to_postgres()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
         r#"SELECT "invoices"."id" FROM "billing"."invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."paid" = $2"#

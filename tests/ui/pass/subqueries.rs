@@ -25,20 +25,22 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .column(Order::ID)
         .filter(Order::CUSTOMER_ID.in_subquery(vip))
         .to_postgres()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
-        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" IN (SELECT "customers"."id" FROM "customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" IN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
     );
 
     let without_orders = Filter::not_exists::<Order>(Order::CUSTOMER_ID.eq_col(Customer::ID));
     let sql = Customer::delete(&tenant)
         .filter(without_orders)
         .to_postgres()?
-        .sql;
+        .into_parts()
+        .0;
     assert_eq!(
         sql,
-        r#"DELETE FROM "customers" WHERE "customers"."tenant_id" = $1 AND (NOT EXISTS(SELECT 1 FROM "orders" WHERE "orders"."tenant_id" = $2 AND "orders"."customer_id" = "customers"."id"))"#
+        r#"DELETE FROM "public"."customers" WHERE "customers"."tenant_id" = $1 AND (NOT EXISTS(SELECT 1 FROM "public"."orders" WHERE "orders"."tenant_id" = $2 AND "orders"."customer_id" = "customers"."id"))"#
     );
     Ok(())
 }

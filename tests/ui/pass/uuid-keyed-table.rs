@@ -17,10 +17,10 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         .filter(Invoice::AMOUNT_CENTS.eq(0))
         .to_postgres()?;
     assert_eq!(
-        statement.sql,
-        r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."amount_cents" = $2"#
+        statement.sql(),
+        r#"DELETE FROM "public"."invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."amount_cents" = $2"#
     );
-    assert_eq!(statement.values.0[0], key.into());
+    assert_eq!(statement.values().0[0], key.into());
     assert_eq!(
         Invoice::meta().tenant.map(|tenant| tenant.sql_type),
         Some(SqlType::Uuid)

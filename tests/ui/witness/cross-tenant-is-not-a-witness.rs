@@ -11,6 +11,6 @@ pub struct Order {
 }
 
 fn main() {
-    let admin = CrossTenant::with_reason("nightly export");
+    let admin = CrossTenant::with_reason("nightly export").expect("a stated reason");
     let _orders = Order::select(&admin);
 }

@@ -123,7 +123,8 @@ impl TestApp {
     /// The service on an in-memory SQLite database.
     pub async fn sqlite() -> Result<Self, BoxError> {
         let (pool, owner) = startup::open_sqlite("sqlite::memory:").await?;
-        let reader = pool.owner_pool(CrossTenant::with_reason("tests: count rows"));
+        let reader = pool
+            .owner_pool(CrossTenant::with_reason("tests: count rows").expect("a stated reason"));
         let store = Store::Sqlite(pool.clone(), reader);
         let app = start(pool, &owner, store, None).await?;
         // SQLite numbers new rows from the largest id in the table, which
@@ -144,7 +145,8 @@ impl TestApp {
         // Counting every tenant's rows needs a role that RLS does not filter.
         let reader = OwnerPool::from_pool(
             database.admin_pool().await?,
-            CrossTenant::with_reason("tests: count rows as the superuser"),
+            CrossTenant::with_reason("tests: count rows as the superuser")
+                .expect("a stated reason"),
         );
         let store = Store::Postgres(pool.clone(), reader);
         start(pool, &owner, store, Some(database)).await
@@ -259,7 +261,7 @@ async fn count_rows<DB: Backend>(owner: &OwnerPool<DB>) -> Result<RowCounts, Box
 where
     (i64,): Decode<DB>,
 {
-    let cap = CrossTenant::with_reason("tests: count rows");
+    let cap = CrossTenant::with_reason("tests: count rows").expect("a stated reason");
     Ok(RowCounts {
         customers: count(owner, Customer::select_across_tenants(&cap).count()).await?,
         orders: count(owner, Order::select_across_tenants(&cap).count()).await?,

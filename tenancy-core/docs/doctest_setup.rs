@@ -1,0 +1,37 @@
+// The tables of the doc examples, included by each with
+// `# include!("../docs/doctest_setup.rs");` (the path is relative to the
+// file whose docs include it).
+
+/// Subscription plans: reference data shared by every tenant.
+#[tenancy_core::global_table]
+pub struct Plan {
+    #[tenancy(primary_key)]
+    pub id: i64,
+    #[tenancy(unique)]
+    pub name: String,
+}
+
+/// A tenant's customers.
+#[tenancy_core::tenant_scoped]
+pub struct Customer {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    #[tenancy(unique)]
+    pub name: String,
+    #[tenancy(references = Plan)]
+    pub plan_id: i64,
+}
+
+/// A tenant's orders.
+#[tenancy_core::tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    #[tenancy(references = Customer)]
+    pub customer_id: i64,
+    #[tenancy(index)]
+    pub status: String,
+    pub total: i64,
+}

@@ -1,0 +1,199 @@
+//! The DDL's own checks of metadata the macros already refuse (bad names,
+//! unsafe custom types, duplicate columns, unknown index columns): written
+//! here as struct literals, since no public API can build such metadata.
+
+use super::*;
+use crate::meta::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};
+
+const fn column(name: &'static str, sql_type: SqlType, nullable: bool) -> ColumnMeta {
+    ColumnMeta {
+        name,
+        field: name,
+        sql_type,
+        nullable,
+        primary_key: false,
+        unique: false,
+        indexed: false,
+        generated: false,
+        references: None,
+    }
+}
+
+const fn table(
+    schema: Option<&'static str>,
+    name: &'static str,
+    tenant: Option<&'static str>,
+    columns: &'static [ColumnMeta],
+    indexes: &'static [&'static [&'static str]],
+) -> TableMeta {
+    TableMeta {
+        type_name: "tests::Table",
+        schema,
+        name,
+        tenant: match tenant {
+            Some(name) => Some(TenantColumnMeta {
+                name,
+                sql_type: SqlType::BigInt,
+            }),
+            None => None,
+        },
+        columns,
+        indexes,
+    }
+}
+
+fn refused(table: &'static TableMeta, dialect: Dialect) -> DdlError {
+    create_table(table, dialect).expect_err("metadata must be refused")
+}
+
+#[test]
+fn every_sql_type_has_a_name_in_both_dialects() {
+    static COLUMNS: [ColumnMeta; 13] = [
+        column("a", SqlType::SmallInt, false),
+        column("b", SqlType::Integer, false),
+        column("c", SqlType::BigInt, false),
+        column("d", SqlType::Real, false),
+        column("e", SqlType::Double, false),
+        column("f", SqlType::Boolean, false),
+        column("g", SqlType::Text, false),
+        column("h", SqlType::Bytes, false),
+        column("i", SqlType::Uuid, false),
+        column("j", SqlType::TimestampTz, false),
+        column("k", SqlType::Timestamp, false),
+        column("l", SqlType::Date, true),
+        column("m", SqlType::Custom("NUMERIC(12, 2)"), true),
+    ];
+    static META: TableMeta = table(None, "types", None, &COLUMNS, &[]);
+    let types = |dialect| {
+        let table = create_table(&META, dialect)
+            .expect("valid metadata")
+            .remove(0);
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| line.starts_with("    "))
+            .map(|line| line.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        types(Dialect::Postgres),
+        [
+            "\"a\" SMALLINT NOT NULL,",
+            "\"b\" INTEGER NOT NULL,",
+            "\"c\" BIGINT NOT NULL,",
+            "\"d\" REAL NOT NULL,",
+            "\"e\" DOUBLE PRECISION NOT NULL,",
+            "\"f\" BOOLEAN NOT NULL,",
+            "\"g\" TEXT NOT NULL,",
+            "\"h\" BYTEA NOT NULL,",
+            "\"i\" UUID NOT NULL,",
+            "\"j\" TIMESTAMPTZ NOT NULL,",
+            "\"k\" TIMESTAMP NOT NULL,",
+            "\"l\" DATE,",
+            "\"m\" NUMERIC(12, 2)",
+        ]
+    );
+    assert_eq!(
+        types(Dialect::Sqlite),
+        [
+            "\"a\" INTEGER NOT NULL,",
+            "\"b\" INTEGER NOT NULL,",
+            "\"c\" INTEGER NOT NULL,",
+            "\"d\" REAL NOT NULL,",
+            "\"e\" REAL NOT NULL,",
+            "\"f\" INTEGER NOT NULL,",
+            "\"g\" TEXT NOT NULL,",
+            "\"h\" BLOB NOT NULL,",
+            "\"i\" BLOB NOT NULL,",
+            "\"j\" TEXT NOT NULL,",
+            "\"k\" TEXT NOT NULL,",
+            "\"l\" TEXT,",
+            "\"m\" NUMERIC(12, 2)",
+        ]
+    );
+}
+
+#[test]
+fn names_that_are_not_identifiers_are_refused() {
+    static COLUMNS: [ColumnMeta; 1] = [column("id\"; DROP TABLE x; --", SqlType::BigInt, false)];
+    static BAD_COLUMN: TableMeta = table(None, "t", None, &COLUMNS, &[]);
+    static BAD_SCHEMA: TableMeta = table(Some("my schema"), "t", None, &[], &[]);
+    static BAD_TABLE: TableMeta = table(None, "1t", None, &[], &[]);
+    static BAD_TENANT: TableMeta = table(None, "t", Some("tenant-id"), &[], &[]);
+    static DOLLAR: TableMeta = table(None, "t$1", None, &[], &[]);
+
+    let error = refused(&BAD_COLUMN, Dialect::Postgres);
+    assert!(
+        matches!(&error, DdlError::InvalidIdentifier { what: "column", .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("an ASCII letter or `_`, then ASCII letters, digits or `_`"),
+        "{error}"
+    );
+    assert!(matches!(
+        refused(&BAD_SCHEMA, Dialect::Sqlite),
+        DdlError::InvalidIdentifier { what: "schema", .. }
+    ));
+    assert!(matches!(
+        refused(&BAD_TABLE, Dialect::Postgres),
+        DdlError::InvalidIdentifier { what: "table", .. }
+    ));
+    assert!(matches!(
+        refused(&BAD_TENANT, Dialect::Postgres),
+        DdlError::InvalidIdentifier {
+            what: "tenant column",
+            ..
+        }
+    ));
+    assert!(matches!(
+        refused(&DOLLAR, Dialect::Postgres),
+        DdlError::InvalidIdentifier { what: "table", .. }
+    ));
+}
+
+#[test]
+fn custom_types_that_could_inject_sql_are_refused() {
+    static COLUMNS: [ColumnMeta; 1] = [column(
+        "a",
+        SqlType::Custom("TEXT); DROP TABLE t; --"),
+        false,
+    )];
+    static META: TableMeta = table(None, "t", None, &COLUMNS, &[]);
+    assert_eq!(
+        refused(&META, Dialect::Postgres),
+        DdlError::InvalidSqlType {
+            table: "t",
+            column: "a",
+            sql_type: "TEXT); DROP TABLE t; --",
+        }
+    );
+}
+
+#[test]
+fn duplicate_columns_are_refused() {
+    static COLUMNS: [ColumnMeta; 1] = [column("tenant_id", SqlType::BigInt, false)];
+    static META: TableMeta = table(None, "t", Some("tenant_id"), &COLUMNS, &[]);
+    assert_eq!(
+        refused(&META, Dialect::Postgres),
+        DdlError::DuplicateColumn {
+            table: "t",
+            column: "tenant_id",
+        }
+    );
+}
+
+#[test]
+fn indexes_on_unknown_columns_are_refused() {
+    static COLUMNS: [ColumnMeta; 1] = [column("a", SqlType::BigInt, false)];
+    static META: TableMeta = table(None, "t", None, &COLUMNS, &[&["a", "b"]]);
+    assert_eq!(
+        refused(&META, Dialect::Sqlite),
+        DdlError::UnknownIndexColumn {
+            table: "t",
+            column: "b"
+        }
+    );
+}

@@ -1,0 +1,222 @@
+//! The SQL writer: the one place statement text is written.
+//!
+//! Statements are written in one walk over the builder's own tree, the way
+//! diesel's `AstPass` does it. Text enters a statement in three ways only:
+//!
+//! - [`keyword`](SqlWriter::keyword): the library's own SQL, `&'static`
+//!   text written in this crate;
+//! - [`identifier`](SqlWriter::identifier) and its callers: names from table
+//!   metadata (checked to be identifiers when the program was compiled) or
+//!   from an [`Identifier`], always double-quoted;
+//! - [`bind`](SqlWriter::bind): a placeholder, with its value recorded in
+//!   the same call, so a placeholder and its value cannot drift apart.
+//!
+//! Values are `sea_query::Value`s (the adapter binds them with
+//! `sea-query-sqlx`), but only the kinds in [`admit`] are accepted: the
+//! ones the library constructs itself from its column types and tenant
+//! keys. Any other kind is refused with a [`BuildError`] rather than
+//! bound, in case one is ever built by a path that escaped the types.
+//!
+//! Casts (for PostgreSQL enums, `numeric`, `inet`, ...) belong here too
+//! when the builder needs them: written after a placeholder from a
+//! validated type name, never from a value.
+
+use sea_query::{Value, Values};
+
+use crate::BuildError;
+use crate::ident::Identifier;
+use crate::meta::TableMeta;
+use crate::statement::{Dialect, Statement, StatementScope};
+
+/// Writes one statement.
+pub(crate) struct SqlWriter<'s> {
+    dialect: Dialect,
+    /// Where tables declared without a schema are.
+    schema: &'s Identifier,
+    sql: String,
+    values: Vec<Value>,
+    tables: Vec<&'static TableMeta>,
+}
+
+impl<'s> SqlWriter<'s> {
+    pub(crate) fn new(dialect: Dialect, schema: &'s Identifier) -> Self {
+        SqlWriter {
+            dialect,
+            schema,
+            sql: String::with_capacity(256),
+            values: Vec::with_capacity(8),
+            tables: Vec::with_capacity(2),
+        }
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The library's own SQL text.
+    pub(crate) fn keyword(&mut self, text: &'static str) {
+        self.sql.push_str(text);
+    }
+
+    /// `"name"`. Names come from metadata or an [`Identifier`], both of
+    /// which hold identifiers only, so nothing needs escaping.
+    pub(crate) fn identifier(&mut self, name: &str) {
+        debug_assert!(crate::ident::is_identifier(name), "{name:?}");
+        self.sql.push('"');
+        self.sql.push_str(name);
+        self.sql.push('"');
+    }
+
+    /// `"table"."column"`: columns are qualified by the bare table name,
+    /// which is how SQL refers to a table in `FROM` whatever its schema.
+    pub(crate) fn column(&mut self, table: &str, column: &str) {
+        self.identifier(table);
+        self.sql.push('.');
+        self.identifier(column);
+    }
+
+    /// `"schema"."table"`: the table's declared schema, else the schema the
+    /// statement is built for, so that no same-named table earlier in
+    /// `search_path` (or a SQLite `TEMP` table) can capture the statement.
+    /// Records the table among those the statement touches.
+    pub(crate) fn table(&mut self, table: &'static TableMeta) {
+        match table.schema {
+            Some(schema) => self.identifier(schema),
+            None => {
+                let schema = self.schema;
+                self.identifier(schema.as_str());
+            }
+        }
+        self.sql.push('.');
+        self.identifier(table.name);
+        if !self.tables.iter().any(|known| core::ptr::eq(*known, table)) {
+            self.tables.push(table);
+        }
+    }
+
+    /// A placeholder for `value`, and `value` as its binding.
+    pub(crate) fn bind(&mut self, value: &Value) -> Result<(), BuildError> {
+        admit(value)?;
+        self.values.push(value.clone());
+        match self.dialect {
+            Dialect::Postgres => {
+                self.sql.push('$');
+                push_decimal(&mut self.sql, self.values.len());
+            }
+            Dialect::Sqlite => self.sql.push('?'),
+        }
+        Ok(())
+    }
+
+    /// The statement written.
+    pub(crate) fn finish(self, scope: StatementScope) -> Statement {
+        Statement::new(self.sql, Values(self.values), scope, self.tables)
+    }
+}
+
+/// The kinds of value the library binds: those its column types and tenant
+/// keys convert into. sea-query writes a few other kinds (enums among them)
+/// with text taken from the value, so anything else is refused.
+fn admit(value: &Value) -> Result<(), BuildError> {
+    match value {
+        Value::Bool(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::BigUnsigned(_)
+        | Value::Float(_)
+        | Value::Double(_)
+        | Value::String(_)
+        | Value::Bytes(_) => Ok(()),
+        #[cfg(feature = "uuid")]
+        Value::Uuid(_) => Ok(()),
+        #[cfg(feature = "chrono")]
+        Value::ChronoDate(_) | Value::ChronoDateTime(_) | Value::ChronoDateTimeUtc(_) => Ok(()),
+        // Other variants exist when other crates enable sea-query features.
+        other => Err(BuildError::UnsupportedValue {
+            kind: kind_of(other),
+        }),
+    }
+}
+
+/// The variant's name, without its contents (which may be hostile text).
+fn kind_of(value: &Value) -> String {
+    let debug = format!("{value:?}");
+    let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    name.chars().take(40).collect()
+}
+
+/// Appends `n` in decimal, without the formatting machinery.
+fn push_decimal(sql: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // `n % 10` is a digit: the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        digits[at] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        sql.push(char::from(digit));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 1, 9, 10, 99, 100, 12345, usize::MAX] {
+            let mut text = String::new();
+            push_decimal(&mut text, n);
+            assert_eq!(text, n.to_string());
+        }
+    }
+
+    #[test]
+    fn placeholders_and_values_are_written_together() {
+        let schema = Identifier::PUBLIC;
+        let mut pg = SqlWriter::new(Dialect::Postgres, &schema);
+        let mut sqlite = SqlWriter::new(Dialect::Sqlite, &schema);
+        for writer in [&mut pg, &mut sqlite] {
+            writer.keyword("SELECT ");
+            writer.bind(&Value::from(1i64)).unwrap();
+            writer.keyword(", ");
+            writer.bind(&Value::from("x")).unwrap();
+        }
+        let pg = pg.finish(StatementScope::Global);
+        assert_eq!(pg.sql(), "SELECT $1, $2");
+        assert_eq!(pg.values().0, [Value::from(1i64), Value::from("x")]);
+        assert_eq!(sqlite.finish(StatementScope::Global).sql(), "SELECT ?, ?");
+    }
+
+    #[test]
+    fn values_outside_the_library_s_kinds_are_refused() {
+        use sea_query::{Enum, OptionEnum};
+        let hostile = Value::Enum(OptionEnum::Some(Box::new(Enum {
+            type_name: "mood\" OR TRUE --".into(),
+            value: "happy".into(),
+        })));
+        let schema = Identifier::PUBLIC;
+        let mut writer = SqlWriter::new(Dialect::Postgres, &schema);
+        let refused = writer.bind(&hostile);
+        assert_eq!(
+            refused,
+            Err(BuildError::UnsupportedValue {
+                kind: "Enum".into()
+            })
+        );
+        for value in [Value::TinyInt(Some(1)), Value::Char(Some('x'))] {
+            assert!(writer.bind(&value).is_err(), "{value:?} accepted");
+        }
+        let written = writer.finish(StatementScope::Global);
+        assert_eq!(written.sql(), "");
+        assert!(written.values().0.is_empty());
+    }
+}

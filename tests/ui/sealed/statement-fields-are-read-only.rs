@@ -1,0 +1,16 @@
+// A built statement's parts are read through accessors: its SQL cannot be
+// replaced after the builder wrote it.
+use tenancy_core::{BuildStatement, TenantId, tenant_scoped};
+
+#[tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key)]
+    pub id: i64,
+}
+
+fn main() {
+    let tenant = TenantId::<i64>::from_verified(42);
+    let mut statement = Order::select(&tenant).to_postgres().unwrap();
+    statement.sql = "SELECT * FROM orders".to_owned();
+}
