@@ -1,7 +1,8 @@
-//! Invariant 2, as properties: in every statement the builder emits for a
-//! tenant, every reference to a tenant-scoped table carries
+//! The scoping rule, as properties: in every statement the builder emits
+//! for a tenant, every reference to a tenant-scoped table carries
 //! `<table>.<tenant column> = $n` as a top-level AND conjunct of its own
-//! clause, bound to the witness's key, and the key never appears inline.
+//! clause, bound to the witness's key, the key never appears inline, and
+//! every table is named with its schema.
 //!
 //! Random statements (filter trees of AND/OR/NOT, comparisons, IN lists,
 //! BETWEEN, LIKE and NULL tests; inner and left joins of scoped and global
