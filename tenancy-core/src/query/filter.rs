@@ -1,8 +1,8 @@
 //! Filters: an owned predicate tree of our own.
 //!
-//! A filter names columns and values but no tenant. It is lowered to
-//! sea-query only when the statement that holds it is built, so every
-//! subquery inside it is scoped with the tenant of that statement.
+//! A filter names columns and values but no tenant. It is written only when
+//! the statement that holds it is built, so every subquery inside it is
+//! scoped with the tenant of that statement.
 
 use core::ops::Not;
 

@@ -64,7 +64,7 @@ enum Class {
 enum Place {
     /// Alone: a whole clause.
     Alone,
-    /// The left operand of `AND` (`true`) or `OR` (`false`).
+    /// The left operand of this operator (`Class::And` or `Class::Or`).
     Left(Class),
     /// A right operand of `AND` or `OR`, or the operand of `NOT`.
     Operand,
@@ -336,6 +336,7 @@ impl<'s> Renderer<'s> {
                 self.w.keyword("NOT ");
                 self.node(inner, Place::Operand)
             }
+            // `node` writes chains itself, parenthesised for their place.
             Node::All(nodes) => self.chain(nodes, Class::And, Place::Alone),
             Node::Any(nodes) => self.chain(nodes, Class::Or, Place::Alone),
         }
