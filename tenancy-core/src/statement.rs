@@ -1,6 +1,8 @@
 //! Built statements: SQL text plus bound values, the scope they were built
 //! in, and the tables they touch.
 
+use core::fmt;
+
 use crate::ident::Identifier;
 use crate::meta::TableMeta;
 use crate::tenant::KeyValue;
@@ -75,7 +77,7 @@ pub enum StatementScope {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Statement {
     sql: String,
     values: sea_query::Values,
@@ -129,6 +131,18 @@ impl Statement {
     #[must_use]
     pub fn into_parts(self) -> (String, sea_query::Values) {
         (self.sql, self.values)
+    }
+}
+
+impl fmt::Debug for Statement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tables: Vec<String> = self.tables.iter().map(|t| t.qualified_name()).collect();
+        f.debug_struct("Statement")
+            .field("sql", &self.sql)
+            .field("values", &self.values)
+            .field("scope", &self.scope)
+            .field("tables", &tables)
+            .finish()
     }
 }
 

@@ -15,7 +15,9 @@ use crate::statement::Dialect;
 /// A set never holds two descriptions of one physical table. Adding a
 /// second, different table type that names the same schema and table
 /// (compared ignoring ASCII case: SQLite folds case, and two spellings on
-/// PostgreSQL are a mistake too) is recorded as a conflict, and every use of
+/// PostgreSQL are a mistake too; a table declared without a schema is in
+/// the set's schema, `public` unless [`in_schema`](TableSet::in_schema)
+/// names another) is recorded as a conflict, and every use of
 /// the set ([`validate`](TableSet::validate), [`tables`](TableSet::tables),
 /// [`create_statements`](TableSet::create_statements),
 /// [`lookup`](TableSet::lookup), ...) reports it instead of acting on
