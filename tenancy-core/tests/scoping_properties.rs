@@ -17,6 +17,7 @@
 mod scoping;
 mod tables;
 
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -100,20 +101,29 @@ fn verify(
             .build(dialect)
             .map_err(|error| TestCaseError::fail(format!("refused: {error}")))?;
         prop_assert_eq!(built.scope(), scope);
-        let seen = oracle::check(built.sql(), &built.values().0, dialect, expected, &SCHEMA)
-            .map_err(|error| {
-                TestCaseError::fail(format!(
-                    "{error}\n  sql: {}\n  values: {:?}",
-                    built.sql(),
-                    built.values().0
-                ))
-            })?;
+        let (seen, tables) =
+            oracle::check_tables(built.sql(), &built.values().0, dialect, expected, &SCHEMA)
+                .map_err(|error| {
+                    TestCaseError::fail(format!(
+                        "{error}\n  sql: {}\n  values: {:?}",
+                        built.sql(),
+                        built.values().0
+                    ))
+                })?;
         prop_assert_eq!(
             seen,
             references,
             "scoped table references in {}",
             built.sql()
         );
+        // The statement reports exactly the tables the parser finds in it.
+        let reported: BTreeSet<String> = built
+            .tables()
+            .iter()
+            .map(|table| table.name.to_owned())
+            .collect();
+        prop_assert_eq!(&reported, &tables, "tables of {}", built.sql());
+        prop_assert_eq!(reported.len(), built.tables().len(), "a table listed twice");
     }
     Ok(dialects.len())
 }

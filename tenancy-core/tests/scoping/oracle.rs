@@ -13,7 +13,7 @@
 //! table of the same name can be meant. Any syntax the oracle does not know
 //! is an error, so nothing can hide from it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlparser::ast::{
     AssignmentTarget, BinaryOperator, ConflictTarget, Delete, DoUpdate, Expr, FromTable,
@@ -56,6 +56,18 @@ pub fn check(
     expected: &Expected,
     schema: &Schema,
 ) -> Result<usize, String> {
+    check_tables(sql, values, dialect, expected, schema).map(|(references, _)| references)
+}
+
+/// [`check`], also returning the name of every table the statement
+/// references, at any depth.
+pub fn check_tables(
+    sql: &str,
+    values: &[Bound],
+    dialect: Dialect,
+    expected: &Expected,
+    schema: &Schema,
+) -> Result<(usize, BTreeSet<String>), String> {
     if let Expected::Tenant { text, .. } = expected
         && sql.contains(text.as_str())
     {
@@ -78,9 +90,10 @@ pub fn check(
         expected,
         schema,
         references: 0,
+        tables: BTreeSet::new(),
     };
     checker.statement(&statement)?;
-    Ok(checker.references)
+    Ok((checker.references, checker.tables))
 }
 
 /// For `?` placeholders, their ordinal by source position; also checks that
@@ -135,6 +148,8 @@ struct Checker<'a> {
     expected: &'a Expected,
     schema: &'a Schema,
     references: usize,
+    /// Every table named, by its name without schema.
+    tables: BTreeSet<String>,
 }
 
 impl Checker<'_> {
@@ -581,7 +596,7 @@ fn is_count_star(function: &sqlparser::ast::Function) -> bool {
 impl Checker<'_> {
     /// The name a table is referred to by (its last name part), after
     /// checking that the reference names the table's own schema.
-    fn table_name(&self, relation: &TableFactor) -> Result<String, String> {
+    fn table_name(&mut self, relation: &TableFactor) -> Result<String, String> {
         match relation {
             TableFactor::Table {
                 name, alias: None, ..
@@ -592,7 +607,7 @@ impl Checker<'_> {
 
     /// `"schema"."table"` with the table's declared schema, else the
     /// dialect's default; returns the table's name.
-    fn qualified(&self, name: &ObjectName) -> Result<String, String> {
+    fn qualified(&mut self, name: &ObjectName) -> Result<String, String> {
         let [
             ObjectNamePart::Identifier(schema),
             ObjectNamePart::Identifier(table),
@@ -608,6 +623,7 @@ impl Checker<'_> {
             .copied()
             .unwrap_or(default);
         if schema.value == expected && schema.quote_style == Some('"') {
+            self.tables.insert(table.value.clone());
             Ok(table.value.clone())
         } else {
             Err(format!("`{name}` is not in schema \"{expected}\""))
