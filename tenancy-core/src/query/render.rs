@@ -164,6 +164,20 @@ impl<'s> Renderer<'s> {
         }
     }
 
+    /// `a, b, ...`, each column checked against the tables in scope.
+    pub(crate) fn columns(
+        &mut self,
+        columns: impl IntoIterator<Item = ColumnRef>,
+    ) -> Result<(), BuildError> {
+        for (index, column) in columns.into_iter().enumerate() {
+            if index > 0 {
+                self.w.keyword(", ");
+            }
+            self.column(column)?;
+        }
+        Ok(())
+    }
+
     /// `<keyword><lead> AND (<filters>)`, the filters combined with `AND`;
     /// nothing at all when there is neither.
     pub(crate) fn clause(

@@ -254,19 +254,9 @@ impl SelectQuery {
             Form::Rows => {
                 r.w.keyword("SELECT ");
                 if self.projection.is_empty() {
-                    for (index, column) in all_columns(self.table).enumerate() {
-                        if index > 0 {
-                            r.w.keyword(", ");
-                        }
-                        r.column(column)?;
-                    }
+                    r.columns(all_columns(self.table))?;
                 } else {
-                    for (index, column) in self.projection.iter().enumerate() {
-                        if index > 0 {
-                            r.w.keyword(", ");
-                        }
-                        r.column(*column)?;
-                    }
+                    r.columns(self.projection.iter().copied())?;
                 }
             }
             Form::Count => r.w.keyword("SELECT COUNT(*)"),
