@@ -24,14 +24,17 @@
 //! statements; the count of each property is printed with `--nocapture`.
 //!
 //! The properties catch a lost predicate. Removing the tenant predicate
-//! from one construct's lowering at a time, each of these made a property
-//! fail (with the statement that lost it): the base table of a select; an
-//! inner or left joined table; the derived tables of right and full joins
-//! (and writing their predicate in `ON` instead); a table under an alias
-//! (writing the predicate on the table's name instead of the alias); the
-//! body of a CTE; the recursive member of a recursive CTE; a union member
-//! after the first; a scalar subquery; an IN or EXISTS subquery; the FROM
-//! of an UPDATE; the USING of a DELETE; the tenant value of inserted rows.
+//! from one construct's lowering at a time (in `src/query/render/`), each
+//! of these made a property fail, with the statement that lost it: the
+//! base table of a select; an inner or left joined table; the derived
+//! tables that read the tables of a select with a right or full join (and,
+//! separately, not using derived tables there, which leaves the predicates
+//! in a WHERE that removes the outer join's rows and an ON that does not
+//! confine the side the join keeps); a table under an alias (writing the
+//! predicate on the table's name instead of the alias); the body of a CTE;
+//! the recursive member of a recursive CTE; a union member after the
+//! first; a scalar subquery; an IN subquery; the FROM of an UPDATE; the
+//! USING of a DELETE; the tenant value of inserted rows.
 
 mod scoping;
 mod tables;

@@ -1405,7 +1405,13 @@ impl WritePlan {
     pub fn on_sqlite(&self) -> bool {
         match &self.kind {
             WriteKind::Delete { using } => using.is_empty(),
-            WriteKind::Insert { rows, .. } => defaults_agree(rows),
+            // SQLite writes a row of defaults only alone, as `DEFAULT VALUES`.
+            WriteKind::Insert { rows, .. } => {
+                let all_defaults = rows
+                    .iter()
+                    .all(|row| row.iter().all(|value| matches!(value, Value::Default(_))));
+                defaults_agree(rows) && !(all_defaults && !self.base.is_scoped() && rows.len() > 1)
+            }
             WriteKind::Update { .. } => true,
         }
     }
