@@ -45,6 +45,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scoping::oracle::{self, Expected, Schema};
 use scoping::plans::{ALL, Ctx, GLOBALS, GlobalWorld, I32World, I64World, Scope, Tbl, World};
@@ -432,6 +433,133 @@ fn cross_tenant_and_global_statements_never_mix_tenants() {
     assert!(checked >= 1_000, "only {checked} statements checked");
 }
 
+/// The generator makes every construct the properties claim to cover, each
+/// many times: a generator that stopped making one would leave it unchecked.
+#[test]
+fn the_generator_makes_every_construct() {
+    let tenant = TenantId::from_verified(1_000_000_000_001_i64);
+    let mut texts: Vec<String> = Vec::new();
+    let mut sample = |name: &str, strategy: BoxedStrategy<Option<String>>| {
+        let before = texts.len();
+        let mut runner = TestRunner::new(Config {
+            failure_persistence: None,
+            ..Config::default()
+        });
+        for _ in 0..600 {
+            let tree = strategy.new_tree(&mut runner).expect("a plan");
+            texts.extend(tree.current());
+        }
+        assert!(texts.len() > before, "{name}: nothing built");
+    };
+    let sql = |statement: Box<dyn BuildStatement>| {
+        statement
+            .to_postgres()
+            .ok()
+            .map(|built| built.sql().to_owned())
+    };
+    let tables = world_tables::<I64World>(true);
+    sample(
+        "selects",
+        select_plan(tables.clone())
+            .prop_map(move |plan| {
+                let mut ctx = Ctx::<I64World>::new(Scope::Tenant(&tenant));
+                sql(plan.build(&mut ctx))
+            })
+            .boxed(),
+    );
+    sample(
+        "unions",
+        union_plan(tables.clone())
+            .prop_map(move |plan| sql(plan.build(&Ctx::<I64World>::new(Scope::Tenant(&tenant)))))
+            .boxed(),
+    );
+    sample(
+        "writes",
+        write_plan(tables, true)
+            .prop_map(move |plan| {
+                sql(I64World::write(
+                    &plan,
+                    &Ctx::<I64World>::new(Scope::Tenant(&tenant)),
+                ))
+            })
+            .boxed(),
+    );
+    let constructs = [
+        "GROUP BY",
+        " HAVING ",
+        " OVER (",
+        "RANK()",
+        "ROW_NUMBER()",
+        "DENSE_RANK()",
+        "LAG(",
+        "LEAD(",
+        "CASE WHEN",
+        "COALESCE(",
+        "NULLIF(",
+        "CAST(",
+        "lower(",
+        "upper(",
+        "(SELECT MAX(",
+        "COUNT(*)",
+        "COUNT(DISTINCT ",
+        "SUM(",
+        "AVG(",
+        "MIN(",
+        "MAX(",
+        "SELECT DISTINCT ",
+        "DISTINCT ON (",
+        "NULLS FIRST",
+        "NULLS LAST",
+        " FOR UPDATE",
+        " FOR SHARE",
+        " SKIP LOCKED",
+        " NOWAIT",
+        "WITH \"",
+        "WITH RECURSIVE ",
+        " UNION ",
+        " UNION ALL ",
+        " RIGHT JOIN ",
+        " FULL JOIN ",
+        " LEFT JOIN ",
+        " INNER JOIN ",
+        " AS \"a0\"",
+        " AS \"a1\"",
+        ") AS \"counted\"",
+        " JOIN \"c0\"",
+        "FROM \"c0\"",
+        "EXISTS(",
+        " IN (SELECT ",
+        " + ",
+        " - ",
+        " * ",
+        " / ",
+        " % ",
+        "-(",
+        "UPDATE ",
+        " FROM \"public\"",
+        "DELETE FROM ",
+        " USING ",
+        " RETURNING *",
+        " AS \"r0\"",
+        "INSERT INTO ",
+        "DO NOTHING",
+        "DO UPDATE SET ",
+        "\"excluded\".",
+        "DEFAULT",
+        " ORDER BY \"i\"",
+        " ORDER BY \"o0\"",
+    ];
+    let missing: Vec<(&str, usize)> = constructs
+        .iter()
+        .map(|construct| {
+            let count = texts.iter().filter(|sql| sql.contains(construct)).count();
+            (*construct, count)
+        })
+        .filter(|(_, count)| *count < 5)
+        .collect();
+    assert!(missing.is_empty(), "made fewer than 5 times: {missing:?}");
+}
+
 // ---- the oracle can fail ----------------------------------------------------
 
 const KEY: i64 = 4_000_000_001;
@@ -463,6 +591,40 @@ fn the_oracle_accepts_correctly_scoped_statements() {
             r#"INSERT INTO "public"."orders" ("tenant_id", "status") VALUES ($1, $2), ($3, $4) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#,
             vec![key.clone(), text.clone(), key.clone(), text.clone()],
             1,
+        ),
+        (
+            // A self-join, each reference scoped under its own name.
+            r#"SELECT "a"."id" FROM "public"."orders" AS "a" INNER JOIN "public"."orders" AS "b" ON "b"."tenant_id" = $1 AND "b"."id" = "a"."id" WHERE "a"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+            2,
+        ),
+        (
+            // A right join's tables behind scoped derived tables.
+            r#"SELECT "o"."id" FROM (SELECT "o"."tenant_id", "o"."id" FROM "public"."orders" AS "o" WHERE "o"."tenant_id" = $1) AS "o" RIGHT JOIN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $2) AS "customers" ON "customers"."id" = "o"."id""#,
+            vec![key.clone(), key.clone()],
+            2,
+        ),
+        (
+            // A predicate in the ON of a later inner join confines an
+            // earlier table.
+            r#"SELECT "orders"."id" FROM "public"."orders" INNER JOIN "public"."customers" ON "orders"."tenant_id" = $1 AND "customers"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+            2,
+        ),
+        (
+            r#"WITH RECURSIVE "tree" AS (SELECT "orders"."id" AS "i" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 UNION ALL SELECT "orders"."id" AS "i" FROM "public"."orders" INNER JOIN "tree" ON "tree"."i" = "orders"."id" WHERE "orders"."tenant_id" = $2) SELECT "tree"."i" FROM "tree" ORDER BY "tree"."i" DESC NULLS LAST"#,
+            vec![key.clone(), key.clone()],
+            2,
+        ),
+        (
+            r#"SELECT "customers"."id", (SELECT CAST(SUM("orders"."total") AS BIGINT) FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" = "customers"."id") AS "spent", RANK() OVER (PARTITION BY "customers"."region" ORDER BY "customers"."id" ASC) AS "place" FROM "public"."customers" WHERE "customers"."tenant_id" = $2 GROUP BY "customers"."id" HAVING COUNT(*) > $3 FOR UPDATE SKIP LOCKED"#,
+            vec![key.clone(), key.clone(), Value::from(1i64)],
+            2,
+        ),
+        (
+            r#"UPDATE "public"."orders" SET "total" = "orders"."total" + "c"."plan_id" FROM "public"."customers" AS "c" WHERE "orders"."tenant_id" = $1 AND "c"."tenant_id" = $2 AND "c"."id" = "orders"."customer_id" RETURNING "orders"."total" * $3 AS "doubled""#,
+            vec![key.clone(), key.clone(), Value::from(2i64)],
+            2,
         ),
     ];
     for (sql, values, references) in accepted {
@@ -590,6 +752,106 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
             vec![key.clone(), text.clone()],
         ),
         (
+            "a right-joined table scoped in its own ON, which keeps its other rows",
+            r#"SELECT "orders"."id" FROM "public"."orders" RIGHT JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "orders"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "a full join scoped in ON",
+            r#"SELECT "orders"."id" FROM "public"."orders" FULL JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "orders"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "the base of a left join scoped in the ON, which keeps its rows",
+            r#"SELECT "orders"."id" FROM "public"."orders" LEFT JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND "orders"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "a table scoped in WHERE on the nullable side of a right join",
+            r#"SELECT "orders"."id" FROM "public"."orders" RIGHT JOIN "public"."customers" ON "orders"."tenant_id" = $1 WHERE "customers"."tenant_id" = $2 AND "orders"."tenant_id" = $3"#,
+            vec![key.clone(), key.clone(), key.clone()],
+        ),
+        (
+            "an alias scoped on the table's name",
+            r#"SELECT "a"."id" FROM "public"."orders" AS "a" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "the second reference of a self-join unscoped",
+            r#"SELECT "a"."id" FROM "public"."orders" AS "a" INNER JOIN "public"."orders" AS "b" ON "a"."tenant_id" = $1 WHERE "a"."tenant_id" = $2"#,
+            vec![key.clone(), key.clone()],
+        ),
+        (
+            "an unscoped derived table",
+            r#"SELECT "o"."id" FROM (SELECT "orders"."id" FROM "public"."orders") AS "o""#,
+            vec![],
+        ),
+        (
+            "an unscoped CTE body",
+            r#"WITH "c" AS (SELECT "orders"."id" AS "i" FROM "public"."orders") SELECT "c"."i" FROM "c""#,
+            vec![],
+        ),
+        (
+            "an unscoped recursive member",
+            r#"WITH RECURSIVE "tree" AS (SELECT "orders"."id" AS "i" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 UNION ALL SELECT "orders"."id" AS "i" FROM "public"."orders" INNER JOIN "tree" ON "tree"."i" = "orders"."id") SELECT "tree"."i" FROM "tree""#,
+            vec![key.clone()],
+        ),
+        (
+            "an unscoped union member",
+            r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 UNION SELECT "customers"."id" FROM "public"."customers""#,
+            vec![key.clone()],
+        ),
+        (
+            "an unscoped scalar subquery",
+            r#"SELECT (SELECT MAX("orders"."total") FROM "public"."orders") AS "top" FROM "public"."customers" WHERE "customers"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "an unscoped UPDATE .. FROM source",
+            r#"UPDATE "public"."orders" SET "total" = $1 FROM "public"."customers" WHERE "orders"."tenant_id" = $2"#,
+            vec![Value::from(1i64), key.clone()],
+        ),
+        (
+            "an unscoped DELETE .. USING source",
+            r#"DELETE FROM "public"."orders" USING "public"."customers" AS "c" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "an undeclared CTE (or an unqualified table)",
+            r#"SELECT "c"."i" FROM "c""#,
+            vec![],
+        ),
+        (
+            "a column of a reference not in scope",
+            r#"SELECT "elsewhere"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "a CTE read across the statements around its body",
+            r#"WITH "c" AS (SELECT "orders"."id" AS "i" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "customers"."id" = $2) SELECT "customers"."id" FROM "public"."customers" INNER JOIN "c" ON "c"."i" = "customers"."id" WHERE "customers"."tenant_id" = $3"#,
+            vec![key.clone(), Value::from(1i64), key.clone()],
+        ),
+        (
+            "an inline string in a function",
+            r#"SELECT lower('x') FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "a function the builder never writes",
+            r#"SELECT set_config($1, $2, true) FROM "public"."orders" WHERE "orders"."tenant_id" = $3"#,
+            vec![text.clone(), text.clone(), key.clone()],
+        ),
+        (
+            "a cast to a type the library never names",
+            r#"SELECT CAST("orders"."id" AS regclass) FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
+            vec![key.clone()],
+        ),
+        (
+            "an upsert's DO UPDATE reading an unknown reference",
+            r#"INSERT INTO "public"."orders" ("tenant_id", "total") VALUES ($1, $2) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "total" = "other"."total""#,
+            vec![key.clone(), Value::from(1i64)],
+        ),
+        (
             "more values than placeholders",
             r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1"#,
             vec![key.clone(), key.clone()],
@@ -625,6 +887,12 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
         checked.is_err(),
         "the oracle accepted OFFSET without LIMIT in SQLite"
     );
+
+    // SQLite has no row locks: a lock there is written by mistake.
+    let locked =
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? FOR UPDATE"#;
+    let checked = oracle::check(locked, &[key.clone()], Dialect::Sqlite, &tenant(), &SCHEMA);
+    assert!(checked.is_err(), "the oracle accepted FOR UPDATE on SQLite");
 
     // Across tenants, a join must match tenant columns.
     let across = r#"SELECT "orders"."id" FROM "public"."orders" INNER JOIN "public"."customers" ON "customers"."id" = "orders"."customer_id""#;
