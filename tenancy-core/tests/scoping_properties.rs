@@ -891,7 +891,13 @@ fn the_oracle_rejects_statements_that_lose_the_tenant() {
     // SQLite has no row locks: a lock there is written by mistake.
     let locked =
         r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? FOR UPDATE"#;
-    let checked = oracle::check(locked, &[key.clone()], Dialect::Sqlite, &tenant(), &SCHEMA);
+    let checked = oracle::check(
+        locked,
+        std::slice::from_ref(&key),
+        Dialect::Sqlite,
+        &tenant(),
+        &SCHEMA,
+    );
     assert!(checked.is_err(), "the oracle accepted FOR UPDATE on SQLite");
 
     // Across tenants, a join must match tenant columns.
