@@ -144,6 +144,14 @@ fn a_count_of_a_grouped_or_distinct_select_counts_its_rows() {
         postgres(&groups).sql(),
         r#"SELECT COUNT(*) FROM (SELECT "orders"."customer_id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 GROUP BY "orders"."customer_id") AS "counted""#
     );
+    // Without a projection, a grouped select's rows are its groups.
+    let customers = Order::select(&tenant())
+        .group_by(Order::CUSTOMER_ID)
+        .count();
+    assert_eq!(
+        sqlite(&customers).sql(),
+        r#"SELECT COUNT(*) FROM (SELECT "orders"."customer_id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? GROUP BY "orders"."customer_id") AS "counted""#
+    );
     let regions = Customer::select(&tenant())
         .column(Customer::REGION)
         .distinct()

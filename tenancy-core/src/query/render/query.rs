@@ -102,7 +102,7 @@ impl<'q> Renderer<'_, 'q> {
             Form::Rows | Form::Counted => {
                 self.w.keyword("SELECT ");
                 self.distinct(&query.distinct)?;
-                self.projection(query)?;
+                self.projection(query, form)?;
             }
         }
         self.w.keyword(" FROM ");
@@ -173,10 +173,23 @@ impl<'q> Renderer<'_, 'q> {
         }
     }
 
-    fn projection(&mut self, query: &'q SelectQuery) -> Result<(), BuildError> {
+    fn projection(&mut self, query: &'q SelectQuery, form: Form) -> Result<(), BuildError> {
         if query.probe {
             self.w.keyword("1");
             return Ok(());
+        }
+        // The groups a count counts: one row per group, whatever the select
+        // would have projected (every column of a grouped select is no
+        // projection at all).
+        if form == Form::Counted && query.projection.is_empty() && query.is_grouped() {
+            if query.group_by.is_empty() {
+                self.w.keyword("1");
+                return Ok(());
+            }
+            let previous = self.set_clause(Clause::GroupBy);
+            let written = self.list(&query.group_by);
+            self.restore_place(previous);
+            return written;
         }
         if query.projection.is_empty() {
             let base = self.visible_source(&query.from)?;
