@@ -265,7 +265,7 @@ pub trait IntoExpr: IntoNode {
 /// Sealed: values, columns and expressions of the library only.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot stand where an expression of type `{V}` is expected",
-    label = "expected a `{V}` value, or a column or expression of that type",
+    label = "expected a value, column or expression of type `{V}`",
     note = "operands of a comparison, of arithmetic, of `COALESCE` and of `CASE` must have the same base type; convert one with `.cast::<T>()` if that is what you mean"
 )]
 pub trait AsExpr<V: ColumnType>: LowerAs<V> {
@@ -279,7 +279,7 @@ pub trait AsExpr<V: ColumnType>: LowerAs<V> {
 /// nullable only if `V` is.
 #[diagnostic::on_unimplemented(
     message = "a column of type `{V}` cannot be set to `{Self}`",
-    label = "expected a `{V}` value, or an expression of that type",
+    label = "expected a value or expression of type `{V}`",
     note = "a NOT NULL column can only be set to an expression that cannot be NULL: `.coalesce(..)` gives it a default"
 )]
 pub trait Assign<V: ColumnType>: AssignAs<V> {}
@@ -332,6 +332,7 @@ macro_rules! operand_impls {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<V: ColumnType, $($generics)*> AsExpr<V> for $ty
         where
             W: ColumnType<Compare = V::Compare>,
@@ -345,6 +346,7 @@ macro_rules! operand_impls {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<V, $($generics)*> Assign<V> for $ty
         where
             W: ColumnType<Compare = V::Compare>,

@@ -79,7 +79,8 @@ impl<V> Selectable for Aliased<V> {}
 /// [`Select::columns`](crate::Select::columns) and the `returning` methods.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a list of columns or expressions",
-    label = "expected a column, an expression, or a tuple of up to 16 of them, such as `(Order::ID, Order::STATUS)`"
+    label = "expected a column, an expression, or a tuple of up to 16 of them, such as `(Order::ID, Order::STATUS)`",
+    note = "a window function (`rank()`, `lag(..)`) becomes an expression with `.over(window)`; a value is projected with `functions::value(..)`"
 )]
 pub trait ColumnList: sealed::SelectItems {}
 impl<X: Selectable> ColumnList for X {}

@@ -251,11 +251,15 @@ expression_methods! {
     }
 }
 
-// Text.
+// Text. The bounds are on the methods, so that calling one on a column of
+// another type says why instead of that the method exists elsewhere.
 expression_methods! {
-    where [V: TextColumn] {
+    where [] {
         /// `self LIKE pattern`; the pattern is bound, `%` and `_` are wildcards.
-        pub fn like(self, pattern: impl Into<String>) -> Filter {
+        pub fn like(self, pattern: impl Into<String>) -> Filter
+        where
+            V: TextColumn,
+        {
             Filter(Node::Like {
                 expr: self.into_node(),
                 pattern: pattern.into().into(),
@@ -264,7 +268,10 @@ expression_methods! {
         }
 
         /// `self NOT LIKE pattern`.
-        pub fn not_like(self, pattern: impl Into<String>) -> Filter {
+        pub fn not_like(self, pattern: impl Into<String>) -> Filter
+        where
+            V: TextColumn,
+        {
             Filter(Node::Like {
                 expr: self.into_node(),
                 pattern: pattern.into().into(),
@@ -273,12 +280,18 @@ expression_methods! {
         }
 
         /// `lower(self)`.
-        pub fn lower(self) -> Expr<V> {
+        pub fn lower(self) -> Expr<V>
+        where
+            V: TextColumn,
+        {
             call(Call::Lower, vec![self.into_node()])
         }
 
         /// `upper(self)`.
-        pub fn upper(self) -> Expr<V> {
+        pub fn upper(self) -> Expr<V>
+        where
+            V: TextColumn,
+        {
             call(Call::Upper, vec![self.into_node()])
         }
     }
@@ -301,41 +314,116 @@ row_expression_methods! {
 }
 
 row_expression_methods! {
-    where [V: ColumnType, V::Compare: Numeric] {
+    where [] {
         /// `SUM(self)`, NULL when there are no rows (or only NULLs).
         ///
         /// The result type is the type's [`Numeric::Sum`]: `i64` for
         /// integers. PostgreSQL sums a `BIGINT` into a `numeric`, so there
         /// the builder writes `CAST(SUM(..) AS BIGINT)`: a sum beyond the
         /// range of `i64` is an error, not a wrong number.
-        pub fn sum(self) -> Aggregate<Option<<V::Compare as Numeric>::Sum>> {
-            let cast = <V::Compare as Numeric>::CAST_SUM
-                .then_some(<<V::Compare as Numeric>::Sum as ColumnType>::SQL_TYPE);
+        // `S` is `Numeric::Sum`, named in a bound rather than projected in the
+        // signature, so that summing text says that text is not numeric.
+        pub fn sum<S>(self) -> Aggregate<Option<S>>
+        where
+            V: ColumnType,
+            V::Compare: Numeric<Sum = S>,
+            S: ColumnType<Compare = S>,
+        {
+            let cast = <V::Compare as Numeric>::CAST_SUM.then_some(S::SQL_TYPE);
             Aggregate::of(AggFunc::Sum, self.into_node(), false, cast)
         }
 
         /// `AVG(self)`, NULL when there are no rows: an `f64` for every
         /// numeric type (PostgreSQL's `numeric` average of integers is cast
         /// to `DOUBLE PRECISION`).
-        pub fn avg(self) -> Aggregate<Option<<V::Compare as Numeric>::Avg>> {
-            let cast = <V::Compare as Numeric>::CAST_AVG
-                .then_some(<<V::Compare as Numeric>::Avg as ColumnType>::SQL_TYPE);
+        pub fn avg<A>(self) -> Aggregate<Option<A>>
+        where
+            V: ColumnType,
+            V::Compare: Numeric<Avg = A>,
+            A: ColumnType<Compare = A>,
+        {
+            let cast = <V::Compare as Numeric>::CAST_AVG.then_some(A::SQL_TYPE);
             Aggregate::of(AggFunc::Avg, self.into_node(), false, cast)
         }
-    }
-}
 
-row_expression_methods! {
-    where [V: ColumnType, V::Compare: Ordered] {
         /// `MIN(self)`, NULL when there are no rows.
-        pub fn min(self) -> Aggregate<V::Nullable> {
+        pub fn min(self) -> Aggregate<V::Nullable>
+        where
+            V: ColumnType,
+            V::Compare: Ordered,
+        {
             Aggregate::of(AggFunc::Min, self.into_node(), false, None)
         }
 
         /// `MAX(self)`, NULL when there are no rows.
-        pub fn max(self) -> Aggregate<V::Nullable> {
+        pub fn max(self) -> Aggregate<V::Nullable>
+        where
+            V: ColumnType,
+            V::Compare: Ordered,
+        {
             Aggregate::of(AggFunc::Max, self.into_node(), false, None)
         }
+    }
+}
+
+/// Aggregates refuse to be aggregated, with a message that says so. Without
+/// these, `count_all().max()` would resolve to `Ord::max` and rustc would
+/// report that an aggregate "is not an iterator". Written out, not
+/// generated, so the error drags no macro along.
+#[doc(hidden)]
+impl<V> Aggregate<V> {
+    pub fn count(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+
+    pub fn count_distinct(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+
+    pub fn sum(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+
+    pub fn avg(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+
+    pub fn min(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+
+    pub fn max(self) -> Aggregate<i64>
+    where
+        Self: refused::AggregateOfAggregate,
+    {
+        refused::AggregateOfAggregate::refuse(self)
+    }
+}
+
+mod refused {
+    /// Never implemented: SQL has no aggregate of an aggregate.
+    #[diagnostic::on_unimplemented(
+        message = "an aggregate cannot be aggregated",
+        label = "this is an aggregate already",
+        note = "SQL has no aggregate of an aggregate: aggregate the column or expression itself, or compute over the aggregates' rows with `.over(window)` or in a CTE"
+    )]
+    pub trait AggregateOfAggregate {
+        fn refuse(self) -> crate::query::aggregate::Aggregate<i64>;
     }
 }
 
