@@ -209,7 +209,13 @@ pub async fn postgres() -> Result<(TestDatabase, TenantPool<Postgres>), BoxError
 /// An in-memory SQLite database with the ledger's tables, seeded for
 /// tenants A and B.
 pub async fn sqlite() -> Result<TenantPool<Sqlite>, BoxError> {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", pool_options()).await?;
+    sqlite_at("sqlite::memory:").await
+}
+
+/// The SQLite database at `url` with the ledger's tables, seeded for
+/// tenants A and B.
+pub async fn sqlite_at(url: &str) -> Result<TenantPool<Sqlite>, BoxError> {
+    let pool = TenantPool::connect_sqlite(url, pool_options()).await?;
     let owner =
         pool.owner_pool(CrossTenant::with_reason("sales ledger set-up").expect("a stated reason"));
     owner.apply_schema(&tables::table_set()).await?;
