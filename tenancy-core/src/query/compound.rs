@@ -11,7 +11,7 @@ use crate::query::lists::OrderingList;
 use crate::query::order::OrderNode;
 use crate::query::render::Renderer;
 use crate::query::scope::combine;
-use crate::query::select::{MAX_ROWS, Select, SelectQuery};
+use crate::query::select::{Select, SelectQuery, row_count};
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 
 /// `<select> UNION [ALL] <select> ...`, made by [`Select::union`] and
@@ -188,14 +188,14 @@ impl<T> Union<T> {
 
     /// `LIMIT limit` (bound), capped at `i64::MAX`.
     pub fn limit(mut self, limit: u64) -> Self {
-        self.query.limit = Some(Ord::min(limit, MAX_ROWS));
+        self.query.limit = Some(row_count(limit));
         self
     }
 
     /// `OFFSET offset` (bound), capped at `i64::MAX`; on SQLite, with
     /// `LIMIT i64::MAX` when there is no limit.
     pub fn offset(mut self, offset: u64) -> Self {
-        self.query.offset = Some(Ord::min(offset, MAX_ROWS));
+        self.query.offset = Some(row_count(offset));
         self
     }
 }

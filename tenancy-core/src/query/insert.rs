@@ -16,6 +16,7 @@ use crate::query::lists::{AssignableList, ColumnList, ConflictTarget};
 use crate::query::render::{Clause, Renderer, Visible};
 use crate::query::returning::Returning;
 use crate::query::scope::{refuse_tenant_column, tenant_key};
+use crate::query::update::assign;
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::{KeyValue, TenantWitness};
 
@@ -305,16 +306,7 @@ impl<T: Table> DoUpdate<T> {
         C: Assignable<T>,
         C::Value: ColumnType,
     {
-        let name = column.name();
-        let value = value.assign_as();
-        match self
-            .assignments
-            .iter_mut()
-            .find(|(known, _)| *known == name)
-        {
-            Some(slot) => slot.1 = value,
-            None => self.assignments.push((name, value)),
-        }
+        assign(&mut self.assignments, column.name(), value.assign_as());
         self
     }
 

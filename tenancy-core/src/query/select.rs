@@ -69,6 +69,12 @@ pub struct Select<T> {
 /// (and sqlx refuses larger unsigned values).
 pub(crate) const MAX_ROWS: u64 = i64::MAX as u64;
 
+/// A `LIMIT` or `OFFSET` as sent: databases count rows in signed 64-bit
+/// integers, so a count above `i64::MAX` is sent as `i64::MAX`.
+pub(crate) fn row_count(count: u64) -> u64 {
+    Ord::min(count, MAX_ROWS)
+}
+
 /// A select with its type erased: a statement, a subquery, a CTE's body or
 /// a union's member.
 #[derive(Clone, Debug)]
@@ -368,7 +374,7 @@ impl<T> Select<T> {
     /// `LIMIT limit` (bound). Databases count rows in signed 64-bit
     /// integers, so a limit above `i64::MAX` is sent as `i64::MAX`.
     pub fn limit(mut self, limit: u64) -> Self {
-        self.query.limit = Some(Ord::min(limit, MAX_ROWS));
+        self.query.limit = Some(row_count(limit));
         self
     }
 
@@ -377,7 +383,7 @@ impl<T> Select<T> {
     /// after a `LIMIT`, an offset without a limit is sent with
     /// `LIMIT i64::MAX`.
     pub fn offset(mut self, offset: u64) -> Self {
-        self.query.offset = Some(Ord::min(offset, MAX_ROWS));
+        self.query.offset = Some(row_count(offset));
         self
     }
 

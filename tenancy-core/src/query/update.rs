@@ -135,17 +135,11 @@ impl<T: Table> Update<T> {
         C: Assignable<T>,
         C::Value: ColumnType,
     {
-        let value = value.assign_as();
-        let name = column.name();
-        match self
-            .query
-            .assignments
-            .iter_mut()
-            .find(|(column, _)| *column == name)
-        {
-            Some(slot) => slot.1 = value,
-            None => self.query.assignments.push((name, value)),
-        }
+        assign(
+            &mut self.query.assignments,
+            column.name(),
+            value.assign_as(),
+        );
         self
     }
 
@@ -223,6 +217,19 @@ impl UpdateQuery {
         self.returning.write(&mut r)?;
         r.leave();
         Ok(r.finish())
+    }
+}
+
+/// Sets `name` to `value` in `assignments`: replaces an earlier assignment
+/// of the column, or adds one (`UPDATE … SET` and `DO UPDATE SET`).
+pub(crate) fn assign(
+    assignments: &mut Vec<(&'static str, ExprNode)>,
+    name: &'static str,
+    value: ExprNode,
+) {
+    match assignments.iter_mut().find(|(known, _)| *known == name) {
+        Some(slot) => slot.1 = value,
+        None => assignments.push((name, value)),
     }
 }
 
