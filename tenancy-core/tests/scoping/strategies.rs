@@ -374,7 +374,7 @@ fn projection(env: Env, rows: Rows) -> BoxedStrategy<Vec<(ItemPlan, bool)>> {
     match rows {
         Rows::Plain => {}
         Rows::Grouped => items.push((4, aggregate(env).prop_map(ItemPlan::Agg).boxed())),
-        Rows::Windowed => items.push((4, window(visible).prop_map(ItemPlan::Window).boxed())),
+        Rows::Windowed => items.push((6, window(visible).prop_map(ItemPlan::Window).boxed())),
     }
     let list = vec((Union::new_weighted(items), any::<bool>()), 1..5);
     match rows {
@@ -652,7 +652,7 @@ pub fn select_plan(tables: Tables) -> BoxedStrategy<SelectPlan> {
             let rows = prop_oneof![
                 3 => Just(Rows::Plain),
                 2 => Just(Rows::Grouped),
-                1 => Just(Rows::Windowed),
+                2 => Just(Rows::Windowed),
             ];
             (
                 Just(ctes),
