@@ -1,0 +1,86 @@
+//! Parsing exactly one statement from the lexed tokens.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token};
+
+use crate::diagnostic::{Diagnostic, Problem};
+use crate::lex::Lexed;
+
+/// The one statement in `lexed`; anything before or after it but
+/// semicolons is an error, whatever the parser would have stopped at.
+pub(crate) fn parse_one(lexed: &Lexed) -> Result<Statement, Diagnostic> {
+    let dialect = PostgreSqlDialect {};
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(lexed.tokens.clone());
+    while parser.consume_token(&Token::SemiColon) {}
+    if parser.peek_token_ref().token == Token::EOF {
+        return Err(Diagnostic::new(
+            Problem::StatementCount,
+            0..lexed.source.len(),
+            "there is no SQL statement here",
+        ));
+    }
+    let statement = parser
+        .parse_statement()
+        .map_err(|error| parse_error(lexed, &error))?;
+    while parser.consume_token(&Token::SemiColon) {}
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        let at = lexed.source.range(next.span);
+        return Err(Diagnostic::new(
+            Problem::StatementCount,
+            at.start..lexed.source.len(),
+            "only one statement is allowed, and another one starts here",
+        )
+        .help("run each statement on its own"));
+    }
+    Ok(statement)
+}
+
+fn parse_error(lexed: &Lexed, error: &ParserError) -> Diagnostic {
+    let message = match error {
+        ParserError::TokenizerError(message) | ParserError::ParserError(message) => message,
+        ParserError::RecursionLimitExceeded => {
+            return Diagnostic::new(
+                Problem::TooLarge,
+                0..lexed.source.len(),
+                "the statement nests too deeply to check",
+            )
+            .help("flatten its parentheses or subqueries");
+        }
+    };
+    let (text, location) = split_location(message);
+    let span = match location {
+        Some(location) => {
+            let token = lexed
+                .tokens
+                .iter()
+                .find(|token| token.span.start == location);
+            match token {
+                Some(token) => lexed.source.range(token.span),
+                None => {
+                    let at = lexed.source.offset(location);
+                    at..at
+                }
+            }
+        }
+        None => lexed.source.len()..lexed.source.len(),
+    };
+    Diagnostic::new(Problem::Syntax, span, lexed.unmark(text))
+}
+
+/// sqlparser ends its messages with ` at Line: <l>, Column: <c>`.
+fn split_location(message: &str) -> (&str, Option<Location>) {
+    let Some(at) = message.rfind(" at Line: ") else {
+        return (message, None);
+    };
+    let rest = &message[at + " at Line: ".len()..];
+    let mut numbers = rest.split(", Column: ");
+    let line = numbers.next().and_then(|n| n.parse().ok());
+    let column = numbers.next().and_then(|n| n.parse().ok());
+    match (line, column) {
+        (Some(line), Some(column)) => (&message[..at], Some(Location::new(line, column))),
+        _ => (message, None),
+    }
+}
