@@ -192,10 +192,10 @@ impl Template {
     ///
     /// A slot or placeholder is separated from adjacent text by a space
     /// where the two could otherwise run together into one token.
-    pub fn render<'a>(
-        &'a self,
+    pub fn render<'s, 'n>(
+        &'s self,
         backend: Backend,
-        mut table: impl FnMut(&'a str) -> QualifiedName<'a>,
+        mut table: impl FnMut(&'s str) -> QualifiedName<'n>,
     ) -> Result<Rendered, RenderError> {
         if backend == Backend::Sqlite
             && let Some((text, span)) = &self.not_sqlite

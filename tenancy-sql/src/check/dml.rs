@@ -182,7 +182,7 @@ impl Walker<'_> {
         }
         let target = match table {
             TableObject::TableName(name) => {
-                self.insert_target(name, table_alias.as_ref().map(|a| &a.alias), span)
+                self.insert_target(name, table_alias.as_ref().map(|a| &a.alias), name.span())
             }
             TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
                 self.unsupported(span, "inserting into a function or query");
@@ -252,7 +252,7 @@ impl Walker<'_> {
                         .first()
                         .copied(),
                     None => {
-                        self.not_a_target(name, span);
+                        self.not_a_target(name, name.span());
                         None
                     }
                 }

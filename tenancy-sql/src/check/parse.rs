@@ -24,18 +24,33 @@ pub(crate) fn parse_one(lexed: &Lexed) -> Result<Statement, Diagnostic> {
     let statement = parser
         .parse_statement()
         .map_err(|error| parse_error(lexed, &error))?;
-    while parser.consume_token(&Token::SemiColon) {}
+    let mut separated = false;
+    while parser.consume_token(&Token::SemiColon) {
+        separated = true;
+    }
     let next = parser.peek_token();
-    if next.token != Token::EOF {
-        let at = lexed.source.range(next.span);
-        return Err(Diagnostic::new(
+    if next.token == Token::EOF {
+        return Ok(statement);
+    }
+    let at = lexed.source.range(next.span);
+    if separated {
+        Err(Diagnostic::new(
             Problem::StatementCount,
             at.start..lexed.source.len(),
             "only one statement is allowed, and another one starts here",
         )
-        .help("run each statement on its own"));
+        .help("run each statement on its own"))
+    } else {
+        // sqlparser ends a statement where it stops understanding it.
+        Err(Diagnostic::new(
+            Problem::Syntax,
+            at.clone(),
+            format!(
+                "expected the end of the statement, found `{}`",
+                lexed.unmark(lexed.text.get(at).unwrap_or_default())
+            ),
+        ))
     }
-    Ok(statement)
 }
 
 fn parse_error(lexed: &Lexed, error: &ParserError) -> Diagnostic {

@@ -228,6 +228,10 @@ pub(crate) fn statement_refusal(keyword: &str, read_only: bool) -> (String, &'st
             "reads a whole table, which no tenant conjunct can confine",
             "write `SELECT * FROM ..` instead",
         ),
+        "REPLACE" | "UPSERT" => (
+            "deletes whatever row is in the way, of any tenant",
+            "use INSERT .. ON CONFLICT (..) DO UPDATE, with the tenant column in the conflict target",
+        ),
         "MERGE" => (
             "is not supported",
             "write INSERT .. ON CONFLICT, UPDATE or DELETE",

@@ -667,13 +667,18 @@ impl Walker<'_> {
                         self.declare_alias(scope, alias.as_ref(), last_ident(name), span);
                     }
                     Resolved::Table => match self.rules.tables {
-                        Tables::Slots => self.table_name_error(name, span),
+                        Tables::Slots => self.table_name_error(name, name.span()),
                         Tables::Confine(allow) => {
                             if inheritance.is_some() {
                                 self.unsupported(span, "`ONLY` or `*` after a table");
                             }
-                            replacement =
-                                self.confined_reference(allow, name, alias.as_ref(), scope, span);
+                            replacement = self.confined_reference(
+                                allow,
+                                name,
+                                alias.as_ref(),
+                                scope,
+                                name.span(),
+                            );
                         }
                     },
                 }

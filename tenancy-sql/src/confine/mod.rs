@@ -164,10 +164,10 @@ impl Confined {
     /// Renders the query for `backend`, writing each table as the quoted
     /// name `table` returns for its name; the one parameter, bound at every
     /// bind position, is the tenant's key.
-    pub fn render<'a>(
-        &'a self,
+    pub fn render<'s, 'n>(
+        &'s self,
         backend: Backend,
-        table: impl FnMut(&'a str) -> QualifiedName<'a>,
+        table: impl FnMut(&'s str) -> QualifiedName<'n>,
     ) -> Result<Rendered, RenderError> {
         self.analysis.template().render(backend, table)
     }
