@@ -44,6 +44,16 @@ impl Syntax {
     fn slots(self) -> bool {
         matches!(self, Self::Slots | Self::Confined)
     }
+
+    /// How much larger than the input limits confined SQL may be: each
+    /// table reference grows into a subquery of about sixteen tokens. The
+    /// syntax tree grows no deeper than a few levels per reference.
+    fn growth(self) -> usize {
+        match self {
+            Self::Confined => 20,
+            Self::Slots | Self::Plain => 1,
+        }
+    }
 }
 
 /// A `{Type}` table slot.
@@ -72,6 +82,8 @@ pub(crate) struct Lexed {
     /// How many `TABLE` keywords there are: each must be a `TABLE name`
     /// query the checker visited.
     pub(crate) table_keywords: usize,
+    /// The statement's first keyword (or token), and its byte range.
+    pub(crate) first_word: (String, Range<usize>),
 }
 
 impl Lexed {
@@ -80,25 +92,6 @@ impl Lexed {
         let number = identifier.strip_prefix(SLOT_MARKER)?;
         let index: usize = number.parse().ok()?;
         (index < self.slots.len()).then_some(index)
-    }
-
-    /// The first keyword (or token) of the statement, and its byte range.
-    pub(crate) fn first_word(&self) -> (String, Range<usize>) {
-        let first = self
-            .tokens
-            .iter()
-            .find(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon));
-        match first {
-            Some(token) => {
-                let range = self.source.range(token.span);
-                let word = match &token.token {
-                    Token::Word(word) => word.value.clone(),
-                    _ => self.text[range.clone()].to_owned(),
-                };
-                (word, range)
-            }
-            None => (String::new(), 0..0),
-        }
     }
 
     /// `text` with every slot marker written back as its `{Type}`.
@@ -117,12 +110,13 @@ impl Lexed {
 
 /// Tokenizes `sql`, or says everything that is wrong with its tokens.
 pub(crate) fn lex(sql: &str, syntax: Syntax) -> Result<Lexed, Vec<Diagnostic>> {
-    if sql.len() > MAX_BYTES {
+    let (max_bytes, max_tokens) = (MAX_BYTES * syntax.growth(), MAX_TOKENS * syntax.growth());
+    if sql.len() > max_bytes {
         return Err(vec![Diagnostic::new(
             Problem::TooLarge,
             0..0,
             format!(
-                "the SQL text is {} bytes long; at most {MAX_BYTES} are checked",
+                "the SQL text is {} bytes long; at most {max_bytes} are checked",
                 sql.len()
             ),
         )]);
@@ -139,21 +133,21 @@ pub(crate) fn lex(sql: &str, syntax: Syntax) -> Result<Lexed, Vec<Diagnostic>> {
             )]);
         }
     };
-    let source = Source::new(sql, &raw);
+    let (source, ranges) = Source::new(sql, &raw);
     let significant = raw.iter().filter(|t| !is_whitespace(&t.token)).count();
-    if significant > MAX_TOKENS {
+    if significant > max_tokens {
         return Err(vec![Diagnostic::new(
             Problem::TooLarge,
             0..sql.len(),
-            format!("the statement has {significant} tokens; at most {MAX_TOKENS} are checked"),
+            format!("the statement has {significant} tokens; at most {max_tokens} are checked"),
         )]);
     }
-    Lexer {
+    let parts = Lexer {
         sql,
         syntax,
         raw: &raw,
-        source: &source,
-        tokens: Vec::with_capacity(raw.len()),
+        ranges: &ranges,
+        runs: Vec::new(),
         slots: Vec::new(),
         segments: Vec::new(),
         text: String::new(),
@@ -163,20 +157,55 @@ pub(crate) fn lex(sql: &str, syntax: Syntax) -> Result<Lexed, Vec<Diagnostic>> {
         table_keywords: 0,
         diagnostics: Vec::new(),
     }
-    .run()
-    .map(|parts| Lexed {
+    .run()?;
+    let tokens = parser_tokens(raw, &parts.runs);
+    Ok(Lexed {
         text: sql.to_owned(),
         source,
-        tokens: parts.tokens,
+        tokens,
         slots: parts.slots,
         template: parts.template,
         select_keywords: parts.select_keywords,
         table_keywords: parts.table_keywords,
+        first_word: parts.first_word,
     })
 }
 
+/// The tokens for the parser: `raw`, each slot's tokens (the index ranges
+/// in `runs`) replaced by one identifier `__tenancy_slot_<n>` that spans
+/// them.
+fn parser_tokens(raw: Vec<TokenWithSpan>, runs: &[(usize, usize)]) -> Vec<TokenWithSpan> {
+    let mut tokens = Vec::with_capacity(raw.len());
+    let mut runs = runs.iter().enumerate().peekable();
+    let mut open = None;
+    for (index, token) in raw.into_iter().enumerate() {
+        match runs.peek() {
+            Some((_, (start, _))) if *start == index => open = Some(token.span.start),
+            _ => {}
+        }
+        match (open, runs.peek()) {
+            (Some(start), Some((number, (_, end)))) if *end == index => {
+                tokens.push(TokenWithSpan::new(
+                    Token::Word(Word {
+                        value: format!("{SLOT_MARKER}{number}"),
+                        quote_style: None,
+                        keyword: Keyword::NoKeyword,
+                    }),
+                    Span::new(start, token.span.end),
+                ));
+                open = None;
+                runs.next();
+            }
+            (Some(_), _) => {}
+            (None, _) => tokens.push(token),
+        }
+    }
+    tokens
+}
+
 struct Parts {
-    tokens: Vec<TokenWithSpan>,
+    first_word: (String, Range<usize>),
+    runs: Vec<(usize, usize)>,
     slots: Vec<Slot>,
     template: Template,
     select_keywords: Vec<Location>,
@@ -187,8 +216,10 @@ struct Lexer<'a> {
     sql: &'a str,
     syntax: Syntax,
     raw: &'a [TokenWithSpan],
-    source: &'a Source,
-    tokens: Vec<TokenWithSpan>,
+    /// Each raw token's byte range.
+    ranges: &'a [Range<usize>],
+    /// The first and last raw token of each slot.
+    runs: Vec<(usize, usize)>,
     slots: Vec<Slot>,
     segments: Vec<Segment>,
     text: String,
@@ -209,18 +240,15 @@ impl Lexer<'_> {
 
         let mut index = 0;
         while index < self.raw.len() {
-            let token = &self.raw[index];
             let in_body = (first..=last).contains(&index);
-            if token.token == Token::LBrace && self.syntax.slots() {
+            if self.raw[index].token == Token::LBrace && self.syntax.slots() {
                 index = self.slot(index, in_body) + 1;
                 continue;
-            } else {
-                self.check(index);
-                if in_body {
-                    self.template_piece(token);
-                }
             }
-            self.tokens.push(token.clone());
+            self.check(index);
+            if in_body {
+                self.template_piece(index);
+            }
             index += 1;
         }
         if !self.text.is_empty() {
@@ -231,17 +259,32 @@ impl Lexer<'_> {
             return Err(self.diagnostics);
         }
         let slots = self.slots.iter().map(|s| s.type_name.clone()).collect();
+        let first_word = match self.raw.get(first) {
+            Some(token) => {
+                let range = self.ranges[first].clone();
+                let word = match &token.token {
+                    Token::Word(word) => word.value.clone(),
+                    _ => self.sql[range.clone()].to_owned(),
+                };
+                (word, range)
+            }
+            None => (String::new(), 0..0),
+        };
         Ok(Parts {
+            first_word,
             template: Template::new(self.segments, self.params, slots, self.not_sqlite),
-            tokens: self.tokens,
+            runs: self.runs,
             slots: self.slots,
             select_keywords: self.select_keywords,
             table_keywords: self.table_keywords,
         })
     }
 
-    fn range(&self, token: &TokenWithSpan) -> Range<usize> {
-        self.source.range(token.span)
+    fn range(&self, index: usize) -> Range<usize> {
+        self.ranges
+            .get(index)
+            .cloned()
+            .unwrap_or(self.sql.len()..self.sql.len())
     }
 
     fn report(&mut self, problem: Problem, span: Range<usize>, message: String, help: &str) {
@@ -276,12 +319,9 @@ impl Lexer<'_> {
         }
         let close = index;
         let closed = self.raw.get(close).map(|t| &t.token) == Some(&Token::RBrace);
-        let start = self.range(&self.raw[open]).start;
+        let start = self.range(open).start;
         if path.is_empty() || !closed {
-            let end = self
-                .raw
-                .get(close)
-                .map_or(self.sql.len(), |t| self.range(t).end);
+            let end = self.range(close).end;
             self.report(
                 Problem::Slot,
                 start..end,
@@ -293,23 +333,15 @@ impl Lexer<'_> {
                 .iter()
                 .position(|t| t.token == Token::RBrace)
                 .map_or(open, |offset| open + offset);
-            self.tokens.push(self.raw[open].clone());
             return brace;
         }
-        let span = start..self.range(&self.raw[close]).end;
+        let span = start..self.range(close).end;
         let number = self.slots.len();
         self.slots.push(Slot {
             type_name: path.join("::"),
             span,
         });
-        self.tokens.push(TokenWithSpan::new(
-            Token::Word(Word {
-                value: format!("{SLOT_MARKER}{number}"),
-                quote_style: None,
-                keyword: Keyword::NoKeyword,
-            }),
-            Span::new(self.raw[open].span.start, self.raw[close].span.end),
-        ));
+        self.runs.push((open, close));
         if in_body {
             self.flush_text();
             self.segments.push(Segment::Table(number));
@@ -331,7 +363,7 @@ impl Lexer<'_> {
     /// Refuses what the token may not be.
     fn check(&mut self, index: usize) {
         let token = &self.raw[index];
-        let range = self.range(token);
+        let range = self.range(index);
         match &token.token {
             Token::LBrace | Token::RBrace => {
                 let (message, help) = match self.syntax {
@@ -468,7 +500,7 @@ impl Lexer<'_> {
             && adjacent(amp, quoted)
             && is_quoted_name
         {
-            let end = self.range(quoted).end;
+            let end = self.range(index + 2).end;
             self.report(
                 Problem::Lexical,
                 range.start..end,
@@ -484,9 +516,9 @@ impl Lexer<'_> {
         }
     }
 
-    fn template_piece(&mut self, token: &TokenWithSpan) {
-        let range = self.range(token);
-        match &token.token {
+    fn template_piece(&mut self, index: usize) {
+        let range = self.range(index);
+        match &self.raw[index].token {
             // Comments are dropped: SQLite does not nest `/* */`, and a
             // trailing `--` would swallow whatever the runtime appends.
             Token::Whitespace(

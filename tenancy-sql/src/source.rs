@@ -5,7 +5,6 @@
 //! token boundary, so the offsets of all boundaries, computed once in one
 //! pass over the text, answer every lookup.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use sqlparser::tokenizer::{Location, Span, TokenWithSpan};
@@ -14,36 +13,66 @@ use sqlparser::tokenizer::{Location, Span, TokenWithSpan};
 #[derive(Debug)]
 pub(crate) struct Source {
     len: usize,
-    boundaries: HashMap<(u64, u64), usize>,
+    /// Every token boundary, in order: `(line, column)` and byte offset.
+    boundaries: Vec<((u64, u64), usize)>,
 }
 
 impl Source {
     /// Maps the boundaries of `tokens` (contiguous, in order, as the
-    /// tokenizer returns them) to byte offsets in `text`.
-    pub(crate) fn new(text: &str, tokens: &[TokenWithSpan]) -> Self {
+    /// tokenizer returns them) to byte offsets in `text`; also returns each
+    /// token's byte range.
+    pub(crate) fn new(text: &str, tokens: &[TokenWithSpan]) -> (Self, Vec<Range<usize>>) {
         let mut cursor = Cursor::new(text);
-        let mut boundaries = HashMap::with_capacity(tokens.len() * 2 + 1);
+        let mut boundaries = Vec::with_capacity(tokens.len() + 2);
+        let mut ranges = Vec::with_capacity(tokens.len());
         for token in tokens {
-            for location in [token.span.start, token.span.end] {
-                let offset = cursor.advance_to(location);
-                boundaries.insert((location.line, location.column), offset);
+            let mut range = [0; 2];
+            for (bound, location) in range.iter_mut().zip([token.span.start, token.span.end]) {
+                let key = (location.line, location.column);
+                *bound = cursor.advance_to(location);
+                if boundaries.last().is_none_or(|(last, _)| *last < key) {
+                    boundaries.push((key, *bound));
+                }
             }
+            ranges.push(range[0]..range[1].max(range[0]));
         }
         let end = cursor.advance_to(Location::new(u64::MAX, u64::MAX));
-        boundaries.insert((cursor.line, cursor.column), end);
-        Self {
+        let key = (cursor.line, cursor.column);
+        if boundaries.last().is_none_or(|(last, _)| *last < key) {
+            boundaries.push((key, end));
+        }
+        let source = Self {
             len: text.len(),
             boundaries,
-        }
+        };
+        (source, ranges)
+    }
+
+    fn find(&self, location: Location) -> Result<usize, usize> {
+        self.boundaries
+            .binary_search_by_key(&(location.line, location.column), |(key, _)| *key)
     }
 
     /// The byte offset of `location`, or the end of the text for a location
     /// that is not a token boundary (sqlparser leaves some spans empty).
     pub(crate) fn offset(&self, location: Location) -> usize {
-        self.boundaries
-            .get(&(location.line, location.column))
-            .copied()
-            .unwrap_or(self.len)
+        self.find(location)
+            .map_or(self.len, |index| self.boundaries[index].1)
+    }
+
+    /// The byte range of the token that starts at `location`.
+    pub(crate) fn token_at(&self, location: Location) -> Range<usize> {
+        match self.find(location) {
+            Ok(index) => {
+                let start = self.boundaries[index].1;
+                let end = self
+                    .boundaries
+                    .get(index + 1)
+                    .map_or(self.len, |(_, end)| *end);
+                start..end
+            }
+            Err(_) => self.len..self.len,
+        }
     }
 
     /// The byte range of `span`; an empty span maps to an empty range at the
@@ -115,12 +144,14 @@ mod tests {
         let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
             .tokenize_with_location()
             .unwrap();
-        let source = Source::new(text, &tokens);
+        let (source, ranges) = Source::new(text, &tokens);
         let pieces: String = tokens
             .iter()
             .map(|token| &text[source.range(token.span)])
             .collect();
         assert_eq!(pieces, text);
+        let by_range: String = ranges.iter().map(|range| &text[range.clone()]).collect();
+        assert_eq!(by_range, text);
         let quoted = tokens
             .iter()
             .find(|token| token.to_string() == "'größe'")

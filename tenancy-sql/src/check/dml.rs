@@ -5,11 +5,12 @@ use std::ops::Range;
 
 use sqlparser::ast::{
     Assignment, AssignmentTarget, ConflictTarget, Delete, DoUpdate, Expr, FromTable, Insert,
-    ObjectName, OnConflict, OnConflictAction, OnInsert, SelectItem, SetExpr, Spanned, TableFactor,
+    ObjectName, OnConflict, OnConflictAction, OnInsert, SelectItem, SetExpr, TableFactor,
     TableObject, TableWithJoins, Update, UpdateTableFromKind, Value, ValueWithSpan,
 };
 use sqlparser::tokenizer::Span;
 
+use super::anchor;
 use super::conjunct::{comparison, conjuncts};
 use super::scope::FromScope;
 use super::{Tables, Walker};
@@ -20,7 +21,7 @@ use crate::template::TENANT;
 
 impl Walker<'_> {
     pub(super) fn update(&mut self, update: &mut Update) {
-        let span = update.span();
+        let span = update.update_token.0.span;
         let Update {
             update_token: _,
             optimizer_hints: _,
@@ -75,7 +76,7 @@ impl Walker<'_> {
     }
 
     pub(super) fn delete(&mut self, delete: &mut Delete) {
-        let span = delete.span();
+        let span = delete.delete_token.0.span;
         let Delete {
             delete_token: _,
             optimizer_hints: _,
@@ -122,7 +123,7 @@ impl Walker<'_> {
     }
 
     pub(super) fn insert(&mut self, insert: &mut Insert) {
-        let span = insert.span();
+        let span = insert.insert_token.0.span;
         let Insert {
             insert_token: _,
             optimizer_hints: _,
@@ -181,9 +182,11 @@ impl Walker<'_> {
             self.unsupported(span, "this INSERT clause (from another database's dialect)");
         }
         let target = match table {
-            TableObject::TableName(name) => {
-                self.insert_target(name, table_alias.as_ref().map(|a| &a.alias), name.span())
-            }
+            TableObject::TableName(name) => self.insert_target(
+                name,
+                table_alias.as_ref().map(|a| &a.alias),
+                anchor::name(name),
+            ),
             TableObject::TableFunction(_) | TableObject::TableQuery(_) => {
                 self.unsupported(span, "inserting into a function or query");
                 None
@@ -232,7 +235,7 @@ impl Walker<'_> {
         scope: &mut FromScope,
         place: Place,
     ) -> Option<usize> {
-        let span = relation.span();
+        let span = anchor::table_factor(relation);
         match relation {
             TableFactor::Table {
                 name,
@@ -252,7 +255,7 @@ impl Walker<'_> {
                         .first()
                         .copied(),
                     None => {
-                        self.not_a_target(name, name.span());
+                        self.not_a_target(name, anchor::name(name));
                         None
                     }
                 }
@@ -325,7 +328,7 @@ impl Walker<'_> {
     fn insert_columns(&mut self, columns: &[ObjectName]) -> Vec<Name> {
         let mut names: Vec<Name> = Vec::new();
         for column in columns {
-            let span = column.span();
+            let span = anchor::name(column);
             let name = match column.0.as_slice() {
                 [sqlparser::ast::ObjectNamePart::Identifier(ident)] => Name::of(ident),
                 _ => {
@@ -351,8 +354,11 @@ impl Walker<'_> {
     fn assignments(&mut self, assignments: &mut [Assignment]) -> Vec<(String, Range<usize>)> {
         let mut assigned = Vec::new();
         for assignment in assignments.iter_mut() {
-            let span = assignment.span();
             let Assignment { target, value } = assignment;
+            let span = match target {
+                AssignmentTarget::ColumnName(name) => anchor::name(name),
+                AssignmentTarget::Tuple(names) => names.first().map_or(Span::empty(), anchor::name),
+            };
             let names: Vec<&ObjectName> = match target {
                 AssignmentTarget::ColumnName(name) => vec![name],
                 AssignmentTarget::Tuple(names) => names.iter().collect(),
@@ -364,7 +370,7 @@ impl Walker<'_> {
                     }
                     _ => self.report(
                         Problem::Unsupported,
-                        name.span(),
+                        anchor::name(name),
                         format!("`{name}` assigns part of a column"),
                         "assign a column by its name alone",
                     ),
@@ -437,7 +443,7 @@ impl Walker<'_> {
                 };
                 if comparison.alias == folded {
                     columns.push(comparison.column.into_string());
-                    let range = self.range(conjunct.span());
+                    let range = self.range(anchor::comparison(conjunct));
                     for seen in self.seen.iter_mut().filter(|s| s.span == range) {
                         seen.counted = true;
                     }

@@ -5,11 +5,12 @@
 use sqlparser::ast::{
     AccessExpr, Array, CaseWhen, CeilFloorKind, DataType, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, InTarget,
-    Interval, JsonPath, JsonPathElem, ListAggOnOverflow, ObjectName, Spanned, Subscript,
-    TypedString, Value, ValueWithSpan, WindowType,
+    Interval, JsonPath, JsonPathElem, ListAggOnOverflow, ObjectName, Subscript, TypedString, Value,
+    ValueWithSpan, WindowType,
 };
 use sqlparser::tokenizer::Span;
 
+use super::anchor;
 use super::conjunct::comparison;
 use super::policy;
 use super::{Functions, Seen, Tables, Walker};
@@ -20,14 +21,17 @@ impl Walker<'_> {
     #[recursive::recursive]
     pub(super) fn expr(&mut self, expr: &mut Expr) {
         if let Some(comparison) = comparison(expr) {
-            let span = self.range(expr.span());
+            let span = self.range(anchor::comparison(expr));
             self.seen.push(Seen {
                 comparison,
                 span,
                 counted: false,
             });
         }
-        let span = expr.span();
+        if let Some((problem, message)) = self.expr_problem(expr) {
+            let span = anchor::expr(expr);
+            self.report(problem, span, message, "");
+        }
         match expr {
             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {}
             Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => {}
@@ -74,21 +78,13 @@ impl Walker<'_> {
                 self.expr(left);
                 self.expr(right);
             }
-            Expr::In {
-                expr,
-                target,
-                negated: _,
-                global,
-            } => {
-                if *global {
-                    self.unsupported(span, "`GLOBAL IN`");
-                }
+            Expr::In { expr, target, .. } => {
                 self.expr(expr);
                 match target {
                     InTarget::List(list) => self.exprs(list),
                     InTarget::Subquery(query) => self.query(query),
                     InTarget::Unnest(array) => self.expr(array),
-                    InTarget::Table { .. } => self.unsupported(span, "`IN <table>`"),
+                    InTarget::Table { .. } => {}
                 }
             }
             Expr::Between {
@@ -126,28 +122,8 @@ impl Walker<'_> {
                 self.expr(expr);
                 self.expr(pattern);
             }
-            Expr::Cast {
-                kind: _,
-                expr,
-                data_type,
-                format,
-            } => {
-                if format.is_some() {
-                    self.unsupported(span, "`CAST .. FORMAT`");
-                }
-                self.data_type(data_type, span);
-                self.expr(expr);
-            }
-            Expr::Convert {
-                expr,
-                data_type,
-                charset: _,
-                styles,
-                ..
-            } => {
-                if let Some(data_type) = data_type {
-                    self.data_type(data_type, span);
-                }
+            Expr::Cast { expr, .. } => self.expr(expr),
+            Expr::Convert { expr, styles, .. } => {
                 self.expr(expr);
                 self.exprs(styles);
             }
@@ -197,17 +173,7 @@ impl Walker<'_> {
             }
             Expr::Value(value) => self.literal(value),
             Expr::Prefixed { prefix: _, value } => self.expr(value),
-            Expr::TypedString(TypedString {
-                data_type,
-                value,
-                uses_odbc_syntax,
-            }) => {
-                if *uses_odbc_syntax {
-                    self.unsupported(span, "ODBC escapes");
-                }
-                self.data_type(data_type, span);
-                self.literal(value);
-            }
+            Expr::TypedString(TypedString { value, .. }) => self.literal(value),
             Expr::Function(function) => self.function(function),
             Expr::Case {
                 case_token: _,
@@ -240,6 +206,7 @@ impl Walker<'_> {
             Expr::Tuple(items) => self.exprs(items),
             Expr::Array(Array { elem, named: _ }) => self.exprs(elem),
             Expr::Interval(Interval { value, .. }) => self.expr(value),
+            // Refused by `expr_problem`.
             Expr::Struct { .. }
             | Expr::Named { .. }
             | Expr::Dictionary(_)
@@ -248,9 +215,47 @@ impl Walker<'_> {
             | Expr::OuterJoin(_)
             | Expr::Prior(_)
             | Expr::Lambda(_)
-            | Expr::MemberOf(_) => {
-                self.unsupported(span, "this expression (from another database's dialect)");
+            | Expr::MemberOf(_) => {}
+        }
+    }
+
+    /// What is wrong with the node `expr` itself, its children aside.
+    fn expr_problem(&self, expr: &Expr) -> Option<(Problem, String)> {
+        let unsupported = |what: &str| {
+            Some((
+                Problem::Unsupported,
+                format!("{what} is not supported in tenant SQL"),
+            ))
+        };
+        match expr {
+            Expr::In { global: true, .. } => unsupported("`GLOBAL IN`"),
+            Expr::In {
+                target: InTarget::Table { .. },
+                ..
+            } => unsupported("`IN <table>`"),
+            Expr::Cast {
+                format: Some(_), ..
+            } => unsupported("`CAST .. FORMAT`"),
+            Expr::TypedString(TypedString {
+                uses_odbc_syntax: true,
+                ..
+            }) => unsupported("ODBC escapes"),
+            Expr::Cast { data_type, .. }
+            | Expr::Convert {
+                data_type: Some(data_type),
+                ..
             }
+            | Expr::TypedString(TypedString { data_type, .. }) => self.type_problem(data_type),
+            Expr::Struct { .. }
+            | Expr::Named { .. }
+            | Expr::Dictionary(_)
+            | Expr::Map(_)
+            | Expr::MatchAgainst { .. }
+            | Expr::OuterJoin(_)
+            | Expr::Prior(_)
+            | Expr::Lambda(_)
+            | Expr::MemberOf(_) => unsupported("this expression (from another database's dialect)"),
+            _ => None,
         }
     }
 
@@ -323,7 +328,7 @@ impl Walker<'_> {
 
     #[recursive::recursive]
     pub(super) fn function(&mut self, function: &mut Function) {
-        let span = function.span();
+        let span = anchor::name(&function.name);
         let Function {
             name,
             uses_odbc_syntax,
@@ -340,7 +345,7 @@ impl Walker<'_> {
         if !matches!(parameters, FunctionArguments::None) {
             self.unsupported(span, "parametric functions");
         }
-        self.function_name(name, name.span());
+        self.function_name(name, span);
         match args {
             FunctionArguments::None => {}
             FunctionArguments::Subquery(query) => self.query(query),
@@ -465,14 +470,14 @@ impl Walker<'_> {
     }
 
     pub(super) fn data_type(&mut self, data_type: &DataType, span: Span) {
-        let strict = matches!(self.rules.functions, Functions::AllowList(_));
-        if let Some(why) = policy::type_problem(data_type, strict) {
-            self.report(
-                Problem::Type,
-                span,
-                format!("the type `{data_type}` {why}"),
-                "",
-            );
+        if let Some((problem, message)) = self.type_problem(data_type) {
+            self.report(problem, span, message, "");
         }
+    }
+
+    fn type_problem(&self, data_type: &DataType) -> Option<(Problem, String)> {
+        let strict = matches!(self.rules.functions, Functions::AllowList(_));
+        policy::type_problem(data_type, strict)
+            .map(|why| (Problem::Type, format!("the type `{data_type}` {why}")))
     }
 }

@@ -1,6 +1,7 @@
 //! The checker: walks the syntax tree of one statement, finds every table
 //! reference, and works out what confines each.
 
+mod anchor;
 mod conjunct;
 mod dml;
 mod expr;
@@ -116,12 +117,12 @@ pub(crate) fn analyze(
     syntax: Syntax,
     rules: &Rules<'_>,
 ) -> Result<(Analysis, Statement), Diagnostics> {
-    let lexed = lex(sql, syntax).map_err(|list| Diagnostics::new(sql, list))?;
-    let mut statement = parse_one(&lexed).map_err(|error| {
+    let mut lexed = lex(sql, syntax).map_err(|list| Diagnostics::new(sql, list))?;
+    let mut statement = parse_one(&mut lexed).map_err(|error| {
         // A statement that is refused anyway is told why, not that sqlparser
         // cannot parse it (`DO`, `COPY .. FROM STDIN`, ...).
-        let (keyword, _) = lexed.first_word();
-        let refused = error.problem() == Problem::Syntax && policy::refused_keyword(&keyword);
+        let (keyword, _) = &lexed.first_word;
+        let refused = error.problem() == Problem::Syntax && policy::refused_keyword(keyword);
         let diagnostic = if refused {
             refused_statement(&lexed, rules.read_only, None)
         } else {
@@ -364,9 +365,9 @@ impl<'a> Walker<'a> {
 
 /// The refusal of the statement in `lexed`, by its first keyword.
 fn refused_statement(lexed: &Lexed, read_only: bool, keyword: Option<&str>) -> Diagnostic {
-    let (first, range) = lexed.first_word();
-    let (message, help) = policy::statement_refusal(keyword.unwrap_or(&first), read_only);
-    Diagnostic::new(Problem::Statement, range, message).help(help)
+    let (first, range) = &lexed.first_word;
+    let (message, help) = policy::statement_refusal(keyword.unwrap_or(first), read_only);
+    Diagnostic::new(Problem::Statement, range.clone(), message).help(help)
 }
 
 /// The folded name of an alias as written (`o`, `"O"`).

@@ -8,11 +8,13 @@ use sqlparser::tokenizer::{Location, Token};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::lex::Lexed;
 
-/// The one statement in `lexed`; anything before or after it but
-/// semicolons is an error, whatever the parser would have stopped at.
-pub(crate) fn parse_one(lexed: &Lexed) -> Result<Statement, Diagnostic> {
+/// The one statement in `lexed` (whose tokens it takes); anything before
+/// or after it but semicolons is an error, whatever the parser would have
+/// stopped at.
+pub(crate) fn parse_one(lexed: &mut Lexed) -> Result<Statement, Diagnostic> {
     let dialect = PostgreSqlDialect {};
-    let mut parser = Parser::new(&dialect).with_tokens_with_locations(lexed.tokens.clone());
+    let tokens = std::mem::take(&mut lexed.tokens);
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
     while parser.consume_token(&Token::SemiColon) {}
     if parser.peek_token_ref().token == Token::EOF {
         return Err(Diagnostic::new(
@@ -67,19 +69,7 @@ fn parse_error(lexed: &Lexed, error: &ParserError) -> Diagnostic {
     };
     let (text, location) = split_location(message);
     let span = match location {
-        Some(location) => {
-            let token = lexed
-                .tokens
-                .iter()
-                .find(|token| token.span.start == location);
-            match token {
-                Some(token) => lexed.source.range(token.span),
-                None => {
-                    let at = lexed.source.offset(location);
-                    at..at
-                }
-            }
-        }
+        Some(location) => lexed.source.token_at(location),
         None => lexed.source.len()..lexed.source.len(),
     };
     Diagnostic::new(Problem::Syntax, span, lexed.unmark(text))

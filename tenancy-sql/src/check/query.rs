@@ -5,12 +5,13 @@ use sqlparser::ast::{
     Cte, Distinct, Expr, Fetch, GroupByExpr, Join, JoinConstraint, JoinOperator, LimitClause,
     LockClause, NamedWindowDefinition, NamedWindowExpr, ObjectName, ObjectNamePart, Offset,
     OrderBy, OrderByExpr, OrderByKind, Query, Select, SelectFlavor, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Spanned, Statement,
-    Table, TableAlias, TableFactor, TableFunctionArgs, TableWithJoins, Values,
-    WildcardAdditionalOptions, WindowFrame, WindowFrameBound, WindowSpec, With,
+    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Statement, Table,
+    TableAlias, TableFactor, TableFunctionArgs, TableWithJoins, Values, WildcardAdditionalOptions,
+    WindowFrame, WindowFrameBound, WindowSpec, With,
 };
 use sqlparser::tokenizer::Span;
 
+use super::anchor;
 use super::conjunct::{comparison, conjuncts};
 use super::policy;
 use super::scope::FromScope;
@@ -43,7 +44,7 @@ enum Resolved {
 impl Walker<'_> {
     #[recursive::recursive]
     pub(super) fn query(&mut self, query: &mut Query) {
-        let span = query.span();
+        let span = anchor::query(query);
         let Query {
             with,
             body,
@@ -137,7 +138,22 @@ impl Walker<'_> {
 
     #[recursive::recursive]
     pub(super) fn set_expr(&mut self, body: &mut SetExpr) {
-        let span = body.span();
+        // Left-deep chains of set operations are long: the span is found
+        // only where it is needed.
+        let span = match body {
+            SetExpr::Select(_) | SetExpr::Query(_) => Span::empty(),
+            SetExpr::SetOperation {
+                op, set_quantifier, ..
+            } if !matches!(op, SetOperator::Minus)
+                && matches!(
+                    set_quantifier,
+                    SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
+                ) =>
+            {
+                Span::empty()
+            }
+            _ => anchor::set_expr(body),
+        };
         match body {
             SetExpr::Select(select) => self.select(select),
             SetExpr::Query(query) => self.query(query),
@@ -281,15 +297,14 @@ impl Walker<'_> {
     }
 
     pub(super) fn order_by_expr(&mut self, item: &mut OrderByExpr) {
-        let span = item.span();
+        if item.with_fill.is_some() {
+            self.unsupported(anchor::expr(&item.expr), "`WITH FILL`");
+        }
         let OrderByExpr {
             expr,
             options: _,
-            with_fill,
+            with_fill: _,
         } = item;
-        if with_fill.is_some() {
-            self.unsupported(span, "`WITH FILL`");
-        }
         self.expr(expr);
     }
 
@@ -347,7 +362,7 @@ impl Walker<'_> {
 
     #[recursive::recursive]
     fn select(&mut self, select: &mut Select) {
-        let span = select.span();
+        let span = select.select_token.0.span;
         let Select {
             select_token,
             optimizer_hints,
@@ -444,7 +459,12 @@ impl Walker<'_> {
     }
 
     pub(super) fn select_item(&mut self, item: &mut SelectItem) {
-        let span = item.span();
+        let span = match item {
+            SelectItem::ExprWithAliases { .. }
+            | SelectItem::QualifiedWildcard(..)
+            | SelectItem::Wildcard(_) => anchor::select_item(item),
+            _ => Span::empty(),
+        };
         match item {
             SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, alias: _ } => {
                 self.expr(expr);
@@ -500,7 +520,7 @@ impl Walker<'_> {
     }
 
     fn join(&mut self, join: &mut Join, scope: &mut FromScope) -> Vec<usize> {
-        let span = join.span();
+        let span = anchor::table_factor(&join.relation);
         let Join {
             relation,
             global,
@@ -573,7 +593,7 @@ impl Walker<'_> {
                 }
             }
             if counted {
-                let range = self.range(conjunct.span());
+                let range = self.range(anchor::comparison(conjunct));
                 for seen in self.seen.iter_mut().filter(|s| s.span == range) {
                     seen.counted = true;
                 }
@@ -619,7 +639,7 @@ impl Walker<'_> {
         scope: &mut FromScope,
         place: Place,
     ) -> Vec<usize> {
-        let span = factor.span();
+        let span = anchor::table_factor(factor);
         let mut replacement = None;
         let introduced = match factor {
             TableFactor::Table {
@@ -645,7 +665,7 @@ impl Walker<'_> {
                     self.unsupported(span, "this table clause (sampling, hints, versions)");
                 }
                 if let Some(args) = args {
-                    self.function_name(name, name.span());
+                    self.function_name(name, anchor::name(name));
                     let TableFunctionArgs { args, settings } = args;
                     if settings.is_some() {
                         self.unsupported(span, "`SETTINGS`");
@@ -667,7 +687,7 @@ impl Walker<'_> {
                         self.declare_alias(scope, alias.as_ref(), last_ident(name), span);
                     }
                     Resolved::Table => match self.rules.tables {
-                        Tables::Slots => self.table_name_error(name, name.span()),
+                        Tables::Slots => self.table_name_error(name, anchor::name(name)),
                         Tables::Confine(allow) => {
                             if inheritance.is_some() {
                                 self.unsupported(span, "`ONLY` or `*` after a table");
@@ -677,7 +697,7 @@ impl Walker<'_> {
                                 name,
                                 alias.as_ref(),
                                 scope,
-                                name.span(),
+                                anchor::name(name),
                             );
                         }
                     },
@@ -707,7 +727,7 @@ impl Walker<'_> {
                 with_ordinality: _,
                 alias,
             } => {
-                self.function_name(name, name.span());
+                self.function_name(name, anchor::name(name));
                 for arg in args.iter_mut() {
                     self.function_arg(arg);
                 }

@@ -76,3 +76,15 @@ pub fn messages(sql: &str) -> String {
         },
     }
 }
+
+/// The problems of `sql`, from the check or else from verifying it; empty
+/// when it is accepted.
+pub fn refused_or_empty(sql: &str) -> Vec<(Problem, String)> {
+    match tenancy_sql::check(sql) {
+        Err(errors) => spans(&errors),
+        Ok(analysis) => match analysis.verify(catalog) {
+            Err(errors) => spans(&errors),
+            Ok(()) => Vec::new(),
+        },
+    }
+}
