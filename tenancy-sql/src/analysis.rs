@@ -244,7 +244,7 @@ impl Requirement {
                 if let Some(misplaced) = misplaced {
                     help.push_str(&format!(" ({misplaced})"));
                 }
-                Diagnostic::new(Problem::Unconfined, self.span.clone(), message).help(help)
+                Diagnostic::new(Problem::Unconfined, self.span.clone(), message).with_help(help)
             }
             Failure::ConflictUpdate { alias } => {
                 let filter = match alias {
@@ -259,7 +259,7 @@ impl Requirement {
                     self.span.clone(),
                     format!("`ON CONFLICT .. DO UPDATE` on {table} could update another tenant's row"),
                 )
-                .help(format!(
+                .with_help(format!(
                     "put `{column}` in the conflict target (`ON CONFLICT ({column}, ..)`) or {filter}"
                 ))
             }
@@ -276,7 +276,7 @@ impl Requirement {
                         "this INSERT into {table} does not give `{column}` the value `$tenant`"
                     ),
                 )
-                .help(how)
+                .with_help(how)
             }
             Failure::Assigned {
                 column: assigned,
@@ -286,7 +286,7 @@ impl Requirement {
                 self.span.clone(),
                 format!("this {statement} assigns `{assigned}`, the tenant column of {table}"),
             )
-            .help("a row cannot move to another tenant: remove the assignment"),
+            .with_help("a row cannot move to another tenant: remove the assignment"),
         }
     }
 }
@@ -414,6 +414,7 @@ pub struct Analysis {
     pub(crate) read_only: bool,
     pub(crate) tables: Vec<TableRef>,
     pub(crate) template: Template,
+    pub(crate) param_spans: Vec<Range<usize>>,
 }
 
 impl Analysis {
@@ -442,6 +443,17 @@ impl Analysis {
     /// The statement as segments, for rendering.
     pub fn template(&self) -> &Template {
         &self.template
+    }
+
+    /// The byte range of the first occurrence of parameter `index` (an
+    /// index into [`Template::params`]), for errors about it.
+    ///
+    /// ```
+    /// let checked = tenancy_sql::check("SELECT o.id FROM {Order} o WHERE o.tenant_id = $tenant AND o.s = $s").unwrap();
+    /// assert_eq!(&checked.sql()[checked.param_span(1).unwrap()], "$s");
+    /// ```
+    pub fn param_span(&self, index: usize) -> Option<Range<usize>> {
+        self.param_spans.get(index).cloned()
     }
 
     /// Checks every requirement against what `kind_of` says each type name
@@ -481,7 +493,7 @@ impl Analysis {
                         table.span.clone(),
                         format!("`{{{}}}` is not a known table", table.type_name),
                     )
-                    .help("declare it as a tenant table or as a global table"),
+                    .with_help("declare it as a tenant table or as a global table"),
                 );
                 continue;
             };

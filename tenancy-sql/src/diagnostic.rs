@@ -89,7 +89,23 @@ fn help_suffix(help: &Option<String>) -> String {
 }
 
 impl Diagnostic {
-    pub(crate) fn new(problem: Problem, span: Range<usize>, message: impl Into<String>) -> Self {
+    /// A problem with the part `span` (a byte range) of the SQL text, for
+    /// code that reports its own findings about checked SQL in the same
+    /// form (a `tenant_sql!` argument that names no `$parameter`, say).
+    ///
+    /// ```
+    /// use tenancy_sql::{Diagnostic, Problem};
+    ///
+    /// let sql = "SELECT 1 WHERE $statsu";
+    /// let diagnostic = Diagnostic::new(Problem::Parameter, 15..22, "`$statsu` has no value")
+    ///     .with_help("pass `statsu` to the macro, or correct the name");
+    /// assert_eq!(
+    ///     diagnostic.render(sql),
+    ///     "`$statsu` has no value\n  |\n1 | SELECT 1 WHERE $statsu\n  |                ^^^^^^^\n  \
+    ///      = help: pass `statsu` to the macro, or correct the name"
+    /// );
+    /// ```
+    pub fn new(problem: Problem, span: Range<usize>, message: impl Into<String>) -> Self {
         Self {
             problem,
             span,
@@ -98,7 +114,8 @@ impl Diagnostic {
         }
     }
 
-    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
+    /// The same, with a line that says what to write instead.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -298,7 +315,7 @@ mod tests {
         let sql = "SELECT 1\nFROM orders o\nWHERE true";
         let at = sql.find("orders").unwrap();
         let diagnostic = Diagnostic::new(Problem::TableName, at..at + 6, "`orders` is named")
-            .help("name it by type");
+            .with_help("name it by type");
         assert_eq!(
             diagnostic.render(sql),
             "`orders` is named\n  |\n2 | FROM orders o\n  |      ^^^^^^\n  = help: name it by type"

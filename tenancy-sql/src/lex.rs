@@ -84,6 +84,8 @@ pub(crate) struct Lexed {
     pub(crate) table_keywords: usize,
     /// The statement's first keyword (or token), and its byte range.
     pub(crate) first_word: (String, Range<usize>),
+    /// Where each of the template's parameters first appears.
+    pub(crate) param_spans: Vec<Range<usize>>,
 }
 
 impl Lexed {
@@ -152,6 +154,7 @@ pub(crate) fn lex(sql: &str, syntax: Syntax) -> Result<Lexed, Vec<Diagnostic>> {
         segments: Vec::new(),
         text: String::new(),
         params: Vec::new(),
+        param_spans: Vec::new(),
         not_sqlite: None,
         select_keywords: Vec::new(),
         table_keywords: 0,
@@ -168,6 +171,7 @@ pub(crate) fn lex(sql: &str, syntax: Syntax) -> Result<Lexed, Vec<Diagnostic>> {
         select_keywords: parts.select_keywords,
         table_keywords: parts.table_keywords,
         first_word: parts.first_word,
+        param_spans: parts.param_spans,
     })
 }
 
@@ -205,6 +209,7 @@ fn parser_tokens(raw: Vec<TokenWithSpan>, runs: &[(usize, usize)]) -> Vec<TokenW
 
 struct Parts {
     first_word: (String, Range<usize>),
+    param_spans: Vec<Range<usize>>,
     runs: Vec<(usize, usize)>,
     slots: Vec<Slot>,
     template: Template,
@@ -224,6 +229,7 @@ struct Lexer<'a> {
     segments: Vec<Segment>,
     text: String,
     params: Vec<Param>,
+    param_spans: Vec<Range<usize>>,
     not_sqlite: Option<(String, Range<usize>)>,
     select_keywords: Vec<Location>,
     table_keywords: usize,
@@ -272,6 +278,7 @@ impl Lexer<'_> {
         };
         Ok(Parts {
             first_word,
+            param_spans: self.param_spans,
             template: Template::new(self.segments, self.params, slots, self.not_sqlite),
             runs: self.runs,
             slots: self.slots,
@@ -292,7 +299,7 @@ impl Lexer<'_> {
         self.diagnostics.push(if help.is_empty() {
             diagnostic
         } else {
-            diagnostic.help(help)
+            diagnostic.with_help(help)
         });
     }
 
@@ -407,7 +414,7 @@ impl Lexer<'_> {
             token
                 if !is_whitespace(token)
                     && !is_literal(token)
-                    && self.sql[range.clone()].contains(['?', ':', '@', '$']) =>
+                    && self.sql[range.clone()].contains(['?', ':', '@', '$', '[', ']', '`']) =>
             {
                 self.not_sqlite(range);
             }
@@ -530,6 +537,7 @@ impl Lexer<'_> {
                     Some(number) => number,
                     None => {
                         self.params.push(param);
+                        self.param_spans.push(range);
                         self.params.len() - 1
                     }
                 };

@@ -101,7 +101,8 @@ pub struct Rendered {
 pub enum RenderError {
     /// The text uses syntax that SQLite reads differently from PostgreSQL
     /// (a dollar-quoted or escape string, a `::` cast, an operator with `?`,
-    /// `:`, `@` or `$`), so it could misplace parameters there.
+    /// `:`, `@` or `$`, a subscript in `[..]`, which SQLite reads as a
+    /// quoted name), so it could misplace parameters there.
     #[error(
         "`{text}` (at byte {}) is PostgreSQL-only syntax that SQLite reads differently; \
          this statement can only run on PostgreSQL",

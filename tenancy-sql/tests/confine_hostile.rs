@@ -1,6 +1,8 @@
 //! A tenant's hostile ad hoc SQL: every input is refused, or confined so
 //! that every table it reads is read through the tenant's rows only.
 
+mod support;
+
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
@@ -31,62 +33,17 @@ use Expect::{Confined as Ok_, Refused};
 /// rendered SQL parses as one query.
 fn assert_confined(input: &str, confined: &Confined, reads: usize) {
     let sql = confined.sql();
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize()
-        .unwrap()
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
-    let mut tenant_reads = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        match token {
-            Token::LBrace => {
-                let Some(Token::Word(table)) = tokens.get(i + 1) else {
-                    panic!("slot without a name in {sql}");
-                };
-                let table = table.value.as_str();
-                if TENANT_TABLES.contains(&table) {
-                    let shown = |range: std::ops::Range<usize>| -> Vec<String> {
-                        tokens
-                            .get(range)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect()
-                    };
-                    let quoted = format!("\"{table}\"");
-                    assert_eq!(
-                        shown(i.saturating_sub(4)..i),
-                        ["(", "SELECT", "*", "FROM"],
-                        "{input} -> {sql}"
-                    );
-                    assert_eq!(
-                        shown(i + 2..i + 13),
-                        [
-                            "}",
-                            "AS",
-                            &quoted,
-                            "WHERE",
-                            &quoted,
-                            ".",
-                            "\"tenant_id\"",
-                            "=",
-                            "$tenant",
-                            ")",
-                            "AS"
-                        ],
-                        "{input} -> {sql}"
-                    );
-                    tenant_reads += 1;
-                } else {
-                    assert_eq!(table, "countries", "{input} -> {sql}");
-                }
-            }
-            Token::Placeholder(p) => assert_eq!(p, "$tenant", "{input} -> {sql}"),
-            _ => {}
-        }
-    }
-    assert_eq!(tenant_reads, reads, "{input} -> {sql}");
+    assert_eq!(
+        support::tenant_reads(sql, |t| TENANT_TABLES.contains(&t)),
+        reads,
+        "{input} -> {sql}"
+    );
+    // Every other slot is the global table.
+    assert_eq!(
+        sql.matches('{').count(),
+        reads + sql.matches("{countries}").count(),
+        "{input} -> {sql}"
+    );
     let rendered = confined
         .render(Backend::Postgres, |table| {
             QualifiedName::new("tenant_7", table)

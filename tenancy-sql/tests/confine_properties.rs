@@ -4,12 +4,11 @@
 //! passes `check`'s rule.
 
 mod plan;
+mod support;
 
 use plan::render_ad_hoc;
 use plan::strategies::ad_hoc_query;
 use proptest::prelude::*;
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 use tenancy_sql::AllowList;
 
 const TABLES: &[&str] = &["orders", "customers", "lines"];
@@ -23,47 +22,6 @@ fn allow() -> AllowList {
         .unwrap()
 }
 
-/// How many times the confined text reads a tenant table through
-/// `(SELECT * FROM {t} AS "t" WHERE "t"."tenant_id" = $tenant)`, counted
-/// on its tokens; panics on any other use of a table slot.
-fn wrapped_reads(sql: &str) -> usize {
-    let tokens: Vec<String> = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize()
-        .unwrap()
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .map(|t| t.to_string())
-        .collect();
-    let mut reads = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        if token == "{" {
-            let table = &tokens[i + 1];
-            let quoted = format!("\"{table}\"");
-            let expected = [
-                "(",
-                "SELECT",
-                "*",
-                "FROM",
-                "{",
-                table,
-                "}",
-                "AS",
-                &quoted,
-                "WHERE",
-                &quoted,
-                ".",
-                "\"tenant_id\"",
-                "=",
-                "$tenant",
-                ")",
-            ];
-            assert_eq!(&tokens[i - 4..i + 12], expected, "{sql}");
-            reads += 1;
-        }
-    }
-    reads
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
@@ -73,7 +31,10 @@ proptest! {
         let confined = tenancy_sql::confine(&rendered.sql, &allow());
         prop_assert!(confined.is_ok(), "{}\n{}", rendered.sql, confined.unwrap_err());
         let confined = confined.unwrap();
-        prop_assert_eq!(wrapped_reads(confined.sql()), rendered.references, "{}", confined.sql());
+        prop_assert_eq!(
+            support::tenant_reads(confined.sql(), |t| TABLES.contains(&t)),
+            rendered.references
+        );
         prop_assert_eq!(confined.tables().len(), rendered.references);
         prop_assert!(confined.analysis().is_read_only());
         // What runs is confined by `check`'s rule as well.

@@ -133,6 +133,8 @@ fn postgres_only_syntax_is_refused_for_sqlite() {
         "SELECT E'x\\n' FROM {Order} o WHERE o.tenant_id = $tenant",
         "SELECT o.data ? 'key' FROM {Order} o WHERE o.tenant_id = $tenant",
         "SELECT o.data @> '{}' FROM {Order} o WHERE o.tenant_id = $tenant",
+        // SQLite reads `[$x]` as a quoted name, so its `?` would not bind.
+        "SELECT o.tags[$x] FROM {Order} o WHERE o.tenant_id = $tenant",
     ] {
         let checked = accepted(sql);
         assert!(!checked.template().runs_on_sqlite(), "{sql}");

@@ -206,7 +206,6 @@ impl Walker<'_> {
             Expr::Tuple(items) => self.exprs(items),
             Expr::Array(Array { elem, named: _ }) => self.exprs(elem),
             Expr::Interval(Interval { value, .. }) => self.expr(value),
-            // Refused by `expr_problem`.
             Expr::Struct { .. }
             | Expr::Named { .. }
             | Expr::Dictionary(_)
@@ -215,7 +214,10 @@ impl Walker<'_> {
             | Expr::OuterJoin(_)
             | Expr::Prior(_)
             | Expr::Lambda(_)
-            | Expr::MemberOf(_) => {}
+            | Expr::MemberOf(_) => self.unsupported(
+                anchor::expr(expr),
+                "this expression (from another database's dialect)",
+            ),
         }
     }
 
@@ -246,15 +248,6 @@ impl Walker<'_> {
                 ..
             }
             | Expr::TypedString(TypedString { data_type, .. }) => self.type_problem(data_type),
-            Expr::Struct { .. }
-            | Expr::Named { .. }
-            | Expr::Dictionary(_)
-            | Expr::Map(_)
-            | Expr::MatchAgainst { .. }
-            | Expr::OuterJoin(_)
-            | Expr::Prior(_)
-            | Expr::Lambda(_)
-            | Expr::MemberOf(_) => unsupported("this expression (from another database's dialect)"),
             _ => None,
         }
     }

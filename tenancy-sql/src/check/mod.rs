@@ -139,6 +139,7 @@ pub(crate) fn analyze(
         read_only: walked.read_only,
         tables: walked.tables,
         template: lexed.template,
+        param_spans: lexed.param_spans,
     };
     Ok((analysis, statement))
 }
@@ -260,7 +261,7 @@ impl<'a> Walker<'a> {
         self.diagnostics.push(if help.is_empty() {
             diagnostic
         } else {
-            diagnostic.help(help)
+            diagnostic.with_help(help)
         });
     }
 
@@ -293,7 +294,7 @@ impl<'a> Walker<'a> {
                         slot.span.clone(),
                         format!("`{{{}}}` stands where no table can", slot.type_name),
                     )
-                    .help(
+                    .with_help(
                         "a table slot names a table in FROM, JOIN, UPDATE, DELETE FROM or \
                          INSERT INTO; refer to its columns through its alias",
                     ),
@@ -309,7 +310,7 @@ impl<'a> Walker<'a> {
                         at..at + "SELECT".len(),
                         "the checker cannot see into the query this `SELECT` starts",
                     )
-                    .help("write it as a plain subquery, or quote it if it is a name"),
+                    .with_help("write it as a plain subquery, or quote it if it is a name"),
                 );
             }
         }
@@ -320,7 +321,7 @@ impl<'a> Walker<'a> {
                     0..self.lexed.source.len(),
                     "the checker cannot see every `TABLE` query in this statement",
                 )
-                .help("write `SELECT * FROM ..` instead"),
+                .with_help("write `SELECT * FROM ..` instead"),
             );
         }
     }
@@ -367,7 +368,7 @@ impl<'a> Walker<'a> {
 fn refused_statement(lexed: &Lexed, read_only: bool, keyword: Option<&str>) -> Diagnostic {
     let (first, range) = &lexed.first_word;
     let (message, help) = policy::statement_refusal(keyword.unwrap_or(first), read_only);
-    Diagnostic::new(Problem::Statement, range.clone(), message).help(help)
+    Diagnostic::new(Problem::Statement, range.clone(), message).with_help(help)
 }
 
 /// The folded name of an alias as written (`o`, `"O"`).
@@ -381,5 +382,40 @@ fn alias_name(written: &str) -> Name {
             quoted.replace("\"\"", "\""),
         )),
         None => Name::of(&sqlparser::ast::Ident::new(written)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The safety nets catch what a walk did not see: here, a walk that saw
+    /// nothing at all.
+    #[test]
+    fn what_the_walk_did_not_see_is_refused() {
+        let sql = "SELECT 1 FROM {Order} o WHERE EXISTS (SELECT 1 FROM (TABLE w) x)";
+        let rules = Rules {
+            tables: Tables::Slots,
+            functions: Functions::DenyList,
+            read_only: false,
+        };
+        let mut lexed = lex(sql, Syntax::Slots).unwrap();
+        parse_one(&mut lexed).unwrap();
+        let mut walker = Walker::new(&rules, &lexed);
+        walker.nothing_unseen();
+        let found: Vec<(Problem, &str)> = walker
+            .diagnostics
+            .iter()
+            .map(|d| (d.problem(), &sql[d.span()]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Problem::Slot, "{Order}"),
+                (Problem::Unsupported, "SELECT"),
+                (Problem::Unsupported, "SELECT"),
+                (Problem::Unsupported, sql),
+            ]
+        );
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn parse_one(lexed: &mut Lexed) -> Result<Statement, Diagnostic> {
             at.start..lexed.source.len(),
             "only one statement is allowed, and another one starts here",
         )
-        .help("run each statement on its own"))
+        .with_help("run each statement on its own"))
     } else {
         // sqlparser ends a statement where it stops understanding it.
         Err(Diagnostic::new(
@@ -64,7 +64,7 @@ fn parse_error(lexed: &Lexed, error: &ParserError) -> Diagnostic {
                 0..lexed.source.len(),
                 "the statement nests too deeply to check",
             )
-            .help("flatten its parentheses or subqueries");
+            .with_help("flatten its parentheses or subqueries");
         }
     };
     let (text, location) = split_location(message);

@@ -824,7 +824,7 @@ impl Walker<'_> {
                     span,
                     format!("`{{{type_name}}}` needs an alias"),
                 )
-                .help(format!(
+                .with_help(format!(
                     "write `{{{type_name}}} t`, so that its tenant conjunct can name it: \
                      `t.<tenant column> = $tenant`"
                 )),

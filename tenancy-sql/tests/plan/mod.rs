@@ -132,6 +132,9 @@ pub enum Spoil {
     OtherAlias,
     OtherColumn,
     InSubquery,
+    /// Into the `ON` of the right or full join that brings the reference
+    /// in, which keeps all its rows (elsewhere: removed).
+    IntoPreservedOn,
 }
 
 pub const SPOILS: &[Spoil] = &[
@@ -143,6 +146,7 @@ pub const SPOILS: &[Spoil] = &[
     Spoil::OtherAlias,
     Spoil::OtherColumn,
     Spoil::InSubquery,
+    Spoil::IntoPreservedOn,
 ];
 
 /// What the checker must report when a conjunct is spoiled.
@@ -245,60 +249,52 @@ impl Writer {
                 from,
                 filters,
                 shape,
-            } => {
-                let target = self.table();
-                let _ = write!(
-                    self.sql,
-                    "UPDATE {} {} SET n = n + 1",
-                    target.slot, target.alias
-                );
-                let mut aliases = vec![target.alias.clone()];
-                let mut pending = vec![target];
-                if !from.is_empty() {
-                    self.sql.push_str(" FROM ");
-                    for (index, source) in from.iter().enumerate() {
-                        if index > 0 {
-                            self.sql.push_str(", ");
-                        }
-                        let (brought, alias) = self.source(source);
-                        pending.extend(brought);
-                        aliases.push(alias);
-                    }
-                }
-                let conjuncts = pending
-                    .iter()
-                    .map(|reference| self.conjunct(reference, Expected::Unconfined))
-                    .collect();
-                self.where_clause(conjuncts, filters, &aliases, *shape);
-            }
+            } => self.write_rows(
+                "UPDATE {} {} SET n = n + 1",
+                " FROM ",
+                from,
+                filters,
+                *shape,
+            ),
             Statement::Delete {
                 using,
                 filters,
                 shape,
-            } => {
-                let target = self.table();
-                let _ = write!(self.sql, "DELETE FROM {} {}", target.slot, target.alias);
-                let mut aliases = vec![target.alias.clone()];
-                let mut pending = vec![target];
-                if !using.is_empty() {
-                    self.sql.push_str(" USING ");
-                    for (index, source) in using.iter().enumerate() {
-                        if index > 0 {
-                            self.sql.push_str(", ");
-                        }
-                        let (brought, alias) = self.source(source);
-                        pending.extend(brought);
-                        aliases.push(alias);
-                    }
-                }
-                let conjuncts = pending
-                    .iter()
-                    .map(|reference| self.conjunct(reference, Expected::Unconfined))
-                    .collect();
-                self.where_clause(conjuncts, filters, &aliases, *shape);
-            }
+            } => self.write_rows("DELETE FROM {} {}", " USING ", using, filters, *shape),
             Statement::Insert { source, conflict } => self.insert(source, *conflict),
         }
+    }
+
+    /// An `UPDATE` or `DELETE` (`head` with the target's slot and alias for
+    /// its `{}`s), its other tables after `more`, and the `WHERE` that
+    /// confines them all.
+    fn write_rows(
+        &mut self,
+        head: &str,
+        more: &str,
+        sources: &[Source],
+        filters: &[Filter],
+        shape: u64,
+    ) {
+        let target = self.table();
+        self.sql.push_str(
+            &head
+                .replacen("{}", &target.slot, 1)
+                .replacen("{}", &target.alias, 1),
+        );
+        let mut aliases = vec![target.alias.clone()];
+        let mut pending = vec![target];
+        for (index, source) in sources.iter().enumerate() {
+            self.sql.push_str(if index == 0 { more } else { ", " });
+            let (brought, alias) = self.source(source);
+            pending.extend(brought);
+            aliases.push(alias);
+        }
+        let conjuncts = pending
+            .iter()
+            .map(|reference| self.conjunct(reference, Expected::Unconfined))
+            .collect();
+        self.where_clause(conjuncts, filters, &aliases, shape);
     }
 
     fn insert(&mut self, source: &InsertSource, conflict: Option<Conflict>) {
@@ -432,11 +428,23 @@ impl Writer {
             let (brought, alias) = self.source(&joined.source);
             aliases.push(alias);
             let on_confines = matches!(joined.join, Join::Inner | Join::Left) && joined.in_on;
+            let preserved = matches!(joined.join, Join::Right | Join::Full);
             if has_on {
                 let mut on = vec!["true".to_owned()];
                 if on_confines {
                     for reference in &brought {
                         on.push(self.conjunct(reference, Expected::Unconfined));
+                    }
+                } else if preserved {
+                    // Its conjunct belongs in the WHERE; spoiled, in the ON.
+                    for reference in &brought {
+                        let site = self.sites.len();
+                        let conjunct = self.conjunct(reference, Expected::Unconfined);
+                        if self.spoiled == Some((site, Spoil::IntoPreservedOn)) {
+                            on.push(format!("{}.tenant_id = $tenant", reference.alias));
+                        } else {
+                            where_conjuncts.push(conjunct);
+                        }
                     }
                 } else {
                     pending.extend(brought);
@@ -603,7 +611,7 @@ impl Writer {
             _ => return format!("{alias}.tenant_id = $tenant"),
         };
         match spoil {
-            Spoil::Remove => String::new(),
+            Spoil::Remove | Spoil::IntoPreservedOn => String::new(),
             Spoil::UnderOr => format!("({alias}.tenant_id = $tenant OR {alias}.n = 0)"),
             Spoil::Negated => format!("NOT ({alias}.tenant_id <> $tenant)"),
             Spoil::OtherParam => format!("{alias}.tenant_id = $tenant_id"),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
 use tenancy_sql::{Analysis, Diagnostics, Problem, TableKind};
 
 /// Every type is a tenant table scoped by `tenant_id`, but these.
@@ -87,4 +89,56 @@ pub fn refused_or_empty(sql: &str) -> Vec<(Problem, String)> {
             Ok(()) => Vec::new(),
         },
     }
+}
+
+/// How many times confined SQL reads a tenant table, checked on its tokens
+/// alone, independently of the crate's own walk: every slot of a table
+/// `is_tenant` says is a tenant table must stand exactly in
+/// `(SELECT * FROM {t} AS "t" WHERE "t"."tenant_id" = $tenant) AS`, and
+/// `$tenant` must be the only parameter.
+pub fn tenant_reads(sql: &str, is_tenant: impl Fn(&str) -> bool) -> usize {
+    let tokens: Vec<String> = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .unwrap()
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .map(|t| t.to_string())
+        .collect();
+    let mut reads = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if token.starts_with('$') {
+            assert_eq!(token, "$tenant", "{sql}");
+        }
+        if token != "{" || !is_tenant(&tokens[i + 1]) {
+            continue;
+        }
+        let table = &tokens[i + 1];
+        let quoted = format!("\"{table}\"");
+        let expected = [
+            "(",
+            "SELECT",
+            "*",
+            "FROM",
+            "{",
+            table,
+            "}",
+            "AS",
+            &quoted,
+            "WHERE",
+            &quoted,
+            ".",
+            "\"tenant_id\"",
+            "=",
+            "$tenant",
+            ")",
+            "AS",
+        ];
+        assert_eq!(
+            tokens.get(i.saturating_sub(4)..i + 13),
+            Some(&expected.map(String::from)[..]),
+            "{sql}"
+        );
+        reads += 1;
+    }
+    reads
 }
