@@ -148,14 +148,67 @@ impl Rule {
     /// assert!(!Rule::TenantColumnIn(vec![]).holds(Some("tenant_id")));
     /// ```
     pub fn holds(&self, tenant_column: Option<&str>) -> bool {
-        let Some(tenant_column) = tenant_column else {
-            return true;
-        };
         match self {
-            Self::TenantColumnIn(columns) => columns.iter().any(|c| c == tenant_column),
-            Self::TenantColumnIsNot(column) => column != tenant_column,
+            Self::TenantColumnIn(columns) => {
+                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                tenant_column_in(tenant_column, &columns)
+            }
+            Self::TenantColumnIsNot(column) => tenant_column_is_not(tenant_column, column),
         }
     }
+}
+
+/// [`Rule::TenantColumnIn`] as a `const fn`, for assertions in generated
+/// code: whether a table whose tenant column is `tenant_column` (`None` for
+/// a global table) meets the rule.
+///
+/// ```
+/// const CONFINED: bool = tenancy_sql::tenant_column_in(Some("tenant_id"), &["org_id", "tenant_id"]);
+/// const _: () = assert!(CONFINED);
+/// const _: () = assert!(!tenancy_sql::tenant_column_in(Some("tenant_id"), &[]));
+/// const _: () = assert!(tenancy_sql::tenant_column_in(None, &[]));
+/// ```
+pub const fn tenant_column_in(tenant_column: Option<&str>, columns: &[&str]) -> bool {
+    let Some(tenant_column) = tenant_column else {
+        return true;
+    };
+    let mut index = 0;
+    while index < columns.len() {
+        if same(tenant_column, columns[index]) {
+            return true;
+        }
+        index += 1;
+    }
+    false
+}
+
+/// [`Rule::TenantColumnIsNot`] as a `const fn`.
+///
+/// ```
+/// const _: () = assert!(tenancy_sql::tenant_column_is_not(Some("tenant_id"), "status"));
+/// const _: () = assert!(!tenancy_sql::tenant_column_is_not(Some("tenant_id"), "tenant_id"));
+/// ```
+pub const fn tenant_column_is_not(tenant_column: Option<&str>, column: &str) -> bool {
+    match tenant_column {
+        Some(tenant_column) => !same(tenant_column, column),
+        None => true,
+    }
+}
+
+/// Byte-wise equality, which `const fn` can compute.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
 }
 
 /// How a requirement's error is worded.

@@ -15,6 +15,7 @@ mod template;
 
 pub use analysis::{
     Analysis, JoinKind, Place, Requirement, Rule, Scope, StatementKind, TableKind, TableRef,
+    tenant_column_in, tenant_column_is_not,
 };
 pub use check::check;
 pub use confine::{ANALYTICS_FUNCTIONS, AllowList, AllowListError, Confined, confine};

@@ -14,7 +14,7 @@ use tenancy_sql::Problem;
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 600,
+        cases: 1000,
         max_shrink_iters: 2000,
         ..ProptestConfig::default()
     })]
@@ -34,6 +34,17 @@ proptest! {
             prop_assert!(!table.holds(Some("org_id")), "{} in {}", table.type_name(), rendered.sql);
         }
     }
+
+}
+
+proptest! {
+    // Each case checks every conjunct of its statement spoiled every way:
+    // some fifty statements a case.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn spoiling_one_conjunct_refuses_exactly_its_reference(statement in statement()) {

@@ -57,7 +57,10 @@ impl Walker<'_> {
             format_clause,
             pipe_operators,
         } = query;
-        let frame = with.as_mut().map(|with| self.with(with));
+        let defines_ctes = with.is_some();
+        if let Some(with) = with {
+            self.with(with);
+        }
         self.set_expr(body);
         if let Some(order_by) = order_by {
             self.order_by(order_by, span);
@@ -83,7 +86,7 @@ impl Walker<'_> {
         if settings.is_some() || format_clause.is_some() || !pipe_operators.is_empty() {
             self.unsupported(span, "this query clause");
         }
-        if frame.is_some() {
+        if defines_ctes {
             self.ctes.pop();
         }
     }
@@ -138,56 +141,51 @@ impl Walker<'_> {
 
     #[recursive::recursive]
     pub(super) fn set_expr(&mut self, body: &mut SetExpr) {
-        // Left-deep chains of set operations are long: the span is found
-        // only where it is needed.
-        let span = match body {
-            SetExpr::Select(_) | SetExpr::Query(_) => Span::empty(),
+        let refused = match &*body {
             SetExpr::SetOperation {
-                op, set_quantifier, ..
-            } if !matches!(op, SetOperator::Minus)
-                && matches!(
-                    set_quantifier,
-                    SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
-                ) =>
-            {
-                Span::empty()
-            }
-            _ => anchor::set_expr(body),
+                op: SetOperator::Minus,
+                ..
+            } => Some("`MINUS`"),
+            SetExpr::SetOperation {
+                set_quantifier:
+                    SetQuantifier::ByName | SetQuantifier::AllByName | SetQuantifier::DistinctByName,
+                ..
+            } => Some("`BY NAME`"),
+            SetExpr::Values(Values {
+                explicit_row: true, ..
+            })
+            | SetExpr::Values(Values {
+                value_keyword: true,
+                ..
+            }) => Some("`VALUES ROW` or `VALUE`"),
+            _ => None,
         };
+        if let Some(what) = refused {
+            self.unsupported(anchor::set_expr(body), what);
+        }
         match body {
             SetExpr::Select(select) => self.select(select),
             SetExpr::Query(query) => self.query(query),
-            SetExpr::SetOperation {
-                left,
-                op,
-                set_quantifier,
-                right,
-            } => {
-                if matches!(op, SetOperator::Minus) {
-                    self.unsupported(span, "`MINUS`");
-                }
-                if !matches!(
-                    set_quantifier,
-                    SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
-                ) {
-                    self.unsupported(span, "`BY NAME`");
-                }
+            SetExpr::SetOperation { left, right, .. } => {
                 self.set_expr(left);
                 self.set_expr(right);
             }
-            SetExpr::Values(values) => self.values(values, span),
+            SetExpr::Values(values) => {
+                for row in values.rows.iter_mut() {
+                    self.exprs(&mut row.content);
+                }
+            }
             SetExpr::Insert(statement)
             | SetExpr::Update(statement)
-            | SetExpr::Delete(statement) => {
-                self.modifying_query(statement, span);
-            }
+            | SetExpr::Delete(statement) => self.modifying_query(statement),
             SetExpr::Merge(_) => self.refuse_statement(Some("MERGE")),
-            SetExpr::Table(table) => self.table_query(table, span),
+            SetExpr::Table(table) => self.table_query(table),
         }
     }
 
     /// An `INSERT`, `UPDATE` or `DELETE` as a `WITH` query or after `WITH`.
-    fn modifying_query(&mut self, statement: &mut Statement, span: Span) {
+    fn modifying_query(&mut self, statement: &mut Statement) {
+        let span = anchor::statement(statement);
         self.writes = true;
         if self.rules.read_only {
             return self.report(
@@ -205,32 +203,20 @@ impl Walker<'_> {
         }
     }
 
-    fn values(&mut self, values: &mut Values, span: Span) {
-        let Values {
-            explicit_row,
-            value_keyword,
-            rows,
-        } = values;
-        if *explicit_row || *value_keyword {
-            self.unsupported(span, "`VALUES ROW` or `VALUE`");
-        }
-        for row in rows.iter_mut() {
-            for value in row.content.iter_mut() {
-                self.expr(value);
-            }
-        }
-    }
-
     /// `TABLE name`: fine for a `WITH` query; a table needs a `SELECT` with
     /// a `WHERE` to be confined.
-    fn table_query(&mut self, table: &Table, span: Span) {
+    fn table_query(&mut self, table: &Table) {
         self.table_queries += 1;
         let Table {
             table_name,
             schema_name,
         } = table;
         let Some(name) = table_name else {
-            return self.unsupported(span, "`TABLE` without a name");
+            return self.unsupported(Span::empty(), "`TABLE` without a name");
+        };
+        let span = match schema_name {
+            Some(schema) => schema.span.union(&name.span),
+            None => name.span,
         };
         if schema_name.is_none() {
             if name.quote_style.is_none()
