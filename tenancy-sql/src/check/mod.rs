@@ -340,10 +340,13 @@ impl<'a> Walker<'a> {
                     continue;
                 };
                 let folded = alias_name(alias);
+                // A comparison with another parameter is a mistaken tenant
+                // conjunct only if the parameter looks like the tenant.
                 let candidate = self
                     .seen
                     .iter()
                     .filter(|s| !s.counted && s.comparison.alias == folded)
+                    .filter(|s| s.comparison.param.to_ascii_lowercase().contains("tenant"))
                     .min_by_key(|s| (s.span.start < start, s.span.start.abs_diff(start)));
                 if let Some(seen) = candidate {
                     let shown = text.get(seen.span.clone()).unwrap_or_default().to_owned();
