@@ -42,7 +42,7 @@ fn a_dashboard_of_counts_and_sums_per_status() {
         sql,
         "SELECT o.status, count(*) AS orders, sum(o.total) AS revenue FROM \
          (SELECT * FROM {orders} AS \"orders\" WHERE \"orders\".\"tenant_id\" = $tenant) AS o \
-         WHERE o.created_at >= DATE E'2024-01-01' AND o.created_at < DATE E'2024-02-01' \
+         WHERE o.created_at >= DATE '2024-01-01' AND o.created_at < DATE '2024-02-01' \
          GROUP BY o.status ORDER BY revenue DESC NULLS LAST"
     );
 }

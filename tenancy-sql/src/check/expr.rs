@@ -285,8 +285,10 @@ impl Walker<'_> {
     }
 
     /// A literal. Analytics text is printed back from its syntax tree, so
-    /// there every string becomes an escape string (`E'..'`), which
-    /// PostgreSQL reads the same whatever `standard_conforming_strings` is.
+    /// there every string is written as one PostgreSQL reads the same
+    /// whatever `standard_conforming_strings` is: `'..'` when it holds no
+    /// backslash, an escape string `E'..'` when it does (or when it holds
+    /// `''`, which sqlparser would print back as one quote).
     fn literal(&mut self, value: &mut ValueWithSpan) {
         if !matches!(self.rules.tables, Tables::Confine(_)) {
             return;
@@ -316,7 +318,11 @@ impl Walker<'_> {
         if text.contains('\0') {
             return self.unsupported(span, "a string with a NUL character");
         }
-        value.value = Value::EscapedStringLiteral(text);
+        value.value = if text.contains('\\') || text.contains("''") {
+            Value::EscapedStringLiteral(text)
+        } else {
+            Value::SingleQuotedString(text)
+        };
     }
 
     #[recursive::recursive]

@@ -13,8 +13,10 @@
 //! if written there.
 //!
 //! The rewritten query is printed back from its syntax tree (comments gone,
-//! every string an `E'..'` string) and checked again by [`check`]'s rules,
-//! so what runs passed the same check as `tenant_sql!` text.
+//! a string with a backslash written as `E'..'`, so that it reads the same
+//! whatever `standard_conforming_strings` is) and checked again by
+//! [`check`]'s rules, so what runs passed the same check as `tenant_sql!`
+//! text.
 //!
 //! [`check`]: crate::check
 
