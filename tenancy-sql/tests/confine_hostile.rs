@@ -418,6 +418,10 @@ fn with_queries_that_shadow_tables() {
             Ok_(1),
         ),
         (
+            "WITH x AS (SELECT * FROM later), later AS (SELECT 1) SELECT * FROM x",
+            Refused(Problem::TableNotAllowed),
+        ),
+        (
             "WITH RECURSIVE orders AS (SELECT * FROM orders) SELECT * FROM orders",
             Ok_(0),
         ),

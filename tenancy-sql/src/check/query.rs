@@ -992,6 +992,17 @@ impl Walker<'_> {
             return None;
         }
         let Some(kind) = allow.table_kind(table.as_str()) else {
+            if self.later_ctes.iter().any(|later| later.contains(table)) {
+                self.report(
+                    Problem::TableNotAllowed,
+                    span,
+                    format!(
+                        "`{shown}` is a WITH query defined after this one, so here it names a table"
+                    ),
+                    "move the WITH query it names before this one, or write WITH RECURSIVE",
+                );
+                return None;
+            }
             let tables: Vec<String> = allow.table_names().map(|t| format!("`{t}`")).collect();
             let help = if tables.is_empty() {
                 "no tables are allowed".to_owned()
