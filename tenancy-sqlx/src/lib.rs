@@ -151,9 +151,13 @@ compile_error!(
 #[cfg(feature = "postgres")]
 pub mod audit;
 mod backend;
+#[cfg(feature = "postgres")]
+pub mod drift;
 mod error;
 mod guard;
 mod ident;
+#[cfg(feature = "postgres")]
+pub mod manifest;
 mod owner;
 mod pool;
 #[cfg(feature = "postgres")]
