@@ -158,6 +158,8 @@ mod guard;
 mod ident;
 #[cfg(feature = "postgres")]
 pub mod manifest;
+#[cfg(feature = "migrate")]
+pub mod migrate;
 mod owner;
 mod pool;
 #[cfg(feature = "postgres")]

@@ -40,7 +40,10 @@ fn policy() -> RlsPolicy {
 }
 
 async fn execute(pool: &PgPool, sql: &str) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)
+    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .map(drop)
 }
 
 /// A database with the tables applied, and the application role's
@@ -48,7 +51,10 @@ async fn execute(pool: &PgPool, sql: &str) -> Result<(), sqlx::Error> {
 /// privileges would also let it write global tables).
 async fn applied() -> Result<(TestDatabase, OwnerPool), Box<dyn std::error::Error>> {
     let db = TestDatabase::create().await?;
-    let owner = OwnerPool::from_pool(db.owner_pool().await?, CrossTenant::with_reason("audit tests"));
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("audit tests"),
+    );
     owner.apply_schema(&tables(), &policy()).await?;
     execute(
         owner.pool(),
@@ -83,7 +89,8 @@ async fn the_generated_grants_and_policy_pass_the_role_aware_audit() -> TestResu
 async fn a_policy_for_another_role_leaves_the_application_with_no_rows() -> TestResult {
     let (db, owner) = applied().await?;
     let other = db.create_role("reporting", &[]).await?;
-    let predicate = "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint)";
+    let predicate =
+        "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint)";
     execute(
         owner.pool(),
         &format!(
@@ -94,14 +101,24 @@ async fn a_policy_for_another_role_leaves_the_application_with_no_rows() -> Test
     )
     .await?;
     let findings = verify(&owner).await?;
-    assert_eq!(kinds(&findings), [(Some("orders".to_owned()), FindingKind::PolicyRoleMismatch)]);
+    assert_eq!(
+        kinds(&findings),
+        [(Some("orders".to_owned()), FindingKind::PolicyRoleMismatch)]
+    );
     assert!(
-        findings[0].message.contains(&format!("applies to {} but not to the application role `{APP_ROLE}`", other.name())),
+        findings[0].message.contains(&format!(
+            "applies to {} but not to the application role `{APP_ROLE}`",
+            other.name()
+        )),
         "{}",
         findings[0].message
     );
     // A policy for a role the application role is a member of applies.
-    execute(&db.admin_pool().await?, &format!("GRANT \"{}\" TO {APP_ROLE}", other.name())).await?;
+    execute(
+        &db.admin_pool().await?,
+        &format!("GRANT \"{}\" TO {APP_ROLE}", other.name()),
+    )
+    .await?;
     assert_eq!(verify(&owner).await?, []);
     Ok(())
 }
@@ -126,9 +143,19 @@ async fn missing_and_excess_privileges_of_the_application_role() -> TestResult {
         ],
         "{findings:#?}"
     );
-    assert_eq!(findings[0].fix, format!("REVOKE INSERT, UPDATE ON \"plans\" FROM \"{APP_ROLE}\""));
-    assert_eq!(findings[1].fix, format!("GRANT DELETE ON \"orders\" TO \"{APP_ROLE}\""));
-    assert!(findings[2].message.contains("row-level security does not apply to TRUNCATE"));
+    assert_eq!(
+        findings[0].fix,
+        format!("REVOKE INSERT, UPDATE ON \"plans\" FROM \"{APP_ROLE}\"")
+    );
+    assert_eq!(
+        findings[1].fix,
+        format!("GRANT DELETE ON \"orders\" TO \"{APP_ROLE}\"")
+    );
+    assert!(
+        findings[2]
+            .message
+            .contains("row-level security does not apply to TRUNCATE")
+    );
     Ok(())
 }
 
@@ -138,7 +165,11 @@ async fn an_application_role_that_does_not_exist_is_a_finding() -> TestResult {
     let manifest = Manifest::new(&tables(), &RlsPolicy::for_role("no_such_role")?)?;
     let mut connection = owner.pool().acquire().await?;
     let findings = audit::verify(&mut connection, &manifest, None).await?;
-    assert_eq!(kinds(&findings), [(None, FindingKind::PrivilegeMissing)], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [(None, FindingKind::PrivilegeMissing)],
+        "{findings:#?}"
+    );
     Ok(())
 }
 
@@ -158,35 +189,62 @@ async fn an_unregistered_table_with_the_tenant_column_and_no_rls_is_found() -> T
     let manifest = Manifest::new(&tables(), &policy())?;
     let mut connection = owner.pool().acquire().await?;
     let placements = [None];
-    let findings = audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
+    let findings =
+        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
     assert_eq!(
         kinds(&findings),
         [
-            (Some("exports".to_owned()), FindingKind::UnregisteredTenantTable),
-            (Some("tenant_a.orders".to_owned()), FindingKind::UnregisteredTenantTable),
+            (
+                Some("exports".to_owned()),
+                FindingKind::UnregisteredTenantTable
+            ),
+            (
+                Some("tenant_a.orders".to_owned()),
+                FindingKind::UnregisteredTenantTable
+            ),
         ]
     );
     // A tenant schema whose copies of the registered tables are checked as
     // such is not reported.
-    let placements = [None, Some(tenancy_sqlx::Identifier::new("schema", "tenant_a")?)];
-    let findings = audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
-    assert_eq!(kinds(&findings), [(Some("exports".to_owned()), FindingKind::UnregisteredTenantTable)]);
+    let placements = [
+        None,
+        Some(tenancy_sqlx::Identifier::new("schema", "tenant_a")?),
+    ];
+    let findings =
+        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
+    assert_eq!(
+        kinds(&findings),
+        [(
+            Some("exports".to_owned()),
+            FindingKind::UnregisteredTenantTable
+        )]
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn a_login_role_with_createrole_is_found() -> TestResult {
     let db = TestDatabase::create().await?;
-    let creator = db.create_role("creator", &[RoleAttribute::CreateRole]).await?;
+    let creator = db
+        .create_role("creator", &[RoleAttribute::CreateRole])
+        .await?;
     let mut connection = db.owner_pool().await?.acquire().await?;
     let findings = audit::login_roles_that_create_roles(&mut connection).await?;
     let creators: Vec<&Finding> = findings
         .iter()
-        .filter(|finding| finding.message.contains(&format!("role `{}`", creator.name())))
+        .filter(|finding| {
+            finding
+                .message
+                .contains(&format!("role `{}`", creator.name()))
+        })
         .collect();
     assert_eq!(creators.len(), 1, "{findings:#?}");
     assert_eq!(creators[0].kind, FindingKind::LoginRoleCreatesRoles);
-    assert!(findings.iter().all(|finding| !finding.message.contains(&format!("`{OWNER_ROLE}`"))));
+    assert!(
+        findings
+            .iter()
+            .all(|finding| !finding.message.contains(&format!("`{OWNER_ROLE}`")))
+    );
     Ok(())
 }
 
@@ -207,9 +265,23 @@ async fn security_definer_functions_of_a_superuser_are_found() -> TestResult {
     .await?;
     let mut connection = owner.pool().acquire().await?;
     let findings = audit::security_definer_functions(&mut connection).await?;
-    assert_eq!(kinds(&findings), [(None, FindingKind::SecurityDefinerBypassesRls)], "{findings:#?}");
-    assert!(findings[0].message.contains("function `all_orders()` is SECURITY DEFINER"), "{}", findings[0].message);
-    assert!(findings[0].message.contains("EXECUTE is granted to PUBLIC"), "{}", findings[0].message);
+    assert_eq!(
+        kinds(&findings),
+        [(None, FindingKind::SecurityDefinerBypassesRls)],
+        "{findings:#?}"
+    );
+    assert!(
+        findings[0]
+            .message
+            .contains("function `all_orders()` is SECURITY DEFINER"),
+        "{}",
+        findings[0].message
+    );
+    assert!(
+        findings[0].message.contains("EXECUTE is granted to PUBLIC"),
+        "{}",
+        findings[0].message
+    );
     Ok(())
 }
 
@@ -226,25 +298,41 @@ async fn views_that_read_rls_tables_as_a_bypassing_owner_are_found() -> TestResu
     )
     .await?;
     // The owner of orders is subject to the policy: RLS is forced.
-    execute(owner.pool(), "CREATE VIEW owner_orders AS SELECT * FROM orders").await?;
+    execute(
+        owner.pool(),
+        "CREATE VIEW owner_orders AS SELECT * FROM orders",
+    )
+    .await?;
     let mut connection = owner.pool().acquire().await?;
     let findings = audit::views_bypassing_rls(&mut connection).await?;
     assert_eq!(
         kinds(&findings),
         [
             (Some("every_order".to_owned()), FindingKind::ViewBypassesRls),
-            (Some("order_counts".to_owned()), FindingKind::ViewBypassesRls),
+            (
+                Some("order_counts".to_owned()),
+                FindingKind::ViewBypassesRls
+            ),
         ],
         "{findings:#?}"
     );
-    assert!(findings[1].message.starts_with("the materialized view"), "{}", findings[1].message);
+    assert!(
+        findings[1].message.starts_with("the materialized view"),
+        "{}",
+        findings[1].message
+    );
     // Without FORCE, the tables' owner skips the policy, and so do its views.
-    execute(owner.pool(), "ALTER TABLE orders NO FORCE ROW LEVEL SECURITY").await?;
+    execute(
+        owner.pool(),
+        "ALTER TABLE orders NO FORCE ROW LEVEL SECURITY",
+    )
+    .await?;
     let findings = audit::views_bypassing_rls(&mut connection).await?;
     assert!(
         findings
             .iter()
-            .any(|finding| finding.table.as_deref() == Some("owner_orders") && finding.message.contains("not forced")),
+            .any(|finding| finding.table.as_deref() == Some("owner_orders")
+                && finding.message.contains("not forced")),
         "{findings:#?}"
     );
     Ok(())
