@@ -167,7 +167,7 @@
 //! statements of a `-- no-transaction` file safe to run twice (`IF NOT
 //! EXISTS`, `IF EXISTS`): they are applied at least once, not exactly once.
 //!
-//! # Ownership
+//! # Ownership, and data migrations
 //!
 //! The runner connects as the role that owns the tables (an
 //! [`OwnerPool`](crate::OwnerPool)'s), made with the
@@ -175,6 +175,22 @@
 //! on target `tenancy::cross_tenant` with its reason. The ledger's schema
 //! is created by the first run; give the application role no privileges
 //! on it.
+//!
+//! Row-level security is forced on tenant tables, for their owner too, and
+//! a migration runs with no tenant set: an `UPDATE` that backfills a column
+//! sees no row and silently changes nothing. A data migration over a whole
+//! tenant table lifts the forcing for its own transaction, as the drafts
+//! write it:
+//!
+//! ```sql
+//! ALTER TABLE "comments" NO FORCE ROW LEVEL SECURITY;
+//! UPDATE "comments" SET "priority" = 0 WHERE "priority" IS NULL;
+//! ALTER TABLE "comments" FORCE ROW LEVEL SECURITY;
+//! ```
+//!
+//! `ALTER TABLE` holds the table's `ACCESS EXCLUSIVE` lock until the
+//! migration commits, so no other session ever sees the table unforced,
+//! and no role needs `BYPASSRLS`.
 
 mod apply;
 mod error;
