@@ -190,7 +190,7 @@ async fn an_unregistered_table_with_the_tenant_column_and_no_rls_is_found() -> T
     let mut connection = owner.pool().acquire().await?;
     let placements = [None];
     let findings =
-        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
+        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements, &[]).await?;
     assert_eq!(
         kinds(&findings),
         [
@@ -211,7 +211,7 @@ async fn an_unregistered_table_with_the_tenant_column_and_no_rls_is_found() -> T
         Some(tenancy_sqlx::Identifier::new("schema", "tenant_a")?),
     ];
     let findings =
-        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements).await?;
+        audit::unregistered_tenant_tables(&mut connection, &manifest, &placements, &[]).await?;
     assert_eq!(
         kinds(&findings),
         [(

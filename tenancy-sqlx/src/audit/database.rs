@@ -15,17 +15,18 @@ use crate::manifest::Manifest;
 const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
                               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
-/// Lists the tables that have a tenant column (any registered table's, or
-/// `tenant_id` when none is registered) but are not registered — in any of
-/// `placements`, the schemas tables declared without one are placed in —
-/// and have no row-level security: every role that may read such a table
-/// sees every tenant's rows in it, and the application's registry does not
-/// know it exists. Partitions and inheritance children are left out: the
-/// audit of their parent covers them.
+/// Lists the tables that have a tenant column (any of `tenant_columns`, any
+/// registered table's; `tenant_id` when both are empty) but are not
+/// registered — in any of `placements`, the schemas tables declared without
+/// one are placed in — and have no row-level security: every role that may
+/// read such a table sees every tenant's rows in it, and the application's
+/// registry does not know it exists. Partitions and inheritance children are
+/// left out: the audit of their parent covers them.
 pub async fn unregistered_tenant_tables(
     connection: &mut PgConnection,
     manifest: &Manifest,
     placements: &[Option<Identifier>],
+    tenant_columns: &[String],
 ) -> Result<Vec<Finding>, Error> {
     let mut registered: Vec<Oid> = Vec::new();
     for placement in placements {
@@ -39,6 +40,7 @@ pub async fn unregistered_tenant_tables(
         .tables()
         .iter()
         .filter_map(|table| table.tenant().map(|tenant| tenant.column().to_owned()))
+        .chain(tenant_columns.iter().cloned())
         .collect();
     if columns.is_empty() {
         columns.push("tenant_id".to_owned());
