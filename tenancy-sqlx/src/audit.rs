@@ -166,7 +166,7 @@ impl fmt::Display for Finding {
 /// tenant-scoped table are checked for row-level security and the policy
 /// too: queried by their own name, PostgreSQL applies their policies, not
 /// the parent's. Every table is also checked for drift from its generated
-/// DDL ([`drift`](crate::drift)): missing, extra and changed columns, keys
+/// DDL ([`drift`]): missing, extra and changed columns, keys
 /// and indexes.
 pub async fn verify_tables(
     connection: &mut PgConnection,

@@ -27,7 +27,7 @@
 //!
 //! Everything in it is read back from the statements
 //! [`OwnerPool::apply_schema`](crate::OwnerPool::apply_schema) runs
-//! ([`ddl::create_table`](crate::ddl::create_table) and
+//! ([`ddl::create_table`] and
 //! [`RlsPolicy::table_statements`]), so the checks hold the database to
 //! exactly what the library would create.
 
@@ -488,6 +488,7 @@ mod json {
         /// The manifest as pretty-printed JSON, for `tenancy --manifest`.
         ///
         /// *Feature `migrate`.*
+        #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
         #[must_use]
         pub fn to_json(&self) -> String {
             // Plain data with string keys: serialising cannot fail.
@@ -498,6 +499,7 @@ mod json {
         /// its format version and that every name is a valid identifier.
         ///
         /// *Feature `migrate`.*
+        #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
         pub fn from_json(json: &str) -> Result<Self, Error> {
             let manifest: Manifest =
                 serde_json::from_str(json).map_err(|error| Error::InvalidManifest {

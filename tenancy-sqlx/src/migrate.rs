@@ -192,6 +192,8 @@
 //! migration commits, so no other session ever sees the table unforced,
 //! and no role needs `BYPASSRLS`.
 
+#![cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
+
 mod apply;
 mod error;
 mod generate;
