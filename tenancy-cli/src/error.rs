@@ -26,6 +26,9 @@ pub enum CliError {
 
     #[error("{}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl From<sqlx::Error> for CliError {

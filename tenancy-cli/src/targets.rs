@@ -58,7 +58,21 @@ pub async fn resolve(
     if !named {
         targets.push(Target::schema("public")?);
     }
+    // A schema named by two selectors is migrated once; two databases with
+    // one label would share ledger rows, so that is an error.
     let mut seen = HashSet::new();
-    targets.retain(|target| seen.insert(target.label().to_owned()));
-    Ok(targets)
+    let mut unique = Vec::with_capacity(targets.len());
+    for target in targets {
+        if seen.insert(target.label().to_owned()) {
+            unique.push(target);
+        } else if target.is_database() {
+            return Err(CliError::Usage(format!(
+                "two database targets are both named `{}`: a database target is known by its \
+                 database's name in its ledger, so two databases of that name cannot be migrated \
+                 in one run",
+                target.label()
+            )));
+        }
+    }
+    Ok(unique)
 }

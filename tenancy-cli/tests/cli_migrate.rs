@@ -253,6 +253,23 @@ async fn a_failed_target_exits_1_and_is_named_in_the_report() -> TestResult {
         missing.stderr.contains("cannot read the migrations"),
         "{missing}"
     );
+    let twice = tenancy(&[
+        "migrate",
+        "status",
+        "--database-url",
+        &db.owner_url(),
+        "--source",
+        str_of(dir.path())?,
+        "--database",
+        &db.owner_url(),
+        "--database",
+        &db.owner_url(),
+    ])?;
+    assert_eq!(twice.code, Some(2), "{twice}");
+    assert!(
+        twice.stderr.contains("two database targets are both named"),
+        "{twice}"
+    );
     let duration = tenancy(&[
         "migrate",
         "up",

@@ -71,7 +71,8 @@
 //! # async fn run(owner: tenancy_sqlx::OwnerPool) -> Result<(), tenancy_sqlx::migrate::MigrateError> {
 //! use tenancy_sqlx::migrate::{Migrations, Runner, Target};
 //!
-//! let runner = Runner::for_owner(&owner, Migrations::from_migrator(&sqlx::migrate!())?);
+//! // Or `Migrations::from_migrator(&sqlx::migrate!())` to embed them.
+//! let runner = Runner::for_owner(&owner, Migrations::from_dir("migrations").await?);
 //! let report = runner.up(&[Target::schema("public")?]).await?;
 //! assert!(report.succeeded(), "{}", report.summary());
 //! # Ok(()) }
@@ -127,7 +128,9 @@
 //! - **Locks.** A migration that waits longer than `lock_timeout` gives up
 //!   and is retried with backoff ([`RetryPolicy`]); deadlocks too. While
 //!   migrations run, the runner reads `pg_locks` for its sessions and
-//!   reports each wait and who held the lock ([`LockWait`], [`Event`]).
+//!   reports each wait and who held the lock ([`LockWait`], [`Event`]);
+//!   for database targets on another server than the runner's, lock
+//!   timeouts are still retried, but waits are not watched.
 //! - **Resumable.** Kill the runner at any moment and run it again: each
 //!   target continues from its ledger, and no migration is applied twice.
 //!   Connections carry `client_connection_check_interval`, so the server

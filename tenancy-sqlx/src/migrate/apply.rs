@@ -40,8 +40,9 @@ pub(crate) struct Apply<'a> {
     pub(crate) ledger: &'a Ledger,
     pub(crate) activity: &'a Activity,
     pub(crate) target: &'a Target,
-    /// The backend pid of the connection, for the lock monitor.
-    pub(crate) pid: i32,
+    /// The backend pid of the connection, if the lock monitor watches its
+    /// server.
+    pub(crate) pid: Option<i32>,
     pub(crate) reason: &'a str,
 }
 
@@ -122,8 +123,9 @@ impl Apply<'_> {
         let mut attempt = 1_u32;
         let started = Instant::now();
         loop {
-            self.activity
-                .start(self.pid, label, migration.version, attempt);
+            if let Some(pid) = self.pid {
+                self.activity.start(pid, label, migration.version, attempt);
+            }
             let attempt_started = Instant::now();
             let outcome = if migration.no_tx {
                 self.without_transaction(connection, migration, direction, attempt)
@@ -132,7 +134,9 @@ impl Apply<'_> {
                 self.in_transaction(connection, migration, direction, attempt)
                     .await
             };
-            self.activity.finish(self.pid);
+            if let Some(pid) = self.pid {
+                self.activity.finish(pid);
+            }
             let error = match outcome {
                 Ok(done) => {
                     let duration = attempt_started.elapsed();

@@ -15,13 +15,15 @@ use super::MigrateError;
 /// and at most one down script.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), tenancy_sqlx::migrate::MigrateError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use tenancy_sqlx::migrate::Migrations;
 ///
-/// // Embedded at compile time, as sqlx does it:
-/// let embedded = Migrations::from_migrator(&sqlx::migrate!("./migrations"))?;
-/// // Or read at run time:
+/// // Read at run time:
 /// let read = Migrations::from_dir("./migrations").await?;
+/// // From any sqlx `Migrator`; `sqlx::migrate!("./migrations")` embeds one
+/// // at compile time.
+/// let migrator = sqlx::migrate::Migrator::new(std::path::Path::new("./migrations")).await?;
+/// let embedded = Migrations::from_migrator(&migrator)?;
 /// assert_eq!(embedded.latest(), read.latest());
 /// # Ok(()) }
 /// ```

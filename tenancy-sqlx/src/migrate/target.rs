@@ -50,6 +50,10 @@ impl Target {
     /// application name and timeouts are added), labelled `label` in the
     /// ledger and the reports. Its migrations run in its connection's
     /// `search_path`, or in `schema` if given.
+    ///
+    /// The label is the target's identity in its ledger: keep it stable
+    /// (the database's name, or a tenant id), or the runner takes the
+    /// database for a new target and starts again from the first migration.
     pub fn database(
         label: &str,
         options: PgConnectOptions,

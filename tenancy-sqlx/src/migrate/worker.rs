@@ -111,7 +111,8 @@ impl Worker {
         let report = match target.place() {
             Place::Schema(_) => match self.home_connection(shared).await {
                 Ok((connection, pid)) => {
-                    let processed = process(shared, connection, *pid, target, &shared.ledger).await;
+                    let processed =
+                        process(shared, connection, Some(*pid), target, &shared.ledger).await;
                     if processed.connection_lost {
                         self.home = None;
                     }
@@ -129,8 +130,13 @@ impl Worker {
                     Ok(schema) => Ledger::new(&schema),
                     Err(error) => return unreachable_target(target, error.to_string()),
                 };
+                // The lock monitor reads the runner's server: a pid of
+                // another server would name another session there.
+                let watched = options.get_host() == shared.home.get_host()
+                    && options.get_port() == shared.home.get_port();
                 match connect(shared, options).await {
                     Ok((mut connection, pid)) => {
+                        let pid = watched.then_some(pid);
                         let report = match ledger.ensure(&mut connection).await {
                             Ok(()) => {
                                 process(shared, &mut connection, pid, target, &ledger)
@@ -208,7 +214,7 @@ fn unreachable_target(target: &Target, message: String) -> TargetReport {
 async fn process(
     shared: &Shared,
     connection: &mut PgConnection,
-    pid: i32,
+    pid: Option<i32>,
     target: &Target,
     ledger: &Ledger,
 ) -> Processed {
@@ -262,7 +268,7 @@ async fn process(
 async fn migrate(
     shared: &Shared,
     connection: &mut PgConnection,
-    pid: i32,
+    pid: Option<i32>,
     target: &Target,
     ledger: &Ledger,
 ) -> Processed {
