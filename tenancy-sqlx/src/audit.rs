@@ -1,6 +1,8 @@
 //! Checks of the live catalog: is every registered table protected the way
 //! [`rls`](crate::rls) would set it up, does every key lead with the tenant
-//! column, and which roles could skip the policies?
+//! column, does it still match its struct ([`drift`]), and
+//! which roles, functions, views and unregistered tables could show tenant
+//! rows that no policy filters?
 //!
 //! Run it in CI against a migrated database, or at start-up, and fail or
 //! alert on findings:
@@ -19,9 +21,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`verify`] runs the same checks from a [`Manifest`] (what the `tenancy`
+//! command line reads), in any schema a schema-per-tenant deployment
+//! places the tables in, and with the application role known also checks
+//! the policy's target role and the role's privileges. The checks of the
+//! whole database — [`unregistered_tenant_tables`],
+//! [`login_roles_that_create_roles`], [`security_definer_functions`],
+//! [`views_bypassing_rls`] — complete what `tenancy audit` reports.
+//!
 //! The audit reads the catalog only (`pg_class`, `pg_policy`, `pg_index`,
-//! `pg_constraint`, `pg_attribute`, `pg_inherits`, `pg_roles`), which every
-//! role may read.
+//! `pg_constraint`, `pg_attribute`, `pg_inherits`, `pg_roles`, `pg_proc`,
+//! `pg_rewrite`, `pg_depend`), which every role may read.
 //! It never panics; a query that fails is an [`Error`].
 
 use core::fmt;

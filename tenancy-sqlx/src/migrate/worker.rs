@@ -170,11 +170,11 @@ impl Worker {
         &mut self,
         shared: &Shared,
     ) -> Result<&mut (PgConnection, i32), sqlx::Error> {
-        if self.home.is_none() {
-            self.home = Some(connect(shared, &shared.home).await?);
-        }
-        // Set just above.
-        self.home.as_mut().ok_or(sqlx::Error::PoolClosed)
+        let home = match self.home.take() {
+            Some(home) => home,
+            None => connect(shared, &shared.home).await?,
+        };
+        Ok(self.home.insert(home))
     }
 
     /// Closes the connection, if any.
