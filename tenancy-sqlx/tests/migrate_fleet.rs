@@ -273,8 +273,17 @@ async fn two_runners_at_once_never_apply_a_migration_twice() -> TestResult {
     let db = TestDatabase::create().await?;
     let owner = db.owner_pool().await?;
     let targets = tenant_schemas(&owner, 60).await?;
-    let first = runner(&db, three())?.options(quick().concurrency(4).canary(0));
-    let second = runner(&db, three())?.options(quick().concurrency(4).canary(0));
+    // Slow enough that neither runner can finish the fleet before the
+    // other has started.
+    let mut slow = three();
+    slow[0] = migration(
+        1,
+        "orders",
+        sqlx::migrate::MigrationType::ReversibleUp,
+        &format!("{}; SELECT pg_sleep(0.02);", slow[0].sql.as_str()),
+    );
+    let first = runner(&db, slow.clone())?.options(quick().concurrency(4).canary(0));
+    let second = runner(&db, slow)?.options(quick().concurrency(4).canary(0));
     let reversed: Vec<Target> = targets.iter().rev().cloned().collect();
     let (one, two) = tokio::join!(first.up(&targets), second.up(&reversed));
     let (one, two) = (one?, two?);

@@ -468,7 +468,7 @@ async fn lock_waits_are_observed_reported_and_retried() -> TestResult {
 
     let (events, record) = recorder();
     let retry = tenancy_sqlx::migrate::RetryPolicy {
-        attempts: 10,
+        attempts: 100,
         initial: Duration::from_millis(100),
         max: Duration::from_millis(200),
     };
@@ -481,7 +481,23 @@ async fn lock_waits_are_observed_reported_and_retried() -> TestResult {
         let targets = targets.clone();
         async move { runner.up(&targets).await }
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Release the lock once the migration has given up on it at least once
+    // and the monitor has seen it wait, whatever the machine's pace.
+    let waited = |events: &[Event]| {
+        events
+            .iter()
+            .any(|event| matches!(event, Event::Retrying { .. }))
+            && events
+                .iter()
+                .any(|event| matches!(event, Event::LockWait(_)))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !waited(&events.lock().map_err(|_| "poisoned")?) {
+        if std::time::Instant::now() > deadline {
+            return Err("the migration never waited for the lock".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     execute_on(&mut blocker, "COMMIT").await?;
     let report = run.await??;
     assert!(report.succeeded(), "{}", report.summary());
