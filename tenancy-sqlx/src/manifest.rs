@@ -242,11 +242,24 @@ impl TableSpec {
             foreign_keys: parsed
                 .foreign_keys
                 .into_iter()
-                .map(|key| ForeignKeySpec {
-                    columns: key.columns,
-                    target_schema: key.target.schema,
-                    target: key.target.name,
-                    target_columns: key.target_columns,
+                .map(|key| {
+                    // The target's declared schema, not the one the DDL
+                    // names: a table declared without one is placed with
+                    // the referencing table, wherever that is.
+                    let declared = key
+                        .columns
+                        .last()
+                        .and_then(|column| table.column(column))
+                        .and_then(|column| column.references)
+                        .map(|target| target().schema);
+                    ForeignKeySpec {
+                        columns: key.columns,
+                        target_schema: declared
+                            .unwrap_or(key.target.schema.as_deref())
+                            .map(str::to_owned),
+                        target: key.target.name,
+                        target_columns: key.target_columns,
+                    }
                 })
                 .collect(),
             indexes,

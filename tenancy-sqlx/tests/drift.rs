@@ -641,3 +641,52 @@ async fn drift_is_found_in_the_schema_the_tables_are_placed_in() -> TestResult {
     );
     Ok(())
 }
+
+/// Tables declared in a schema of their own, one referencing the other.
+mod sales {
+    use super::tenant_scoped;
+
+    #[tenant_scoped(table = "accounts", schema = "sales")]
+    pub struct Account {
+        pub tenant_id: i64,
+        #[tenancy(primary_key, generated)]
+        pub id: i64,
+    }
+
+    #[tenant_scoped(table = "invoices", schema = "sales")]
+    pub struct Invoice {
+        pub tenant_id: i64,
+        #[tenancy(primary_key, generated)]
+        pub id: i64,
+        #[tenancy(references = Account)]
+        pub account_id: i64,
+        pub total: i64,
+    }
+
+    pub fn tables() -> tenancy_sqlx::ddl::TableSet {
+        tenancy_sqlx::ddl::TableSet::new()
+            .with::<Account>()
+            .with::<Invoice>()
+    }
+}
+
+#[tokio::test]
+async fn tables_declared_in_a_schema_are_checked_there_whatever_the_placement() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let owner = owner(db.owner_pool().await?);
+    execute(owner.pool(), "CREATE SCHEMA sales").await?;
+    owner.apply_schema(&sales::tables(), &policy()).await?;
+    let elsewhere = Identifier::new("schema", "tenant_a")?;
+    assert_eq!(drift_of(&owner, &sales::tables(), None).await?, []);
+    assert_eq!(
+        drift_of(&owner, &sales::tables(), Some(&elsewhere)).await?,
+        []
+    );
+    execute(owner.pool(), "ALTER TABLE sales.invoices DROP COLUMN total").await?;
+    let change = only(
+        &drift_of(&owner, &sales::tables(), Some(&elsewhere)).await?,
+        "sales.invoices",
+    )?;
+    assert!(matches!(change, Change::ColumnMissing { .. }), "{change:?}");
+    Ok(())
+}
