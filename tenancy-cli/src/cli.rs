@@ -77,7 +77,8 @@ pub struct Connection {
 }
 
 /// Which schemas or databases to work on. Without any of these: the
-/// `public` schema of `--database-url`.
+/// `public` schema of `--database-url` (for `audit`, the schemas of its
+/// `search_path`).
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Targets")]
 pub struct TargetArgs {
