@@ -11,6 +11,12 @@
 pub use core::option::Option::{None, Some};
 pub use sea_query::Value;
 
+pub use crate::tenant_sql::support::{
+    Accepts, AnyKey, Slot, SqlParam, SqlTable, Witness, Witnessed, column_or_placeholder, message,
+    message_len, message_str, param, slot, tenant_column_in, tenant_column_is_not, witness,
+};
+pub use crate::tenant_sql::{Piece, SqlTemplate};
+
 use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
 use crate::meta::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};
@@ -189,6 +195,11 @@ pub struct TenantScopedReference;
 #[cfg(doctest)]
 #[doc = include_str!("../../tenancy-macros/docs/global_table.md")]
 pub struct GlobalTableReference;
+
+/// The reference of `tenant_sql!`, run here for the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../../tenancy-macros/docs/tenant_sql.md")]
+pub struct TenantSqlReference;
 
 #[cfg(test)]
 mod tests {

@@ -67,7 +67,7 @@ fn generate(
     };
     valid::check(&table, &mut errors);
     let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
-    let runtime = runtime::locate(kind, krate);
+    let runtime = runtime::locate(runtime::Caller::Attribute(kind), krate);
     match (errors.finish(), runtime) {
         (Ok(()), Ok(runtime)) => Ok(Generator {
             table: &table,
@@ -270,17 +270,26 @@ impl Generator<'_> {
     }
 
     /// `impl TenantScoped` with the key type, or `impl GlobalTable`
-    /// (each sealed).
+    /// (each sealed), and what `tenant_sql!` reads at compile time: the
+    /// tenant column's name and the key type.
     fn scope_impl(&self) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
         match table.tenant() {
             Some(tenant) => {
                 let key = tenant.ty;
+                let column = tenant.column_name();
                 let p_key = self.p_at(key.span());
                 let tenant_scoped = quote_spanned! {key.span()=>
                     #[automatically_derived]
                     impl #p_key::TenantScoped for #ident {
+                        type Key = #key;
+                    }
+
+                    #[automatically_derived]
+                    impl #p_key::__private_v0_1::SqlTable for #ident {
+                        const TENANT_COLUMN: ::core::option::Option<&'static str> =
+                            #p_key::__private_v0_1::Some(#column);
                         type Key = #key;
                     }
                 };
@@ -296,6 +305,13 @@ impl Generator<'_> {
 
                 #[automatically_derived]
                 impl #p::GlobalTable for #ident {}
+
+                #[automatically_derived]
+                impl #p::__private_v0_1::SqlTable for #ident {
+                    const TENANT_COLUMN: ::core::option::Option<&'static str> =
+                        #p::__private_v0_1::None;
+                    type Key = #p::__private_v0_1::AnyKey;
+                }
             },
         }
     }
@@ -519,7 +535,7 @@ impl Generator<'_> {
 }
 
 /// `tokens` with every token, nested ones included, at `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
