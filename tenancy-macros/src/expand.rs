@@ -158,13 +158,29 @@ impl Generator<'_> {
         }
     }
 
-    /// `impl Table` (sealed) around `body`, the body of `meta()`.
+    /// `impl Table` (sealed) around `body`, the body of `meta()`. The seal
+    /// holds what `tenant_sql!` reads at compile time: the tenant column's
+    /// name and the key type (`AnyKey` for a global table).
     fn table_impl(&self, body: TokenStream) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
+        let (column, key) = match table.tenant() {
+            Some(tenant) => {
+                let column = tenant.column_name();
+                let key = tenant.ty;
+                (quote!(#p::__private_v0_1::Some(#column)), quote!(#key))
+            }
+            None => (
+                quote!(#p::__private_v0_1::None),
+                quote!(#p::__private_v0_1::AnyKey),
+            ),
+        };
         quote! {
             #[automatically_derived]
-            impl #p::__private_v0_1::SealedTable for #ident {}
+            impl #p::__private_v0_1::SealedTable for #ident {
+                const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> = #column;
+                type SqlKey = #key;
+            }
 
             #[automatically_derived]
             impl #p::Table for #ident {
@@ -270,26 +286,17 @@ impl Generator<'_> {
     }
 
     /// `impl TenantScoped` with the key type, or `impl GlobalTable`
-    /// (each sealed), and what `tenant_sql!` reads at compile time: the
-    /// tenant column's name and the key type.
+    /// (each sealed).
     fn scope_impl(&self) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
         match table.tenant() {
             Some(tenant) => {
                 let key = tenant.ty;
-                let column = tenant.column_name();
                 let p_key = self.p_at(key.span());
                 let tenant_scoped = quote_spanned! {key.span()=>
                     #[automatically_derived]
                     impl #p_key::TenantScoped for #ident {
-                        type Key = #key;
-                    }
-
-                    #[automatically_derived]
-                    impl #p_key::__private_v0_1::SqlTable for #ident {
-                        const TENANT_COLUMN: ::core::option::Option<&'static str> =
-                            #p_key::__private_v0_1::Some(#column);
                         type Key = #key;
                     }
                 };
@@ -305,13 +312,6 @@ impl Generator<'_> {
 
                 #[automatically_derived]
                 impl #p::GlobalTable for #ident {}
-
-                #[automatically_derived]
-                impl #p::__private_v0_1::SqlTable for #ident {
-                    const TENANT_COLUMN: ::core::option::Option<&'static str> =
-                        #p::__private_v0_1::None;
-                    type Key = #p::__private_v0_1::AnyKey;
-                }
             },
         }
     }

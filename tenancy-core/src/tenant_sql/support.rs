@@ -1,5 +1,6 @@
 //! What `tenant_sql!` expands to calls, re-exported through the versioned
-//! private module: the tables' metadata as `const` items, the rules the
+//! private module: the tables' metadata in `const` items (from
+//! `SealedTable`, which the table macros implement), the rules the
 //! text's requirements are asserted with, the compile-time messages, the
 //! witness and its key check, and the conversion of parameter values.
 //!
@@ -13,23 +14,9 @@ use core::marker::PhantomData;
 use sea_query::Value;
 
 use super::{SqlTemplate, TenantSql};
+use crate::__private_v0_1::SealedTable;
 use crate::meta::{ColumnType, Table, TableMeta};
 use crate::tenant::{TenantId, TenantKey};
-
-/// What `tenant_sql!` needs to know of a table at compile time.
-/// Implemented by `#[tenant_scoped]` and `#[global_table]` beside `Table`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a table: `tenant_sql!` names tables by their Rust types",
-    label = "`{Self}` is not marked `#[tenant_scoped]` or `#[global_table]`",
-    note = "each `{{Type}}` in the SQL of `tenant_sql!` must be a struct marked `#[tenant_scoped]` (rows belong to tenants) or `#[global_table]` (shared reference data); a table is never named by its SQL name"
-)]
-pub trait SqlTable: Table {
-    /// The tenant column's SQL name; `None` for a global table.
-    const TENANT_COLUMN: Option<&'static str>;
-    /// The key type of the table's tenant column, or [`AnyKey`] for a
-    /// global table, which any witness may read.
-    type Key;
-}
 
 /// The key type of a global table: every witness's key type matches it.
 pub enum AnyKey {}
@@ -58,12 +45,13 @@ pub struct Slot<T, A> {
 }
 
 /// The table `T`: every use of a `{Type}` in the expansion goes through
-/// this one function, so a type that is no table is reported once.
+/// this one function, so a type that is no table is reported once, by
+/// `Table`'s own message.
 #[must_use]
-pub const fn slot<T: SqlTable>() -> Slot<T, T::Key> {
+pub const fn slot<T: Table>() -> Slot<T, <T as SealedTable>::SqlKey> {
     Slot {
         meta: <T as Table>::meta,
-        tenant_column: T::TENANT_COLUMN,
+        tenant_column: <T as SealedTable>::SQL_TENANT_COLUMN,
         _table: PhantomData,
     }
 }
