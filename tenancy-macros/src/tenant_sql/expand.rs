@@ -127,8 +127,12 @@ fn assert_rule(
                 const PARTS: &[&str] = &[#(#parts),*];
                 const NAME: &str = #private::column_or_placeholder(COLUMN);
                 const LEN: usize = #private::message_len(PARTS, NAME);
-                const MESSAGE: [u8; LEN] = #private::message::<LEN>(PARTS, NAME);
-                ::core::panic!("{}", #private::message_str(&MESSAGE));
+                // Joined only here, where the rule failed: a `const` item
+                // would be evaluated for every rule that holds too.
+                ::core::panic!(
+                    "{}",
+                    #private::message_str(&#private::message::<LEN>(PARTS, NAME))
+                );
             }
         };
     }
