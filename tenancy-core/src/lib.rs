@@ -21,6 +21,7 @@ mod query;
 mod setting;
 mod statement;
 mod tenant;
+mod tenant_sql;
 
 pub use capability::{CrossTenant, CrossTenantError};
 pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
@@ -37,8 +38,9 @@ pub use query::{
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};
 pub use tenant::{KeyValue, TenantId, TenantKey, TenantWitness};
+pub use tenant_sql::TenantSql;
 
-pub use tenancy_macros::{global_table, tenant_scoped};
+pub use tenancy_macros::{global_table, tenant_scoped, tenant_sql};
 
 /// Re-exported so generated code and users name the same sea-query, whose
 /// `Value` and `Values` carry the bound values of a [`Statement`].

@@ -193,6 +193,7 @@ pub use sqlx::Postgres;
 pub use sqlx::Sqlite;
 
 pub use tenancy_core::*;
+pub use tenancy_core::{TenantSql, tenant_sql};
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -16,7 +16,7 @@ mod scope;
 mod select;
 mod subquery;
 mod update;
-mod writer;
+pub(crate) mod writer;
 
 pub use delete::Delete;
 pub use filter::{Filter, TextColumn};
