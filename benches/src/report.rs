@@ -7,11 +7,12 @@ use crate::results::{BenchResult, Plan, RatioResult, Section, Unit};
 use crate::stats::Summary;
 
 /// The order benchmarks appear in; results with other ids follow.
-pub const ORDER: [&str; 5] = [
+pub const ORDER: [&str; 6] = [
     "transaction",
     "builder",
     "rls_policy",
     "index_order",
+    "migrate",
     "compile_cost",
 ];
 

@@ -113,6 +113,16 @@ pub enum BuildError {
         /// The kind of value (a `sea_query::Value` variant).
         kind: String,
     },
+    /// A `tenant_sql!` statement built for SQLite whose text uses syntax
+    /// that SQLite reads differently from PostgreSQL (a `::` cast, a
+    /// dollar-quoted or escape string, an operator with `?`, `@` or `:`, a
+    /// subscript), which could misplace its parameters there.
+    #[error("this `tenant_sql!` statement can only run on PostgreSQL: {reason}")]
+    PostgresOnlySql {
+        /// What in the text is PostgreSQL-only: its line with a caret under
+        /// it, and what to write instead.
+        reason: &'static str,
+    },
     /// A column of a table the statement does not reference.
     #[error(
         "column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list; a table read under an alias is read through the alias (`alias.col(..)`), and a CTE or derived table cannot see the tables of the statement around it"

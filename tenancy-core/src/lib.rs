@@ -22,6 +22,7 @@ mod query;
 mod setting;
 mod statement;
 mod tenant;
+mod tenant_sql;
 
 pub use capability::{CrossTenant, CrossTenantError};
 pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
@@ -41,8 +42,9 @@ pub use query::{
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};
 pub use tenant::{KeyValue, TenantId, TenantKey, TenantWitness};
+pub use tenant_sql::TenantSql;
 
-pub use tenancy_macros::{global_table, tenant_scoped};
+pub use tenancy_macros::{global_table, tenant_scoped, tenant_sql};
 
 /// An [`Identifier`] from a literal, checked when the program is compiled:
 /// for aliases (`.alias(ident!("revenue"))`, [`TableAlias::new`]) and CTE

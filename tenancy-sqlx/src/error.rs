@@ -180,6 +180,45 @@ pub enum Error {
         key: String,
     },
 
+    /// `OwnerPool::apply_schema` found existing tables that differ from
+    /// their registered structs in ways its `CREATE .. IF NOT EXISTS` DDL
+    /// cannot repair. Nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "the database does not match the registered tables, and `apply_schema` never alters an \
+         existing table; nothing was changed. Write a migration for these differences \
+         (`tenancy migrate draft` drafts one), run it, then apply the schema again:{}",
+        crate::audit::list(findings)
+    )]
+    SchemaDrift {
+        /// Each difference, with the SQL that repairs it.
+        findings: Vec<crate::audit::Finding>,
+    },
+
+    /// The generated DDL of a table could not be read back into its
+    /// columns, keys and indexes: this version of tenancy-sqlx does not
+    /// understand the DDL its own generator wrote.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "cannot read the generated DDL of `{table}` ({reason}); tenancy-core and tenancy-sqlx \
+         must be the same version"
+    )]
+    UnreadableDdl {
+        /// The table.
+        table: String,
+        /// What could not be read.
+        reason: String,
+    },
+
+    /// A manifest (the JSON form of the registered tables) that cannot be
+    /// read.
+    #[cfg(feature = "postgres")]
+    #[error("invalid manifest: {reason}")]
+    InvalidManifest {
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A tenant column whose SQL type cannot key a policy.
     #[error(
         "the tenant column `{column}` of `{table}` has SQL type {sql_type}, which a policy cannot \

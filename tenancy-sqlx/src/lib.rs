@@ -77,8 +77,14 @@
 //! # Checking a live database
 //!
 //! [`audit::verify_tables`] reports tables without RLS, policies of the wrong
-//! form and keys or indexes that do not lead with the tenant column;
+//! form, keys or indexes that do not lead with the tenant column, and
+//! [`drift`] from the tables' structs (a field added to a struct is a
+//! missing column, which [`OwnerPool::apply_schema`] refuses to paper over);
 //! [`audit::roles_bypassing_rls`] lists the roles that skip every policy.
+//! The `tenancy` command line (crate `tenancy-cli`) runs every check from a
+//! [`manifest`] of the registered tables, and [`migrate`] (feature
+//! `migrate`) versions schema changes and runs them across a fleet of
+//! tenant schemas or databases.
 //!
 //! # SQLite: no Row Level Security
 //!
@@ -199,6 +205,10 @@
 //!   hashed API keys.
 //! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests, and
 //!   the leak-test kit ([`testing::LeakTest`]).
+//! - `migrate`: [`migrate`], versioned migrations in sqlx's layout (the
+//!   first generated from the registered tables, the next drafted from
+//!   drift) and a runner across tenant schemas and databases; and the JSON
+//!   form of the [`manifest`].
 
 #![cfg_attr(
     not(test),
@@ -214,9 +224,15 @@ compile_error!(
 #[cfg(feature = "postgres")]
 pub mod audit;
 mod backend;
+#[cfg(feature = "postgres")]
+pub mod drift;
 mod error;
 mod guard;
 mod ident;
+#[cfg(feature = "postgres")]
+pub mod manifest;
+#[cfg(feature = "migrate")]
+pub mod migrate;
 mod owner;
 mod pool;
 #[cfg(feature = "postgres")]
@@ -240,6 +256,7 @@ pub use sqlx::Postgres;
 pub use sqlx::Sqlite;
 
 pub use tenancy_core::*;
+pub use tenancy_core::{TenantSql, tenant_sql};
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -14,6 +14,8 @@ use crate::backend::{Backend, DefaultBackend};
 use crate::{
     Postgres,
     audit::{self, Finding},
+    drift::{self, Drift},
+    manifest::Manifest,
     rls::RlsPolicy,
     setting::SettingName,
 };
@@ -82,10 +84,44 @@ impl OwnerPool<Postgres> {
     /// by the tenant column: [`ddl`](crate::ddl)) and protects them with the
     /// RLS DDL ([`RlsPolicy::statements`]), in one transaction: either all of
     /// it happens or none. Safe to run again.
+    ///
+    /// It never alters a table that exists. So that a changed struct cannot
+    /// go unnoticed until its first insert fails, it first compares the
+    /// existing tables with the registered ones ([`drift`](crate::drift))
+    /// and, if they differ in a way its DDL cannot repair (a missing or
+    /// changed column, key or foreign key, an extra `NOT NULL` column
+    /// without a default: [`Drift::blocks_apply`]), changes nothing and
+    /// returns [`Error::SchemaDrift`] with each difference and the SQL that
+    /// repairs it. Missing tables and indexes it creates; RLS and the
+    /// policy it applies again.
     pub async fn apply_schema(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
-        let mut statements = tables.create_statements(Postgres::DIALECT)?;
-        statements.extend(policy.statements(tables)?);
-        self.run_ddl(statements).await
+        let manifest = Manifest::new(tables, policy)?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = connection.begin().await?;
+        // The generated DDL names tables declared without a schema bare, so
+        // that a migration file serves every tenant schema; here they go to
+        // the set's schema and nowhere else.
+        let pin = format!(
+            "SET LOCAL search_path TO {}, pg_temp",
+            tables.schema(Postgres::DIALECT).quoted()
+        );
+        Postgres::execute_text(&mut tx, pin).await?;
+        let blocking: Vec<Finding> = drift::detect(&mut tx, &manifest, None)
+            .await?
+            .iter()
+            .filter(|drift| drift.blocks_apply())
+            .map(Drift::finding)
+            .collect();
+        if !blocking.is_empty() {
+            tx.rollback().await?;
+            return Err(Error::SchemaDrift { findings: blocking });
+        }
+        for statement in manifest.schema_statements() {
+            tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
+            Postgres::execute_text(&mut tx, statement).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Runs only the RLS DDL ([`RlsPolicy::statements`]) in one transaction,
@@ -95,7 +131,9 @@ impl OwnerPool<Postgres> {
         self.run_ddl(statements).await
     }
 
-    /// Checks the live catalog for `tables` ([`audit::verify_tables`]).
+    /// Checks the live catalog for `tables` ([`audit::verify_tables`]):
+    /// row-level security, the policy, tenant-led keys and indexes, and
+    /// drift from the tables' generated DDL.
     pub async fn verify(
         &self,
         tables: &TableSet,

@@ -90,6 +90,28 @@ pub fn create_table_in(
     dialect: Dialect,
     schema: &Identifier,
 ) -> Result<Vec<String>, DdlError> {
+    statements(table, dialect, Some(schema))
+}
+
+/// [`create_table`] for a migration file that the fleet runner applies to
+/// many schemas: a table declared without a schema is written unqualified,
+/// so it is created in whatever schema the file runs in. Run such a file
+/// only with `search_path` pinned to exactly that schema (the runner sets
+/// it transaction-locally, `pg_temp` last), or the name could resolve to a
+/// same-named table earlier in the path. Tables that declare a schema keep
+/// it.
+pub fn create_table_unqualified(
+    table: &'static TableMeta,
+    dialect: Dialect,
+) -> Result<Vec<String>, DdlError> {
+    statements(table, dialect, None)
+}
+
+fn statements(
+    table: &'static TableMeta,
+    dialect: Dialect,
+    schema: Option<&Identifier>,
+) -> Result<Vec<String>, DdlError> {
     let layout = Layout::of(table, dialect, schema)?;
     let mut statements = vec![layout.create_table()];
     statements.extend(layout.create_indexes());
@@ -99,8 +121,8 @@ pub fn create_table_in(
 /// A table's columns, keys and indexes, checked and ready to render.
 struct Layout<'s> {
     dialect: Dialect,
-    /// Where tables declared without a schema are.
-    schema: &'s Identifier,
+    /// Where tables declared without a schema are; `None`: unqualified.
+    schema: Option<&'s Identifier>,
     table: &'static TableMeta,
     columns: Vec<String>,
     constraints: Vec<String>,
@@ -113,7 +135,7 @@ impl<'s> Layout<'s> {
     fn of(
         table: &'static TableMeta,
         dialect: Dialect,
-        schema: &'s Identifier,
+        schema: Option<&'s Identifier>,
     ) -> Result<Self, DdlError> {
         check_names(table)?;
         let mut layout = Layout {
@@ -341,13 +363,16 @@ impl<'s> Layout<'s> {
     }
 
     /// `"schema"."table"`: the table's declared schema, else the one the
-    /// DDL is built for.
+    /// DDL is built for (bare `"table"` for [`create_table_unqualified`]).
     fn quote_table(&self, table: &TableMeta) -> String {
-        format!(
-            "{}.{}",
-            quote(table.schema_or(self.schema.as_str())),
-            quote(table.name)
-        )
+        match self.schema_of(table) {
+            Some(schema) => format!("{}.{}", quote(schema), quote(table.name)),
+            None => quote(table.name),
+        }
+    }
+
+    fn schema_of<'t>(&'t self, table: &'t TableMeta) -> Option<&'t str> {
+        table.schema.or(self.schema.map(Identifier::as_str))
     }
 
     fn create_table(&self) -> String {
@@ -372,11 +397,10 @@ impl<'s> Layout<'s> {
             // and an unqualified table.
             let (index, table) = match self.dialect {
                 Dialect::Sqlite => (
-                    format!(
-                        "{}.{}",
-                        quote(self.table.schema_or(self.schema.as_str())),
-                        quote(&name)
-                    ),
+                    match self.schema_of(self.table) {
+                        Some(schema) => format!("{}.{}", quote(schema), quote(&name)),
+                        None => quote(&name),
+                    },
                     quote(self.table.name),
                 ),
                 Dialect::Postgres => (quote(&name), self.quote_table(self.table)),

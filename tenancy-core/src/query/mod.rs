@@ -30,7 +30,7 @@ mod source;
 mod subquery;
 mod update;
 mod window;
-mod writer;
+pub(crate) mod writer;
 
 pub use aggregate::Aggregate;
 pub use compound::{IntoQuery, Union};
