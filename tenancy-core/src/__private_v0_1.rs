@@ -71,6 +71,17 @@ const fn identifier(name: &'static str) -> &'static str {
     name
 }
 
+/// The identifier of `ident!`, checked in the `const` the macro puts it
+/// in, so a bad name is a compile error.
+#[must_use]
+pub const fn identifier_literal(name: &'static str) -> crate::Identifier {
+    assert!(
+        is_identifier(name),
+        "tenancy: `ident!` takes an identifier: 1 to 63 bytes, an ASCII letter or `_`, then ASCII letters, digits or `_`"
+    );
+    crate::Identifier::known(name)
+}
+
 /// The metadata of a table; every name in it is checked.
 #[must_use]
 pub const fn table(

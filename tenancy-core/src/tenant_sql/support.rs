@@ -15,7 +15,8 @@ use sea_query::Value;
 
 use super::{SqlTemplate, TenantSql};
 use crate::__private_v0_1::SealedTable;
-use crate::meta::{ColumnType, Table, TableMeta};
+use crate::column_type::ColumnType;
+use crate::meta::{Table, TableMeta};
 use crate::tenant::{TenantId, TenantKey};
 
 /// The key type of a global table: every witness's key type matches it.
