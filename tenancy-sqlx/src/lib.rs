@@ -152,6 +152,7 @@ compile_error!(
 pub mod audit;
 mod backend;
 mod error;
+mod execute;
 mod guard;
 mod ident;
 mod owner;
@@ -160,6 +161,7 @@ mod pool;
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
+mod row;
 mod setting;
 mod transaction;
 
@@ -168,6 +170,7 @@ pub use error::{Error, PrivilegedRole};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};
+pub use row::DecodeRow;
 pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 

@@ -10,7 +10,7 @@ use tenancy_core::ddl::TableSet;
 use tenancy_core::{TableMeta, TenantId, TenantKey};
 
 use crate::Error;
-use crate::backend::{Backend, DefaultBackend};
+use crate::backend::{Access, Backend, DefaultBackend};
 use crate::guard::CloseUnlessBegun;
 #[cfg(feature = "postgres")]
 use crate::guard::release_only_outside_transactions;
@@ -139,7 +139,7 @@ impl<DB: Backend> TenantPool<DB> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let statement = DB::begin_statement(&self.setting, tenant.key_value())?;
+        let statement = DB::begin_statement(&self.setting, tenant.key_value(), Access::ReadWrite)?;
         let mut connection = self.pool.acquire().await?;
         let mut guard = CloseUnlessBegun::new(&mut connection);
         <DB::TransactionManager as TransactionManager>::begin(

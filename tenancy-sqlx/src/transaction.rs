@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
-use tenancy_core::{BuildStatement, Statement, StatementScope, TenantId, TenantKey};
+use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
-use crate::Error;
 use crate::backend::{Backend, DefaultBackend};
+use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
 use crate::setting::SettingName;
+use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
 /// runs is checked against its tenant before anything is sent, and on
@@ -33,14 +34,6 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     /// A statement failed on a backend where that aborts the transaction:
     /// `commit` would silently roll back, so it reports the abort instead.
     aborted: bool,
-}
-
-/// Notes a server error that aborted the transaction (PostgreSQL), so that a
-/// later `commit` does not report success for work the server discarded.
-fn note_abort<DB: Backend, T>(aborted: &mut bool, result: &Result<T, sqlx::Error>) {
-    if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
-        *aborted = true;
-    }
 }
 
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
@@ -70,64 +63,60 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// A statement built for another tenant, or across all tenants, is
     /// refused before anything is sent ([`Error::TenantMismatch`],
     /// [`Error::CrossTenantInTenantTransaction`]).
-    pub fn fetch_all<'t, R>(
+    pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
-        // Not an `async fn`: the returned future is declared `Send` here, so
-        // callers in spawned tasks (or axum handlers) need not prove it
-        // through the higher-ranked `FromRow` bound, which the compiler
-        // cannot yet do (rust-lang/rust#100013).
-        let statement = self.prepare(&statement);
-        let connection = &mut self.connection;
-        let aborted = &mut self.aborted;
-        async move {
-            let rows = DB::fetch_all(connection, statement?).await;
-            note_abort::<DB, _>(aborted, &rows);
-            Ok(rows?)
-        }
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<AllRows<R>>(prepared)
     }
 
     /// Runs a query and decodes its first row; no row is an error
     /// (`sqlx::Error::RowNotFound`, wrapped in [`Error::Database`]).
-    pub fn fetch_one<'t, R>(
+    pub fn fetch_one<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<R, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
+    ) -> impl Future<Output = Result<R, Error>> + Send + 't {
         let row = self.fetch_optional(statement);
         async move { row.await?.ok_or(Error::Database(sqlx::Error::RowNotFound)) }
     }
 
     /// Runs a query and decodes its first row, if there is one.
-    pub fn fetch_optional<'t, R>(
+    pub fn fetch_optional<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
-        let statement = self.prepare(&statement);
-        let connection = &mut self.connection;
-        let aborted = &mut self.aborted;
-        async move {
-            let row = DB::fetch_optional(connection, statement?).await;
-            note_abort::<DB, _>(aborted, &row);
-            Ok(row?)
-        }
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let statement = self.prepare(&statement)?;
-        let affected = DB::execute(&mut self.connection, statement).await;
-        note_abort::<DB, _>(&mut self.aborted, &affected);
-        Ok(affected?)
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<RowsAffected>(prepared).await
+    }
+
+    /// The one body of the statement methods, given the statement checked
+    /// and built (`Runner::prepare`). Not an `async fn`: the statement is
+    /// checked and built before the future exists, and the future is
+    /// declared `Send` here, so callers in spawned tasks (or axum handlers)
+    /// need not prove it through the higher-ranked `FromRow` bound, which
+    /// the compiler cannot yet do (rust-lang/rust#100013).
+    fn run<'t, F: Fetch<DB> + 't>(
+        &'t mut self,
+        prepared: Result<Statement, Error>,
+    ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
+        let connection = &mut self.connection;
+        let aborted = &mut self.aborted;
+        async move {
+            let result = F::fetch(connection, prepared?).await;
+            // A server error aborts the whole transaction on PostgreSQL:
+            // `commit` must not report success for work it discarded.
+            if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
+                *aborted = true;
+            }
+            Ok(result?)
+        }
     }
 
     /// The connection inside the transaction, for SQL the builder cannot
@@ -183,42 +172,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         Ok(())
     }
 
-    /// Checks the statement's scope against this transaction, then builds it.
-    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
-        self.check_scope(statement.scope())?;
-        let built = statement.build(DB::DIALECT)?;
-        // The built statement is what is sent: check its scope too.
-        self.check_scope(built.scope)?;
-        Ok(built)
-    }
-
-    fn check_scope(&self, scope: StatementScope) -> Result<(), Error> {
-        let transaction = self.tenant.key_value();
-        match scope {
-            StatementScope::Tenant(statement) if statement == transaction => Ok(()),
-            StatementScope::Tenant(statement) => Err(Error::TenantMismatch {
-                statement,
-                transaction,
-            }),
-            StatementScope::Global => Ok(()),
-            StatementScope::AllTenants => {
-                Err(Error::CrossTenantInTenantTransaction { transaction })
-            }
-            other => Err(Error::UnknownScope {
-                scope: format!("{other:?}"),
-            }),
-        }
-    }
-
     /// After raw SQL, clears the session state it may have left for the next
-    /// borrower (see [`Backend::reset_statement`]); if that fails, the
+    /// borrower (the backend's `reset_statement`); if that fails, the
     /// connection is closed rather than reused.
     async fn clear_raw_session_state(&mut self) {
         if !self.raw_used {
             return;
         }
         let reset = DB::reset_statement(&self.setting);
-        if let Err(error) = DB::execute_text(&mut self.connection, reset).await {
+        if let Err(error) = execute_text::<DB>(&mut self.connection, reset).await {
             tracing::warn!(
                 target: "tenancy::pool",
                 %error,

@@ -10,9 +10,9 @@ use tenancy_sqlx::TenantId;
 use tenancy_sqlx::axum::{
     ApiKeyHash, ApiKeyTable, ApiKeys, TenantRejection, VerifiedTenant, VerifyTenant,
 };
-use tenancy_sqlx::{Backend, TenantPool, TenantTransaction};
+use tenancy_sqlx::{Backend, DecodeRow, TenantPool, TenantTransaction};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::schema::ApiKey;
 
@@ -33,7 +33,7 @@ pub fn hash_key(api_key: &str) -> String {
 
 impl<DB: Backend> VerifyTenant for AppState<DB>
 where
-    (i64,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
 {
     type Rejection = TenantRejection;
 
@@ -83,7 +83,7 @@ impl KeyHolder {
         tx: &mut TenantTransaction<i64, DB>,
     ) -> Result<String, AppError>
     where
-        (String,): Decode<DB>,
+        (String,): DecodeRow<DB>,
     {
         let (label,): (String,) = tx
             .fetch_optional(

@@ -11,8 +11,9 @@ use tenancy_core::{BuildStatement, Column, GlobalTable, Select, TenantId, Tenant
 
 use super::bearer::bearer_token;
 use super::{BoxError, TenantRejection, VerifyTenant};
-use crate::TenantPool;
 use crate::backend::Backend;
+use crate::execute::{Fetch, FirstRow};
+use crate::{DecodeRow, TenantPool};
 
 /// The SHA-256 of an API key: what you store, and what a lookup searches
 /// for. Its text form is 64 lowercase hex digits.
@@ -182,7 +183,7 @@ where
     T: GlobalTable,
     K: TenantKey,
     DB: Backend,
-    (K,): for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    (K,): DecodeRow<DB>,
 {
     fn tenant_for(
         &self,
@@ -196,7 +197,7 @@ where
         let lookup: Pin<Box<dyn Future<Output = Result<Option<K>, BoxError>> + Send>> =
             Box::pin(async move {
                 let mut connection = pool.acquire().await?;
-                let row: Option<(K,)> = DB::fetch_optional(&mut connection, statement?).await?;
+                let row = FirstRow::<(K,)>::fetch(&mut connection, statement?).await?;
                 Ok(row.map(|(key,)| key))
             });
         // Boxed, so that the caller's future need not prove sqlx's futures

@@ -1,23 +1,45 @@
 //! PostgreSQL: the tenant context is a transaction-local custom setting read
 //! by row-level security policies.
 
-use core::future::Future;
-
 use sea_query_sqlx::SqlxValues;
-use sqlx::{AssertSqlSafe, Executor, PgConnection, Postgres};
-use tenancy_core::{Dialect, KeyValue, Statement};
+use sqlx::postgres::PgQueryResult;
+use sqlx::{PgConnection, Postgres};
+use tenancy_core::{Dialect, KeyValue};
 
-use super::{Backend, sealed};
+use super::{Access, Backend, Internals};
 use crate::Error;
 use crate::setting::{SettingName, key_literal};
 
-impl sealed::Sealed for Postgres {}
-
 impl Backend for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
+}
+
+impl Internals for Postgres {
+    type Executor<'c> = &'c mut PgConnection;
+    type Values = SqlxValues;
+
     const ERROR_ABORTS_TRANSACTION: bool = true;
 
-    fn begin_statement(setting: &SettingName, tenant: KeyValue) -> Result<String, Error> {
+    fn executor(connection: &mut PgConnection) -> &mut PgConnection {
+        connection
+    }
+
+    fn values(values: sea_query::Values) -> SqlxValues {
+        SqlxValues(values)
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn begin_statement(
+        setting: &SettingName,
+        tenant: KeyValue,
+        access: Access,
+    ) -> Result<String, Error> {
+        let begin = match access {
+            Access::ReadWrite => "BEGIN",
+        };
         // One simple query, so one round trip. `SET LOCAL` is PostgreSQL's
         // `set_config(.., true)`: COMMIT or ROLLBACK clears it. Never plain
         // `SET`, which would outlive the transaction on a pooled connection.
@@ -25,7 +47,7 @@ impl Backend for Postgres {
         // which makes it measurably cheaper than `SELECT set_config(..)`
         // (BENCHMARKS.md, tenant transaction).
         Ok(format!(
-            "BEGIN; SET LOCAL {setting} = '{key}'",
+            "{begin}; SET LOCAL {setting} = '{key}'",
             setting = setting.quoted(),
             key = key_literal(tenant)?
         ))
@@ -39,44 +61,6 @@ impl Backend for Postgres {
         // `WITH HOLD`. One simple query, run outside any transaction.
         format!("CLOSE ALL; DISCARD TEMP; RESET {}", setting.quoted())
     }
-
-    fn fetch_all<'c, R>(
-        connection: &'c mut PgConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
-    {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_all(connection)
-    }
-
-    fn fetch_optional<'c, R>(
-        connection: &'c mut PgConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'c,
-    {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_optional(connection)
-    }
-
-    async fn execute(
-        connection: &mut PgConnection,
-        statement: Statement,
-    ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .execute(connection)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn execute_text(connection: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
-        // Without arguments sqlx sends a simple query.
-        connection.execute(AssertSqlSafe(sql)).await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -85,7 +69,12 @@ mod tests {
 
     #[test]
     fn begin_is_one_statement_string_with_a_local_setting() {
-        let sql = Postgres::begin_statement(&SettingName::default(), KeyValue::I64(42)).unwrap();
+        let sql = Postgres::begin_statement(
+            &SettingName::default(),
+            KeyValue::I64(42),
+            Access::ReadWrite,
+        )
+        .unwrap();
         assert_eq!(sql, r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'"#);
     }
 }

@@ -6,14 +6,12 @@
 //! builder's predicate on every statement and the transaction's refusal of
 //! statements built for another tenant. Raw SQL is not filtered by anything.
 
-use core::future::Future;
-
 use sea_query_sqlx::SqlxValues;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Executor, Sqlite, SqliteConnection};
-use tenancy_core::{Dialect, KeyValue, Statement};
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{Sqlite, SqliteConnection};
+use tenancy_core::{Dialect, KeyValue};
 
-use super::{Backend, sealed};
+use super::{Access, Backend, Internals};
 use crate::Error;
 use crate::setting::SettingName;
 
@@ -25,61 +23,44 @@ mod pool;
 /// into another tenant only while SQLite enforces them.
 const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
 
-impl sealed::Sealed for Sqlite {}
-
 impl Backend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
+}
+
+impl Internals for Sqlite {
+    type Executor<'c> = &'c mut SqliteConnection;
+    type Values = SqlxValues;
+
     const ERROR_ABORTS_TRANSACTION: bool = false;
 
-    fn begin_statement(_setting: &SettingName, _tenant: KeyValue) -> Result<String, Error> {
+    fn executor(connection: &mut SqliteConnection) -> &mut SqliteConnection {
+        connection
+    }
+
+    fn values(values: sea_query::Values) -> SqlxValues {
+        SqlxValues(values)
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn begin_statement(
+        _setting: &SettingName,
+        _tenant: KeyValue,
+        access: Access,
+    ) -> Result<String, Error> {
         // Nothing to set: without RLS, no statement reads the tenant from
         // the connection, and nothing is left for the next borrower.
-        Ok("BEGIN".to_owned())
+        Ok(match access {
+            Access::ReadWrite => "BEGIN",
+        }
+        .to_owned())
     }
 
     fn reset_statement(_setting: &SettingName) -> String {
         // Raw SQL may have switched enforcement off for the connection.
         FOREIGN_KEYS_ON.to_owned()
-    }
-
-    fn fetch_all<'c, R>(
-        connection: &'c mut SqliteConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin + 'c,
-    {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_all(connection)
-    }
-
-    fn fetch_optional<'c, R>(
-        connection: &'c mut SqliteConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin + 'c,
-    {
-        sqlx::query_as_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .fetch_optional(connection)
-    }
-
-    async fn execute(
-        connection: &mut SqliteConnection,
-        statement: Statement,
-    ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query_with(AssertSqlSafe(statement.sql), SqlxValues(statement.values))
-            .execute(connection)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn execute_text(
-        connection: &mut SqliteConnection,
-        sql: String,
-    ) -> Result<(), sqlx::Error> {
-        connection.execute(AssertSqlSafe(sql)).await?;
-        Ok(())
     }
 }
 
@@ -89,7 +70,12 @@ mod tests {
 
     #[test]
     fn a_tenant_transaction_is_a_plain_begin() {
-        let sql = Sqlite::begin_statement(&SettingName::default(), KeyValue::I64(42)).unwrap();
+        let sql = Sqlite::begin_statement(
+            &SettingName::default(),
+            KeyValue::I64(42),
+            Access::ReadWrite,
+        )
+        .unwrap();
         assert_eq!(sql, "BEGIN");
     }
 }

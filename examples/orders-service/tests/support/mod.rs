@@ -8,7 +8,7 @@
 use std::future::IntoFuture;
 
 use chrono::{DateTime, TimeZone, Utc};
-use orders_service::app::{self, AppState, Decode};
+use orders_service::app::{self, AppState};
 use orders_service::routes::customers::CustomerOrder;
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Customer, ExportAudit, Order, OrderItem};
@@ -18,8 +18,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tenancy_sqlx::testing::{LeakReport, LeakTest, TestDatabase};
 use tenancy_sqlx::{
-    Backend, BuildStatement, CrossTenant, OwnerPool, Postgres, Sqlite, TenantId, TenantPool,
-    TenantTransaction,
+    Backend, BuildStatement, CrossTenant, DecodeRow, OwnerPool, Postgres, Sqlite, TenantId,
+    TenantPool, TenantTransaction,
 };
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -247,7 +247,7 @@ async fn fetch<DB: Backend>(
     select: tenancy_sqlx::Select<ExportAudit>,
 ) -> Result<Vec<ExportAudit>, tenancy_sqlx::Error>
 where
-    ExportAudit: Decode<DB>,
+    ExportAudit: DecodeRow<DB>,
 {
     let mut tx = pool.begin(tenant).await?;
     let rows = tx.fetch_all(select).await?;
@@ -257,7 +257,7 @@ where
 
 async fn count_rows<DB: Backend>(owner: &OwnerPool<DB>) -> Result<RowCounts, BoxError>
 where
-    (i64,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
 {
     let cap = CrossTenant::with_reason("tests: count rows");
     Ok(RowCounts {
@@ -273,7 +273,7 @@ async fn count<DB: Backend>(
     statement: impl BuildStatement,
 ) -> Result<i64, BoxError>
 where
-    (i64,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
 {
     let row: Option<(i64,)> = owner.fetch_optional(statement).await?;
     Ok(row.map_or(0, |(count,)| count))
@@ -288,14 +288,14 @@ async fn start<DB: Backend>(
     database: Option<TestDatabase>,
 ) -> Result<TestApp, BoxError>
 where
-    Order: Decode<DB>,
-    OrderItem: Decode<DB>,
-    Customer: Decode<DB>,
-    CustomerOrder: Decode<DB>,
-    TenantPlan: Decode<DB>,
-    (i64,): Decode<DB>,
-    (bool,): Decode<DB>,
-    (String,): Decode<DB>,
+    Order: DecodeRow<DB>,
+    OrderItem: DecodeRow<DB>,
+    Customer: DecodeRow<DB>,
+    CustomerOrder: DecodeRow<DB>,
+    TenantPlan: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
+    (String,): DecodeRow<DB>,
 {
     seed::global_rows(owner).await?;
     let mut leak = LeakTest::new(
