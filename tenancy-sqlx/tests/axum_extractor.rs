@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
@@ -39,10 +40,17 @@ where
 
 /// Issued keys by hash, as an application's key table would hold them.
 fn issued_keys() -> ApiKeys<impl tenancy_sqlx::axum::ApiKeyLookup<i64> + Clone> {
-    let stored: Arc<HashMap<ApiKeyHash, i64>> = Arc::new(HashMap::from([
-        (ApiKeyHash::of(KEY_OF_42), 42),
-        (ApiKeyHash::of(KEY_OF_7), 7),
-    ]));
+    keys(&[(KEY_OF_42, 42), (KEY_OF_7, 7)])
+}
+
+/// A verifier that knows these keys: every call returns the same type.
+fn keys(issued: &[(&str, i64)]) -> ApiKeys<impl tenancy_sqlx::axum::ApiKeyLookup<i64> + Clone> {
+    let stored: Arc<HashMap<ApiKeyHash, i64>> = Arc::new(
+        issued
+            .iter()
+            .map(|(key, tenant)| (ApiKeyHash::of(key), *tenant))
+            .collect(),
+    );
     ApiKeys::new(move |hash: ApiKeyHash| {
         let stored = Arc::clone(&stored);
         async move { Ok::<_, Infallible>(stored.get(&hash).copied()) }
@@ -387,5 +395,86 @@ async fn the_tenant_is_recorded_on_the_request_span() -> TestResult {
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(*tenants.lock().map_err(|_| "poisoned")?, ["42"]);
+    Ok(())
+}
+
+/// A middleware that verifies the request with its own state and says
+/// whom it found in a response header, before the handler runs.
+async fn verify_in_middleware(
+    VerifiedTenant(tenant): VerifiedTenant,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = tenant.key().to_string().parse() {
+        response.headers_mut().insert("x-middleware-tenant", value);
+    }
+    response
+}
+
+/// The handler's verdict (status and body) and the middleware's, for a
+/// request with `key`, through a router whose handler verifies with
+/// `handler` and whose middleware verifies with `middleware`.
+async fn verdicts<H, M>(
+    handler: H,
+    middleware: M,
+    key: &str,
+) -> Result<(StatusCode, String, Option<String>), Box<dyn std::error::Error>>
+where
+    H: VerifyTenant + Clone + Send + Sync + 'static,
+    H::Rejection: Send,
+    M: VerifyTenant + Clone + Send + Sync + 'static,
+    M::Rejection: Send,
+{
+    let app = router(handler).layer(from_fn_with_state(middleware, verify_in_middleware));
+    let bearer = format!("Bearer {key}");
+    let response = app.oneshot(request(&[("authorization", &bearer)])?).await?;
+    let seen_by_middleware = response
+        .headers()
+        .get("x-middleware-tenant")
+        .map(|value| value.to_str().map(str::to_owned))
+        .transpose()?;
+    let (status, _, body) = read(response).await?;
+    Ok((status, body, seen_by_middleware))
+}
+
+/// Two verifiers in one request — a middleware's and the handler's — each
+/// see their own verdict, never the other's, in either order and whether or
+/// not they are of one type: a permissive verifier's tenant must not
+/// satisfy a stricter one, nor a stricter one's stand in for another.
+#[tokio::test]
+async fn a_verifier_never_sees_another_verifiers_verdict() -> TestResult {
+    const GUESS: &str = "tk_guess";
+    // Accepts any well-formed key, as tenant 1.
+    let permissive = ApiKeys::new(|_hash: ApiKeyHash| async { Ok::<_, Infallible>(Some(1_i64)) });
+    // The same type as the strict verifier, with a key of its own.
+    let permissive_same_type = keys(&[(GUESS, 1), (KEY_OF_42, 1)]);
+
+    // Permissive first: the strict handler still refuses the guess.
+    let (status, _, middleware) = verdicts(issued_keys(), permissive.clone(), GUESS).await?;
+    assert_eq!(
+        (status, middleware.as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("1"))
+    );
+    let (status, _, _) = verdicts(issued_keys(), permissive_same_type.clone(), GUESS).await?;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "same type, permissive first"
+    );
+
+    // Strict first: the handler's own verifier decides its tenant.
+    let (status, body, middleware) = verdicts(permissive, issued_keys(), KEY_OF_42).await?;
+    assert_eq!(
+        (status, body.as_str(), middleware.as_deref()),
+        (StatusCode::OK, "1", Some("42"))
+    );
+    let (status, body, middleware) =
+        verdicts(permissive_same_type, issued_keys(), KEY_OF_42).await?;
+    assert_eq!(
+        (status, body.as_str(), middleware.as_deref()),
+        (StatusCode::OK, "1", Some("42")),
+        "same type, strict first"
+    );
     Ok(())
 }

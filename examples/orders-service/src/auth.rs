@@ -44,7 +44,7 @@ where
 
 /// The verified caller and the hash of the key it used, for recording who
 /// did something. Extracting it verifies the key first (through
-/// [`VerifiedTenant`], which the same request shares).
+/// [`VerifiedTenant`]).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyHolder {
     /// The key's tenant.
