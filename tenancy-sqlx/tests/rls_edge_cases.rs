@@ -332,7 +332,8 @@ async fn on_conflict_do_update_never_reaches_another_tenants_row() -> TestResult
 }
 
 /// A table whose unique key does not lead with the tenant — what the catalog
-/// audit reports — with the library's policy, and B's voucher in it.
+/// audit reports — with the library's policy, B's voucher in it, and the
+/// grants a migration would give the application role.
 async fn create_vouchers_with_a_global_key(owner: &PgPool) -> TestResult {
     let predicate = isolation_predicate(
         &Identifier::new("column", "tenant_id")?,
@@ -345,7 +346,8 @@ async fn create_vouchers_with_a_global_key(owner: &PgPool) -> TestResult {
          ALTER TABLE vouchers ENABLE ROW LEVEL SECURITY;
          ALTER TABLE vouchers FORCE ROW LEVEL SECURITY;
          CREATE POLICY tenancy_isolation ON vouchers TO {APP_ROLE}
-             USING ({predicate}) WITH CHECK ({predicate});"
+             USING ({predicate}) WITH CHECK ({predicate});
+         GRANT SELECT, INSERT, UPDATE, DELETE ON vouchers TO {APP_ROLE};"
     )))
     .execute(owner)
     .await?;
