@@ -2,11 +2,14 @@
 //!
 //! A backend says only what differs between databases: the statement that
 //! opens a tenant transaction (for PostgreSQL, `BEGIN` and `SET LOCAL` in one
-//! simple query) and the one that cleans the session after raw SQL.
+//! simple query), the one that cleans the session after raw SQL, and how
+//! to wait for work queued on a connection.
 //! Executing statements, the pool, the transaction and their guards are
 //! written once over this trait (see `execute`), so every backend gets the
 //! same shape and the same guarantees about connections returned to the
 //! pool.
+
+use core::future::Future;
 
 use tenancy_core::{Dialect, KeyValue};
 
@@ -50,7 +53,7 @@ pub(crate) use internals::{Access, Internals};
 /// only so that [`Backend`] can name them, and nothing outside the crate
 /// can reach this module.
 mod internals {
-    use super::{Error, KeyValue, SettingName};
+    use super::{Error, Future, KeyValue, SettingName};
 
     /// What a tenant transaction may do. Tenant transactions are read-write
     /// today; a read-only entry point would add a variant here, opened with
@@ -98,5 +101,13 @@ mod internals {
         /// and, where the backend has them, temporary tables and held
         /// cursors with the tenant's rows.
         fn reset_statement(setting: &SettingName) -> String;
+
+        /// Waits until work queued on the connection without waiting (a
+        /// rollback queued by a dropped transaction) has been applied, so
+        /// that its transaction depth can be read. No round trip where the
+        /// depth changes when the work is queued.
+        fn settle(
+            connection: &mut Self::Connection,
+        ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + '_;
     }
 }

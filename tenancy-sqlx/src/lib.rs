@@ -114,7 +114,7 @@
 //!     .await?;
 //!
 //! let tenant = TenantId::from_verified(7);
-//! let mut tx = pool.begin(&tenant).await?; // a plain BEGIN
+//! let mut tx = pool.begin(&tenant).await?; // BEGIN IMMEDIATE
 //! tx.execute(Note::insert(&tenant).set(Note::BODY, "hello".to_owned())).await?;
 //! let notes: Vec<Note> = tx.fetch_all(Note::select(&tenant)).await?;
 //! tx.commit().await?;

@@ -134,7 +134,9 @@ impl<DB: Backend> TenantPool<DB> {
     ///
     /// On PostgreSQL, `BEGIN` and `SET LOCAL "app"."tenant_id" = '<key>'` go
     /// to the server as one simple query: one round trip. The key text is
-    /// rendered from the integer or UUID, never from user input.
+    /// rendered from the integer or UUID, never from user input. On SQLite
+    /// it is `BEGIN IMMEDIATE`, which waits (up to the busy timeout) for
+    /// other writers instead of failing when the transaction first writes.
     pub async fn begin<K: TenantKey>(
         &self,
         tenant: &TenantId<K>,

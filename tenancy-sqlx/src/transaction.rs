@@ -193,6 +193,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
 
 impl<K: TenantKey, DB: Backend> Drop for TenantTransaction<K, DB> {
     fn drop(&mut self) {
+        // Read before queueing the rollback: on SQLite a queued rollback
+        // lowers the depth only once its worker thread has run it, and a
+        // depth read after it raced that thread and closed healthy
+        // connections.
+        let depth =
+            <DB::TransactionManager as TransactionManager>::get_transaction_depth(&self.connection);
+        let expected = usize::from(self.open);
         if self.open {
             // Queues ROLLBACK; the pool sends it before anyone reuses the
             // connection (sqlx pings every returned connection).
@@ -208,7 +215,7 @@ impl<K: TenantKey, DB: Backend> Drop for TenantTransaction<K, DB> {
         // it, tenant set. sqlx's local count costs no round trip to read, and
         // this guards pools made elsewhere (`from_pool`), which lack the
         // release check of pools this crate builds.
-        if sqlx::Connection::is_in_transaction(&*self.connection) {
+        if depth != expected {
             tracing::warn!(
                 target: "tenancy::pool",
                 "closing a connection that raw SQL left inside a transaction"

@@ -487,3 +487,148 @@ async fn a_file_database_uses_wal_and_enforces_foreign_keys() -> TestResult {
     owner.pool().close().await;
     Ok(())
 }
+
+/// A database file with the tables and one plan, behind a tenant pool of
+/// `connections` (a file, so that connections the pool closes do not take
+/// the data with them). Keep the directory while the pool is used.
+async fn database_file(
+    connections: u32,
+) -> Result<(TenantPool<Sqlite>, String, tempfile::TempDir), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
+    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")).await?;
+    owner.apply_schema(&tables()).await?;
+    owner
+        .execute(
+            Plan::insert()
+                .set(Plan::ID, 1)
+                .set(Plan::NAME, "pro".to_owned()),
+        )
+        .await?;
+    owner.pool().close().await;
+    let connect: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+    let pool = TenantPool::connect_sqlite_with(
+        sqlx::sqlite::SqlitePoolOptions::new().max_connections(connections),
+        connect.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
+        TenantPoolOptions::new(),
+    )
+    .await?;
+    Ok((pool, url, dir))
+}
+
+/// A deferred `BEGIN` takes the write lock only when the transaction first
+/// writes; if another connection wrote meanwhile, SQLite fails it at once
+/// with `database is locked`, without waiting for the busy timeout. Tenant
+/// transactions begin with `BEGIN IMMEDIATE` and wait their turn. The
+/// workload reads before it writes, as the example service's create-order
+/// handler does, on a pool of four.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_then_write_transactions_complete_under_concurrent_writers() -> TestResult {
+    const TASKS: usize = 8;
+    const TRANSACTIONS: usize = 40;
+    let (pool, url, _dir) = database_file(4).await?;
+
+    // Plain sqlx, for comparison: the same workload with a deferred BEGIN.
+    let connect: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+    let plain = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(connect.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal))
+        .await?;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let plain = plain.clone();
+            tokio::spawn(async move {
+                for n in 0..TRANSACTIONS {
+                    let mut tx = plain.begin().await?;
+                    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO customers (tenant_id, email, plan_id) VALUES (9, ?, 1)",
+                    )
+                    .bind(format!("plain-{task}-{n}@example.test"))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
+                Ok::<(), sqlx::Error>(())
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for task in tasks {
+        if let Err(error) = task.await? {
+            failures.push(error.to_string());
+        }
+    }
+    assert!(
+        failures
+            .iter()
+            .any(|failure| failure.contains("database is locked")),
+        "a deferred BEGIN no longer fails under concurrent writers: {failures:?}"
+    );
+    plain.close().await;
+
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let tenant = tenant((task % 2) as i64 + 1);
+                for n in 0..TRANSACTIONS {
+                    let mut tx = pool.begin(&tenant).await?;
+                    let (_,): (i64,) = tx.fetch_one(Customer::select(&tenant).count()).await?;
+                    tx.execute(
+                        Customer::insert(&tenant)
+                            .set(Customer::EMAIL, format!("{task}-{n}@example.test"))
+                            .set(Customer::PLAN_ID, 1),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                Ok::<(), Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// A transaction dropped on an ordinary error path (no raw SQL) rolls back
+/// and keeps its connection: neither the transaction nor the pool's release
+/// check may read the connection's depth before SQLite's worker thread has
+/// run the queued rollback, or they close a healthy connection.
+#[tokio::test]
+async fn an_ordinary_drop_keeps_the_connection() -> TestResult {
+    let (pool, _url, _dir) = database_file(1).await?;
+    let a = tenant(A);
+    let add_ann = || {
+        Customer::insert(&a)
+            .set(Customer::EMAIL, "ann@example.test".to_owned())
+            .set(Customer::PLAN_ID, 1)
+    };
+    let mut tx = pool.begin(&a).await?;
+    tx.execute(add_ann()).await?;
+    tx.commit().await?;
+    // A per-connection value, set on the one connection: it is still there
+    // only if no connection was closed and reopened.
+    let shared = pool
+        .owner_pool(CrossTenant::with_reason("test: mark the connection"))
+        .pool()
+        .clone();
+    sqlx::raw_sql("PRAGMA cache_size = -4242")
+        .execute(&shared)
+        .await?;
+    for round in 0..300 {
+        let mut tx = pool.begin(&a).await?;
+        let duplicate = tx.execute(add_ann()).await;
+        assert!(duplicate.is_err(), "round {round}: {duplicate:?}");
+        drop(tx);
+        let marker: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&shared)
+            .await?;
+        assert_eq!(marker, -4242, "round {round}: the connection was replaced");
+    }
+    Ok(())
+}

@@ -61,6 +61,11 @@ impl Internals for Postgres {
         // `WITH HOLD`. One simple query, run outside any transaction.
         format!("CLOSE ALL; DISCARD TEMP; RESET {}", setting.quoted())
     }
+
+    async fn settle(_connection: &mut PgConnection) -> Result<(), sqlx::Error> {
+        // A queued ROLLBACK lowers sqlx's depth when it is queued.
+        Ok(())
+    }
 }
 
 #[cfg(test)]

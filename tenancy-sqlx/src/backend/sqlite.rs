@@ -2,13 +2,13 @@
 //! code that does not need Row Level Security.
 //!
 //! SQLite has no Row Level Security and no session settings. A tenant
-//! transaction is a plain `BEGIN`; what confines it to its tenant is the
+//! transaction is a `BEGIN IMMEDIATE`; what confines it to its tenant is the
 //! builder's predicate on every statement and the transaction's refusal of
 //! statements built for another tenant. Raw SQL is not filtered by anything.
 
 use sea_query_sqlx::SqlxValues;
 use sqlx::sqlite::SqliteQueryResult;
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection};
 use tenancy_core::{Dialect, KeyValue};
 
 use super::{Access, Backend, Internals};
@@ -51,9 +51,13 @@ impl Internals for Sqlite {
         access: Access,
     ) -> Result<String, Error> {
         // Nothing to set: without RLS, no statement reads the tenant from
-        // the connection, and nothing is left for the next borrower.
+        // the connection. A transaction that may write takes the write lock
+        // when it begins: a deferred `BEGIN` that reads first fails at once
+        // with `database is locked` when it tries to write while another
+        // connection writes (SQLite does not apply the busy timeout to that
+        // upgrade), whereas `BEGIN IMMEDIATE` waits its turn.
         Ok(match access {
-            Access::ReadWrite => "BEGIN",
+            Access::ReadWrite => "BEGIN IMMEDIATE",
         }
         .to_owned())
     }
@@ -62,6 +66,13 @@ impl Internals for Sqlite {
         // Raw SQL may have switched enforcement off for the connection.
         FOREIGN_KEYS_ON.to_owned()
     }
+
+    async fn settle(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        // The worker thread runs commands in order, and a queued rollback
+        // lowers the depth only when it has run: once the ping is answered,
+        // the depth is current.
+        connection.ping().await
+    }
 }
 
 #[cfg(test)]
@@ -69,13 +80,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tenant_transaction_is_a_plain_begin() {
+    fn a_tenant_transaction_takes_the_write_lock_when_it_begins() {
         let sql = Sqlite::begin_statement(
             &SettingName::default(),
             KeyValue::I64(42),
             Access::ReadWrite,
         )
         .unwrap();
-        assert_eq!(sql, "BEGIN");
+        assert_eq!(sql, "BEGIN IMMEDIATE");
     }
 }
