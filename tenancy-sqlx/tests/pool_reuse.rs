@@ -44,8 +44,11 @@ impl Harness {
             .app_url()
             .parse::<PgConnectOptions>()?
             .application_name(application_name);
+        // No ping before a connection is handed out: the first poll of a
+        // `begin` then sends its `BEGIN`, which the tests rely on.
         let raw = PgPoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(20))
             .connect_with(connect)
             .await?;
@@ -94,11 +97,14 @@ impl Harness {
         Ok(())
     }
 
-    /// Polls a `begin` future until the server has run [`BEGIN_A`] and sits
-    /// idle in the transaction, waiting for the client to read the answer;
-    /// then drops the future. Returns the backend's pid. A future that
-    /// completes first (the client read the answer within the same poll) is
-    /// dropped as well, and a new one is tried.
+    /// Drives a `begin` future by hand until the server has run [`BEGIN_A`]
+    /// and sits in the transaction, its answer unread by the client; then
+    /// drops the future, and returns the backend's pid. The pool hands out
+    /// its idle connection without a ping, so the first poll sends `BEGIN`;
+    /// after each poll that leaves the future pending, the test waits for
+    /// the server, however long that takes, since nothing reads the answer
+    /// meanwhile. Only a future that completes within one poll (the answer
+    /// was already there) is tried again.
     async fn drop_once_begun<F: Future>(
         &self,
         mut begin: impl FnMut() -> F,
@@ -106,48 +112,50 @@ impl Harness {
         for _ in 0..20 {
             // Start from a connection outside any transaction, so that the
             // BEGIN seen below is this future's, not a completed earlier one's.
-            self.wait_until_idle().await?;
+            self.wait_for("the pool's connection idle", |(_, state, _)| {
+                state == "idle"
+            })
+            .await?;
             let mut future = pin!(begin());
-            for _ in 0..50 {
+            for _ in 0..5 {
                 if poll_once(future.as_mut()).is_ready() {
                     break;
                 }
-                // Poll again only once the server has answered what was sent.
-                if let Some((pid, state, query)) = self.settled_backend().await?
-                    && state == "idle in transaction"
-                    && query == BEGIN_A
-                {
+                let begun = self
+                    .wait_for("the server in the pending BEGIN", |(_, state, query)| {
+                        state == "idle in transaction" && query == BEGIN_A
+                    })
+                    .await;
+                if let Ok(pid) = begun {
                     return Ok(pid);
                 }
             }
         }
-        Err("the server never sat in the BEGIN of a pending begin future".into())
+        Err("the begin future always completed within one poll".into())
     }
 
-    async fn wait_until_idle(&self) -> TestResult {
-        for _ in 0..100 {
-            if let Some((_, state, _)) = self.settled_backend().await?
-                && state == "idle"
-            {
-                return Ok(());
-            }
-        }
-        Err("the pool's connection stayed busy or in a transaction".into())
-    }
-
-    /// The pool's backend once it is not running a statement (or `None`
-    /// if it is still busy after a second).
-    async fn settled_backend(&self) -> Result<Option<(i32, String, String)>, sqlx::Error> {
-        for _ in 0..500 {
+    /// Waits, up to ten seconds, until the pool's one backend is in the
+    /// state `done` describes; returns its pid.
+    async fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&(i32, String, String)) -> bool,
+    ) -> Result<i32, BoxError> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
             let backends = self.backends().await?;
             if let [backend] = backends.as_slice()
-                && backend.1 != "active"
+                && done(backend)
             {
-                return Ok(Some(backend.clone()));
+                return Ok(backend.0);
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            if std::time::Instant::now() > deadline {
+                return Err(
+                    format!("{what}: never happened; the server showed {backends:?}").into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Ok(None)
     }
 
     /// The server's view of the pool's backends: `(pid, state, last query)`.
