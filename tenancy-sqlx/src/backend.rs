@@ -2,12 +2,11 @@
 //!
 //! A backend says only what differs between databases: the statement that
 //! opens a tenant transaction (for PostgreSQL, `BEGIN` and `SET LOCAL` in one
-//! simple query), the one that cleans the session after raw SQL, and how
-//! to wait for work queued on a connection.
-//! Executing statements, the pool, the transaction and their guards are
-//! written once over this trait (see `execute`), so every backend gets the
-//! same shape and the same guarantees about connections returned to the
-//! pool.
+//! simple query), how the session is cleaned after raw SQL, and how its
+//! errors read. Executing statements, the pool, the transaction and their
+//! guards are written once over this trait (see `execute`), so every backend
+//! gets the same shape and the same guarantees about connections returned
+//! to the pool.
 
 use core::future::Future;
 
@@ -47,7 +46,7 @@ pub trait Backend: sqlx::Database + internals::Internals {
     const DIALECT: Dialect;
 }
 
-pub(crate) use internals::{Access, Internals};
+pub(crate) use internals::{Access, Internals, RawSessionReset};
 
 /// The backend-specific parts, private to the crate: the items are `pub`
 /// only so that [`Backend`] can name them, and nothing outside the crate
@@ -64,6 +63,26 @@ mod internals {
         ReadWrite,
     }
 
+    /// How a backend clears the session state raw SQL may leave on a
+    /// connection, which would otherwise reach the next borrower.
+    #[derive(Debug, Clone, Copy)]
+    pub enum RawSessionReset {
+        /// `statements` reset everything in place. They run inside the
+        /// transaction, just before it ends, so that behind a
+        /// transaction-mode pooler they reach the server connection the raw
+        /// SQL ran on; `check` goes first and fails unless the transaction
+        /// is still open.
+        InPlace {
+            /// Fails unless the transaction is open and not aborted.
+            check: &'static str,
+            /// The reset itself.
+            statements: &'static str,
+        },
+        /// Nothing reliable resets the session in place: the connection is
+        /// closed once the transaction has ended.
+        CloseConnection,
+    }
+
     /// Everything the generic code needs to know about a backend.
     pub trait Internals: sqlx::Database {
         /// The connection as sqlx executes on it.
@@ -78,6 +97,9 @@ mod internals {
         /// transaction (PostgreSQL), rather than only the failing statement
         /// (SQLite).
         const ERROR_ABORTS_TRANSACTION: bool;
+
+        /// How raw SQL's session state is cleared.
+        const RAW_SESSION_RESET: RawSessionReset;
 
         /// The connection, to execute on.
         fn executor<'c>(connection: &'c mut Self::Connection) -> Self::Executor<'c>;
@@ -96,11 +118,11 @@ mod internals {
             access: Access,
         ) -> Result<String, Error>;
 
-        /// The statement that clears what raw SQL may have left on a
-        /// connection for the next borrower: a session-level tenant setting
-        /// and, where the backend has them, temporary tables and held
-        /// cursors with the tenant's rows.
-        fn reset_statement(setting: &SettingName) -> String;
+        /// Whether `error` says that no transaction is open: raw SQL ended it.
+        fn is_no_transaction(error: &sqlx::Error) -> bool;
+
+        /// Whether `error` says that the open transaction is aborted.
+        fn is_aborted_transaction(error: &sqlx::Error) -> bool;
 
         /// Waits until work queued on the connection without waiting (a
         /// rollback queued by a dropped transaction) has been applied, so

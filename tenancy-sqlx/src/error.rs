@@ -88,6 +88,54 @@ pub enum Error {
         tenant: KeyValue,
     },
 
+    /// Raw SQL ended the transaction (`COMMIT`, `ROLLBACK`, `PREPARE
+    /// TRANSACTION` through the raw connection, or sqlx's own transaction
+    /// calls on it). What ran before that was committed or rolled back by
+    /// that statement, not by this call, and what ran after it ran outside
+    /// any transaction. The connection was closed.
+    #[error(
+        "raw SQL ended the transaction of tenant {tenant} (COMMIT, ROLLBACK or PREPARE TRANSACTION \
+         through `raw_connection`): what ran before it was committed or rolled back by that \
+         statement, not by this call; the connection was closed: end tenant transactions with \
+         `commit()` or `rollback()`"
+    )]
+    TransactionEndedByRawSql {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+    },
+
+    /// Raw SQL began nested transactions (savepoints) through sqlx on the raw
+    /// connection and did not end them. Nothing was committed; the
+    /// connection was closed, which rolled everything back.
+    #[error(
+        "raw SQL left {open} nested transaction(s) open inside the transaction of tenant {tenant}; \
+         nothing was committed and the connection was closed: commit or roll back the nested \
+         transactions opened on `raw_connection` before `commit()`",
+        open = depth.saturating_sub(1)
+    )]
+    NestedTransactionLeftOpen {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+        /// sqlx's transaction depth at `commit` (1 is the transaction itself).
+        depth: usize,
+    },
+
+    /// The future of a statement was dropped (cancelled, timed out) after the
+    /// statement may have been sent, so the server may have run it, or may
+    /// still be running it, and its answer would be read as the next
+    /// statement's. The transaction refuses further statements and `commit`;
+    /// the connection is closed, which rolls the transaction back.
+    #[error(
+        "a statement of the transaction of tenant {tenant} was cancelled (its future dropped) \
+         after it may have been sent, so its outcome is unknown: the transaction refuses further \
+         statements and commit, and its connection is closed, which rolls it back; retry the \
+         work in a new transaction"
+    )]
+    StatementCancelled {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+    },
+
     /// A cross-tenant statement was given to a tenant transaction. Nothing was
     /// sent to the database.
     #[error(

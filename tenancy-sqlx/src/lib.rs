@@ -58,10 +58,14 @@
 //! The tenant setting lives exactly as long as the transaction: `BEGIN` and
 //! `SET LOCAL "app"."tenant_id" = '<key>'` (the same as `set_config(.., true)`)
 //! are sent as one simple query, never a session-level `SET`, so commit,
-//! rollback, an error, a panic or a dropped future all end it. sqlx can hand a connection back to the pool while a
-//! cancelled `BEGIN` is still open on the server; [`TenantPool::begin`]
-//! closes such a connection instead (see [`TenantPool`]). None of these
-//! guards costs a round trip on the normal path.
+//! rollback, an error, a panic or a dropped future all end it. sqlx can hand
+//! a connection back to the pool while a cancelled `BEGIN` is still open on
+//! the server; [`TenantPool::begin`] closes such a connection instead (see
+//! [`TenantPool`]), as a transaction does whose statement future was dropped
+//! mid-flight. What raw SQL leaves on the session (a role, settings, locks,
+//! temporary tables…) is reset before the transaction ends, or the
+//! connection is closed ([`TenantTransaction::raw_connection`]). None of
+//! these guards costs a round trip on the normal path.
 //!
 //! # Roles
 //!

@@ -166,9 +166,12 @@ async fn an_error_inside_the_transaction_leaves_a_clean_connection() -> TestResu
             .await;
         assert!(failed.is_err());
         // The transaction is aborted on the server; whatever ends it, the
-        // connection comes back clean.
+        // connection comes back clean, and `commit` says nothing was saved.
         match end {
-            "commit" => tx.commit().await?,
+            "commit" => assert!(matches!(
+                tx.commit().await,
+                Err(tenancy_sqlx::Error::TransactionAborted { .. })
+            )),
             "rollback" => tx.rollback().await?,
             _ => drop(tx),
         }
@@ -187,16 +190,22 @@ async fn a_connection_sqlx_still_counts_inside_a_transaction_is_closed_on_releas
     let admin = db.admin_pool().await?;
     let pool = single_connection_pool(&db, "leaked-savepoint", TenantPoolOptions::new()).await?;
 
-    // Raw SQL opens a savepoint and leaks its guard, so that the tenant
-    // transaction's COMMIT only releases the savepoint: the connection goes
-    // back to the pool still inside the transaction, tenant 42 set.
+    // Raw SQL opens a savepoint and leaks its guard, so that a COMMIT would
+    // only release the savepoint and leave the transaction open, tenant 42
+    // set: `commit` refuses instead of reporting the work as saved.
     let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
     let (_, pid) = setting_and_pid(tx.raw_connection()).await?;
     std::mem::forget(sqlx::Connection::begin(tx.raw_connection()).await?);
-    tx.commit().await?;
+    let outcome = tx.commit().await;
+    assert!(
+        matches!(
+            outcome,
+            Err(tenancy_sqlx::Error::NestedTransactionLeftOpen { depth: 2, .. })
+        ),
+        "{outcome:?}"
+    );
 
-    // The transaction's end and the pool's release check both see sqlx's
-    // count: the connection is closed rather than lent out.
+    // The connection is closed rather than lent out.
     assert_no_open_transaction(&admin, "leaked-savepoint").await?;
     let mut tx = pool.begin(&TenantId::from_verified(7_i64)).await?;
     let (setting, new_pid) = setting_and_pid(tx.raw_connection()).await?;
@@ -217,7 +226,14 @@ async fn a_leaked_raw_savepoint_is_caught_on_a_pool_made_elsewhere() -> TestResu
 
     let mut tx = pool.begin(&TenantId::from_verified(42_i64)).await?;
     std::mem::forget(sqlx::Connection::begin(tx.raw_connection()).await?);
-    tx.commit().await?;
+    let outcome = tx.commit().await;
+    assert!(
+        matches!(
+            outcome,
+            Err(tenancy_sqlx::Error::NestedTransactionLeftOpen { .. })
+        ),
+        "{outcome:?}"
+    );
 
     // A careless direct borrower of the same pool gets a fresh connection.
     let mut conn = raw.acquire().await?;

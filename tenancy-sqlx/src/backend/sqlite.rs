@@ -11,17 +11,12 @@ use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{Connection, Sqlite, SqliteConnection};
 use tenancy_core::{Dialect, KeyValue};
 
-use super::{Access, Backend, Internals};
+use super::{Access, Backend, Internals, RawSessionReset};
 use crate::Error;
 use crate::setting::SettingName;
 
 mod owner;
 mod pool;
-
-/// The pragma every connection is opened with, and that a transaction
-/// restores after raw SQL: composite foreign keys keep a row from pointing
-/// into another tenant only while SQLite enforces them.
-const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
 
 impl Backend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
@@ -32,6 +27,13 @@ impl Internals for Sqlite {
     type Values = SqlxValues;
 
     const ERROR_ABORTS_TRANSACTION: bool = false;
+    // Raw SQL can leave TEMP tables and views (which shadow the real tables
+    // for unqualified names), TEMP triggers on the real tables (which fire
+    // on the next borrower's writes), attached databases and any of dozens
+    // of per-connection pragmas (`foreign_keys`, `ignore_check_constraints`,
+    // `query_only`, `recursive_triggers`…). Reopening a connection is
+    // cheaper than knowing them all, and no pooler sits in between.
+    const RAW_SESSION_RESET: RawSessionReset = RawSessionReset::CloseConnection;
 
     fn executor(connection: &mut SqliteConnection) -> &mut SqliteConnection {
         connection
@@ -62,9 +64,15 @@ impl Internals for Sqlite {
         .to_owned())
     }
 
-    fn reset_statement(_setting: &SettingName) -> String {
-        // Raw SQL may have switched enforcement off for the connection.
-        FOREIGN_KEYS_ON.to_owned()
+    fn is_no_transaction(error: &sqlx::Error) -> bool {
+        // "cannot commit - no transaction is active", "cannot rollback - ..".
+        error
+            .as_database_error()
+            .is_some_and(|error| error.message().contains("no transaction is active"))
+    }
+
+    fn is_aborted_transaction(_error: &sqlx::Error) -> bool {
+        false
     }
 
     async fn settle(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {

@@ -68,7 +68,7 @@ impl TenantPool<Sqlite> {
     /// as the pool is used (or use [`connect_sqlite`](Self::connect_sqlite), which does):
     /// the database disappears with its last connection, and the pool closes
     /// connections — every transaction dropped without `commit` or
-    /// `rollback` closes its own.
+    /// `rollback`, and every one that used raw SQL, closes its own.
     pub async fn connect_sqlite_with(
         pool_options: SqlitePoolOptions,
         connect_options: SqliteConnectOptions,
