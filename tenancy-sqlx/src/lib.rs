@@ -71,7 +71,7 @@
 //!
 //! | role | used by | attributes |
 //! |---|---|---|
-//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS`, owns no table, and is a member of no role that is any of these; SELECT/INSERT/UPDATE/DELETE granted by [`rls`] |
+//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS NOCREATEROLE`, owns no table, and is a member of no role that is any of these (nor of the roles that read the server's files); SELECT/INSERT/UPDATE/DELETE granted by [`rls`]; checked on every connection the pool opens |
 //! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
 //!
 //! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made
@@ -82,7 +82,8 @@
 //!
 //! [`audit::verify_tables`] reports tables without RLS, policies of the wrong
 //! form and keys or indexes that do not lead with the tenant column;
-//! [`audit::roles_bypassing_rls`] lists the roles that skip every policy.
+//! [`audit::RoleAudit`] lists the login roles that skip every policy or can
+//! make themselves such a role, except those you accept.
 //!
 //! # SQLite: no Row Level Security
 //!
@@ -161,6 +162,7 @@ mod guard;
 mod ident;
 mod owner;
 mod pool;
+mod refusal;
 #[cfg(feature = "postgres")]
 pub mod rls;
 #[cfg(feature = "postgres")]

@@ -126,7 +126,7 @@ where
     #[must_use]
     pub fn in_table(pool: &TenantPool<DB>, hash: Column<T, String>, tenant: Column<T, K>) -> Self {
         ApiKeys::new(ApiKeyTable {
-            pool: pool.sqlx_pool().clone(),
+            pool: pool.clone(),
             hash,
             tenant,
             _key: PhantomData,
@@ -151,7 +151,7 @@ impl<K: TenantKey, L: ApiKeyLookup<K>> VerifyTenant<K> for ApiKeys<L> {
 /// The lookup of [`ApiKeys::in_table`]: a `#[global_table]` of key hashes
 /// and tenant keys.
 pub struct ApiKeyTable<T, K, DB: Backend> {
-    pool: sqlx::Pool<DB>,
+    pool: TenantPool<DB>,
     hash: Column<T, String>,
     tenant: Column<T, K>,
     _key: PhantomData<fn() -> K>,
@@ -196,6 +196,8 @@ where
         let pool = self.pool.clone();
         let lookup: Pin<Box<dyn Future<Output = Result<Option<K>, BoxError>> + Send>> =
             Box::pin(async move {
+                // Through the tenant pool's own acquire, which refuses once
+                // a connection failed the pool's check.
                 let mut connection = pool.acquire().await?;
                 let row = FirstRow::<(K,)>::fetch(&mut connection, statement?).await?;
                 Ok(row.map(|(key,)| key))
