@@ -1,34 +1,21 @@
-//! The PostgreSQL test support: a server with no set-up, a fresh database per
-//! test, and roles that Row Level Security applies to, with exactly the
-//! privileges production gives them.
-#![cfg(feature = "testing")]
+//! The PostgreSQL test support (`tenancy_sqlx::testing`): a server with no
+//! set-up, a fresh database per test, and roles that Row Level Security
+//! applies to, with exactly the privileges production gives them.
 
-mod support;
-
-use std::error::Error;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
-use support::tables::{Customer, Plan, table_set};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{
     APP_ROLE, DATABASE_URL_ENV, OWNER_ROLE, RoleAttribute, TestDatabase, TestSupportError,
 };
-use tenancy_sqlx::{CrossTenant, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions};
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// SQLSTATE `insufficient_privilege`.
-const INSUFFICIENT_PRIVILEGE: &str = "42501";
-
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|error| error.code())
-        .map(|code| code.into_owned())
-}
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantPool, TenantPoolOptions};
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Plan, table_set};
+use tenancy_test::shop::{customer, free_plan, tenant};
+use tenancy_test::sql::{INSUFFICIENT_PRIVILEGE, sqlstate};
 
 async fn current_database(pool: &PgPool) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT current_database()::text")
@@ -186,24 +173,17 @@ async fn the_generated_grants_are_all_the_application_role_gets() -> TestResult 
     owner
         .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
-    owner
-        .execute(
-            Plan::insert()
-                .set(Plan::ID, 1)
-                .set(Plan::NAME, "free".to_owned()),
-        )
-        .await?;
+    owner.execute(free_plan()).await?;
     let pool = TenantPool::<Postgres>::connect(
         &db.app_url(),
         TenantPoolOptions::new().tables(&table_set()),
     )
     .await?;
-    let a = TenantId::from_verified(1);
+    let a = tenant(1);
     let mut tx = pool.begin(&a).await?;
     let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
     assert_eq!(plans.len(), 1);
-    tx.execute(Customer::insert(&a).set(Customer::EMAIL, "ann@example.test".to_owned()))
-        .await?;
+    tx.execute(customer(&a, "ann@example.test")).await?;
     tx.commit().await?;
 
     let mut tx = pool.begin(&a).await?;
@@ -215,7 +195,7 @@ async fn the_generated_grants_are_all_the_application_role_gets() -> TestResult 
         )
         .await;
     match refused {
-        Err(tenancy_sqlx::Error::Database(error)) => {
+        Err(Error::Database(error)) => {
             assert_eq!(sqlstate(&error).as_deref(), Some(INSUFFICIENT_PRIVILEGE))
         }
         other => return Err(format!("the app role wrote a global table: {other:?}").into()),
@@ -409,7 +389,7 @@ fn the_cluster_is_removed_when_the_test_process_exits() -> TestResult {
 }
 
 /// Runs [`reports_its_cluster`] alone in a child process; returns its stdout.
-fn run_reports_its_cluster() -> Result<String, Box<dyn Error>> {
+fn run_reports_its_cluster() -> TestResult<String> {
     let output = Command::new(std::env::current_exe()?)
         .args(["reports_its_cluster", "--exact", "--nocapture"])
         .output()?;
