@@ -284,6 +284,28 @@ async fn dropping_the_transaction_rolls_back_before_reuse() -> TestResult {
     Ok(())
 }
 
+/// `BEGIN` and the tenant's `SET LOCAL` go as one simple query, and the
+/// transaction sends nothing else before its first statement. The server's
+/// record of the backend's last query is the whole text of the last
+/// message it received: two round trips would leave only `SET LOCAL ..`
+/// there, and a session-level `SET` would show as `SET ..`.
+#[tokio::test]
+async fn begin_and_set_local_are_one_simple_query() -> TestResult {
+    let h = PooledShop::new("one-round-trip").await?;
+    let tx = h.pool.begin(&tenant(42)).await?;
+    let seen = backends(&h.admin, &h.name).await?;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].state.as_str(), seen[0].query.as_str()),
+        (
+            "idle in transaction",
+            r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'"#
+        )
+    );
+    tx.rollback().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_setting_lives_exactly_as_long_as_the_transaction() -> TestResult {
     let h = PooledShop::new("setting-lifetime").await?;
