@@ -127,7 +127,7 @@ const RAW_08_APP: &str = "bench-raw-sqlx-0.8";
 
 /// Every contender's pool, with its backends.
 struct Contenders {
-    library: Pool<PgPool>,
+    library: Pool<TenantPool>,
     raw: Pool<PgPool>,
     raw_set: Pool<PgPool>,
     raw_one_query: Pool<PgPool>,
@@ -150,6 +150,13 @@ struct Pool<P> {
 impl Pool<PgPool> {
     async fn new(pool: PgPool, admin: &PgPool, name: &str) -> Result<Self, BenchError> {
         let settled: fn(&PgPool) -> bool = |pool| pool.num_idle() == pool.size() as usize;
+        Pool::with_backends(pool, admin, name, settled, |pool| pool.size()).await
+    }
+}
+
+impl Pool<TenantPool> {
+    async fn new_tenant(pool: TenantPool, admin: &PgPool, name: &str) -> Result<Self, BenchError> {
+        let settled: fn(&TenantPool) -> bool = |pool| pool.num_idle() == pool.size() as usize;
         Pool::with_backends(pool, admin, name, settled, |pool| pool.size()).await
     }
 }
@@ -200,20 +207,6 @@ impl<P> Pool<P> {
 /// whole run, so that each contender's backends stay the same processes.
 fn named_pool_options() -> sqlx::postgres::PgPoolOptions {
     pool_options().idle_timeout(None).max_lifetime(None)
-}
-
-/// The pool the library's `TenantPool::connect_with` builds: connections
-/// that come back inside a transaction are closed.
-async fn pool_with_release_check(
-    options: sqlx::postgres::PgConnectOptions,
-) -> Result<PgPool, BenchError> {
-    named_pool_options()
-        .after_release(|connection, _| {
-            Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(connection)) })
-        })
-        .connect_with(options)
-        .await
-        .step("connect the library's pool")
 }
 
 impl Setup {
@@ -274,25 +267,20 @@ impl Setup {
                 .step(format!("connect the sqlx 0.8 pool of `{name}`"))
         };
         let plain_08 = sqlx08::postgres::PgPoolOptions::new;
-        // The library's pool is built here, with the check its own
-        // `connect_with` installs, so that the benchmark can see when its
-        // connections are back.
-        let library_pool =
-            pool_with_release_check(connect_options(&app_url)?.application_name(LIBRARY_APP))
-                .await?;
-        let library = TenantPool::from_pool(
-            library_pool.clone(),
+        let library = TenantPool::connect_with(
+            named_pool_options(),
+            connect_options(&app_url)?.application_name(LIBRARY_APP),
             TenantPoolOptions::new().tables(&tables),
         )
         .await
-        .step("wrap the library's tenant pool")?;
+        .step("connect the library's tenant pool")?;
         let admin = database
             .test_database()
             .admin_pool()
             .await
             .step("connect as the superuser")?;
         let contenders = Contenders {
-            library: Pool::new(library_pool, &admin, LIBRARY_APP).await?,
+            library: Pool::new_tenant(library.clone(), &admin, LIBRARY_APP).await?,
             raw: Pool::new(
                 pool(RAW_APP, bypass.url().to_owned()).await?,
                 &admin,

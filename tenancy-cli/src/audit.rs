@@ -29,9 +29,7 @@ enum Section {
 impl Section {
     fn of(finding: &Finding) -> Self {
         match finding.kind {
-            FindingKind::LoginRoleBypassesRls | FindingKind::LoginRoleCreatesRoles => {
-                Section::Roles
-            }
+            FindingKind::LoginRoleBypassesRls | FindingKind::LoginRoleCanEscalate => Section::Roles,
             FindingKind::PrivilegeMissing if finding.table.is_none() => Section::Roles,
             FindingKind::SecurityDefinerBypassesRls | FindingKind::ViewBypassesRls => {
                 Section::FunctionsAndViews
@@ -95,9 +93,6 @@ pub async fn run(args: AuditArgs) -> Result<Exit, CliError> {
 
     let mut entries = Vec::new();
     for finding in audit::roles_bypassing_rls(&mut connection).await? {
-        entries.push((context.database.clone(), finding));
-    }
-    for finding in audit::login_roles_that_create_roles(&mut connection).await? {
         entries.push((context.database.clone(), finding));
     }
     let _ = connection.close().await;

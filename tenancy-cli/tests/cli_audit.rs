@@ -93,7 +93,7 @@ async fn database(
     .await?;
     let mut accepted = String::from("# The server's administrators.\n");
     for role in roles {
-        for kind in ["login_role_bypasses_rls", "login_role_creates_roles"] {
+        for kind in ["login_role_bypasses_rls", "login_role_can_escalate"] {
             accepted.push_str(&format!(
                 "[[accept]]\nkind = \"{kind}\"\nmatching = \"role `{role}`\"\nreason = \"administers the server; applications never connect as it\"\n\n"
             ));

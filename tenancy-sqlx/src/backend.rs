@@ -1,14 +1,16 @@
 //! The databases a [`TenantPool`](crate::TenantPool) can run on.
 //!
-//! A backend says how a tenant transaction starts (for PostgreSQL: `BEGIN`
-//! and `SET LOCAL` in one simple query) and how a built statement
-//! is executed. The pool, the transaction and their guards are written once
-//! over this trait, so every backend gets the same shape and the same
-//! guarantees about connections returned to the pool.
+//! A backend says only what differs between databases: the statement that
+//! opens a tenant transaction (for PostgreSQL, `BEGIN` and `SET LOCAL` in one
+//! simple query), how the session is cleaned after raw SQL, and how its
+//! errors read. Executing statements, the pool, the transaction and their
+//! guards are written once over this trait (see `execute`), so every backend
+//! gets the same shape and the same guarantees about connections returned
+//! to the pool.
 
 use core::future::Future;
 
-use tenancy_core::{Dialect, KeyValue, Statement};
+use tenancy_core::{Dialect, KeyValue};
 
 use crate::Error;
 use crate::setting::SettingName;
@@ -32,10 +34,6 @@ pub type DefaultBackend = sqlx::Postgres;
 #[cfg(all(feature = "sqlite", not(feature = "postgres")))]
 pub type DefaultBackend = sqlx::Sqlite;
 
-mod sealed {
-    pub trait Sealed {}
-}
-
 /// A database that tenant pools and transactions run on: `sqlx::Postgres`
 /// (feature `postgres`, on by default) or `sqlx::Sqlite` (feature `sqlite`,
 /// which has no Row Level Security: the builder's predicate is its only
@@ -43,57 +41,95 @@ mod sealed {
 ///
 /// Sealed: the adapter's guarantees depend on how each backend sets and
 /// clears the tenant context, so the set of backends is closed.
-pub trait Backend: sqlx::Database + sealed::Sealed {
+pub trait Backend: sqlx::Database + internals::Internals {
     /// The SQL dialect statements are built in.
     const DIALECT: Dialect;
+}
 
-    /// Whether an error reported by the server aborts the whole transaction
-    /// (PostgreSQL), rather than only the failing statement (SQLite).
-    #[doc(hidden)]
-    const ERROR_ABORTS_TRANSACTION: bool;
+pub(crate) use internals::{Access, Internals, RawSessionReset};
 
-    /// The statement that opens a tenant transaction, sent as one simple
-    /// query. Its only inputs are a validated setting name and a key.
-    #[doc(hidden)]
-    fn begin_statement(setting: &SettingName, tenant: KeyValue) -> Result<String, Error>;
+/// The backend-specific parts, private to the crate: the items are `pub`
+/// only so that [`Backend`] can name them, and nothing outside the crate
+/// can reach this module.
+mod internals {
+    use super::{Error, Future, KeyValue, SettingName};
 
-    /// The statement that clears what raw SQL may have left on a connection
-    /// for the next borrower: a session-level tenant setting and, where the
-    /// backend has them, temporary tables and held cursors with the tenant's
-    /// rows.
-    #[doc(hidden)]
-    fn reset_statement(setting: &SettingName) -> String;
+    /// What a tenant transaction may do. Tenant transactions are read-write
+    /// today; a read-only entry point would add a variant here, opened with
+    /// a deferred `BEGIN` on SQLite and `BEGIN READ ONLY` on PostgreSQL.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Access {
+        /// Reads and writes.
+        ReadWrite,
+    }
 
-    /// Runs a built statement and decodes every row.
-    #[doc(hidden)]
-    fn fetch_all<'c, R>(
-        connection: &'c mut Self::Connection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c;
+    /// How a backend clears the session state raw SQL may leave on a
+    /// connection, which would otherwise reach the next borrower.
+    #[derive(Debug, Clone, Copy)]
+    pub enum RawSessionReset {
+        /// `statements` reset everything in place. They run inside the
+        /// transaction, just before it ends, so that behind a
+        /// transaction-mode pooler they reach the server connection the raw
+        /// SQL ran on; `check` goes first and fails unless the transaction
+        /// is still open.
+        InPlace {
+            /// Fails unless the transaction is open and not aborted.
+            check: &'static str,
+            /// The reset itself.
+            statements: &'static str,
+        },
+        /// Nothing reliable resets the session in place: the connection is
+        /// closed once the transaction has ended.
+        CloseConnection,
+    }
 
-    /// Runs a built statement and decodes the first row, if any.
-    #[doc(hidden)]
-    fn fetch_optional<'c, R>(
-        connection: &'c mut Self::Connection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'c;
+    /// Everything the generic code needs to know about a backend.
+    pub trait Internals: sqlx::Database {
+        /// The connection as sqlx executes on it.
+        type Executor<'c>: sqlx::Executor<'c, Database = Self>
+        where
+            Self: 'c;
 
-    /// Runs a built statement and returns the number of rows it affected.
-    #[doc(hidden)]
-    fn execute<'c>(
-        connection: &'c mut Self::Connection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
+        /// sea-query's bound values in this backend's argument form.
+        type Values: sqlx::IntoArguments<Self> + Send;
 
-    /// Runs plain SQL text with no parameters (used for generated DDL and
-    /// resets), as one simple query.
-    #[doc(hidden)]
-    fn execute_text<'c>(
-        connection: &'c mut Self::Connection,
-        sql: String,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+        /// Whether an error reported by the server aborts the whole
+        /// transaction (PostgreSQL), rather than only the failing statement
+        /// (SQLite).
+        const ERROR_ABORTS_TRANSACTION: bool;
+
+        /// How raw SQL's session state is cleared.
+        const RAW_SESSION_RESET: RawSessionReset;
+
+        /// The connection, to execute on.
+        fn executor<'c>(connection: &'c mut Self::Connection) -> Self::Executor<'c>;
+
+        /// The values of a built statement, for binding.
+        fn values(values: sea_query::Values) -> Self::Values;
+
+        /// The rows a statement affected.
+        fn rows_affected(result: &Self::QueryResult) -> u64;
+
+        /// The statement that opens a tenant transaction, sent as one simple
+        /// query. Its only inputs are a validated setting name and a key.
+        fn begin_statement(
+            setting: &SettingName,
+            tenant: KeyValue,
+            access: Access,
+        ) -> Result<String, Error>;
+
+        /// Whether `error` says that no transaction is open: raw SQL ended it.
+        fn is_no_transaction(error: &sqlx::Error) -> bool;
+
+        /// Whether `error` says that the open transaction is aborted.
+        fn is_aborted_transaction(error: &sqlx::Error) -> bool;
+
+        /// Waits until work queued on the connection without waiting (a
+        /// rollback queued by a dropped transaction) has been applied, so
+        /// that its transaction depth can be read. No round trip where the
+        /// depth changes when the work is queued.
+        fn settle(
+            connection: &mut Self::Connection,
+        ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + '_;
+    }
 }

@@ -12,13 +12,24 @@ pub enum PrivilegedRole {
     Superuser,
     /// The role has the `BYPASSRLS` attribute.
     BypassRls,
+    /// The role has the `CREATEROLE` attribute, with which it can grant
+    /// itself a role that skips the policies.
+    CreateRole,
     /// The role owns these registered tables, or has the privileges of their
     /// owner through role membership.
     OwnsTables(Vec<String>),
-    /// The role is a member of these roles, each a superuser, `BYPASSRLS` or
-    /// the owner of a registered table, so raw SQL can `SET ROLE` to one of
-    /// them even where their privileges are not inherited.
+    /// The role holds `ADMIN OPTION` on these roles, each one that skips the
+    /// policies or can turn them off, so it can grant them to itself.
+    AdminOf(Vec<String>),
+    /// The role is a member of these roles, each a superuser, `BYPASSRLS`,
+    /// `CREATEROLE`, a reader or writer of the server's files, or the owner
+    /// of a registered table, so raw SQL can `SET ROLE` to one of them even
+    /// where their privileges are not inherited.
     MemberOf(Vec<String>),
+    /// The role the session logged in as could not be read (the server shows
+    /// no `pg_stat_activity` row for it), so a superuser login that switched
+    /// with `SET SESSION AUTHORIZATION` cannot be ruled out.
+    LoginRoleUnknown,
 }
 
 impl core::fmt::Display for PrivilegedRole {
@@ -30,18 +41,34 @@ impl core::fmt::Display for PrivilegedRole {
             PrivilegedRole::BypassRls => f.write_str(
                 "has the BYPASSRLS attribute: PostgreSQL skips every row-level security policy for it",
             ),
+            PrivilegedRole::CreateRole => f.write_str(
+                "has the CREATEROLE attribute: it can grant itself membership in a role that skips \
+                 row-level security or can turn it off (on PostgreSQL 15 any role but a superuser: \
+                 the tables' owner, or pg_execute_server_program)",
+            ),
             PrivilegedRole::OwnsTables(tables) => write!(
                 f,
                 "owns (or has the privileges of the owner of) {}: an owner can disable row-level \
                  security or drop the policy, and skips the policies unless FORCE ROW LEVEL SECURITY is set",
                 tables.join(", ")
             ),
+            PrivilegedRole::AdminOf(roles) => write!(
+                f,
+                "holds ADMIN OPTION on {}, which row-level security does not confine (a superuser, \
+                 BYPASSRLS, CREATEROLE, a reader or writer of the server's files, or the owner of a \
+                 registered table): it can grant that role to itself; revoke the admin option",
+                roles.join(", ")
+            ),
             PrivilegedRole::MemberOf(roles) => write!(
                 f,
                 "is a member of {}, which row-level security does not confine (a superuser, \
-                 BYPASSRLS, or the owner of a registered table): raw SQL can `SET ROLE` to it; \
-                 revoke the membership",
+                 BYPASSRLS, CREATEROLE, a reader or writer of the server's files, or the owner of a \
+                 registered table): raw SQL can `SET ROLE` to it; revoke the membership",
                 roles.join(", ")
+            ),
+            PrivilegedRole::LoginRoleUnknown => f.write_str(
+                "logged in as a role the server does not show (no pg_stat_activity row for this \
+                 session), so a superuser login behind SET SESSION AUTHORIZATION cannot be ruled out",
             ),
         }
     }
@@ -95,6 +122,54 @@ pub enum Error {
         tenant: KeyValue,
     },
 
+    /// Raw SQL ended the transaction (`COMMIT`, `ROLLBACK`, `PREPARE
+    /// TRANSACTION` through the raw connection, or sqlx's own transaction
+    /// calls on it). What ran before that was committed or rolled back by
+    /// that statement, not by this call, and what ran after it ran outside
+    /// any transaction. The connection was closed.
+    #[error(
+        "raw SQL ended the transaction of tenant {tenant} (COMMIT, ROLLBACK or PREPARE TRANSACTION \
+         through `raw_connection`): what ran before it was committed or rolled back by that \
+         statement, not by this call; the connection was closed: end tenant transactions with \
+         `commit()` or `rollback()`"
+    )]
+    TransactionEndedByRawSql {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+    },
+
+    /// Raw SQL began nested transactions (savepoints) through sqlx on the raw
+    /// connection and did not end them. Nothing was committed; the
+    /// connection was closed, which rolled everything back.
+    #[error(
+        "raw SQL left {open} nested transaction(s) open inside the transaction of tenant {tenant}; \
+         nothing was committed and the connection was closed: commit or roll back the nested \
+         transactions opened on `raw_connection` before `commit()`",
+        open = depth.saturating_sub(1)
+    )]
+    NestedTransactionLeftOpen {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+        /// sqlx's transaction depth at `commit` (1 is the transaction itself).
+        depth: usize,
+    },
+
+    /// The future of a statement was dropped (cancelled, timed out) after the
+    /// statement may have been sent, so the server may have run it, or may
+    /// still be running it, and its answer would be read as the next
+    /// statement's. The transaction refuses further statements and `commit`;
+    /// the connection is closed, which rolls the transaction back.
+    #[error(
+        "a statement of the transaction of tenant {tenant} was cancelled (its future dropped) \
+         after it may have been sent, so its outcome is unknown: the transaction refuses further \
+         statements and commit, and its connection is closed, which rolls it back; retry the \
+         work in a new transaction"
+    )]
+    StatementCancelled {
+        /// The tenant of the transaction.
+        tenant: KeyValue,
+    },
+
     /// A cross-tenant statement was given to a tenant transaction. Nothing was
     /// sent to the database.
     #[error(
@@ -117,14 +192,17 @@ pub enum Error {
         statement: KeyValue,
     },
 
-    /// The pool's role would skip row-level security.
+    /// A role of the pool's session (the current role, the session role or
+    /// the role it logged in as) would skip row-level security, or can make
+    /// itself such a role. Checked on every new connection the pool opens.
     #[error(
         "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
-         NOBYPASSRLS that does not own the tables, or use `OwnerPool` for migrations \
+         NOBYPASSRLS NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
          (to accept this role anyway, say why with `TenantPoolOptions::allow_rls_bypassing_role`)"
     )]
     PrivilegedRole {
-        /// The role the pool connected as.
+        /// The refused role: the role the pool connected as, or the role it
+        /// switched to.
         role: String,
         /// What makes it unsafe.
         problem: PrivilegedRole,
@@ -146,6 +224,13 @@ pub enum Error {
         setting: String,
         /// The value sessions start with, truncated.
         value: String,
+    },
+
+    /// A reason that must be stated was empty.
+    #[error("{what} needs a reason: say why, in words that will make sense in the logs")]
+    MissingReason {
+        /// What the reason is for.
+        what: &'static str,
     },
 
     /// A setting name that is not `<ident>.<ident>`.

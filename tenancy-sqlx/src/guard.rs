@@ -12,6 +12,8 @@
 
 use sqlx::pool::PoolConnection;
 
+use crate::backend::Backend;
+
 /// Borrows a pooled connection while a transaction is being opened on it.
 /// Unless [`CloseUnlessBegun::begun`] is reached, dropping the guard marks the
 /// connection to be closed instead of returned to the pool.
@@ -54,12 +56,16 @@ impl<DB: sqlx::Database> Drop for CloseUnlessBegun<'_, DB> {
 
 /// The `after_release` check of pools this crate builds: a connection that
 /// sqlx still counts as inside a transaction is closed, not reused. It reads
-/// the locally tracked depth only, so it costs no round trip.
-pub(crate) fn release_only_outside_transactions<DB: sqlx::Database>(
+/// the locally tracked depth, once work queued on the connection has been
+/// applied (no round trip on PostgreSQL, where that happens when it is
+/// queued; a ping of SQLite's worker thread, which applies a queued rollback
+/// in turn).
+pub(crate) fn release_only_outside_transactions<DB: Backend>(
     options: sqlx::pool::PoolOptions<DB>,
 ) -> sqlx::pool::PoolOptions<DB> {
     options.after_release(|connection, _metadata| {
         Box::pin(async move {
+            DB::settle(connection).await?;
             let reusable = !sqlx::Connection::is_in_transaction(connection);
             if !reusable {
                 tracing::warn!(

@@ -58,16 +58,20 @@
 //! The tenant setting lives exactly as long as the transaction: `BEGIN` and
 //! `SET LOCAL "app"."tenant_id" = '<key>'` (the same as `set_config(.., true)`)
 //! are sent as one simple query, never a session-level `SET`, so commit,
-//! rollback, an error, a panic or a dropped future all end it. sqlx can hand a connection back to the pool while a
-//! cancelled `BEGIN` is still open on the server; [`TenantPool::begin`]
-//! closes such a connection instead (see [`TenantPool`]). None of these
-//! guards costs a round trip on the normal path.
+//! rollback, an error, a panic or a dropped future all end it. sqlx can hand
+//! a connection back to the pool while a cancelled `BEGIN` is still open on
+//! the server; [`TenantPool::begin`] closes such a connection instead (see
+//! [`TenantPool`]), as a transaction does whose statement future was dropped
+//! mid-flight. What raw SQL leaves on the session (a role, settings, locks,
+//! temporary tables…) is reset before the transaction ends, or the
+//! connection is closed ([`TenantTransaction::raw_connection`]). None of
+//! these guards costs a round trip on the normal path.
 //!
 //! # Roles
 //!
 //! | role | used by | attributes |
 //! |---|---|---|
-//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS`, owns no table, and is a member of no role that is any of these; SELECT/INSERT/UPDATE/DELETE granted by [`rls`] |
+//! | application | [`TenantPool`] | `NOSUPERUSER NOBYPASSRLS NOCREATEROLE`, owns no table, and is a member of no role that is any of these (nor of the roles that read the server's files); SELECT/INSERT/UPDATE/DELETE granted by [`rls`]; checked on every connection the pool opens |
 //! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
 //!
 //! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made
@@ -80,7 +84,8 @@
 //! form, keys or indexes that do not lead with the tenant column, and
 //! [`drift`] from the tables' structs (a field added to a struct is a
 //! missing column, which [`OwnerPool::apply_schema`] refuses to paper over);
-//! [`audit::roles_bypassing_rls`] lists the roles that skip every policy.
+//! [`audit::RoleAudit`] lists the login roles that skip every policy or can
+//! make themselves such a role, except those you accept.
 //! The `tenancy` command line (crate `tenancy-cli`) runs every check from a
 //! [`manifest`] of the registered tables, and [`migrate`] (feature
 //! `migrate`) versions schema changes and runs them across a fleet of
@@ -120,7 +125,7 @@
 //!     .await?;
 //!
 //! let tenant = TenantId::from_verified(7);
-//! let mut tx = pool.begin(&tenant).await?; // a plain BEGIN
+//! let mut tx = pool.begin(&tenant).await?; // BEGIN IMMEDIATE
 //! tx.execute(Note::insert(&tenant).set(Note::BODY, "hello".to_owned())).await?;
 //! let notes: Vec<Note> = tx.fetch_all(Note::select(&tenant)).await?;
 //! tx.commit().await?;
@@ -227,6 +232,7 @@ mod backend;
 #[cfg(feature = "postgres")]
 pub mod drift;
 mod error;
+mod execute;
 mod guard;
 mod ident;
 #[cfg(feature = "postgres")]
@@ -235,10 +241,12 @@ pub mod manifest;
 pub mod migrate;
 mod owner;
 mod pool;
+mod refusal;
 #[cfg(feature = "postgres")]
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
+mod row;
 mod setting;
 mod transaction;
 
@@ -247,6 +255,7 @@ pub use error::{Error, PrivilegedRole};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};
+pub use row::DecodeRow;
 pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 

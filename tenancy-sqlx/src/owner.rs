@@ -1,15 +1,18 @@
 //! The owner pool: migrations, RLS set-up and cross-tenant statements, under
 //! the [`CrossTenant`] capability.
 
+use core::future::Future;
+
 use sqlx::Connection;
 #[cfg(feature = "postgres")]
 use sqlx::postgres::PgPoolOptions;
 #[cfg(feature = "postgres")]
 use tenancy_core::ddl::TableSet;
-use tenancy_core::{BuildStatement, CrossTenant, Statement, StatementScope};
+use tenancy_core::{BuildStatement, CrossTenant, Statement};
 
-use crate::Error;
 use crate::backend::{Backend, DefaultBackend};
+use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
+use crate::{DecodeRow, Error};
 #[cfg(feature = "postgres")]
 use crate::{
     Postgres,
@@ -105,7 +108,7 @@ impl OwnerPool<Postgres> {
             "SET LOCAL search_path TO {}, pg_temp",
             tables.schema(Postgres::DIALECT).quoted()
         );
-        Postgres::execute_text(&mut tx, pin).await?;
+        execute_text::<Postgres>(&mut tx, pin).await?;
         let blocking: Vec<Finding> = drift::detect(&mut tx, &manifest, None)
             .await?
             .iter()
@@ -118,7 +121,7 @@ impl OwnerPool<Postgres> {
         }
         for statement in manifest.schema_statements() {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            Postgres::execute_text(&mut tx, statement).await?;
+            execute_text::<Postgres>(&mut tx, statement).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -167,69 +170,66 @@ impl<DB: Backend> OwnerPool<DB> {
         &self.reason
     }
 
-    /// Runs DDL statements in one transaction.
+    /// Runs DDL statements in one transaction, each logged on target
+    /// `tenancy::cross_tenant` with the capability's reason.
     pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
         for statement in statements {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            DB::execute_text(&mut tx, statement).await?;
+            execute_text::<DB>(&mut tx, statement).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// Runs a cross-tenant or global query and decodes every row.
-    pub async fn fetch_all<R>(&self, statement: impl BuildStatement) -> Result<Vec<R>, Error>
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
-    {
-        let statement = self.prepare(&statement)?;
-        let mut connection = self.pool.acquire().await?;
-        Ok(DB::fetch_all(&mut connection, statement).await?)
+    pub fn fetch_all<'p, R: DecodeRow<DB> + 'p>(
+        &'p self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 'p {
+        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
-    pub async fn fetch_optional<R>(
-        &self,
+    pub fn fetch_optional<'p, R: DecodeRow<DB> + 'p>(
+        &'p self,
         statement: impl BuildStatement,
-    ) -> Result<Option<R>, Error>
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
-    {
-        let statement = self.prepare(&statement)?;
-        let mut connection = self.pool.acquire().await?;
-        Ok(DB::fetch_optional(&mut connection, statement).await?)
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 'p {
+        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let statement = self.prepare(&statement)?;
-        let mut connection = self.pool.acquire().await?;
-        Ok(DB::execute(&mut connection, statement).await?)
+        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&statement))
+            .await
     }
 
-    /// Builds a statement, refusing one built for a single tenant: those run
-    /// in a tenant transaction, where RLS backs up the builder's predicate.
-    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
-        Self::check_scope(statement.scope())?;
-        let built = statement.build(DB::DIALECT)?;
-        Self::check_scope(built.scope())?;
-        tracing::info!(
-            target: "tenancy::cross_tenant",
-            reason = %self.reason,
-            sql = %built.sql(),
-            "cross-tenant statement"
-        );
-        Ok(built)
-    }
-
-    fn check_scope(scope: StatementScope) -> Result<(), Error> {
-        match scope {
-            StatementScope::AllTenants | StatementScope::Global => Ok(()),
-            StatementScope::Tenant(statement) => {
-                Err(Error::TenantStatementOnOwnerPool { statement })
-            }
+    /// The one body of the statement methods, given the statement checked
+    /// and built (`Runner::prepare`): a statement built for a single
+    /// tenant is refused (those run in a tenant transaction, where
+    /// RLS backs up the builder's predicate), and every statement that runs
+    /// is logged with the capability's reason and its SQL, whose values are
+    /// placeholders. Not an `async fn`, for the reason given at
+    /// `TenantTransaction::fetch_all`.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an `async fn` here trips rust-lang/rust#100013 in the callers"
+    )]
+    fn run<'p, F: Fetch<DB> + 'p>(
+        &'p self,
+        prepared: Result<Statement, Error>,
+    ) -> impl Future<Output = Result<F::Output, Error>> + Send + 'p {
+        async move {
+            let statement = prepared?;
+            tracing::info!(
+                target: "tenancy::cross_tenant",
+                reason = %self.reason,
+                sql = %statement.sql(),
+                "cross-tenant statement"
+            );
+            let mut connection = self.pool.acquire().await?;
+            Ok(F::fetch(&mut connection, statement).await?)
         }
     }
 }

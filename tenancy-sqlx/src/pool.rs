@@ -2,22 +2,22 @@
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 #[cfg(feature = "postgres")]
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 use sqlx_core::transaction::TransactionManager;
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
-use crate::backend::{Backend, DefaultBackend};
-use crate::guard::CloseUnlessBegun;
-#[cfg(feature = "postgres")]
-use crate::guard::release_only_outside_transactions;
+use crate::backend::{Access, Backend, DefaultBackend};
+use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
-use crate::{Postgres, role};
+use crate::{Postgres, role::SessionCheck};
 
 /// How a [`TenantPool`] is set up: the tenant setting, the registered
 /// tables, and which roles it accepts.
@@ -32,7 +32,7 @@ use crate::{Postgres, role};
 #[derive(Debug, Clone, Default)]
 pub struct TenantPoolOptions {
     setting: SettingName,
-    // Read by the PostgreSQL role check only: SQLite has no roles.
+    // Read by the PostgreSQL session check only: SQLite has no roles.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
@@ -72,11 +72,13 @@ impl TenantPoolOptions {
         self
     }
 
-    /// Accepts a role that is a superuser, has `BYPASSRLS`, owns a
-    /// registered table, or is a member of such a role — for which
-    /// PostgreSQL skips the RLS policies, or can be made to, so
-    /// only the builder's predicate protects tenants. Say why; the reason is
-    /// logged at `WARN` on target `tenancy::pool` every time a pool connects.
+    /// Accepts a role that is a superuser, has `BYPASSRLS` or `CREATEROLE`,
+    /// owns a registered table, or can become such a role — for which
+    /// PostgreSQL skips the RLS policies, or can be made to, so only the
+    /// builder's predicate protects tenants. Say why: the reason is logged
+    /// at `WARN` on target `tenancy::pool` every time the pool opens a
+    /// connection, and an empty reason is refused when the pool connects
+    /// ([`Error::MissingReason`]).
     #[must_use]
     pub fn allow_rls_bypassing_role(mut self, reason: impl Into<String>) -> Self {
         self.accept_bypassing_role = Some(reason.into());
@@ -87,14 +89,16 @@ impl TenantPoolOptions {
 /// A pool of connections for tenant work: the only way to get a
 /// [`TenantTransaction`].
 ///
-/// On PostgreSQL it refuses, when it connects, a role for which row-level
-/// security would not apply (see [`TenantPool::connect`]). Cloning is cheap
-/// and shares the connections.
+/// On PostgreSQL it checks every connection it opens, the first one and
+/// every later one, and refuses a role for which row-level security would
+/// not apply (see [`TenantPool::connect`]). Cloning is cheap and shares the
+/// connections.
 ///
 /// Connections go back to the pool outside any transaction and without a
 /// tenant: the setting is transaction-local, a dropped transaction queues a
-/// rollback, and a connection whose `BEGIN` did not complete (a cancelled or
-/// failed [`begin`](Self::begin)) is closed instead of reused.
+/// rollback, a connection whose `BEGIN` did not complete (a cancelled or
+/// failed [`begin`](Self::begin)) is closed instead of reused, and so is one
+/// that sqlx still counts inside a transaction when it comes back.
 ///
 /// # Cost
 ///
@@ -102,20 +106,23 @@ impl TenantPoolOptions {
 /// trip to begin (with the tenant set), one to commit or roll back. The
 /// guards read state sqlx tracks locally and add no round trip. The one
 /// exception is a transaction that handed out its
-/// [`raw_connection`](TenantTransaction::raw_connection): it resets the
-/// session when it ends, one more round trip (about 80 µs on a loopback
-/// connection), because raw SQL may have set the tenant at session level or
-/// left the tenant's rows in a temporary table or a held cursor.
+/// [`raw_connection`](TenantTransaction::raw_connection): on PostgreSQL it
+/// resets the session before it ends, one more round trip (a dozen small
+/// statements: 0.1–0.2 ms on a loopback connection), because raw SQL may
+/// have set the tenant or the role
+/// at session level, or left the tenant's rows in a temporary table or a
+/// held cursor; on SQLite its connection is closed. Each new connection
+/// costs one more round trip for its check.
 pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
-    setting: Arc<SettingName>,
+    shared: Arc<Shared>,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
     fn clone(&self) -> Self {
         TenantPool {
             pool: self.pool.clone(),
-            setting: Arc::clone(&self.setting),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -123,7 +130,8 @@ impl<DB: Backend> Clone for TenantPool<DB> {
 impl<DB: Backend> core::fmt::Debug for TenantPool<DB> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TenantPool")
-            .field("setting", &self.setting)
+            .field("setting", &self.shared.setting)
+            .field("refused", &self.shared.refusal().is_some())
             .field("pool", &self.pool)
             .finish()
     }
@@ -134,41 +142,63 @@ impl<DB: Backend> TenantPool<DB> {
     ///
     /// On PostgreSQL, `BEGIN` and `SET LOCAL "app"."tenant_id" = '<key>'` go
     /// to the server as one simple query: one round trip. The key text is
-    /// rendered from the integer or UUID, never from user input.
+    /// rendered from the integer or UUID, never from user input. On SQLite
+    /// it is `BEGIN IMMEDIATE`, which waits (up to the busy timeout) for
+    /// other writers instead of failing when the transaction first writes.
+    ///
+    /// Refused with the error the check gave ([`Error::PrivilegedRole`],
+    /// [`Error::SessionTenantDefault`]) once any new connection of the pool
+    /// has failed it.
     pub async fn begin<K: TenantKey>(
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let statement = DB::begin_statement(&self.setting, tenant.key_value())?;
-        let mut connection = self.pool.acquire().await?;
+        let statement =
+            DB::begin_statement(&self.shared.setting, tenant.key_value(), Access::ReadWrite)?;
+        let mut connection = self.acquire().await?;
         let mut guard = CloseUnlessBegun::new(&mut connection);
-        <DB::TransactionManager as TransactionManager>::begin(
+        DB::TransactionManager::begin(
             guard.connection(),
             Some(AssertSqlSafe(statement).into_sql_str()),
         )
         .await?;
         guard.begun();
-        Ok(TenantTransaction::new(
-            connection,
-            *tenant,
-            Arc::clone(&self.setting),
-        ))
+        Ok(TenantTransaction::new(connection, *tenant))
+    }
+
+    /// A connection of the pool, unless the pool refuses (a new connection
+    /// failed the check). Every use of the pool's connections goes through
+    /// here.
+    pub(crate) async fn acquire(&self) -> Result<PoolConnection<DB>, Error> {
+        let mut connection = self.pool.acquire().await?;
+        if let Some(refusal) = self.shared.refusal() {
+            connection.close_on_drop();
+            return Err(refusal.to_error());
+        }
+        Ok(connection)
     }
 
     /// The setting that carries the tenant.
     #[must_use]
     pub fn setting(&self) -> &SettingName {
-        &self.setting
+        &self.shared.setting
     }
 
-    /// A tenant pool over `pool`, for backends whose constructors live with
-    /// the backend.
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) fn from_parts(pool: sqlx::Pool<DB>, setting: SettingName) -> Self {
-        TenantPool {
-            pool,
-            setting: Arc::new(setting),
-        }
+    /// The number of connections open, borrowed or idle.
+    #[must_use]
+    pub fn size(&self) -> u32 {
+        self.pool.size()
+    }
+
+    /// The number of connections idle in the pool.
+    #[must_use]
+    pub fn num_idle(&self) -> usize {
+        self.pool.num_idle()
+    }
+
+    /// Closes every connection, waiting for borrowed ones to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// The connections, for work outside tenant transactions that the crate
@@ -178,16 +208,30 @@ impl<DB: Backend> TenantPool<DB> {
         &self.pool
     }
 
-    /// Closes every connection, waiting for borrowed ones to come back.
-    pub async fn close(&self) {
-        self.pool.close().await;
+    /// Builds the pool, with the release check; refused if its first
+    /// connection failed the connection check (`shared` is the one the
+    /// pool's `after_connect` hook records refusals in, if it has one).
+    pub(crate) async fn built(
+        pool_options: sqlx::pool::PoolOptions<DB>,
+        connect_options: <DB::Connection as sqlx::Connection>::Options,
+        shared: Arc<Shared>,
+    ) -> Result<Self, Error> {
+        // The first connection is opened, and checked, here.
+        let pool = release_only_outside_transactions(pool_options)
+            .connect_with(connect_options)
+            .await?;
+        if let Some(refusal) = shared.refusal() {
+            pool.close().await;
+            return Err(refusal.to_error());
+        }
+        Ok(TenantPool { pool, shared })
     }
 }
 
 #[cfg(feature = "postgres")]
 impl TenantPool<Postgres> {
-    /// Connects to the database at `url`, then checks the role (see
-    /// [`from_pool`](Self::from_pool)).
+    /// Connects to the database at `url` (see
+    /// [`connect_with`](Self::connect_with)).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
@@ -202,71 +246,64 @@ impl TenantPool<Postgres> {
     }
 
     /// Connects with the given sqlx pool and connection options (pool size,
-    /// timeouts, TLS…). The pool's `after_release` hook is replaced by the
-    /// tenant pool's own, which closes any connection sqlx still counts as
-    /// inside a transaction.
+    /// timeouts, TLS…), and checks every connection the pool opens.
+    ///
+    /// Refused, with [`Error::PrivilegedRole`], unless
+    /// [`TenantPoolOptions::allow_rls_bypassing_role`] says why it should be
+    /// accepted: a session any of whose roles — the current role, the
+    /// session role, and the role it authenticated as — is a superuser, has
+    /// `BYPASSRLS` or `CREATEROLE` (with which it can grant itself the
+    /// tables' owner), owns (or has the privileges of the owner of) a
+    /// registered table or a table with row-level security enabled, holds
+    /// `ADMIN OPTION` on a role that is any of these, or is a member of one,
+    /// which raw SQL could `SET ROLE` to. A superuser login that switched to
+    /// the application role (`options=-c role=..` in the URL, or `SET
+    /// SESSION AUTHORIZATION`) is refused too: `RESET ROLE` or `RESET
+    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused
+    /// whatever the options, with [`Error::SessionTenantDefault`]: sessions
+    /// that start with the tenant setting already set, which outside a
+    /// tenant transaction would act as that tenant instead of seeing no row.
+    ///
+    /// The check runs in the pool's `after_connect` hook, on every new
+    /// physical connection, so a role granted `BYPASSRLS` (or a default
+    /// tenant) after the pool was made is refused on the next connection the
+    /// pool opens: from then on [`begin`](Self::begin) returns that refusal,
+    /// for every connection, since the role's new attributes apply to the
+    /// pool's older sessions too. Make a new pool once the role is fixed.
+    ///
+    /// The pool's `after_connect` and `after_release` hooks are replaced by
+    /// the tenant pool's own; put per-session settings in the connection
+    /// options (`PgConnectOptions::options`), which PostgreSQL applies at
+    /// login, before the check. There is no way to wrap a pool built
+    /// elsewhere: its connections could not be checked as they open, and
+    /// code borrowing from it directly would share connections with tenant
+    /// transactions.
     pub async fn connect_with(
         pool_options: PgPoolOptions,
         connect_options: PgConnectOptions,
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
-        let pool = release_only_outside_transactions(pool_options)
-            .connect_with(connect_options)
-            .await?;
-        Self::checked(pool, options).await
-    }
-
-    /// Wraps an existing pool, after checking its role.
-    ///
-    /// Refused, with [`Error::PrivilegedRole`]: a role that is a superuser,
-    /// has `BYPASSRLS`, or owns (or has the privileges of the owner of) a
-    /// registered table or a table with row-level security enabled —
-    /// PostgreSQL applies no row-level security policy to
-    /// it — or that is a member of such a role, which raw SQL could `SET
-    /// ROLE` to; unless [`TenantPoolOptions::allow_rls_bypassing_role`] says
-    /// why it should be accepted. Both the current role and the session's
-    /// login role are checked, so a superuser login that switched to the
-    /// application role (`SET ROLE` in an `after_connect` hook, or
-    /// `options=-c role=..` in the URL) is refused too: `RESET ROLE` would
-    /// switch it back. Refused whatever the options, with
-    /// [`Error::SessionTenantDefault`]: sessions that start with the tenant
-    /// setting already set, which outside a tenant transaction would act as
-    /// that tenant instead of seeing no row. The checks run on one
-    /// connection, when the pool is made.
-    ///
-    /// Tenant transactions guard the connections they use themselves, so the
-    /// guarantees hold for a pool built elsewhere too; a pool built by
-    /// [`connect_with`](Self::connect_with) adds an `after_release` check.
-    /// Do not also borrow connections from `pool` directly for other work:
-    /// they would share connections with tenant transactions.
-    pub async fn from_pool(pool: PgPool, options: TenantPoolOptions) -> Result<Self, Error> {
-        Self::checked(pool, options).await
-    }
-
-    async fn checked(pool: PgPool, options: TenantPoolOptions) -> Result<Self, Error> {
         // A set with two descriptions of one table is refused before use.
-        let tables = options.tables.tables()?;
-        let mut connection = pool.acquire().await?;
-        // Not waived by `allow_rls_bypassing_role`: it is about the setting.
-        role::refuse_tenant_default(&mut connection, &options.setting).await?;
-        let verdict = role::refuse_privileged_role(&mut connection, tables).await;
-        drop(connection);
-        match (verdict, options.accept_bypassing_role) {
-            (Ok(()), _) => {}
-            (Err(Error::PrivilegedRole { role, problem }), Some(reason)) => {
-                tracing::warn!(
-                    target: "tenancy::pool",
-                    %role,
-                    %problem,
-                    %reason,
-                    "tenant pool accepts a role that bypasses row-level security"
-                );
-            }
-            (Err(error), _) => return Err(error),
-        }
-        Ok(TenantPool {
-            pool,
-            setting: Arc::new(options.setting),
-        })
+        let check = SessionCheck::new(
+            options.tables.tables()?,
+            options.setting.clone(),
+            options.accept_bypassing_role.as_deref(),
+        )?;
+        let shared = Shared::new(options.setting);
+        let on_connect = Arc::clone(&shared);
+        let pool_options = pool_options.after_connect(move |connection, _metadata| {
+            let check = check.clone();
+            let shared = Arc::clone(&on_connect);
+            Box::pin(async move {
+                // A refused connection is kept, not failed: sqlx would retry
+                // a failing hook until the acquire timed out. `acquire` hands
+                // out nothing once a refusal is recorded.
+                if let Some(refusal) = check.run(connection).await? {
+                    shared.refuse(refusal);
+                }
+                Ok(())
+            })
+        });
+        Self::built(pool_options, connect_options, shared).await
     }
 }

@@ -177,8 +177,10 @@ impl RlsPolicy {
     }
 }
 
-/// `"<col>" = (SELECT NULLIF(current_setting('<setting>', true), '')::<type>)`:
-/// the predicate of invariant 4, used for both `USING` and `WITH CHECK`.
+/// `"<col>" = (SELECT NULLIF(current_setting('<setting>', true), '')::<type>)`,
+/// used for both `USING` and `WITH CHECK`: an unset tenant (`NULL`, or `''`
+/// on a connection that had one) matches no row instead of raising a cast
+/// error, and the sub-select evaluates the setting once per statement.
 #[must_use]
 pub fn isolation_predicate(column: &Identifier, setting: &SettingName, key_type: &str) -> String {
     format!(

@@ -1,60 +1,36 @@
-//! The refusal, at connect time, of an application role that row-level
-//! security would not apply to, or whose sessions start as a tenant.
+//! The check every new PostgreSQL connection of a tenant pool passes: no
+//! role of the session skips row-level security or can make itself one that
+//! does, and the session does not start as a tenant.
+
+use std::sync::Arc;
 
 use sqlx::PgConnection;
 use tenancy_core::TableMeta;
 
+use crate::Error;
 use crate::error::PrivilegedRole;
-use crate::ident::truncate_for_error;
+use crate::ident::{self, truncate_for_error};
+use crate::refusal::Refusal;
 use crate::setting::SettingName;
-use crate::{Error, ident};
 
-/// Refuses a session that starts with the tenant setting already set (a
-/// default from `ALTER DATABASE`/`ALTER ROLE .. SET`, the connection's
-/// options or `postgresql.conf`): outside a tenant transaction its
-/// statements would act as that tenant, where the policies should show no
-/// row.
-pub(crate) async fn refuse_tenant_default(
-    connection: &mut PgConnection,
-    setting: &SettingName,
-) -> Result<(), Error> {
-    let (role, value): (String, Option<String>) =
-        sqlx::query_as("SELECT current_user::text, pg_catalog.current_setting($1, true)")
-            .bind(setting.as_str())
-            .fetch_one(&mut *connection)
-            .await?;
-    match value.filter(|value| !value.is_empty()) {
-        Some(value) => Err(Error::SessionTenantDefault {
-            role,
-            setting: setting.to_string(),
-            value: truncate_for_error(&value),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// What the catalog says about one role of the session.
-#[derive(Debug, sqlx::FromRow)]
-struct RoleFacts {
-    role: String,
-    superuser: bool,
-    bypass_rls: bool,
-    /// Registered tables the role owns or has the privileges of the owner of.
-    owned: Vec<String>,
-    /// Roles it is a member of that skip the policies, whether or not it
-    /// inherits their privileges: it can `SET ROLE` to them.
-    member_of: Vec<String>,
-}
-
-/// One round trip: for the current role and the session's login role (they
-/// differ after `SET ROLE`, which raw SQL can undo with `RESET ROLE`), the
-/// role's attributes, the tables — registered, or with row-level security
-/// enabled — whose owner it is or whose owner's privileges it has
-/// (`pg_has_role(.., 'USAGE')` follows inherited membership), and the
-/// privileged roles it can become (`pg_has_role(.., 'MEMBER')` follows any
-/// membership). Registered tables that do not exist yet are skipped. The
-/// current role comes first.
-const ROLE_FACTS: &str = "\
+/// One round trip. For each role of the session — the current role, the
+/// session role and the role it authenticated as (they differ after `SET
+/// ROLE`, which raw SQL can undo with `RESET ROLE`, and after `SET SESSION
+/// AUTHORIZATION`, which `RESET SESSION AUTHORIZATION` undoes; only the
+/// server's own record in `pg_stat_activity` still names the login role
+/// then) — its attributes; the tables, registered or with row-level
+/// security enabled, whose owner it is or whose owner's privileges it has
+/// (`pg_has_role(.., 'USAGE')` follows inherited membership); and the roles
+/// that skip the policies or can turn them off that it holds `ADMIN OPTION`
+/// on or is a member of (`'MEMBER'` follows any membership: it can `SET
+/// ROLE` to them). Those are superusers, `BYPASSRLS` and `CREATEROLE` roles
+/// (which can grant themselves the owner), the predefined roles that read,
+/// write or run programs as the server's files (which reach every tenant's
+/// rows on disk), and the owners of those tables. Registered tables that do
+/// not exist yet are skipped. The current role comes first, then the
+/// session role. Every row also carries the tenant setting the session
+/// started with.
+const SESSION_FACTS: &str = "\
 WITH registered AS (
     SELECT c.oid::regclass::text AS name, c.relowner AS owner
     FROM unnest($1::text[]) AS t(name)
@@ -62,66 +38,164 @@ WITH registered AS (
     UNION
     SELECT c.oid::regclass::text, c.relowner
     FROM pg_catalog.pg_class c WHERE c.relrowsecurity
+),
+privileged AS (
+    SELECT p.oid, p.rolname FROM pg_catalog.pg_roles p
+    WHERE p.rolsuper OR p.rolbypassrls OR p.rolcreaterole
+       OR p.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program')
+       OR p.oid IN (SELECT owner FROM registered)
+),
+login AS (
+    SELECT a.usesysid AS oid FROM pg_catalog.pg_stat_activity a
+    WHERE a.pid = pg_catalog.pg_backend_pid()
 )
 SELECT r.rolname::text AS role,
        r.rolsuper AS superuser,
        r.rolbypassrls AS bypass_rls,
+       r.rolcreaterole AS create_role,
        ARRAY(
            SELECT name FROM registered
            WHERE pg_catalog.pg_has_role(r.oid, owner, 'USAGE')
            ORDER BY 1
        ) AS owned,
        ARRAY(
-           SELECT p.rolname::text FROM pg_catalog.pg_roles p
-           WHERE p.oid <> r.oid
-             AND (p.rolsuper OR p.rolbypassrls OR p.oid IN (SELECT owner FROM registered))
-             AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+           SELECT p.rolname::text FROM privileged p
+           WHERE p.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER WITH ADMIN OPTION')
            ORDER BY 1
-       ) AS member_of
+       ) AS admin_of,
+       ARRAY(
+           SELECT p.rolname::text FROM privileged p
+           WHERE p.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+           ORDER BY 1
+       ) AS member_of,
+       EXISTS (SELECT FROM login) AS login_known,
+       pg_catalog.current_setting($2, true) AS tenant_setting
 FROM pg_catalog.pg_roles r
-WHERE r.rolname IN (current_user, session_user)
-ORDER BY r.rolname <> current_user";
+WHERE r.rolname IN (current_user, session_user) OR r.oid IN (SELECT oid FROM login)
+ORDER BY r.rolname <> current_user, r.rolname <> session_user, r.rolname";
 
-/// Refuses the session if its current role or its login role is a
-/// superuser, has `BYPASSRLS`, owns any of `tables` or any table with
-/// row-level security, or can `SET ROLE` to a role that does: for such a
-/// role PostgreSQL skips the policies, or it can switch them off, and the
-/// database layer of the isolation would silently be missing.
-pub(crate) async fn refuse_privileged_role(
-    connection: &mut PgConnection,
-    tables: &[&'static TableMeta],
-) -> Result<(), Error> {
-    let names = tables
-        .iter()
-        .map(|table| ident::quoted_table(table.schema, table.name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let roles: Vec<RoleFacts> = sqlx::query_as(ROLE_FACTS)
-        .bind(names)
-        .fetch_all(&mut *connection)
-        .await?;
-    match roles.into_iter().find_map(RoleFacts::refusal) {
-        Some(refusal) => Err(refusal),
-        None => Ok(()),
-    }
+/// What the catalog says about one role of the session.
+#[derive(Debug, sqlx::FromRow)]
+struct RoleFacts {
+    role: String,
+    superuser: bool,
+    bypass_rls: bool,
+    create_role: bool,
+    owned: Vec<String>,
+    admin_of: Vec<String>,
+    member_of: Vec<String>,
+    login_known: bool,
+    tenant_setting: Option<String>,
 }
 
 impl RoleFacts {
-    /// The refusal of this role, if the policies would not apply to it.
-    fn refusal(self) -> Option<Error> {
+    /// What makes this role unsafe, if anything.
+    fn problem(self) -> Option<(String, PrivilegedRole)> {
         let problem = if self.superuser {
             PrivilegedRole::Superuser
         } else if self.bypass_rls {
             PrivilegedRole::BypassRls
+        } else if self.create_role {
+            PrivilegedRole::CreateRole
         } else if !self.owned.is_empty() {
             PrivilegedRole::OwnsTables(self.owned)
+        } else if !self.admin_of.is_empty() {
+            PrivilegedRole::AdminOf(self.admin_of)
         } else if !self.member_of.is_empty() {
             PrivilegedRole::MemberOf(self.member_of)
         } else {
             return None;
         };
-        Some(Error::PrivilegedRole {
-            role: self.role,
-            problem,
+        Some((self.role, problem))
+    }
+}
+
+/// The check a tenant pool runs on every new connection, made from its
+/// options once.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionCheck {
+    /// The registered tables, quoted and schema-qualified where they have a
+    /// schema.
+    tables: Arc<[String]>,
+    setting: SettingName,
+    /// Why a role that skips the policies is accepted anyway, if it is.
+    accept_privileged: Option<Arc<str>>,
+}
+
+impl SessionCheck {
+    pub(crate) fn new(
+        tables: &[&'static TableMeta],
+        setting: SettingName,
+        accept_privileged: Option<&str>,
+    ) -> Result<Self, Error> {
+        let tables = tables
+            .iter()
+            .map(|table| ident::quoted_table(table.schema, table.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        if accept_privileged.is_some_and(|reason| reason.trim().is_empty()) {
+            return Err(Error::MissingReason {
+                what: "accepting a role that bypasses row-level security",
+            });
+        }
+        Ok(SessionCheck {
+            tables: tables.into(),
+            setting,
+            accept_privileged: accept_privileged.map(Arc::from),
         })
+    }
+
+    /// Why this session must not serve tenant transactions, if it must not.
+    /// A privileged role accepted with a reason is logged at `WARN` instead.
+    pub(crate) async fn run(
+        &self,
+        connection: &mut PgConnection,
+    ) -> Result<Option<Refusal>, sqlx::Error> {
+        let roles: Vec<RoleFacts> = sqlx::query_as(SESSION_FACTS)
+            .bind(&*self.tables)
+            .bind(self.setting.as_str())
+            .fetch_all(&mut *connection)
+            .await?;
+        let mut roles = roles.into_iter().peekable();
+        let Some(first) = roles.peek() else {
+            // The current role always exists; refuse rather than guess.
+            return Ok(Some(Refusal::Role {
+                role: String::new(),
+                problem: PrivilegedRole::LoginRoleUnknown,
+            }));
+        };
+        let role = first.role.clone();
+        let login_known = first.login_known;
+        if let Some(value) = first
+            .tenant_setting
+            .as_deref()
+            .filter(|value| !value.is_empty())
+        {
+            // Not waived by a reason to accept a privileged role: it is
+            // about the setting.
+            return Ok(Some(Refusal::TenantDefault {
+                role,
+                setting: self.setting.to_string(),
+                value: truncate_for_error(value),
+            }));
+        }
+        let problem = match roles.find_map(RoleFacts::problem) {
+            Some(problem) => problem,
+            None if login_known => return Ok(None),
+            None => (role, PrivilegedRole::LoginRoleUnknown),
+        };
+        let (role, problem) = problem;
+        match &self.accept_privileged {
+            None => Ok(Some(Refusal::Role { role, problem })),
+            Some(reason) => {
+                tracing::warn!(
+                    target: "tenancy::pool",
+                    %role,
+                    %problem,
+                    %reason,
+                    "tenant pool accepts a role that bypasses row-level security"
+                );
+                Ok(None)
+            }
+        }
     }
 }

@@ -1,14 +1,12 @@
 //! A transaction opened for one tenant.
 
-use std::sync::Arc;
-
 use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
-use tenancy_core::{BuildStatement, Statement, StatementScope, TenantId, TenantKey};
+use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
-use crate::Error;
-use crate::backend::{Backend, DefaultBackend};
-use crate::setting::SettingName;
+use crate::backend::{Backend, DefaultBackend, RawSessionReset};
+use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
+use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
 /// runs is checked against its tenant before anything is sent, and on
@@ -21,11 +19,22 @@ use crate::setting::SettingName;
 ///
 /// The tenant setting is transaction-local: when the transaction ends, it is
 /// gone, and the next borrower of the connection sees no tenant.
+///
+/// `commit` returns `Ok` only if the work was committed. It reports instead
+/// a transaction that an error aborted ([`Error::TransactionAborted`]), one
+/// that raw SQL ended ([`Error::TransactionEndedByRawSql`]) or left nested
+/// transactions in ([`Error::NestedTransactionLeftOpen`]), and one whose
+/// statement future was dropped mid-flight ([`Error::StatementCancelled`]).
 #[must_use = "a transaction that is dropped rolls back; call `commit().await`"]
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
-    setting: Arc<SettingName>,
+    state: State,
+}
+
+/// What the transaction knows about itself, all of it tracked locally.
+#[derive(Debug, Default)]
+struct State {
     /// Still open on the server: dropping must roll back.
     open: bool,
     /// The raw connection was handed out: raw SQL may have left session state.
@@ -33,29 +42,39 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     /// A statement failed on a backend where that aborts the transaction:
     /// `commit` would silently roll back, so it reports the abort instead.
     aborted: bool,
+    /// A statement was sent and its future has not finished: if this is
+    /// still set when the next statement comes, that future was dropped, and
+    /// its answer is still on the way.
+    in_flight: bool,
+    /// The connection must not be reused: close it when the transaction goes.
+    close: bool,
 }
 
-/// Notes a server error that aborted the transaction (PostgreSQL), so that a
-/// later `commit` does not report success for work the server discarded.
-fn note_abort<DB: Backend, T>(aborted: &mut bool, result: &Result<T, sqlx::Error>) {
-    if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
-        *aborted = true;
+impl State {
+    /// The transaction is over as far as this side knows, and its connection
+    /// is closed rather than reused; the server rolls back whatever is open.
+    fn abandon(&mut self) {
+        self.open = false;
+        self.close = true;
     }
 }
 
+/// How the caller wants the transaction to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Commit,
+    Rollback,
+}
+
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
-    pub(crate) fn new(
-        connection: PoolConnection<DB>,
-        tenant: TenantId<K>,
-        setting: Arc<SettingName>,
-    ) -> Self {
+    pub(crate) fn new(connection: PoolConnection<DB>, tenant: TenantId<K>) -> Self {
         TenantTransaction {
             connection,
             tenant,
-            setting,
-            open: true,
-            raw_used: false,
-            aborted: false,
+            state: State {
+                open: true,
+                ..State::default()
+            },
         }
     }
 
@@ -70,64 +89,66 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// A statement built for another tenant, or across all tenants, is
     /// refused before anything is sent ([`Error::TenantMismatch`],
     /// [`Error::CrossTenantInTenantTransaction`]).
-    pub fn fetch_all<'t, R>(
+    pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
-        // Not an `async fn`: the returned future is declared `Send` here, so
-        // callers in spawned tasks (or axum handlers) need not prove it
-        // through the higher-ranked `FromRow` bound, which the compiler
-        // cannot yet do (rust-lang/rust#100013).
-        let statement = self.prepare(&statement);
-        let connection = &mut self.connection;
-        let aborted = &mut self.aborted;
-        async move {
-            let rows = DB::fetch_all(connection, statement?).await;
-            note_abort::<DB, _>(aborted, &rows);
-            Ok(rows?)
-        }
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<AllRows<R>>(prepared)
     }
 
     /// Runs a query and decodes its first row; no row is an error
     /// (`sqlx::Error::RowNotFound`, wrapped in [`Error::Database`]).
-    pub fn fetch_one<'t, R>(
+    pub fn fetch_one<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<R, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
+    ) -> impl Future<Output = Result<R, Error>> + Send + 't {
         let row = self.fetch_optional(statement);
         async move { row.await?.ok_or(Error::Database(sqlx::Error::RowNotFound)) }
     }
 
     /// Runs a query and decodes its first row, if there is one.
-    pub fn fetch_optional<'t, R>(
+    pub fn fetch_optional<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
-    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't
-    where
-        R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 't,
-    {
-        let statement = self.prepare(&statement);
-        let connection = &mut self.connection;
-        let aborted = &mut self.aborted;
-        async move {
-            let row = DB::fetch_optional(connection, statement?).await;
-            note_abort::<DB, _>(aborted, &row);
-            Ok(row?)
-        }
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let statement = self.prepare(&statement)?;
-        let affected = DB::execute(&mut self.connection, statement).await;
-        note_abort::<DB, _>(&mut self.aborted, &affected);
-        Ok(affected?)
+        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        self.run::<RowsAffected>(prepared).await
+    }
+
+    /// The one body of the statement methods, given the statement checked
+    /// and built (`Runner::prepare`). Not an `async fn`: the statement is
+    /// checked and built before the future exists, and the
+    /// future is declared `Send` here, so callers in spawned tasks (or axum
+    /// handlers) need not prove it through the higher-ranked `FromRow`
+    /// bound, which the compiler cannot yet do (rust-lang/rust#100013).
+    fn run<'t, F: Fetch<DB> + 't>(
+        &'t mut self,
+        prepared: Result<Statement, Error>,
+    ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
+        let tenant = self.tenant.key_value();
+        let TenantTransaction {
+            connection, state, ..
+        } = self;
+        async move {
+            let statement = prepared?;
+            if state.in_flight {
+                return Err(Error::StatementCancelled { tenant });
+            }
+            state.in_flight = true;
+            let result = F::fetch(connection, statement).await;
+            state.in_flight = false;
+            if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
+                state.aborted = true;
+            }
+            Ok(result?)
+        }
     }
 
     /// The connection inside the transaction, for SQL the builder cannot
@@ -137,117 +158,207 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// PostgreSQL row-level security still applies; the builder's tenant
     /// predicate does not: the SQL is yours. On SQLite, which has no
     /// row-level security, nothing filters raw SQL: it sees every tenant's
-    /// rows. Do not end the transaction from
-    /// raw SQL (`COMMIT`, `ROLLBACK`); use [`commit`](Self::commit) and
-    /// [`rollback`](Self::rollback).
+    /// rows. SQL that calls `set_config` on the tenant setting itself
+    /// changes the tenant the policies filter by.
+    ///
+    /// Do not end the transaction from raw SQL (`COMMIT`, `ROLLBACK`): use
+    /// [`commit`](Self::commit) and [`rollback`](Self::rollback), which
+    /// report a transaction that raw SQL ended
+    /// ([`Error::TransactionEndedByRawSql`]) or whose raw statement failed
+    /// and aborted it ([`Error::TransactionAborted`]).
     ///
     /// Raw SQL can also leave state on the connection that outlives the
-    /// transaction and would reach the next borrower, another tenant. So a
-    /// transaction that handed out its raw connection cleans up when it ends
-    /// (one extra round trip): on PostgreSQL it resets the tenant setting,
-    /// drops temporary tables and closes cursors (`CLOSE ALL; DISCARD TEMP;
-    /// RESET app.tenant_id`); if it is dropped instead, it closes the
-    /// connection rather than return it to the pool. Other session state is
-    /// not reset: change settings and roles with `SET LOCAL`, which ends
-    /// with the transaction, never with `SET`.
+    /// transaction and would reach the next borrower, another tenant, so a
+    /// transaction that handed out its raw connection cleans up as it ends.
+    /// On PostgreSQL, one more round trip, inside the transaction just before
+    /// `COMMIT` or `ROLLBACK` (so that behind a transaction-mode pooler it
+    /// reaches the server connection the raw SQL ran on): the role
+    /// (`RESET ROLE`), every setting (`RESET ALL`: `search_path`, the tenant
+    /// setting, `row_security`, read-only mode…), cursors, `LISTEN`
+    /// channels, advisory locks, temporary tables, sequence values and
+    /// prepared statements made with `PREPARE`. Where that cannot run in
+    /// place — the transaction was aborted, or raw SQL ended it — the
+    /// connection is closed instead of reused, as it is when the transaction
+    /// is dropped. On SQLite the connection is always closed after raw SQL:
+    /// `TEMP` tables and triggers, attached databases and per-connection
+    /// pragmas go with it.
+    ///
+    /// Settings that every session needs belong in the connection options
+    /// (`PgConnectOptions::options`), which the reset returns to.
     pub fn raw_connection(&mut self) -> &mut DB::Connection {
-        self.raw_used = true;
+        self.state.raw_used = true;
         &mut self.connection
     }
 
-    /// Commits the transaction.
+    /// Commits the transaction, and returns `Ok` only if the server committed
+    /// its work.
     ///
-    /// On PostgreSQL, a statement that failed through this transaction aborts
-    /// it, and the server would answer `COMMIT` with a rollback: `commit`
-    /// then rolls back and returns [`Error::TransactionAborted`] rather than
-    /// `Ok`, so failed work is never reported as saved. (Errors of raw SQL
-    /// run through [`raw_connection`](Self::raw_connection) are not seen
-    /// here.)
+    /// On PostgreSQL, a statement that failed through this transaction — a
+    /// built one, or raw SQL — aborts it, and the server would answer
+    /// `COMMIT` with a rollback: `commit` then rolls back and returns
+    /// [`Error::TransactionAborted`] rather than `Ok`, so failed work is
+    /// never reported as saved. A statement future dropped mid-flight makes
+    /// it return [`Error::StatementCancelled`]; raw SQL that ended the
+    /// transaction, [`Error::TransactionEndedByRawSql`]. In each case nothing
+    /// is committed.
     pub async fn commit(mut self) -> Result<(), Error> {
-        if self.aborted {
-            let tenant = self.tenant.key_value();
-            self.rollback().await?;
+        self.end(Ending::Commit).await
+    }
+
+    /// Rolls the transaction back. Nothing of it is committed, whatever this
+    /// returns, unless raw SQL committed part of it first, which is reported
+    /// ([`Error::TransactionEndedByRawSql`]).
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        self.end(Ending::Rollback).await
+    }
+
+    async fn end(&mut self, ending: Ending) -> Result<(), Error> {
+        let tenant = self.tenant.key_value();
+        let refused = |error: Error| match ending {
+            Ending::Commit => Err(error),
+            // Closing the connection rolls back: what was asked for.
+            Ending::Rollback => Ok(()),
+        };
+        if self.state.in_flight {
+            // The protocol state is unknown: say nothing more to the server.
+            self.state.abandon();
+            return refused(Error::StatementCancelled { tenant });
+        }
+        if self.state.raw_used {
+            // Raw SQL may have queued work that changes the depth (a nested
+            // transaction dropped on SQLite).
+            if let Err(error) = DB::settle(&mut self.connection).await {
+                self.state.abandon();
+                return refused(Error::Database(error));
+            }
+        }
+        match DB::TransactionManager::get_transaction_depth(&self.connection) {
+            1 => {}
+            0 => {
+                // Raw code ended the transaction through sqlx's own calls.
+                self.state.abandon();
+                return Err(Error::TransactionEndedByRawSql { tenant });
+            }
+            depth => {
+                self.state.abandon();
+                return refused(Error::NestedTransactionLeftOpen { tenant, depth });
+            }
+        }
+        if self.state.raw_used
+            && let Some(outcome) = self.reset_raw_session(ending).await
+        {
+            return outcome;
+        }
+        if self.state.aborted && ending == Ending::Commit {
+            self.finish(Ending::Rollback).await?;
             return Err(Error::TransactionAborted { tenant });
         }
-        <DB::TransactionManager as TransactionManager>::commit(&mut self.connection).await?;
-        self.open = false;
-        self.clear_raw_session_state().await;
-        Ok(())
+        self.finish(ending).await
     }
 
-    /// Rolls the transaction back.
-    pub async fn rollback(mut self) -> Result<(), Error> {
-        <DB::TransactionManager as TransactionManager>::rollback(&mut self.connection).await?;
-        self.open = false;
-        self.clear_raw_session_state().await;
-        Ok(())
-    }
-
-    /// Checks the statement's scope against this transaction, then builds it.
-    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
-        self.check_scope(statement.scope())?;
-        let built = statement.build(DB::DIALECT)?;
-        // The built statement is what is sent: check its scope too.
-        self.check_scope(built.scope())?;
-        Ok(built)
-    }
-
-    fn check_scope(&self, scope: StatementScope) -> Result<(), Error> {
-        let transaction = self.tenant.key_value();
-        match scope {
-            StatementScope::Tenant(statement) if statement == transaction => Ok(()),
-            StatementScope::Tenant(statement) => Err(Error::TenantMismatch {
-                statement,
-                transaction,
-            }),
-            StatementScope::Global => Ok(()),
-            StatementScope::AllTenants => {
-                Err(Error::CrossTenantInTenantTransaction { transaction })
+    /// Sends `COMMIT` or `ROLLBACK` through sqlx, which keeps its count of
+    /// open transactions right.
+    async fn finish(&mut self, ending: Ending) -> Result<(), Error> {
+        let ended = match ending {
+            Ending::Commit => DB::TransactionManager::commit(&mut self.connection).await,
+            Ending::Rollback => DB::TransactionManager::rollback(&mut self.connection).await,
+        };
+        match ended {
+            Ok(()) => {
+                self.state.open = false;
+                Ok(())
+            }
+            Err(error) => {
+                self.state.abandon();
+                // SQLite refuses to end a transaction that is not open: raw
+                // SQL ended it, or SQLite rolled it back after an error.
+                Err(match DB::is_no_transaction(&error) {
+                    true if self.state.raw_used => Error::TransactionEndedByRawSql {
+                        tenant: self.tenant.key_value(),
+                    },
+                    true => Error::TransactionAborted {
+                        tenant: self.tenant.key_value(),
+                    },
+                    false => Error::Database(error),
+                })
             }
         }
     }
 
     /// After raw SQL, clears the session state it may have left for the next
-    /// borrower (see [`Backend::reset_statement`]); if that fails, the
-    /// connection is closed rather than reused.
-    async fn clear_raw_session_state(&mut self) {
-        if !self.raw_used {
-            return;
+    /// borrower, before the transaction ends (see [`Self::raw_connection`]).
+    /// Returns the outcome of the whole `commit` or `rollback` when the
+    /// transaction cannot continue to its normal end.
+    async fn reset_raw_session(&mut self, ending: Ending) -> Option<Result<(), Error>> {
+        let tenant = self.tenant.key_value();
+        let RawSessionReset::InPlace { check, statements } = DB::RAW_SESSION_RESET else {
+            self.state.close = true;
+            return None;
+        };
+        if !self.state.aborted {
+            let reset = execute_text::<DB>(&mut self.connection, format!("{check}; {statements}"));
+            match reset.await {
+                Ok(()) => return None,
+                Err(error) if DB::is_aborted_transaction(&error) => self.state.aborted = true,
+                Err(error) if DB::is_no_transaction(&error) => {
+                    // What raw SQL ran after its COMMIT or ROLLBACK may sit on
+                    // another server connection behind a pooler: close.
+                    self.state.abandon();
+                    return Some(Err(Error::TransactionEndedByRawSql { tenant }));
+                }
+                Err(error) => {
+                    self.state.abandon();
+                    return Some(match ending {
+                        Ending::Commit => Err(Error::Database(error)),
+                        Ending::Rollback => {
+                            warn_closing(&error);
+                            Ok(())
+                        }
+                    });
+                }
+            }
         }
-        let reset = DB::reset_statement(&self.setting);
-        if let Err(error) = DB::execute_text(&mut self.connection, reset).await {
-            tracing::warn!(
-                target: "tenancy::pool",
-                %error,
-                "could not reset the session after raw SQL; closing the connection"
-            );
-            self.connection.close_on_drop();
+        // Nothing but ROLLBACK runs in an aborted transaction. The reset
+        // follows it in the same simple query, so that it reaches the same
+        // server connection; the connection is closed all the same.
+        let rolled_back =
+            execute_text::<DB>(&mut self.connection, format!("ROLLBACK; {statements}")).await;
+        self.state.abandon();
+        if let Err(error) = &rolled_back {
+            warn_closing(error);
         }
+        Some(match ending {
+            Ending::Commit => Err(Error::TransactionAborted { tenant }),
+            Ending::Rollback => Ok(()),
+        })
     }
+}
+
+fn warn_closing(error: &sqlx::Error) {
+    tracing::warn!(
+        target: "tenancy::pool",
+        %error,
+        "could not reset the session after raw SQL; closing the connection"
+    );
 }
 
 impl<K: TenantKey, DB: Backend> Drop for TenantTransaction<K, DB> {
     fn drop(&mut self) {
-        if self.open {
+        if self.state.open {
             // Queues ROLLBACK; the pool sends it before anyone reuses the
             // connection (sqlx pings every returned connection).
-            <DB::TransactionManager as TransactionManager>::start_rollback(&mut self.connection);
-            if self.raw_used {
+            DB::TransactionManager::start_rollback(&mut self.connection);
+            if self.state.raw_used || self.state.in_flight {
                 // No round trip is possible here to reset what raw SQL may
-                // have set at session level: do not reuse the connection.
-                self.connection.close_on_drop();
+                // have set at session level, or to read a dropped
+                // statement's answer: do not reuse the connection.
+                self.state.close = true;
             }
         }
-        // Raw SQL can leave sqlx counting a transaction after ours ended (a
-        // savepoint whose guard was leaked): the server is then still inside
-        // it, tenant set. sqlx's local count costs no round trip to read, and
-        // this guards pools made elsewhere (`from_pool`), which lack the
-        // release check of pools this crate builds.
-        if sqlx::Connection::is_in_transaction(&*self.connection) {
-            tracing::warn!(
-                target: "tenancy::pool",
-                "closing a connection that raw SQL left inside a transaction"
-            );
+        // Without raw SQL nothing but this transaction changes sqlx's count
+        // of open transactions, so the count is right here; the pool's
+        // release check reads it all the same.
+        if self.state.close {
             self.connection.close_on_drop();
         }
     }
@@ -257,7 +368,7 @@ impl<K: TenantKey, DB: Backend> core::fmt::Debug for TenantTransaction<K, DB> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TenantTransaction")
             .field("tenant", &self.tenant)
-            .field("open", &self.open)
+            .field("open", &self.state.open)
             .finish_non_exhaustive()
     }
 }

@@ -3,21 +3,22 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
 use tenancy_sqlx::axum::{ApiKeyHash, ApiKeys, VerifiedTenant, VerifyTenant, request_span};
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::{CrossTenant, TenantPool, TenantPoolOptions};
+use tenancy_test::TestResult;
+use tenancy_test::capture::Capture;
 use tower::ServiceExt;
 use tracing::Instrument;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const KEY_OF_42: &str = "tk_live_42_c0ffee";
 const KEY_OF_7: &str = "tk_live_7_decaf";
@@ -39,10 +40,17 @@ where
 
 /// Issued keys by hash, as an application's key table would hold them.
 fn issued_keys() -> ApiKeys<impl tenancy_sqlx::axum::ApiKeyLookup<i64> + Clone> {
-    let stored: Arc<HashMap<ApiKeyHash, i64>> = Arc::new(HashMap::from([
-        (ApiKeyHash::of(KEY_OF_42), 42),
-        (ApiKeyHash::of(KEY_OF_7), 7),
-    ]));
+    keys(&[(KEY_OF_42, 42), (KEY_OF_7, 7)])
+}
+
+/// A verifier that knows these keys: every call returns the same type.
+fn keys(issued: &[(&str, i64)]) -> ApiKeys<impl tenancy_sqlx::axum::ApiKeyLookup<i64> + Clone> {
+    let stored: Arc<HashMap<ApiKeyHash, i64>> = Arc::new(
+        issued
+            .iter()
+            .map(|(key, tenant)| (ApiKeyHash::of(key), *tenant))
+            .collect(),
+    );
     ApiKeys::new(move |hash: ApiKeyHash| {
         let stored = Arc::clone(&stored);
         async move { Ok::<_, Infallible>(stored.get(&hash).copied()) }
@@ -58,9 +66,7 @@ fn request(headers: &[(&str, &str)]) -> Result<Request<Body>, axum::http::Error>
 }
 
 /// Status, `WWW-Authenticate` and body text of a response.
-async fn read(
-    response: Response,
-) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error>> {
+async fn read(response: Response) -> TestResult<(StatusCode, Option<String>, String)> {
     let status = response.status();
     let challenge = response
         .headers()
@@ -71,7 +77,7 @@ async fn read(
     Ok((status, challenge, String::from_utf8(body.to_vec())?))
 }
 
-fn error_message(body: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn error_message(body: &str) -> TestResult<String> {
     let json: Value = serde_json::from_str(body)?;
     Ok(json["error"].as_str().ok_or("no error field")?.to_owned())
 }
@@ -210,6 +216,13 @@ mod tables {
 }
 use tables::ApiKey;
 
+/// The row that issues `KEY_OF_7` to tenant 7.
+fn key_of_7() -> tenancy_sqlx::Insert<ApiKey> {
+    ApiKey::insert()
+        .set(ApiKey::KEY_HASH, ApiKeyHash::of(KEY_OF_7).to_string())
+        .set(ApiKey::TENANT_ID, 7)
+}
+
 #[tokio::test]
 async fn keys_can_live_in_a_global_table() -> TestResult {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
@@ -218,13 +231,7 @@ async fn keys_can_live_in_a_global_table() -> TestResult {
     owner
         .apply_schema(&TableSet::new().with::<ApiKey>())
         .await?;
-    owner
-        .execute(
-            ApiKey::insert()
-                .set(ApiKey::KEY_HASH, ApiKeyHash::of(KEY_OF_7).to_string())
-                .set(ApiKey::TENANT_ID, 7),
-        )
-        .await?;
+    owner.execute(key_of_7()).await?;
     let app = router(ApiKeys::in_table(
         &pool,
         ApiKey::KEY_HASH,
@@ -303,81 +310,9 @@ async fn over_real_http() -> TestResult {
     Ok(())
 }
 
-/// A subscriber that keeps the `tenant` values recorded on spans.
-mod recorder {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex};
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
-    use tracing_core::span::Current;
-
-    #[derive(Default)]
-    pub struct Recorder {
-        pub tenants: Arc<Mutex<Vec<String>>>,
-        next_id: AtomicU64,
-        spans: Mutex<Vec<(Id, &'static Metadata<'static>)>>,
-        entered: Mutex<Vec<Id>>,
-    }
-
-    struct TenantField<'a>(&'a Mutex<Vec<String>>);
-
-    impl Visit for TenantField<'_> {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "tenant"
-                && let Ok(mut tenants) = self.0.lock()
-            {
-                tenants.push(format!("{value:?}"));
-            }
-        }
-    }
-
-    impl Subscriber for Recorder {
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn new_span(&self, span: &Attributes<'_>) -> Id {
-            let id = Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
-            if let Ok(mut spans) = self.spans.lock() {
-                spans.push((id.clone(), span.metadata()));
-            }
-            id
-        }
-        fn record(&self, _: &Id, values: &Record<'_>) {
-            values.record(&mut TenantField(&self.tenants));
-        }
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, _: &Event<'_>) {}
-        fn enter(&self, span: &Id) {
-            if let Ok(mut entered) = self.entered.lock() {
-                entered.push(span.clone());
-            }
-        }
-        fn exit(&self, _: &Id) {
-            if let Ok(mut entered) = self.entered.lock() {
-                entered.pop();
-            }
-        }
-        fn current_span(&self) -> Current {
-            let entered = self.entered.lock().ok().and_then(|e| e.last().cloned());
-            let spans = self.spans.lock();
-            match (entered, spans) {
-                (Some(id), Ok(spans)) => match spans.iter().find(|(known, _)| *known == id) {
-                    Some((id, metadata)) => Current::new(id.clone(), metadata),
-                    None => Current::none(),
-                },
-                _ => Current::none(),
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_tenant_is_recorded_on_the_request_span() -> TestResult {
-    let recorder = recorder::Recorder::default();
-    let tenants: Arc<Mutex<Vec<String>>> = Arc::clone(&recorder.tenants);
-    let _default = tracing::subscriber::set_default(recorder);
+    let (captured, _guard) = Capture::install();
 
     let bearer = format!("Bearer {KEY_OF_42}");
     let request = request(&[("authorization", &bearer)])?;
@@ -387,6 +322,157 @@ async fn the_tenant_is_recorded_on_the_request_span() -> TestResult {
         .instrument(span)
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(*tenants.lock().map_err(|_| "poisoned")?, ["42"]);
+    assert_eq!(
+        captured.recorded(),
+        [("tenant".to_owned(), "42".to_owned())]
+    );
+    Ok(())
+}
+
+/// A middleware that verifies the request with its own state and says
+/// whom it found in a response header, before the handler runs.
+async fn verify_in_middleware(
+    VerifiedTenant(tenant): VerifiedTenant,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = tenant.key().to_string().parse() {
+        response.headers_mut().insert("x-middleware-tenant", value);
+    }
+    response
+}
+
+/// The handler's verdict (status and body) and the middleware's, for a
+/// request with `key`, through a router whose handler verifies with
+/// `handler` and whose middleware verifies with `middleware`.
+async fn verdicts<H, M>(
+    handler: H,
+    middleware: M,
+    key: &str,
+) -> TestResult<(StatusCode, String, Option<String>)>
+where
+    H: VerifyTenant + Clone + Send + Sync + 'static,
+    H::Rejection: Send,
+    M: VerifyTenant + Clone + Send + Sync + 'static,
+    M::Rejection: Send,
+{
+    let app = router(handler).layer(from_fn_with_state(middleware, verify_in_middleware));
+    let bearer = format!("Bearer {key}");
+    let response = app.oneshot(request(&[("authorization", &bearer)])?).await?;
+    let seen_by_middleware = response
+        .headers()
+        .get("x-middleware-tenant")
+        .map(|value| value.to_str().map(str::to_owned))
+        .transpose()?;
+    let (status, _, body) = read(response).await?;
+    Ok((status, body, seen_by_middleware))
+}
+
+/// Two verifiers in one request — a middleware's and the handler's — each
+/// see their own verdict, never the other's, in either order and whether or
+/// not they are of one type: a permissive verifier's tenant must not
+/// satisfy a stricter one, nor a stricter one's stand in for another.
+#[tokio::test]
+async fn a_verifier_never_sees_another_verifiers_verdict() -> TestResult {
+    const GUESS: &str = "tk_guess";
+    // Accepts any well-formed key, as tenant 1.
+    let permissive = ApiKeys::new(|_hash: ApiKeyHash| async { Ok::<_, Infallible>(Some(1_i64)) });
+    // The same type as the strict verifier, with a key of its own.
+    let permissive_same_type = keys(&[(GUESS, 1), (KEY_OF_42, 1)]);
+
+    // Permissive first: the strict handler still refuses the guess.
+    let (status, _, middleware) = verdicts(issued_keys(), permissive.clone(), GUESS).await?;
+    assert_eq!(
+        (status, middleware.as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("1"))
+    );
+    let (status, _, _) = verdicts(issued_keys(), permissive_same_type.clone(), GUESS).await?;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "same type, permissive first"
+    );
+
+    // Strict first: the handler's own verifier decides its tenant.
+    let (status, body, middleware) = verdicts(permissive, issued_keys(), KEY_OF_42).await?;
+    assert_eq!(
+        (status, body.as_str(), middleware.as_deref()),
+        (StatusCode::OK, "1", Some("42"))
+    );
+    let (status, body, middleware) =
+        verdicts(permissive_same_type, issued_keys(), KEY_OF_42).await?;
+    assert_eq!(
+        (status, body.as_str(), middleware.as_deref()),
+        (StatusCode::OK, "1", Some("42")),
+        "same type, strict first"
+    );
+    Ok(())
+}
+
+/// Lookups in a key table use the tenant pool's own connections, so they
+/// stop with the pool once a new connection fails its role check.
+#[tokio::test]
+async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
+    use tenancy_sqlx::rls::RlsPolicy;
+    use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
+    use tenancy_sqlx::{OwnerPool, Postgres, TenantId};
+
+    let db = TestDatabase::create().await?;
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("test: issue keys")?,
+    );
+    let tables = TableSet::new().with::<ApiKey>();
+    owner
+        .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    owner.execute(key_of_7()).await?;
+    let late = db.create_role("late", &[]).await?;
+    let admin = db.admin_pool().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT {APP_ROLE} TO \"{}\"",
+        late.name()
+    )))
+    .execute(&admin)
+    .await?;
+    let pool = TenantPool::<Postgres>::connect_with(
+        sqlx::postgres::PgPoolOptions::new().max_connections(2),
+        late.url().parse()?,
+        TenantPoolOptions::new().tables(&tables),
+    )
+    .await?;
+    let app = router(ApiKeys::in_table(
+        &pool,
+        ApiKey::KEY_HASH,
+        ApiKey::TENANT_ID,
+    ));
+    let bearer = format!("Bearer {KEY_OF_7}");
+    let response = app
+        .clone()
+        .oneshot(request(&[("authorization", &bearer)])?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Hold the pool's one connection (once the lookup has given it back),
+    // so that the next lookup opens another.
+    for _ in 0..10_000 {
+        if pool.num_idle() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+    let held = pool.begin(&TenantId::from_verified(7)).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER ROLE \"{}\" BYPASSRLS",
+        late.name()
+    )))
+    .execute(&admin)
+    .await?;
+    let response = app.oneshot(request(&[("authorization", &bearer)])?).await?;
+    let (status, _, body) = read(response).await?;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    held.rollback().await?;
     Ok(())
 }

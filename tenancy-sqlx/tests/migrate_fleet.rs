@@ -1,15 +1,15 @@
 //! The migration runner on a fleet of tenant schemas: stopping after
 //! failures, the canary, bounded connections, two runners at once.
 
-mod migrate_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
-use migrate_support::*;
 use tenancy_sqlx::migrate::{Outcome, StopReason, Target};
 use tenancy_sqlx::testing::TestDatabase;
+use tenancy_test::TestResult;
+use tenancy_test::migrate::*;
+use tenancy_test::sql::execute;
 
 const FLEET: usize = 200;
 

@@ -5,9 +5,6 @@
 // The structs describe tables; no test builds a value of them.
 #![allow(dead_code, missing_docs)]
 
-mod migrate_support;
-
-use migrate_support::{BoxError, TestResult, execute, quick};
 use sqlx::PgPool;
 use tenancy_sqlx::audit::{self, FindingKind};
 use tenancy_sqlx::ddl::TableSet;
@@ -17,6 +14,9 @@ use tenancy_sqlx::migrate::{self, MigrateError, Migrations, Runner, Target};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{CrossTenant, Identifier, tenant_scoped};
+use tenancy_test::migrate::quick;
+use tenancy_test::sql::execute;
+use tenancy_test::{BoxError, TestResult};
 
 mod v1 {
     use super::tenant_scoped;

@@ -1,16 +1,16 @@
 //! The migration runner on a few targets: ledger, idempotence, checksums,
 //! down scripts, failures, `-- no-transaction`, lock waits, databases.
 
-mod migrate_support;
-
 use std::time::Duration;
 
-use migrate_support::*;
 use sqlx::migrate::MigrationType;
 use tenancy_sqlx::migrate::{
     Event, FailureKind, Migrations, Operation, Outcome, RunnerOptions, Target,
 };
 use tenancy_sqlx::testing::TestDatabase;
+use tenancy_test::migrate::*;
+use tenancy_test::sql::execute;
+use tenancy_test::{BoxError, TestResult};
 
 fn failure(
     report: &tenancy_sqlx::migrate::TargetReport,
@@ -107,7 +107,7 @@ async fn an_edited_migration_is_refused_naming_the_version_and_the_target() -> T
         .iter_mut()
         .filter(|m| m.version == 2 && m.migration_type == MigrationType::ReversibleUp)
     {
-        *migration = migrate_support::migration(
+        *migration = tenancy_test::migrate::migration(
             2,
             "add priority",
             MigrationType::ReversibleUp,

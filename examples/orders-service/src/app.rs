@@ -5,7 +5,7 @@ use axum::Router;
 use axum::routing::get;
 use chrono::{DateTime, SubsecRound, Utc};
 use tenancy_sqlx::axum::request_span;
-use tenancy_sqlx::{Backend, TenantPool};
+use tenancy_sqlx::{Backend, DecodeRow, TenantPool};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, ApiKeyVerifier};
@@ -41,12 +41,6 @@ impl<DB: Backend> Clone for AppState<DB> {
     }
 }
 
-/// A row type the backend `DB` can decode: what the tenant transaction's
-/// `fetch_*` methods ask of their result type, under one name.
-pub trait Decode<DB: Backend>: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin {}
-
-impl<T, DB: Backend> Decode<DB> for T where T: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin {}
-
 /// The service's routes, for a database of backend `DB`.
 ///
 /// Each request runs in the library's `request` span, whose `tenant` field
@@ -54,14 +48,14 @@ impl<T, DB: Backend> Decode<DB> for T where T: for<'r> sqlx::FromRow<'r, DB::Row
 /// every log line of the request says which tenant it was for.
 pub fn router<DB: Backend>(state: AppState<DB>) -> Router
 where
-    Order: Decode<DB>,
-    OrderItem: Decode<DB>,
-    Customer: Decode<DB>,
-    CustomerOrder: Decode<DB>,
-    TenantPlan: Decode<DB>,
-    (i64,): Decode<DB>,
-    (bool,): Decode<DB>,
-    (String,): Decode<DB>,
+    Order: DecodeRow<DB>,
+    OrderItem: DecodeRow<DB>,
+    Customer: DecodeRow<DB>,
+    CustomerOrder: DecodeRow<DB>,
+    TenantPlan: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
+    (String,): DecodeRow<DB>,
 {
     Router::new()
         .route(

@@ -10,9 +10,9 @@ use tenancy_sqlx::TenantId;
 use tenancy_sqlx::axum::{
     ApiKeyHash, ApiKeyTable, ApiKeys, TenantRejection, VerifiedTenant, VerifyTenant,
 };
-use tenancy_sqlx::{Backend, TenantPool, TenantTransaction};
+use tenancy_sqlx::{Backend, DecodeRow, TenantPool, TenantTransaction};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::schema::ApiKey;
 
@@ -33,7 +33,7 @@ pub fn hash_key(api_key: &str) -> String {
 
 impl<DB: Backend> VerifyTenant for AppState<DB>
 where
-    (i64,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
 {
     type Rejection = TenantRejection;
 
@@ -44,7 +44,7 @@ where
 
 /// The verified caller and the hash of the key it used, for recording who
 /// did something. Extracting it verifies the key first (through
-/// [`VerifiedTenant`], which the same request shares).
+/// [`VerifiedTenant`]).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyHolder {
     /// The key's tenant.
@@ -83,7 +83,7 @@ impl KeyHolder {
         tx: &mut TenantTransaction<i64, DB>,
     ) -> Result<String, AppError>
     where
-        (String,): Decode<DB>,
+        (String,): DecodeRow<DB>,
     {
         let (label,): (String,) = tx
             .fetch_optional(

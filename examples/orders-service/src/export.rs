@@ -3,10 +3,9 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use tenancy_sqlx::{Backend, TenantTransaction};
+use tenancy_sqlx::{Backend, DecodeRow, TenantTransaction};
 use tenancy_sqlx::{Filter, TenantId};
 
-use crate::app::Decode;
 use crate::error::AppError;
 use crate::model::{ExportFormat, ExportParams};
 use crate::schema::{ExportAudit, Order};
@@ -29,7 +28,7 @@ pub async fn export_orders<DB: Backend>(
     params: &ExportParams,
 ) -> Result<Vec<Order>, AppError>
 where
-    Order: Decode<DB>,
+    Order: DecodeRow<DB>,
 {
     let tenant = exporter.tenant;
     let filter = Filter::all(

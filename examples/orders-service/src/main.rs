@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use orders_service::app::{self, AppState, Decode};
+use orders_service::app::{self, AppState};
 use orders_service::routes::customers::CustomerOrder;
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Customer, Order, OrderItem};
 use orders_service::startup::{self, DatabaseConfig};
 use orders_service::{banner, seed};
-use tenancy_sqlx::{Backend, OwnerPool, TenantPool};
+use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -111,14 +111,14 @@ async fn serve<DB: Backend>(
     config: &DatabaseConfig,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
-    Order: Decode<DB>,
-    OrderItem: Decode<DB>,
-    Customer: Decode<DB>,
-    CustomerOrder: Decode<DB>,
-    TenantPlan: Decode<DB>,
-    (i64,): Decode<DB>,
-    (bool,): Decode<DB>,
-    (String,): Decode<DB>,
+    Order: DecodeRow<DB>,
+    OrderItem: DecodeRow<DB>,
+    Customer: DecodeRow<DB>,
+    CustomerOrder: DecodeRow<DB>,
+    TenantPlan: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
+    (String,): DecodeRow<DB>,
 {
     let seeded = seed::demo_data(&owner, &pool).await?;
     let address = listener.local_addr()?;

@@ -3,9 +3,9 @@
 //! easy to spot. Seeding is idempotent: running it again adds nothing.
 
 use tenancy_sqlx::TenantId;
-use tenancy_sqlx::{Backend, OwnerPool, TenantPool};
+use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
 
-use crate::app::{Decode, now};
+use crate::app::now;
 use crate::auth::hash_key;
 use crate::schema::{ApiKey, Customer, Order, OrderItem, Plan, Tenant};
 
@@ -144,9 +144,9 @@ pub async fn demo_data<DB: Backend>(
     pool: &TenantPool<DB>,
 ) -> Result<Seeded, SeedError>
 where
-    Customer: Decode<DB>,
-    Order: Decode<DB>,
-    (bool,): Decode<DB>,
+    Customer: DecodeRow<DB>,
+    Order: DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
 {
     global_rows(owner).await?;
     Ok(Seeded {
@@ -199,9 +199,9 @@ async fn tenant_rows<DB: Backend>(
     demo: &DemoTenant,
 ) -> Result<DemoIds, SeedError>
 where
-    Customer: Decode<DB>,
-    Order: Decode<DB>,
-    (bool,): Decode<DB>,
+    Customer: DecodeRow<DB>,
+    Order: DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
 {
     // Seeding is the trust decision here: these ids are the demo's own.
     let tenant = TenantId::from_verified(demo.id);

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+use tenancy_test::TestResult;
 
 /// The binary, running, and what it printed before it was ready.
 struct Running {
@@ -25,7 +25,7 @@ struct Running {
 impl Running {
     /// Starts the binary on a free port (`PORT=0`) with `data_dir` and waits
     /// until it prints its banner.
-    async fn start(data_dir: &Path) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    async fn start(data_dir: &Path) -> tenancy_test::TestResult<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_orders-service"))
             .env("PORT", "0")
             .env("ORDERS_DATA_DIR", data_dir)

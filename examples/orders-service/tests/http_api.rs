@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Reply, TestApp};
 
-type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+use tenancy_test::TestResult;
 
 /// An id no tenant has: the kit's ids are at least 10^15 and unique.
 const MISSING_ID: i64 = 999_999_999;
@@ -184,7 +184,7 @@ async fn answers_for(
     path: &str,
     other_tenants_id: i64,
     body: Option<&Value>,
-) -> Result<(String, String), Box<dyn std::error::Error + Send + Sync>> {
+) -> TestResult<(String, String)> {
     let body = body.map(Value::to_string);
     let mut answers = Vec::new();
     for id in [other_tenants_id, MISSING_ID] {

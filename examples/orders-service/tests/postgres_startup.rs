@@ -5,8 +5,7 @@ use orders_service::startup::{self, StartupError};
 use tenancy_sqlx::testing::TestDatabase;
 
 #[tokio::test]
-async fn the_table_owner_is_refused_as_the_application_role()
--> Result<(), Box<dyn std::error::Error>> {
+async fn the_table_owner_is_refused_as_the_application_role() -> tenancy_test::TestResult {
     let database = TestDatabase::create().await?;
     // The owner owns the tables, so the policies would not bind it.
     let refused = startup::open_postgres(&database.owner_url(), &database.owner_url()).await;

@@ -1,6 +1,7 @@
 //! Checks of the whole database rather than of the registered tables:
-//! tenant data that nothing protects, and the roles, functions and views
-//! through which SQL can run unconfined by row-level security.
+//! tenant data that nothing protects, and the functions and views through
+//! which SQL can run unconfined by row-level security (the roles that can
+//! are the role audit's, [`RoleAudit`](super::RoleAudit)).
 
 use sqlx::PgConnection;
 use sqlx::postgres::types::Oid;
@@ -75,35 +76,6 @@ pub async fn unregistered_tenant_tables(
                 "register it (`#[tenant_scoped]` in the application's `TableSet`) and apply the schema, \
                  or protect it by hand: ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL \
                  SECURITY and the generated policy"
-            ),
-        })
-        .collect())
-}
-
-/// Lists the login roles with `CREATEROLE` that are not superusers (those
-/// the role audit reports already): such a role can create or alter roles,
-/// and on PostgreSQL 15 grant itself membership in the tables' owner, then
-/// switch row-level security off.
-pub async fn login_roles_that_create_roles(
-    connection: &mut PgConnection,
-) -> Result<Vec<Finding>, Error> {
-    let roles: Vec<String> = sqlx::query_scalar(
-        "SELECT rolname::text FROM pg_catalog.pg_roles
-         WHERE rolcanlogin AND rolcreaterole AND NOT rolsuper ORDER BY 1",
-    )
-    .fetch_all(&mut *connection)
-    .await?;
-    Ok(roles
-        .into_iter()
-        .map(|role| Finding {
-            table: None,
-            kind: FindingKind::LoginRoleCreatesRoles,
-            message: format!(
-                "role `{role}` can log in and has CREATEROLE: it can make itself a member of the \
-                 tables' owner and switch row-level security off"
-            ),
-            fix: format!(
-                "ALTER ROLE \"{role}\" NOCREATEROLE, and manage roles as a role that cannot log in"
             ),
         })
         .collect())

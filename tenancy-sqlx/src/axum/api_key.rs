@@ -11,8 +11,9 @@ use tenancy_core::{BuildStatement, Column, GlobalTable, Select, TenantId, Tenant
 
 use super::bearer::bearer_token;
 use super::{BoxError, TenantRejection, VerifyTenant};
-use crate::TenantPool;
 use crate::backend::Backend;
+use crate::execute::{Fetch, FirstRow};
+use crate::{DecodeRow, TenantPool};
 
 /// The SHA-256 of an API key: what you store, and what a lookup searches
 /// for. Its text form is 64 lowercase hex digits.
@@ -125,7 +126,7 @@ where
     #[must_use]
     pub fn in_table(pool: &TenantPool<DB>, hash: Column<T, String>, tenant: Column<T, K>) -> Self {
         ApiKeys::new(ApiKeyTable {
-            pool: pool.sqlx_pool().clone(),
+            pool: pool.clone(),
             hash,
             tenant,
             _key: PhantomData,
@@ -150,7 +151,7 @@ impl<K: TenantKey, L: ApiKeyLookup<K>> VerifyTenant<K> for ApiKeys<L> {
 /// The lookup of [`ApiKeys::in_table`]: a `#[global_table]` of key hashes
 /// and tenant keys.
 pub struct ApiKeyTable<T, K, DB: Backend> {
-    pool: sqlx::Pool<DB>,
+    pool: TenantPool<DB>,
     hash: Column<T, String>,
     tenant: Column<T, K>,
     _key: PhantomData<fn() -> K>,
@@ -182,7 +183,7 @@ where
     T: GlobalTable,
     K: TenantKey,
     DB: Backend,
-    (K,): for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin,
+    (K,): DecodeRow<DB>,
 {
     fn tenant_for(
         &self,
@@ -195,8 +196,10 @@ where
         let pool = self.pool.clone();
         let lookup: Pin<Box<dyn Future<Output = Result<Option<K>, BoxError>> + Send>> =
             Box::pin(async move {
+                // Through the tenant pool's own acquire, which refuses once
+                // a connection failed the pool's check.
                 let mut connection = pool.acquire().await?;
-                let row: Option<(K,)> = DB::fetch_optional(&mut connection, statement?).await?;
+                let row = FirstRow::<(K,)>::fetch(&mut connection, statement?).await?;
                 Ok(row.map(|(key,)| key))
             });
         // Boxed, so that the caller's future need not prove sqlx's futures

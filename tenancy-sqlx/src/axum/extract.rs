@@ -54,8 +54,13 @@ pub trait VerifyTenant<K: TenantKey = i64>: Send + Sync {
 ///
 /// It records the tenant's key on the current `tracing` span, in the field
 /// `tenant`, which the span must declare (`tenant = tracing::field::Empty`):
-/// [`request_span`](super::request_span) makes such a span. Extracting it
-/// twice in one request verifies once.
+/// [`request_span`](super::request_span) makes such a span.
+///
+/// Every extraction runs the verifier it is given: nothing is cached in the
+/// request, so a tenant that a permissive verifier accepted (in a
+/// middleware with its own state, say) never stands in for the verdict of a
+/// stricter one later in the same request, whatever their order or types.
+/// A verifier that is costly to run twice can cache its own verdicts.
 ///
 /// ```
 /// use tenancy_sqlx::axum::VerifiedTenant;
@@ -68,11 +73,6 @@ pub trait VerifyTenant<K: TenantKey = i64>: Send + Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifiedTenant<K: TenantKey = i64>(pub TenantId<K>);
 
-/// The request's tenant once verified, cached in the request's extensions.
-/// Private, so nothing outside this module can put a tenant there.
-#[derive(Clone, Copy)]
-struct Verified<K: TenantKey>(TenantId<K>);
-
 impl<S, K> FromRequestParts<S> for VerifiedTenant<K>
 where
     S: VerifyTenant<K>,
@@ -81,11 +81,7 @@ where
     type Rejection = S::Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(Verified(tenant)) = parts.extensions.get::<Verified<K>>() {
-            return Ok(VerifiedTenant(*tenant));
-        }
         let tenant = state.verify(parts).await?;
-        parts.extensions.insert(Verified(tenant));
         tracing::Span::current().record("tenant", tracing::field::display(tenant.key()));
         Ok(VerifiedTenant(tenant))
     }

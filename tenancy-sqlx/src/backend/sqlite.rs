@@ -2,85 +2,84 @@
 //! code that does not need Row Level Security.
 //!
 //! SQLite has no Row Level Security and no session settings. A tenant
-//! transaction is a plain `BEGIN`; what confines it to its tenant is the
+//! transaction is a `BEGIN IMMEDIATE`; what confines it to its tenant is the
 //! builder's predicate on every statement and the transaction's refusal of
 //! statements built for another tenant. Raw SQL is not filtered by anything.
 
-use core::future::Future;
-
 use sea_query_sqlx::SqlxValues;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Executor, Sqlite, SqliteConnection};
-use tenancy_core::{Dialect, KeyValue, Statement};
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{Connection, Sqlite, SqliteConnection};
+use tenancy_core::{Dialect, KeyValue};
 
-use super::{Backend, sealed};
+use super::{Access, Backend, Internals, RawSessionReset};
 use crate::Error;
 use crate::setting::SettingName;
 
 mod owner;
 mod pool;
 
-/// The pragma every connection is opened with, and that a transaction
-/// restores after raw SQL: composite foreign keys keep a row from pointing
-/// into another tenant only while SQLite enforces them.
-const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
-
-impl sealed::Sealed for Sqlite {}
-
 impl Backend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
+}
+
+impl Internals for Sqlite {
+    type Executor<'c> = &'c mut SqliteConnection;
+    type Values = SqlxValues;
+
     const ERROR_ABORTS_TRANSACTION: bool = false;
+    // Raw SQL can leave TEMP tables and views (which shadow the real tables
+    // for unqualified names), TEMP triggers on the real tables (which fire
+    // on the next borrower's writes), attached databases and any of dozens
+    // of per-connection pragmas (`foreign_keys`, `ignore_check_constraints`,
+    // `query_only`, `recursive_triggers`…). Reopening a connection is
+    // cheaper than knowing them all, and no pooler sits in between.
+    const RAW_SESSION_RESET: RawSessionReset = RawSessionReset::CloseConnection;
 
-    fn begin_statement(_setting: &SettingName, _tenant: KeyValue) -> Result<String, Error> {
+    fn executor(connection: &mut SqliteConnection) -> &mut SqliteConnection {
+        connection
+    }
+
+    fn values(values: sea_query::Values) -> SqlxValues {
+        SqlxValues(values)
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn begin_statement(
+        _setting: &SettingName,
+        _tenant: KeyValue,
+        access: Access,
+    ) -> Result<String, Error> {
         // Nothing to set: without RLS, no statement reads the tenant from
-        // the connection, and nothing is left for the next borrower.
-        Ok("BEGIN".to_owned())
+        // the connection. A transaction that may write takes the write lock
+        // when it begins: a deferred `BEGIN` that reads first fails at once
+        // with `database is locked` when it tries to write while another
+        // connection writes (SQLite does not apply the busy timeout to that
+        // upgrade), whereas `BEGIN IMMEDIATE` waits its turn.
+        Ok(match access {
+            Access::ReadWrite => "BEGIN IMMEDIATE",
+        }
+        .to_owned())
     }
 
-    fn reset_statement(_setting: &SettingName) -> String {
-        // Raw SQL may have switched enforcement off for the connection.
-        FOREIGN_KEYS_ON.to_owned()
+    fn is_no_transaction(error: &sqlx::Error) -> bool {
+        // "cannot commit - no transaction is active", "cannot rollback - ..".
+        error
+            .as_database_error()
+            .is_some_and(|error| error.message().contains("no transaction is active"))
     }
 
-    fn fetch_all<'c, R>(
-        connection: &'c mut SqliteConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin + 'c,
-    {
-        let (sql, values) = statement.into_parts();
-        sqlx::query_as_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_all(connection)
+    fn is_aborted_transaction(_error: &sqlx::Error) -> bool {
+        false
     }
 
-    fn fetch_optional<'c, R>(
-        connection: &'c mut SqliteConnection,
-        statement: Statement,
-    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
-    where
-        R: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin + 'c,
-    {
-        let (sql, values) = statement.into_parts();
-        sqlx::query_as_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_optional(connection)
-    }
-
-    async fn execute(
-        connection: &mut SqliteConnection,
-        statement: Statement,
-    ) -> Result<u64, sqlx::Error> {
-        let (sql, values) = statement.into_parts();
-        let done = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-            .execute(connection)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn execute_text(
-        connection: &mut SqliteConnection,
-        sql: String,
-    ) -> Result<(), sqlx::Error> {
-        connection.execute(AssertSqlSafe(sql)).await?;
-        Ok(())
+    async fn settle(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        // The worker thread runs commands in order, and a queued rollback
+        // lowers the depth only when it has run: once the ping is answered,
+        // the depth is current.
+        connection.ping().await
     }
 }
 
@@ -89,8 +88,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tenant_transaction_is_a_plain_begin() {
-        let sql = Sqlite::begin_statement(&SettingName::default(), KeyValue::I64(42)).unwrap();
-        assert_eq!(sql, "BEGIN");
+    fn a_tenant_transaction_takes_the_write_lock_when_it_begins() {
+        let sql = Sqlite::begin_statement(
+            &SettingName::default(),
+            KeyValue::I64(42),
+            Access::ReadWrite,
+        )
+        .unwrap();
+        assert_eq!(sql, "BEGIN IMMEDIATE");
     }
 }

@@ -22,17 +22,16 @@ const DATABASE_PREFIX: &str = "tenancy_test";
 const NAME_ATTEMPTS: usize = 1000;
 
 /// Run as the superuser inside each new database: the owner role owns the
-/// `public` schema (as on PostgreSQL 15+, also on older servers), nobody else
-/// may create in it, and what the owner creates there the application role
-/// may read and write — as a deployment's migrations would grant. Whether it
-/// sees any *rows* is then up to Row Level Security.
+/// `public` schema (as on PostgreSQL 15+, also on older servers) and nobody
+/// else may create in it. No default privileges: the application role may
+/// use a table only once something grants it, as in production, where the
+/// grants the library generates ([`RlsPolicy::for_role`]) are all it gets —
+/// so a test that passes here does not fail there for want of a grant.
+///
+/// [`RlsPolicy::for_role`]: crate::rls::RlsPolicy::for_role
 const PREPARE_DATABASE: &str = "\
     ALTER SCHEMA public OWNER TO tenancy_owner;\
-    REVOKE CREATE ON SCHEMA public FROM PUBLIC;\
-    ALTER DEFAULT PRIVILEGES FOR ROLE tenancy_owner IN SCHEMA public \
-        GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tenancy_app;\
-    ALTER DEFAULT PRIVILEGES FOR ROLE tenancy_owner IN SCHEMA public \
-        GRANT USAGE, SELECT ON SEQUENCES TO tenancy_app;";
+    REVOKE CREATE ON SCHEMA public FROM PUBLIC;";
 
 /// A brand-new database for one test, owned by [`OWNER_ROLE`], that
 /// [`APP_ROLE`] may connect to.

@@ -42,10 +42,14 @@
 //! | [`APP_ROLE`] (`tenancy_app`) | no superuser, no `BYPASSRLS`, not a member of the owner, owner of nothing | the application's queries, which RLS filters |
 //!
 //! [`TestDatabase::create`] makes a database with a unique name, owned by
-//! the owner role. Tables the owner creates in `public` are readable and
-//! writable by the application role (default privileges, as a deployment's
-//! migrations would grant), so whether a row is visible is decided by Row
-//! Level Security alone. Connect with [`owner_url`](TestDatabase::owner_url)
+//! the owner role. The application role has no privilege on the tables the
+//! owner creates until something grants it one — as in production, where
+//! [`OwnerPool::apply_schema`](crate::OwnerPool::apply_schema) and
+//! [`apply_rls`](crate::OwnerPool::apply_rls) grant it exactly what
+//! [`RlsPolicy::for_role`](crate::rls::RlsPolicy::for_role) generates (read
+//! and write on tenant tables, read on global ones): a test that passes here
+//! does not fail there for want of a grant, and a write to a global table
+//! fails here as it does there. Connect with [`owner_url`](TestDatabase::owner_url)
 //! / [`owner_pool`](TestDatabase::owner_pool),
 //! [`app_url`](TestDatabase::app_url) / [`app_pool`](TestDatabase::app_pool),
 //! and, where a test needs a superuser,
@@ -73,7 +77,8 @@
 //!      ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 //!      ALTER TABLE notes FORCE ROW LEVEL SECURITY;
 //!      CREATE POLICY tenant_isolation ON notes USING
-//!          (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint));",
+//!          (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint));
+//!      GRANT SELECT ON notes TO tenancy_app;",
 //! )
 //! .execute(&owner)
 //! .await?;

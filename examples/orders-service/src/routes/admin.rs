@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use tenancy_sqlx::Backend;
+use tenancy_sqlx::{Backend, DecodeRow};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::auth::KeyHolder;
 use crate::error::AppError;
 use crate::export::{self, Exporter};
@@ -21,9 +21,9 @@ pub async fn export_orders<DB: Backend>(
     Query(params): Query<ExportParams>,
 ) -> Result<Response, AppError>
 where
-    Order: Decode<DB>,
-    (i64,): Decode<DB>,
-    (String,): Decode<DB>,
+    Order: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
+    (String,): DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&caller.tenant).await?;
     let label = caller.label(&mut tx).await?;

@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tenancy_sqlx::Backend;
 use tenancy_sqlx::axum::VerifiedTenant;
+use tenancy_sqlx::{Backend, DecodeRow};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{Json, Path, Query};
 use crate::model::{NewCustomer, PageParams};
@@ -20,8 +20,8 @@ pub async fn create<DB: Backend>(
     Json(new): Json<NewCustomer>,
 ) -> Result<(StatusCode, axum::Json<Customer>), AppError>
 where
-    (i64,): Decode<DB>,
-    Customer: Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Customer: DecodeRow<DB>,
 {
     new.validate()?;
     let mut tx = state.pool.begin(&tenant).await?;
@@ -54,8 +54,8 @@ pub async fn list<DB: Backend>(
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Vec<Customer>>, AppError>
 where
-    (i64,): Decode<DB>,
-    Customer: Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Customer: DecodeRow<DB>,
 {
     let page = params.page()?;
     let mut tx = state.pool.begin(&tenant).await?;
@@ -98,9 +98,9 @@ pub async fn orders<DB: Backend>(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<CustomerOrder>>, AppError>
 where
-    (i64,): Decode<DB>,
-    CustomerOrder: Decode<DB>,
-    (bool,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    CustomerOrder: DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     let customer = Customer::select(&tenant).filter(Customer::ID.eq(id));

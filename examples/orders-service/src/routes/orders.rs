@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
-use tenancy_sqlx::{Backend, TenantTransaction};
+use tenancy_sqlx::{Backend, DecodeRow, TenantTransaction};
 use tenancy_sqlx::{Filter, TenantId};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{Json, Path, Query};
 use crate::model::{NewOrder, OrderListParams, Page, StatusChange};
@@ -47,8 +47,8 @@ pub async fn list<DB: Backend>(
     Query(params): Query<OrderListParams>,
 ) -> Result<axum::Json<OrderPage>, AppError>
 where
-    Order: Decode<DB>,
-    (i64,): Decode<DB>,
+    Order: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
 {
     let page = params.page()?;
     let range = params.created_range()?;
@@ -90,8 +90,8 @@ pub async fn get<DB: Backend>(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Order>, AppError>
 where
-    (i64,): Decode<DB>,
-    Order: Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Order: DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     let order = find(&mut tx, id).await?;
@@ -106,10 +106,10 @@ pub async fn create<DB: Backend>(
     Json(new): Json<NewOrder>,
 ) -> Result<(StatusCode, axum::Json<OrderWithItems>), AppError>
 where
-    (i64,): Decode<DB>,
-    Order: Decode<DB>,
-    OrderItem: Decode<DB>,
-    (bool,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Order: DecodeRow<DB>,
+    OrderItem: DecodeRow<DB>,
+    (bool,): DecodeRow<DB>,
 {
     let total = new.validate()?;
     let mut tx = state.pool.begin(&tenant).await?;
@@ -150,7 +150,7 @@ async fn insert_items<DB: Backend>(
     new: &NewOrder,
 ) -> Result<Vec<OrderItem>, AppError>
 where
-    OrderItem: Decode<DB>,
+    OrderItem: DecodeRow<DB>,
 {
     let mut insert = OrderItem::insert(tenant);
     for (index, item) in new.items.iter().enumerate() {
@@ -174,8 +174,8 @@ pub async fn update_status<DB: Backend>(
     Json(change): Json<StatusChange>,
 ) -> Result<axum::Json<Order>, AppError>
 where
-    (i64,): Decode<DB>,
-    Order: Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Order: DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     let updated = tx
@@ -198,7 +198,7 @@ pub async fn delete<DB: Backend>(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError>
 where
-    (i64,): Decode<DB>,
+    (i64,): DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     tx.execute(OrderItem::delete(&tenant).filter(OrderItem::ORDER_ID.eq(id)))
@@ -221,9 +221,9 @@ pub async fn items<DB: Backend>(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<OrderItem>>, AppError>
 where
-    (i64,): Decode<DB>,
-    Order: Decode<DB>,
-    OrderItem: Decode<DB>,
+    (i64,): DecodeRow<DB>,
+    Order: DecodeRow<DB>,
+    OrderItem: DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     find(&mut tx, id).await?;
@@ -241,7 +241,7 @@ where
 /// The tenant's order `id`, or 404.
 async fn find<DB: Backend>(tx: &mut TenantTransaction<i64, DB>, id: i64) -> Result<Order, AppError>
 where
-    Order: Decode<DB>,
+    Order: DecodeRow<DB>,
 {
     let select = Order::select(tx.tenant()).filter(Order::ID.eq(id));
     tx.fetch_optional(select)

@@ -3,10 +3,10 @@
 
 use axum::extract::State;
 use serde::Serialize;
-use tenancy_sqlx::Backend;
 use tenancy_sqlx::axum::VerifiedTenant;
+use tenancy_sqlx::{Backend, DecodeRow};
 
-use crate::app::{AppState, Decode};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::schema::{Order, Plan, Tenant};
 
@@ -41,8 +41,8 @@ pub async fn get<DB: Backend>(
     VerifiedTenant(tenant): VerifiedTenant,
 ) -> Result<axum::Json<PlanUsage>, AppError>
 where
-    TenantPlan: Decode<DB>,
-    (i64,): Decode<DB>,
+    TenantPlan: DecodeRow<DB>,
+    (i64,): DecodeRow<DB>,
 {
     let mut tx = state.pool.begin(&tenant).await?;
     // `tenants` and `plans` are global tables, so this statement has no

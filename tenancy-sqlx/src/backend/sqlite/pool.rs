@@ -2,11 +2,11 @@
 
 use std::sync::Mutex;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, Sqlite, SqliteConnection};
 use tenancy_core::CrossTenant;
 
-use crate::guard::release_only_outside_transactions;
+use crate::refusal::Shared;
 use crate::{Error, OwnerPool, TenantPool, TenantPoolOptions};
 
 impl TenantPool<Sqlite> {
@@ -62,30 +62,22 @@ impl TenantPool<Sqlite> {
     /// busy timeout, journal mode…), with foreign keys switched on whatever
     /// the options said. The pool's `after_release` hook is replaced by the
     /// tenant pool's own, which closes any connection sqlx still counts as
-    /// inside a transaction.
+    /// inside a transaction. There is no way to wrap a pool built elsewhere:
+    /// code borrowing from it directly would share connections with tenant
+    /// transactions.
     ///
     /// For an in-memory database, keep a connection to it open for as long
     /// as the pool is used (or use [`connect_sqlite`](Self::connect_sqlite), which does):
     /// the database disappears with its last connection, and the pool closes
     /// connections — every transaction dropped without `commit` or
-    /// `rollback` closes its own.
+    /// `rollback`, and every one that used raw SQL, closes its own.
     pub async fn connect_sqlite_with(
         pool_options: SqlitePoolOptions,
         connect_options: SqliteConnectOptions,
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
-        let pool = release_only_outside_transactions(pool_options)
-            .connect_with(connect_options.foreign_keys(true))
-            .await?;
-        Ok(Self::from_sqlite_pool(pool, options))
-    }
-
-    /// Wraps an existing pool. Its connections should enforce foreign keys
-    /// (sqlx's default for SQLite), or composite foreign keys will not stop
-    /// a row from pointing into another tenant.
-    #[must_use]
-    pub fn from_sqlite_pool(pool: SqlitePool, options: TenantPoolOptions) -> Self {
-        Self::from_parts(pool, options.setting_name().clone())
+        let shared = Shared::new(options.setting_name().clone());
+        Self::built(pool_options, connect_options.foreign_keys(true), shared).await
     }
 
     /// An owner pool on the same connections, made with a [`CrossTenant`]

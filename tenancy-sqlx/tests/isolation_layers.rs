@@ -3,12 +3,11 @@
 //! predicate without Row Level Security, and Row Level Security without the
 //! builder.
 
-mod common;
-
-use common::tables::{Customer, Order, OrderItem, Plan};
-use common::{A, B, TestResult, rows_outside, shop, tenant, tenant_pool};
 use sqlx::PgConnection;
 use tenancy_sqlx::{Filter, TenantTransaction};
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Customer, Order, OrderItem, Plan};
+use tenancy_test::shop::{A, B, rows_outside, shop, tenant, tenant_pool};
 
 /// Raw SQL without any tenant predicate, each statement returning the tenant
 /// of every row it read or wrote, with the number of those rows that are

@@ -1,28 +1,21 @@
-//! The PostgreSQL test support: a server with no set-up, a fresh database per
-//! test, and roles that Row Level Security applies to.
-#![cfg(feature = "testing")]
+//! The PostgreSQL test support (`tenancy_sqlx::testing`): a server with no
+//! set-up, a fresh database per test, and roles that Row Level Security
+//! applies to, with exactly the privileges production gives them.
 
-use std::error::Error;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
+use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{
     APP_ROLE, DATABASE_URL_ENV, OWNER_ROLE, RoleAttribute, TestDatabase, TestSupportError,
 };
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// SQLSTATE `insufficient_privilege`.
-const INSUFFICIENT_PRIVILEGE: &str = "42501";
-
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|error| error.code())
-        .map(|code| code.into_owned())
-}
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantPool, TenantPoolOptions};
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Plan, table_set};
+use tenancy_test::shop::{customer, free_plan, tenant};
+use tenancy_test::sql::{INSUFFICIENT_PRIVILEGE, sqlstate};
 
 async fn current_database(pool: &PgPool) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT current_database()::text")
@@ -126,8 +119,10 @@ async fn owner_role_owns_the_database_and_its_tables() -> TestResult {
     Ok(())
 }
 
+/// No default privileges: a table the owner creates is out of the
+/// application role's reach until the owner grants it, as in production.
 #[tokio::test]
-async fn app_role_uses_the_owners_tables_but_cannot_create_its_own() -> TestResult {
+async fn app_role_may_use_only_what_it_is_granted_and_cannot_create_tables() -> TestResult {
     let db = TestDatabase::create().await?;
     let owner = db.owner_pool().await?;
     sqlx::raw_sql("CREATE TABLE notes (id serial PRIMARY KEY, body text)")
@@ -135,6 +130,18 @@ async fn app_role_uses_the_owners_tables_but_cannot_create_its_own() -> TestResu
         .await?;
 
     let app = db.app_pool().await?;
+    let refused = sqlx::raw_sql("INSERT INTO notes (body) VALUES ('hello')")
+        .execute(&app)
+        .await
+        .err()
+        .ok_or("the app role wrote a table nobody granted it")?;
+    assert_eq!(sqlstate(&refused).as_deref(), Some(INSUFFICIENT_PRIVILEGE));
+
+    sqlx::raw_sql(
+        "GRANT SELECT, INSERT ON notes TO tenancy_app; GRANT USAGE ON SEQUENCE notes_id_seq TO tenancy_app",
+    )
+    .execute(&owner)
+    .await?;
     sqlx::raw_sql("INSERT INTO notes (body) VALUES ('hello')")
         .execute(&app)
         .await?;
@@ -149,6 +156,51 @@ async fn app_role_uses_the_owners_tables_but_cannot_create_its_own() -> TestResu
         .err()
         .ok_or("the app role created a table, so it could own one")?;
     assert_eq!(sqlstate(&refused).as_deref(), Some(INSUFFICIENT_PRIVILEGE));
+    Ok(())
+}
+
+/// With the schema applied as a deployment applies it, the application
+/// role gets what the generated grants give and nothing else: it reads and
+/// writes tenant tables, reads global ones, and may not write those, in a
+/// test as in production.
+#[tokio::test]
+async fn the_generated_grants_are_all_the_application_role_gets() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("test set-up")?,
+    );
+    owner
+        .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    owner.execute(free_plan()).await?;
+    let pool = TenantPool::<Postgres>::connect(
+        &db.app_url(),
+        TenantPoolOptions::new().tables(&table_set()),
+    )
+    .await?;
+    let a = tenant(1);
+    let mut tx = pool.begin(&a).await?;
+    let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
+    assert_eq!(plans.len(), 1);
+    tx.execute(customer(&a, "ann@example.test")).await?;
+    tx.commit().await?;
+
+    let mut tx = pool.begin(&a).await?;
+    let refused = tx
+        .execute(
+            Plan::insert()
+                .set(Plan::ID, 2)
+                .set(Plan::NAME, "pro".to_owned()),
+        )
+        .await;
+    match refused {
+        Err(Error::Database(error)) => {
+            assert_eq!(sqlstate(&error).as_deref(), Some(INSUFFICIENT_PRIVILEGE))
+        }
+        other => return Err(format!("the app role wrote a global table: {other:?}").into()),
+    }
+    tx.rollback().await?;
     Ok(())
 }
 
@@ -337,7 +389,7 @@ fn the_cluster_is_removed_when_the_test_process_exits() -> TestResult {
 }
 
 /// Runs [`reports_its_cluster`] alone in a child process; returns its stdout.
-fn run_reports_its_cluster() -> Result<String, Box<dyn Error>> {
+fn run_reports_its_cluster() -> TestResult<String> {
     let output = Command::new(std::env::current_exe()?)
         .args(["reports_its_cluster", "--exact", "--nocapture"])
         .output()?;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use tenancy_sqlx::axum::{ApiKeyHash, ApiKeys, VerifiedTenant};
 use tower::ServiceExt;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use tenancy_test::TestResult;
 
 const KEY: &str = "tk_live_42_c0ffee";
 
@@ -30,7 +30,7 @@ fn app() -> Router {
 }
 
 /// The status of a request with these `Authorization` header values.
-async fn status_with(values: &[HeaderValue]) -> Result<StatusCode, Box<dyn std::error::Error>> {
+async fn status_with(values: &[HeaderValue]) -> TestResult<StatusCode> {
     let mut request = Request::get("/whoami").body(Body::empty())?;
     for value in values {
         request

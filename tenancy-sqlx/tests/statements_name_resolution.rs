@@ -4,6 +4,8 @@
 //! SQLite alike), which any role that may connect can create with raw SQL.
 //! Each test first shows that unqualified SQL *is* captured, so it can fail.
 
+#![allow(missing_docs)] // a table struct of the tests
+
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
@@ -11,8 +13,7 @@ use tenancy_sqlx::{
     CrossTenant, OwnerPool, Postgres, Sqlite, TenantId, TenantPool, TenantPoolOptions,
     TenantTransaction, tenant_scoped,
 };
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use tenancy_test::TestResult;
 
 #[tenant_scoped]
 #[derive(Debug, sqlx::FromRow)]

@@ -1,41 +1,36 @@
-//! The shop that the isolation suite runs against: three tenant tables
-//! chained by tenant-led composite foreign keys and a global table, seed data
-//! for any number of tenants, and probes that read the database as it really
-//! is (as the superuser, whom no policy filters).
+//! The shop the PostgreSQL suites run against: a global table and three
+//! tenant tables chained by tenant-led composite foreign keys, seed data for
+//! any number of tenants, and the pools to reach it as each role.
 //!
 //! Every tenant gets the *same* ids and e-mail addresses, so a statement that
 //! forgets the tenant matches rows of other tenants instead of missing them.
 
-// Each test binary uses its own part of this module.
-#![allow(dead_code)]
-
-use sqlx::postgres::PgDatabaseError;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{CrossTenant, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{
+    CrossTenant, Insert, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions,
+};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type TestResult = Result<(), BoxError>;
+use crate::TestResult;
 
 /// The tenant the tests act as.
 pub const A: i64 = 1;
 /// The tenant whose rows must stay out of reach.
 pub const B: i64 = 2;
 
+/// Seeded customers per tenant: `ann`, `bob`, `cy` (ids 1–3).
 pub const CUSTOMERS_PER_TENANT: i64 = 3;
+/// Seeded orders per tenant (ids 1–4).
 pub const ORDERS_PER_TENANT: i64 = 4;
+/// Seeded order items per tenant (ids 1–8).
 pub const ITEMS_PER_TENANT: i64 = 8;
 
 /// Identity values start above the seeded ids, so rows inserted by the
 /// tests never collide with seeded ones.
 const FIRST_GENERATED_ID: i64 = 1000;
 
-/// SQLSTATE `insufficient_privilege`: what a row-level security refusal raises.
-pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
-/// SQLSTATE `invalid_text_representation`: `''::bigint` on a reused connection.
-pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
-
+/// The witness of tenant `key`.
 pub fn tenant(key: i64) -> TenantId<i64> {
     TenantId::from_verified(key)
 }
@@ -45,53 +40,74 @@ pub mod tables {
     use tenancy_sqlx::ddl::TableSet;
     use tenancy_sqlx::{global_table, tenant_scoped};
 
+    /// Plans, shared by every tenant.
     #[global_table]
     #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
     pub struct Plan {
+        /// The key.
         #[tenancy(primary_key)]
         pub id: i64,
+        /// What it is called.
         pub name: String,
     }
 
+    /// A tenant's customers.
     #[tenant_scoped]
     #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
     pub struct Customer {
+        /// The tenant.
         pub tenant_id: i64,
+        /// The key.
         #[tenancy(primary_key, generated)]
         pub id: i64,
+        /// Unique within the tenant.
         #[tenancy(unique)]
         pub email: String,
+        /// The name.
         pub name: String,
+        /// The customer's plan.
         #[tenancy(references = Plan)]
         pub plan_id: i64,
     }
 
+    /// A tenant's orders.
     #[tenant_scoped]
     #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
     pub struct Order {
+        /// The tenant.
         pub tenant_id: i64,
+        /// The key.
         #[tenancy(primary_key, generated)]
         pub id: i64,
+        /// Who ordered.
         #[tenancy(references = Customer)]
         pub customer_id: i64,
+        /// `open`, `paid`, `shipped`…
         #[tenancy(index)]
         pub status: String,
+        /// `tenant * 1000 + id` when seeded, so that a total names its tenant.
         pub total_cents: i64,
     }
 
+    /// The lines of an order.
     #[tenant_scoped]
     #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
     pub struct OrderItem {
+        /// The tenant.
         pub tenant_id: i64,
+        /// The key.
         #[tenancy(primary_key, generated)]
         pub id: i64,
+        /// The order.
         #[tenancy(references = Order)]
         pub order_id: i64,
+        /// `sku-<tenant>-<id>` when seeded.
         pub sku: String,
+        /// How many.
         pub quantity: i32,
     }
 
-    /// Referenced tables first.
+    /// The tables above, referenced tables first.
     pub fn table_set() -> TableSet {
         TableSet::new()
             .with::<Plan>()
@@ -101,10 +117,38 @@ pub mod tables {
     }
 }
 
+/// A new customer of `tenant` with `email`, on the free plan (plan 1).
+pub fn customer(tenant: &TenantId<i64>, email: &str) -> Insert<tables::Customer> {
+    use tables::Customer;
+    Customer::insert(tenant)
+        .set(Customer::EMAIL, email.to_owned())
+        .set(Customer::NAME, format!("Customer {email}"))
+        .set(Customer::PLAN_ID, 1)
+}
+
+/// A new order of `tenant`'s `customer`, with `status`.
+pub fn order(tenant: &TenantId<i64>, customer: i64, status: &str) -> Insert<tables::Order> {
+    use tables::Order;
+    Order::insert(tenant)
+        .set(Order::CUSTOMER_ID, customer)
+        .set(Order::STATUS, status.to_owned())
+        .set(Order::TOTAL_CENTS, 100)
+}
+
+/// The free plan (id 1), which [`customer`] refers to; the seed of [`shop`]
+/// has it already.
+pub fn free_plan() -> Insert<tables::Plan> {
+    use tables::Plan;
+    Plan::insert()
+        .set(Plan::ID, 1)
+        .set(Plan::NAME, "free".to_owned())
+}
+
 /// Seed rows, identical in shape for every tenant: customers 1–3
 /// (`ann`, `bob`, `cy` @example.test), orders 1–4 (`total_cents` is
-/// `tenant * 1000 + id`, so a total names its tenant), items 1–8 (two per
-/// order, `sku-<tenant>-<id>`). Each statement takes the tenants as `$1`.
+/// `tenant * 1000 + id`), items 1–8 (two per order, `sku-<tenant>-<id>`).
+/// Each statement takes the tenants as `$1`; the plans (`free`, `pro`) are
+/// seeded whatever the tenants.
 const SEED: [&str; 4] = [
     "INSERT INTO plans (id, name) VALUES (1, 'free'), (2, 'pro')
      ON CONFLICT DO NOTHING",
@@ -120,19 +164,18 @@ const SEED: [&str; 4] = [
      FROM unnest($1::bigint[]) AS t, generate_series(1, 8) AS i",
 ];
 
-/// A fresh database with the shop's tables, seeded for `tenants`, then
-/// protected by the library's RLS DDL for the application role — all as the
-/// owner role, the way a deployment's migrations run.
-pub async fn shop(tenants: &[i64]) -> Result<TestDatabase, BoxError> {
+/// A fresh database with the shop's tables, seeded for `tenants` (none for
+/// an empty shop, which still has its plans), then protected by the
+/// library's RLS DDL for the application role — all as the owner role, the
+/// way a deployment's migrations run. The application role gets exactly the
+/// generated grants.
+pub async fn shop(tenants: &[i64]) -> TestResult<TestDatabase> {
     shop_with_policy(tenants, &RlsPolicy::for_role(APP_ROLE)?).await
 }
 
 /// [`shop`], with another policy (say, one `TO PUBLIC`, which applies to the
-/// owner as well).
-pub async fn shop_with_policy(
-    tenants: &[i64],
-    policy: &RlsPolicy,
-) -> Result<TestDatabase, BoxError> {
+/// owner as well, and grants nothing).
+pub async fn shop_with_policy(tenants: &[i64], policy: &RlsPolicy) -> TestResult<TestDatabase> {
     let db = TestDatabase::create().await?;
     let owner = db.owner_pool().await?;
     // Rows go in before RLS is switched on: once it is forced, the owner
@@ -165,15 +208,15 @@ pub async fn shop_with_policy(
 }
 
 /// The owner role, through the library's owner pool.
-pub async fn owner_pool(db: &TestDatabase) -> Result<OwnerPool, BoxError> {
+pub async fn owner_pool(db: &TestDatabase) -> TestResult<OwnerPool> {
     Ok(OwnerPool::from_pool(
         db.owner_pool().await?,
-        CrossTenant::with_reason("isolation suite set-up").expect("a stated reason"),
+        CrossTenant::with_reason("test set-up: the shop")?,
     ))
 }
 
 /// The application's tenant pool, as the application role.
-pub async fn tenant_pool(db: &TestDatabase) -> Result<TenantPool, BoxError> {
+pub async fn tenant_pool(db: &TestDatabase) -> TestResult<TenantPool> {
     Ok(TenantPool::<Postgres>::connect(&db.app_url(), pool_options()).await?)
 }
 
@@ -203,112 +246,4 @@ pub async fn rows_outside(admin: &PgPool, tenant: i64) -> Result<Vec<String>, sq
     .bind(tenant)
     .fetch_all(admin)
     .await
-}
-
-/// The SQLSTATE of a database error.
-pub fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|error| error.code())
-        .map(|code| code.into_owned())
-}
-
-/// The server's message of a database error, with its detail and hint.
-pub fn server_message(error: &sqlx::Error) -> String {
-    match error
-        .as_database_error()
-        .and_then(|error| error.try_downcast_ref::<PgDatabaseError>())
-    {
-        Some(error) => format!(
-            "{} (detail: {:?}, hint: {:?})",
-            error.message(),
-            error.detail(),
-            error.hint()
-        ),
-        None => error.to_string(),
-    }
-}
-
-/// Asserts that `result` is PostgreSQL refusing a row under a policy's
-/// `WITH CHECK`: SQLSTATE 42501 and "new row violates row-level security
-/// policy for table "<table>"" — not a cast error, not a success.
-pub fn assert_with_check_refusal<T: std::fmt::Debug>(
-    result: Result<T, sqlx::Error>,
-    table: &str,
-    what: &str,
-) {
-    let error = match result {
-        Ok(value) => panic!("{what}: accepted ({value:?}); expected a WITH CHECK refusal"),
-        Err(error) => error,
-    };
-    let message = server_message(&error);
-    assert_eq!(
-        sqlstate(&error).as_deref(),
-        Some(INSUFFICIENT_PRIVILEGE),
-        "{what}: {message}"
-    );
-    assert!(
-        message.starts_with(&format!(
-            "new row violates row-level security policy for table \"{table}\""
-        )),
-        "{what}: {message}"
-    );
-}
-
-/// What the next borrower of a connection finds on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionState {
-    /// `app.tenant_id` as the policies read it; `None` when unset or `''`.
-    pub tenant: Option<String>,
-    /// Whether the server is inside a transaction block, open or aborted.
-    pub in_transaction: bool,
-}
-
-impl SessionState {
-    /// No tenant, no transaction: what every borrower must get.
-    pub const CLEAN: SessionState = SessionState {
-        tenant: None,
-        in_transaction: false,
-    };
-}
-
-/// Reads the tenant setting and whether a transaction block is open.
-///
-/// `SAVEPOINT` is the transaction probe: the server accepts it only inside a
-/// transaction block, refuses it outside with 25P01, and inside an aborted
-/// one with 25P02. Unlike `now() = statement_timestamp()` it does not depend
-/// on timing, and unlike `pg_current_xact_id_if_assigned()` it also sees a
-/// transaction that has written nothing. (The tenant of an aborted
-/// transaction cannot be read; it is reported as `None`.)
-pub async fn session_state(connection: &mut PgConnection) -> Result<SessionState, sqlx::Error> {
-    match sqlx::raw_sql("SAVEPOINT tenancy_probe")
-        .execute(&mut *connection)
-        .await
-    {
-        Ok(_) => {
-            let tenant = tenant_setting(connection).await?;
-            sqlx::raw_sql("RELEASE SAVEPOINT tenancy_probe")
-                .execute(&mut *connection)
-                .await?;
-            Ok(SessionState {
-                tenant,
-                in_transaction: true,
-            })
-        }
-        Err(error) if sqlstate(&error).as_deref() == Some("25P01") => Ok(SessionState {
-            tenant: tenant_setting(connection).await?,
-            in_transaction: false,
-        }),
-        Err(error) if sqlstate(&error).as_deref() == Some("25P02") => Ok(SessionState {
-            tenant: None,
-            in_transaction: true,
-        }),
-        Err(error) => Err(error),
-    }
-}
-
-async fn tenant_setting(connection: &mut PgConnection) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT NULLIF(current_setting('app.tenant_id', true), '')")
-        .fetch_one(connection)
-        .await
 }

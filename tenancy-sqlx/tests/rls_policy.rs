@@ -1,25 +1,61 @@
-//! Row Level Security at its edges: no tenant set, rows moved or planted in
+//! The generated policy confines raw SQL to the transaction's tenant, at
+//! Row Level Security's edges too: no tenant set, rows moved or planted in
 //! another tenant, the table owner, RETURNING, ON CONFLICT, COPY, views and
 //! `row_security = off`. Each test runs the application as the application
 //! role; where PostgreSQL's row-security regression tests
 //! (`src/test/regress/sql/rowsecurity.sql`) pin a behaviour down, the test
 //! asserts that behaviour under the library's policy.
 
-mod common;
-
-use common::{
-    A, B, INSUFFICIENT_PRIVILEGE, INVALID_TEXT_REPRESENTATION, TestResult,
-    assert_with_check_refusal, pool_options, rows_outside, server_message, shop, shop_with_policy,
-    sqlstate, tenant, tenant_pool,
-};
 use futures_util::TryStreamExt;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use tenancy_sqlx::rls::{RlsPolicy, isolation_predicate};
 use tenancy_sqlx::testing::APP_ROLE;
-use tenancy_sqlx::{Identifier, Postgres, SettingName, TenantPool};
+use tenancy_sqlx::{Error, Identifier, SettingName};
+use tenancy_test::TestResult;
+use tenancy_test::server::single_connection_pool;
+use tenancy_test::shop::tables::Order;
+use tenancy_test::shop::{
+    A, B, customer, owner_pool, pool_options, rows_outside, shop, shop_with_policy, tenant,
+    tenant_pool,
+};
+use tenancy_test::sql::{
+    INSUFFICIENT_PRIVILEGE, INVALID_TEXT_REPRESENTATION, assert_with_check_refusal, server_message,
+    sqlstate,
+};
 
-use common::tables::Order;
+#[tokio::test]
+async fn the_policy_confines_raw_sql_to_the_transactions_tenant() -> TestResult {
+    let db = shop(&[]).await?;
+    let pool = tenant_pool(&db).await?;
+    for (tenant_key, email) in [(A, "a@one.test"), (B, "b@two.test")] {
+        let tenant = tenant(tenant_key);
+        let mut tx = pool.begin(&tenant).await?;
+        tx.execute(customer(&tenant, email)).await?;
+        tx.commit().await?;
+    }
+
+    let mut tx = pool.begin(&tenant(A)).await?;
+    // No tenant predicate in this SQL: only the policy filters it.
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM customers ORDER BY email")
+        .fetch_all(tx.raw_connection())
+        .await?;
+    assert_eq!(emails, ["a@one.test"]);
+    // WITH CHECK: a row for another tenant cannot be written.
+    let foreign = sqlx::query(
+        "INSERT INTO customers (tenant_id, email, name, plan_id) VALUES (2, 'x@two.test', 'X', 1)",
+    )
+    .execute(tx.raw_connection())
+    .await;
+    assert_with_check_refusal(foreign, "customers", "a row for tenant 2 from tenant 1");
+    tx.rollback().await?;
+
+    // Without a tenant, nothing is visible and nothing fails.
+    let outside: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&db.app_pool().await?)
+        .await?;
+    assert_eq!(outside, 0);
+    Ok(())
+}
 
 const PLANT_B_ORDER: &str =
     "INSERT INTO orders (tenant_id, customer_id, status, total_cents) VALUES (2, 1, 'planted', 0)";
@@ -82,22 +118,22 @@ async fn a_transaction_without_a_tenant_sees_no_row_and_writes_none() -> TestRes
 /// A connection that ran a tenant transaction keeps the setting *defined*,
 /// with the value `''`: the case in which `''::bigint` would raise
 /// `invalid input syntax` on every query. The policy's `NULLIF` turns it
-/// into "no row" instead.
+/// into "no row" instead. Seen outside any transaction on the pool's own
+/// connection, where raw SQL's `COMMIT` took the session (which the
+/// transaction then reports).
 #[tokio::test]
 async fn a_connection_that_had_a_tenant_sees_no_row_and_raises_no_cast_error() -> TestResult {
     let db = shop(&[A, B]).await?;
-    let raw = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&db.app_url())
-        .await?;
-    let pool = TenantPool::<Postgres>::from_pool(raw.clone(), pool_options()).await?;
+    let pool = single_connection_pool(&db.app_url(), "had-a-tenant", pool_options()).await?;
     let a = tenant(A);
     let mut tx = pool.begin(&a).await?;
     let (orders,): (i64,) = tx.fetch_one(Order::select(&a).count()).await?;
     assert_eq!(orders, 4);
     tx.commit().await?;
 
-    let mut conn = raw.acquire().await?;
+    let mut tx = pool.begin(&tenant(B)).await?;
+    sqlx::raw_sql("COMMIT").execute(tx.raw_connection()).await?;
+    let conn = tx.raw_connection();
     let setting: Option<String> =
         sqlx::query_scalar("SELECT current_setting('app.tenant_id', true)")
             .fetch_one(&mut *conn)
@@ -114,7 +150,7 @@ async fn a_connection_that_had_a_tenant_sees_no_row_and_raises_no_cast_error() -
     );
     // ...and the policy is not exposed to it.
     for table in ["customers", "orders", "order_items"] {
-        assert_eq!(count(&mut conn, table).await?, 0, "{table}");
+        assert_eq!(count(&mut *conn, table).await?, 0, "{table}");
     }
     let updated = sqlx::query("UPDATE orders SET status = 'touched'")
         .execute(&mut *conn)
@@ -122,6 +158,11 @@ async fn a_connection_that_had_a_tenant_sees_no_row_and_raises_no_cast_error() -
     assert_eq!(updated.rows_affected(), 0);
     let insert = sqlx::query(PLANT_B_ORDER).execute(&mut *conn).await;
     assert_with_check_refusal(insert, "orders", "INSERT on a reused connection");
+    let ended = tx.commit().await;
+    assert!(
+        matches!(ended, Err(Error::TransactionEndedByRawSql { .. })),
+        "{ended:?}"
+    );
     Ok(())
 }
 
@@ -187,10 +228,10 @@ async fn force_subjects_the_table_owner_to_the_policies() -> TestResult {
 
     // The library's default: a policy for the application role only. No
     // policy applies to the owner, and under FORCE that means no row.
-    common::owner_pool(&db)
+    owner_pool(&db)
         .await?
         .apply_rls(
-            &common::tables::table_set(),
+            &tenancy_test::shop::tables::table_set(),
             &RlsPolicy::for_role(APP_ROLE)?,
         )
         .await?;
@@ -252,7 +293,8 @@ async fn returning_reports_only_the_tenants_own_rows() -> TestResult {
 /// rather than updating or skipping — when the conflicting row is one the
 /// policy hides (`new row violates row-level security policy (USING
 /// expression)`). A key that does not lead with the tenant column still
-/// tells a tenant that another tenant's value exists (invariant 5).
+/// tells a tenant that another tenant's value exists, which is why every
+/// key the library generates leads with it.
 #[tokio::test]
 async fn on_conflict_do_update_never_reaches_another_tenants_row() -> TestResult {
     let db = shop(&[A, B]).await?;
@@ -332,7 +374,8 @@ async fn on_conflict_do_update_never_reaches_another_tenants_row() -> TestResult
 }
 
 /// A table whose unique key does not lead with the tenant — what the catalog
-/// audit reports — with the library's policy, and B's voucher in it.
+/// audit reports — with the library's policy, B's voucher in it, and the
+/// grants a migration would give the application role.
 async fn create_vouchers_with_a_global_key(owner: &PgPool) -> TestResult {
     let predicate = isolation_predicate(
         &Identifier::new("column", "tenant_id")?,
@@ -345,7 +388,8 @@ async fn create_vouchers_with_a_global_key(owner: &PgPool) -> TestResult {
          ALTER TABLE vouchers ENABLE ROW LEVEL SECURITY;
          ALTER TABLE vouchers FORCE ROW LEVEL SECURITY;
          CREATE POLICY tenancy_isolation ON vouchers TO {APP_ROLE}
-             USING ({predicate}) WITH CHECK ({predicate});"
+             USING ({predicate}) WITH CHECK ({predicate});
+         GRANT SELECT, INSERT, UPDATE, DELETE ON vouchers TO {APP_ROLE};"
     )))
     .execute(owner)
     .await?;
@@ -511,9 +555,12 @@ async fn a_view_without_security_invoker_is_filtered_as_its_owner() -> TestResul
     );
     tx.rollback().await?;
 
-    common::owner_pool(&db)
+    owner_pool(&db)
         .await?
-        .apply_rls(&common::tables::table_set(), &RlsPolicy::for_public())
+        .apply_rls(
+            &tenancy_test::shop::tables::table_set(),
+            &RlsPolicy::for_public(),
+        )
         .await?;
     let mut tx = pool.begin(&tenant(A)).await?;
     assert_eq!(tenant_ids(tx.raw_connection(), through_view).await?, [A; 4]);

@@ -9,7 +9,7 @@ use tenancy_sqlx::testing::leak::{Leak, MarkerValue};
 use tenancy_sqlx::testing::{LeakReport, LeakTest, LeakTestError, TestDatabase};
 use tenancy_sqlx::{CrossTenant, OwnerPool, Sqlite, TenantId, TenantPool, TenantPoolOptions};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use tenancy_test::TestResult;
 
 mod tables {
     use serde::Serialize;
@@ -267,8 +267,8 @@ async fn on_postgres_row_level_security_stops_the_same_raw_sql() -> TestResult {
         &tenancy_sqlx::rls::RlsPolicy::for_role(tenancy_sqlx::testing::APP_ROLE)?,
     )
     .await?;
-    let pool = TenantPool::from_pool(
-        db.app_pool().await?,
+    let pool = TenantPool::<tenancy_sqlx::Postgres>::connect(
+        &db.app_url(),
         TenantPoolOptions::new().tables(&tables),
     )
     .await?;

@@ -9,14 +9,13 @@
 //! Transactions end in every way the pool must survive: commit, rollback,
 //! and drop.
 
-mod common;
-
 use std::time::Instant;
 
-use common::tables::Order;
-use common::{BoxError, ORDERS_PER_TENANT, TestResult, pool_options, shop, tenant};
 use sqlx::postgres::PgPoolOptions;
 use tenancy_sqlx::{Postgres, TenantPool};
+use tenancy_test::shop::tables::Order;
+use tenancy_test::shop::{ORDERS_PER_TENANT, pool_options, shop, tenant};
+use tenancy_test::{BoxError, TestResult};
 
 const TASKS: usize = 8;
 const TENANTS: i64 = 50;

@@ -2,8 +2,6 @@
 //! migrations that leave a mark per application, and the ledger as the
 //! server has it.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -13,10 +11,9 @@ use tenancy_sqlx::CrossTenant;
 use tenancy_sqlx::migrate::{Event, Migrations, Runner, RunnerOptions, Target};
 use tenancy_sqlx::testing::TestDatabase;
 
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
-pub type BoxError = Box<dyn std::error::Error>;
+use crate::TestResult;
 
-/// A reversible migration.
+/// A reversible migration: its up and its down script.
 pub fn reversible(version: i64, name: &str, up: &str, down: &str) -> [Migration; 2] {
     [
         migration(version, name, MigrationType::ReversibleUp, up),
@@ -24,6 +21,8 @@ pub fn reversible(version: i64, name: &str, up: &str, down: &str) -> [Migration;
     ]
 }
 
+/// One migration script; `-- no-transaction` as its first line runs it
+/// outside a transaction, as sqlx reads it.
 pub fn migration(version: i64, name: &str, kind: MigrationType, sql: &str) -> Migration {
     Migration::new(
         version,
@@ -66,7 +65,7 @@ pub fn three() -> Vec<Migration> {
 }
 
 /// Creates schemas `tenant_0001` .. `tenant_<count>`, returns them as targets.
-pub async fn tenant_schemas(owner: &PgPool, count: usize) -> Result<Vec<Target>, BoxError> {
+pub async fn tenant_schemas(owner: &PgPool, count: usize) -> TestResult<Vec<Target>> {
     let names: Vec<String> = (1..=count).map(|n| format!("tenant_{n:04}")).collect();
     let ddl: String = names
         .iter()
@@ -79,7 +78,8 @@ pub async fn tenant_schemas(owner: &PgPool, count: usize) -> Result<Vec<Target>,
         .collect::<Result<_, _>>()?)
 }
 
-pub fn runner(db: &TestDatabase, migrations: Vec<Migration>) -> Result<Runner, BoxError> {
+/// A runner of `migrations` as the owner of `db`.
+pub fn runner(db: &TestDatabase, migrations: Vec<Migration>) -> TestResult<Runner> {
     Ok(Runner::new(
         db.owner_url().parse()?,
         CrossTenant::with_reason("migration tests")?,
@@ -107,12 +107,14 @@ pub fn recorder() -> (
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
     (events, move |event: &Event| {
-        sink.lock().unwrap().push(event.clone())
+        sink.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event.clone())
     })
 }
 
 /// The ledger as the server has it: `(target, version) -> status`.
-pub async fn ledger(pool: &PgPool) -> Result<HashMap<(String, i64), String>, BoxError> {
+pub async fn ledger(pool: &PgPool) -> TestResult<HashMap<(String, i64), String>> {
     let rows: Vec<(String, i64, String)> =
         sqlx::query_as("SELECT target, version, status FROM tenancy.migration_log")
             .fetch_all(pool)
@@ -124,7 +126,7 @@ pub async fn ledger(pool: &PgPool) -> Result<HashMap<(String, i64), String>, Box
 }
 
 /// How many times each version left its mark in `schema.applied`.
-pub async fn marks(pool: &PgPool, schema: &str) -> Result<HashMap<i64, i64>, BoxError> {
+pub async fn marks(pool: &PgPool, schema: &str) -> TestResult<HashMap<i64, i64>> {
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(format!("{schema}.applied"))
         .fetch_one(pool)
@@ -138,11 +140,4 @@ pub async fn marks(pool: &PgPool, schema: &str) -> Result<HashMap<i64, i64>, Box
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().collect())
-}
-
-pub async fn execute(pool: &PgPool, sql: &str) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(pool)
-        .await
-        .map(drop)
 }

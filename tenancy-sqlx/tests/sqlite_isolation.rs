@@ -6,64 +6,12 @@
 //! there: the builder's predicate is the only runtime guard.
 
 use sqlx::Sqlite;
-use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::{
-    CrossTenant, Error, Filter, OwnerPool, StatementScope, TenantId, TenantPool, TenantPoolOptions,
-    TenantTransaction,
+    CrossTenant, Error, Filter, StatementScope, TenantPool, TenantPoolOptions, TenantTransaction,
 };
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-mod tables {
-    use tenancy_sqlx::{global_table, tenant_scoped};
-
-    #[global_table]
-    #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-    pub struct Plan {
-        #[tenancy(primary_key)]
-        pub id: i64,
-        pub name: String,
-    }
-
-    #[tenant_scoped]
-    #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-    pub struct Customer {
-        pub tenant_id: i64,
-        #[tenancy(primary_key, generated)]
-        pub id: i64,
-        #[tenancy(unique)]
-        pub email: String,
-        #[tenancy(references = Plan)]
-        pub plan_id: i64,
-    }
-
-    #[tenant_scoped]
-    #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-    pub struct Order {
-        pub tenant_id: i64,
-        #[tenancy(primary_key, generated)]
-        pub id: i64,
-        #[tenancy(references = Customer)]
-        pub customer_id: i64,
-        #[tenancy(index)]
-        pub status: String,
-    }
-}
-use tables::{Customer, Order, Plan};
-
-const A: i64 = 1;
-const B: i64 = 2;
-
-fn tenant(key: i64) -> TenantId {
-    TenantId::from_verified(key)
-}
-
-fn tables() -> TableSet {
-    TableSet::new()
-        .with::<Plan>()
-        .with::<Customer>()
-        .with::<Order>()
-}
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
+use tenancy_test::shop::{A, B, customer, free_plan, order, tenant};
 
 /// What was seeded for one tenant.
 struct Seeded {
@@ -71,19 +19,13 @@ struct Seeded {
     orders: Vec<i64>,
 }
 
-/// An in-memory database with the tables, one plan, and for each tenant two
-/// customers with an open and a paid order each.
-async fn two_tenants() -> Result<(TenantPool<Sqlite>, Seeded, Seeded), Box<dyn std::error::Error>> {
+/// An in-memory database with the shop's tables, one plan, and for each
+/// tenant two customers with an open and a paid order each.
+async fn two_tenants() -> TestResult<(TenantPool<Sqlite>, Seeded, Seeded)> {
     let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    let owner = pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"));
-    owner.apply_schema(&tables()).await?;
-    owner
-        .execute(
-            Plan::insert()
-                .set(Plan::ID, 1)
-                .set(Plan::NAME, "pro".to_owned()),
-        )
-        .await?;
+    let owner = pool.owner_pool(CrossTenant::with_reason("test set-up")?);
+    owner.apply_schema(&table_set()).await?;
+    owner.execute(free_plan()).await?;
     let a = seed(&pool, A).await?;
     let b = seed(&pool, B).await?;
     Ok((pool, a, b))
@@ -98,22 +40,12 @@ async fn seed(pool: &TenantPool<Sqlite>, key: i64) -> Result<Seeded, Error> {
     };
     for name in ["ada", "bob"] {
         let customer: Customer = tx
-            .fetch_one(
-                Customer::insert(&tenant)
-                    .set(Customer::EMAIL, format!("{name}@tenant{key}.test"))
-                    .set(Customer::PLAN_ID, 1)
-                    .returning_all(),
-            )
+            .fetch_one(customer(&tenant, &format!("{name}@tenant{key}.test")).returning_all())
             .await?;
         seeded.customers.push(customer.id);
         for status in ["open", "paid"] {
             let order: Order = tx
-                .fetch_one(
-                    Order::insert(&tenant)
-                        .set(Order::CUSTOMER_ID, customer.id)
-                        .set(Order::STATUS, status.to_owned())
-                        .returning_all(),
-                )
+                .fetch_one(order(&tenant, customer.id, status).returning_all())
                 .await?;
             seeded.orders.push(order.id);
         }
@@ -271,16 +203,14 @@ async fn every_write_path_as_a_leaves_b_untouched() -> TestResult {
 
     // Inserts take the tenant from the witness; an upsert on B's unique
     // email conflicts only within A.
-    let customer: Customer = tx
+    let upserted: Customer = tx
         .fetch_one(
-            Customer::insert(&a)
-                .set(Customer::EMAIL, format!("ada@tenant{B}.test"))
-                .set(Customer::PLAN_ID, 1)
+            customer(&a, &format!("ada@tenant{B}.test"))
                 .on_conflict_do_update((Customer::EMAIL,), (Customer::PLAN_ID,))
                 .returning_all(),
         )
         .await?;
-    assert_eq!(customer.tenant_id, A);
+    assert_eq!(upserted.tenant_id, A);
     let deleted = tx.execute(Order::delete(&a)).await?;
     assert_eq!(deleted, 4);
     tx.commit().await?;
@@ -371,13 +301,7 @@ async fn composite_foreign_keys_keep_rows_inside_their_tenant() -> TestResult {
     assert_eq!(enforced, 1);
 
     // B's customer exists, but not in A: (A, B's id) references nothing.
-    let pointing_into_b = tx
-        .execute(
-            Order::insert(&a)
-                .set(Order::CUSTOMER_ID, b_rows.customers[0])
-                .set(Order::STATUS, "open".to_owned()),
-        )
-        .await;
+    let pointing_into_b = tx.execute(order(&a, b_rows.customers[0], "open")).await;
     match pointing_into_b {
         Err(Error::Database(sqlx::Error::Database(error))) => {
             assert!(error.message().contains("FOREIGN KEY"), "{error}");
@@ -397,98 +321,5 @@ async fn raw_sql_is_not_filtered_on_sqlite() -> TestResult {
     let raw = all_orders(&mut tx).await?;
     assert!(raw.iter().any(|order| order.tenant_id == B));
     tx.commit().await?;
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_dropped_transaction_rolls_back_and_the_database_survives() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
-        .apply_schema(&tables())
-        .await?;
-    let a = tenant(A);
-    {
-        let mut tx = pool.begin(&a).await?;
-        tx.execute(
-            Plan::insert()
-                .set(Plan::ID, 9)
-                .set(Plan::NAME, "dropped".to_owned()),
-        )
-        .await?;
-        // Dropped without commit.
-    }
-    let mut tx = pool.begin(&a).await?;
-    let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
-    assert!(plans.is_empty(), "{plans:?}");
-    tx.commit().await?;
-    Ok(())
-}
-
-#[tokio::test]
-async fn an_in_memory_database_outlives_the_connections_the_pool_closes() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
-    pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
-        .apply_schema(&tables())
-        .await?;
-    let a = tenant(A);
-    for _ in 0..3 {
-        // A transaction dropped after raw SQL closes its connection.
-        let mut tx = pool.begin(&a).await?;
-        sqlx::query("SELECT 1").execute(tx.raw_connection()).await?;
-    }
-    // Close every pooled connection (they come back to the pool in a
-    // spawned task): only the pool's keeper is left.
-    let sqlx_pool = pool
-        .owner_pool(CrossTenant::with_reason("test: inspect").expect("a stated reason"))
-        .pool()
-        .clone();
-    for _ in 0..100 {
-        while let Some(connection) = sqlx_pool.try_acquire() {
-            connection.close().await?;
-        }
-        if sqlx_pool.size() == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(sqlx_pool.size(), 0);
-    let mut tx = pool.begin(&a).await?;
-    let orders: Vec<Order> = tx.fetch_all(Order::select(&a)).await?;
-    assert!(orders.is_empty());
-    tx.commit().await?;
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_file_database_uses_wal_and_enforces_foreign_keys() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("tenants.db").display()
-    );
-
-    let owner = OwnerPool::connect_sqlite(
-        &url,
-        CrossTenant::with_reason("migrations").expect("a stated reason"),
-    )
-    .await?;
-    owner.apply_schema(&tables()).await?;
-    // Safe to run again.
-    owner.apply_schema(&tables()).await?;
-
-    let pool = TenantPool::connect_sqlite(&url, TenantPoolOptions::new()).await?;
-    let mut tx = pool.begin(&tenant(A)).await?;
-    let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode")
-        .fetch_one(tx.raw_connection())
-        .await?;
-    let (enforced,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
-        .fetch_one(tx.raw_connection())
-        .await?;
-    assert_eq!((journal.as_str(), enforced), ("wal", 1));
-    let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant(A))).await?;
-    assert!(orders.is_empty());
-    tx.commit().await?;
-    pool.close().await;
-    owner.pool().close().await;
     Ok(())
 }

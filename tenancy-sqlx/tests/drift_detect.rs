@@ -5,7 +5,7 @@
 // The structs describe tables; no test builds a value of them.
 #![allow(dead_code, missing_docs)]
 
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
 use tenancy_sqlx::audit::FindingKind;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::drift::{self, Change, Drift};
@@ -13,8 +13,8 @@ use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{CrossTenant, Error, Identifier, OwnerPool, SettingName, tenant_scoped};
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use tenancy_test::TestResult;
+use tenancy_test::sql::execute;
 
 /// The tables as the application first declared them.
 mod v1 {
@@ -111,18 +111,11 @@ fn owner(pool: PgPool) -> OwnerPool {
 }
 
 /// A database with the first version of the tables applied.
-async fn applied() -> Result<(TestDatabase, OwnerPool), Box<dyn std::error::Error>> {
+async fn applied() -> TestResult<(TestDatabase, OwnerPool)> {
     let db = TestDatabase::create().await?;
     let owner = owner(db.owner_pool().await?);
     owner.apply_schema(&v1::tables(), &policy()).await?;
     Ok((db, owner))
-}
-
-async fn execute(pool: &PgPool, sql: &str) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .execute(pool)
-        .await
-        .map(drop)
 }
 
 /// The drift of `tables` in the database, in `placement`.
@@ -130,7 +123,7 @@ async fn drift_of(
     owner: &OwnerPool,
     tables: &TableSet,
     placement: Option<&Identifier>,
-) -> Result<Vec<Drift>, Box<dyn std::error::Error>> {
+) -> TestResult<Vec<Drift>> {
     let manifest = Manifest::new(tables, &policy())?;
     let mut connection = owner.pool().acquire().await?;
     Ok(drift::detect(&mut connection, &manifest, placement).await?)

@@ -1,23 +1,25 @@
-//! Generated RLS DDL: idempotent, effective for the application role, and
-//! checked by the catalog audit.
+//! The catalog audit of registered tables: what the generated DDL sets up
+//! passes it, and a table set up by hand — missing, without row-level
+//! security, with a weaker policy, with keys that do not lead with the
+//! tenant, or with partitions the policy does not cover — is reported with
+//! its fix.
 
-mod support;
-
-use support::tables::{Customer, Order, table_set};
-use support::{TestResult, database_with_tables};
+use sqlx::AssertSqlSafe;
 use tenancy_sqlx::audit::{self, FindingKind};
 use tenancy_sqlx::ddl::TableSet;
-use tenancy_sqlx::rls::RlsPolicy;
-use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute, TestDatabase};
+use tenancy_sqlx::rls::{RlsPolicy, isolation_predicate};
+use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
-    CrossTenant, OwnerPool, Postgres, SettingName, TenantId, TenantPool, TenantPoolOptions,
-    tenant_scoped,
+    CrossTenant, Identifier, OwnerPool, Postgres, SettingName, TenantId, TenantPool,
+    TenantPoolOptions, tenant_scoped,
 };
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Order, table_set};
 
 fn owner_pool(pool: sqlx::PgPool) -> OwnerPool {
     OwnerPool::from_pool(
         pool,
-        CrossTenant::with_reason("RLS tests").expect("a stated reason"),
+        CrossTenant::with_reason("audit tests").expect("a stated reason"),
     )
 }
 
@@ -36,48 +38,6 @@ async fn applying_the_schema_twice_changes_nothing_and_leaves_no_findings() -> T
     let mut app = db.app_pool().await?.acquire().await?;
     let findings = audit::verify_tables(&mut app, &table_set(), &SettingName::default()).await?;
     assert!(findings.is_empty(), "{findings:#?}");
-    Ok(())
-}
-
-#[tokio::test]
-async fn the_policy_confines_raw_sql_to_the_transactions_tenant() -> TestResult {
-    let db = database_with_tables().await?;
-    let pool = TenantPool::<Postgres>::connect(
-        &db.app_url(),
-        TenantPoolOptions::new().tables(&table_set()),
-    )
-    .await?;
-
-    for (tenant, email) in [(1_i64, "a@one.test"), (2, "b@two.test")] {
-        let tenant = TenantId::from_verified(tenant);
-        let mut tx = pool.begin(&tenant).await?;
-        tx.execute(Customer::insert(&tenant).set(Customer::EMAIL, email.to_owned()))
-            .await?;
-        tx.commit().await?;
-    }
-
-    let tenant = TenantId::from_verified(1_i64);
-    let mut tx = pool.begin(&tenant).await?;
-    // No tenant predicate in this SQL: only the policy filters it.
-    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM customers ORDER BY email")
-        .fetch_all(tx.raw_connection())
-        .await?;
-    assert_eq!(emails, ["a@one.test"]);
-    // WITH CHECK: a row for another tenant cannot be written.
-    let foreign = sqlx::query("INSERT INTO customers (tenant_id, email) VALUES (2, 'x@two.test')")
-        .execute(tx.raw_connection())
-        .await;
-    assert!(
-        foreign.is_err(),
-        "inserted a row for tenant 2 from tenant 1"
-    );
-    tx.rollback().await?;
-
-    // Without a tenant, nothing is visible and nothing fails.
-    let outside: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
-        .fetch_one(&db.app_pool().await?)
-        .await?;
-    assert_eq!(outside, 0);
     Ok(())
 }
 
@@ -196,30 +156,111 @@ async fn a_missing_table_is_a_finding() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn the_role_audit_lists_login_roles_that_skip_policies() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let bypass = db
-        .create_role("exporter", &[RoleAttribute::BypassRls])
+/// A tenant table partitioned by a migration written by hand.
+#[tenant_scoped(table = "events")]
+#[derive(Debug)]
+pub struct Event {
+    /// The tenant.
+    pub tenant_id: i64,
+    /// The key.
+    #[tenancy(primary_key)]
+    pub id: i64,
+    /// What happened.
+    pub body: String,
+}
+
+/// The events of two tenants, a partition each, one of them partitioned
+/// again; row-level security set up on the parent only, the way
+/// `OwnerPool::apply_rls` does; and the application role granted every
+/// table in the schema, as migrations often do.
+async fn partitioned_events(db: &TestDatabase) -> TestResult<OwnerPool> {
+    let owner = owner_pool(db.owner_pool().await?);
+    sqlx::raw_sql(
+        "CREATE TABLE events (tenant_id bigint NOT NULL, id bigint NOT NULL, body text NOT NULL,
+             PRIMARY KEY (tenant_id, id)) PARTITION BY LIST (tenant_id);
+         CREATE TABLE events_1 PARTITION OF events FOR VALUES IN (1);
+         CREATE TABLE events_2 PARTITION OF events FOR VALUES IN (2) PARTITION BY RANGE (id);
+         CREATE TABLE events_2_all PARTITION OF events_2 FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+         INSERT INTO events VALUES (1, 1, 'one'), (2, 1, 'two');",
+    )
+    .execute(owner.pool())
+    .await?;
+    owner
+        .apply_rls(&events(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
-    let mut conn = db.app_pool().await?.acquire().await?;
-    let findings = audit::roles_bypassing_rls(&mut conn).await?;
-    let exporter = findings
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
+    )))
+    .execute(owner.pool())
+    .await?;
+    Ok(owner)
+}
+
+fn events() -> TableSet {
+    TableSet::new().with::<Event>()
+}
+
+/// What tenant 1's raw SQL reads from a partition of tenant 2.
+async fn tenant_one_reads(db: &TestDatabase, partition: &str) -> TestResult<Vec<String>> {
+    let options = TenantPoolOptions::new().tables(&events());
+    let pool = TenantPool::<Postgres>::connect(&db.app_url(), options).await?;
+    let mut tx = pool.begin(&TenantId::from_verified(1)).await?;
+    let bodies = sqlx::query_scalar(AssertSqlSafe(format!("SELECT body FROM {partition}")))
+        .fetch_all(tx.raw_connection())
+        .await?;
+    tx.rollback().await?;
+    Ok(bodies)
+}
+
+#[tokio::test]
+async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let owner = partitioned_events(&db).await?;
+    // Named directly, a partition is checked against its own policies.
+    assert_eq!(tenant_one_reads(&db, "events_2_all").await?, ["two"]);
+
+    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    let found: Vec<(Option<String>, FindingKind)> = findings
         .iter()
-        .find(|finding| finding.message.contains(&format!("`{}`", bypass.name())))
-        .ok_or_else(|| format!("{} not reported: {findings:#?}", bypass.name()))?;
-    assert_eq!(exporter.kind, FindingKind::LoginRoleBypassesRls);
-    assert!(exporter.message.contains("BYPASSRLS"));
+        .map(|finding| (finding.table.clone(), finding.kind))
+        .collect();
+    let mut expected = Vec::new();
+    for child in ["events_1", "events_2", "events_2_all"] {
+        for kind in [
+            FindingKind::RlsDisabled,
+            FindingKind::RlsNotForced,
+            FindingKind::PolicyMissing,
+        ] {
+            expected.push((Some(child.to_owned()), kind));
+        }
+    }
+    assert_eq!(found, expected, "{findings:#?}");
     assert!(
-        !findings
-            .iter()
-            .any(|finding| finding.message.contains(&format!("`{APP_ROLE}`"))),
-        "{findings:#?}"
+        findings[0]
+            .message
+            .starts_with("a partition or inheritance child of `events`"),
+        "{}",
+        findings[0].message
     );
-    assert!(
-        findings
-            .iter()
-            .any(|finding| finding.message.contains("SUPERUSER"))
+
+    // Protected like the parent, the partitions pass, and filter.
+    let column = Identifier::new("column", "tenant_id")?;
+    let check = isolation_predicate(&column, &SettingName::default(), "bigint");
+    for child in ["events_1", "events_2", "events_2_all"] {
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "ALTER TABLE {child} ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {child} FORCE ROW LEVEL SECURITY;
+             CREATE POLICY tenancy_isolation ON {child} AS PERMISSIVE FOR ALL TO {APP_ROLE}
+                 USING ({check}) WITH CHECK ({check})"
+        )))
+        .execute(owner.pool())
+        .await?;
+    }
+    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    assert_eq!(findings, [], "{findings:#?}");
+    assert_eq!(
+        tenant_one_reads(&db, "events_2_all").await?,
+        Vec::<String>::new()
     );
     Ok(())
 }

@@ -1,43 +1,27 @@
-//! Built statements through tenant transactions and the owner pool: rows
-//! decode with `FromRow`, and a statement for another scope is refused
-//! before anything reaches the server.
+//! Built statements through tenant transactions: rows decode with
+//! `FromRow`, a statement for another scope is refused before anything
+//! reaches the server, the transaction's futures are `Send`, and `commit`
+//! after a failed statement reports that nothing was saved.
 
-mod support;
+use tenancy_sqlx::testing::TestDatabase;
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantId, TenantPool};
+use tenancy_test::TestResult;
+use tenancy_test::server::{backends, single_connection_pool};
+use tenancy_test::shop::tables::{Customer, Order, Plan};
+use tenancy_test::shop::{customer, pool_options, shop};
 
-use sqlx::postgres::PgConnectOptions;
-use support::tables::{Customer, Order, Plan, table_set};
-use support::{TestResult, backends, database_with_tables};
-use tenancy_sqlx::{
-    CrossTenant, Error, OwnerPool, Postgres, StatementScope, TenantId, TenantPool,
-    TenantPoolOptions,
-};
-
-async fn pool(
-    db: &tenancy_sqlx::testing::TestDatabase,
-    application_name: &str,
-) -> Result<TenantPool, Box<dyn std::error::Error>> {
-    let connect = db
-        .app_url()
-        .parse::<PgConnectOptions>()?
-        .application_name(application_name);
-    Ok(TenantPool::<Postgres>::connect_with(
-        sqlx::postgres::PgPoolOptions::new().max_connections(1),
-        connect,
-        TenantPoolOptions::new().tables(&table_set()),
-    )
-    .await?)
+async fn pool(db: &TestDatabase, application_name: &str) -> TestResult<TenantPool> {
+    single_connection_pool(&db.app_url(), application_name, pool_options()).await
 }
 
 #[tokio::test]
 async fn a_tenant_reads_and_writes_its_own_rows() -> TestResult {
-    let db = database_with_tables().await?;
+    let db = shop(&[]).await?;
     let pool = pool(&db, "own-rows").await?;
     let tenant = TenantId::from_verified(5_i64);
 
     let mut tx = pool.begin(&tenant).await?;
-    let inserted = tx
-        .execute(Customer::insert(&tenant).set(Customer::EMAIL, "ada@five.test".to_owned()))
-        .await?;
+    let inserted = tx.execute(customer(&tenant, "ada@five.test")).await?;
     assert_eq!(inserted, 1);
     let customer: Customer = tx.fetch_one(Customer::select(&tenant)).await?;
     assert_eq!(
@@ -47,7 +31,8 @@ async fn a_tenant_reads_and_writes_its_own_rows() -> TestResult {
     tx.execute(
         Order::insert(&tenant)
             .set(Order::CUSTOMER_ID, customer.id)
-            .set(Order::STATUS, "open".to_owned()),
+            .set(Order::STATUS, "open".to_owned())
+            .set(Order::TOTAL_CENTS, 1200),
     )
     .await?;
     let updated = tx
@@ -78,7 +63,7 @@ async fn a_tenant_reads_and_writes_its_own_rows() -> TestResult {
 
 #[tokio::test]
 async fn global_tables_are_readable_in_any_tenant_transaction() -> TestResult {
-    let db = database_with_tables().await?;
+    let db = shop(&[]).await?;
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("seed plans").expect("a stated reason"),
@@ -86,27 +71,22 @@ async fn global_tables_are_readable_in_any_tenant_transaction() -> TestResult {
     owner
         .execute(
             Plan::insert()
-                .set(Plan::ID, 1_i64)
-                .set(Plan::NAME, "free".to_owned()),
+                .set(Plan::ID, 3_i64)
+                .set(Plan::NAME, "enterprise".to_owned()),
         )
         .await?;
 
     let pool = pool(&db, "global-rows").await?;
     let mut tx = pool.begin(&TenantId::from_verified(5_i64)).await?;
-    let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
-    assert_eq!(
-        plans,
-        [Plan {
-            id: 1,
-            name: "free".to_owned()
-        }]
-    );
+    let plans: Vec<Plan> = tx.fetch_all(Plan::select().order_by_asc(Plan::ID)).await?;
+    let names: Vec<&str> = plans.iter().map(|plan| plan.name.as_str()).collect();
+    assert_eq!(names, ["free", "pro", "enterprise"]);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestResult {
-    let db = database_with_tables().await?;
+    let db = shop(&[]).await?;
     let admin = db.admin_pool().await?;
     let pool = pool(&db, "mismatch").await?;
     let mine = TenantId::from_verified(1_i64);
@@ -163,34 +143,6 @@ async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestRe
     Ok(())
 }
 
-#[tokio::test]
-async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
-    let db = database_with_tables().await?;
-    let owner = OwnerPool::from_pool(
-        db.owner_pool().await?,
-        CrossTenant::with_reason("erasure job").expect("a stated reason"),
-    );
-    let tenant = TenantId::from_verified(3_i64);
-    let refused = owner.execute(Customer::delete(&tenant)).await;
-    match refused {
-        Err(Error::TenantStatementOnOwnerPool { statement }) => {
-            assert_eq!(statement, tenant.key_value())
-        }
-        other => return Err(format!("expected TenantStatementOnOwnerPool, got {other:?}").into()),
-    }
-    let capability = CrossTenant::with_reason("count all customers").expect("a stated reason");
-    let statement = Customer::select_across_tenants(&capability);
-    assert_eq!(
-        tenancy_sqlx::BuildStatement::scope(&statement),
-        StatementScope::AllTenants
-    );
-    // The owner is subject to the forced policy and sets no tenant: it sees
-    // no rows, rather than every row.
-    let all: Vec<Customer> = owner.fetch_all(statement).await?;
-    assert!(all.is_empty());
-    Ok(())
-}
-
 /// Tenant work runs in spawned tasks and web handlers: the futures must be
 /// `Send`.
 #[allow(dead_code)]
@@ -208,10 +160,10 @@ fn transaction_futures_are_send(pool: TenantPool<Postgres>, tenant: TenantId<i64
 
 #[tokio::test]
 async fn commit_after_a_failed_statement_reports_the_abort_and_saves_nothing() -> TestResult {
-    let db = database_with_tables().await?;
+    let db = shop(&[]).await?;
     let pool = pool(&db, "aborted-commit").await?;
     let tenant = TenantId::from_verified(5_i64);
-    let add = |email: &str| Customer::insert(&tenant).set(Customer::EMAIL, email.to_owned());
+    let add = |email: &str| customer(&tenant, email);
 
     let mut tx = pool.begin(&tenant).await?;
     tx.execute(add("ada@five.test")).await?;

@@ -1,0 +1,148 @@
+//! The one place built statements are admitted and executed, for tenant
+//! transactions and the owner pool alike: the scope check, building for the
+//! backend's dialect, and running with sqlx.
+
+use core::future::Future;
+use core::marker::PhantomData;
+
+use sqlx::{AssertSqlSafe, Executor};
+use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope};
+
+use crate::backend::Backend;
+use crate::{DecodeRow, Error};
+
+/// Who runs a statement, and so which scopes it admits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Runner {
+    /// A transaction of this tenant: the tenant's own statements and
+    /// statements on global tables only.
+    Tenant(KeyValue),
+    /// The owner pool, under a cross-tenant capability: statements across
+    /// all tenants and on global tables, never one tenant's (those run in a
+    /// tenant transaction, where RLS backs the predicate up).
+    CrossTenant,
+}
+
+impl Runner {
+    /// Checks the statement's scope, builds it for `DB`, and checks the
+    /// scope of what was built, which is what is sent. Nothing reaches the
+    /// server for a statement refused here.
+    pub(crate) fn prepare<DB: Backend>(
+        self,
+        statement: &impl BuildStatement,
+    ) -> Result<Statement, Error> {
+        self.admit(statement.scope())?;
+        let built = statement.build(DB::DIALECT)?;
+        self.admit(built.scope())?;
+        Ok(built)
+    }
+
+    fn admit(self, scope: StatementScope) -> Result<(), Error> {
+        match (self, scope) {
+            (_, StatementScope::Global) | (Runner::CrossTenant, StatementScope::AllTenants) => {
+                Ok(())
+            }
+            (Runner::Tenant(transaction), StatementScope::Tenant(statement))
+                if statement == transaction =>
+            {
+                Ok(())
+            }
+            (Runner::Tenant(transaction), StatementScope::Tenant(statement)) => {
+                Err(Error::TenantMismatch {
+                    statement,
+                    transaction,
+                })
+            }
+            (Runner::Tenant(transaction), StatementScope::AllTenants) => {
+                Err(Error::CrossTenantInTenantTransaction { transaction })
+            }
+            (Runner::CrossTenant, StatementScope::Tenant(statement)) => {
+                Err(Error::TenantStatementOnOwnerPool { statement })
+            }
+        }
+    }
+}
+
+/// What running a statement yields: every row, the first row, or the
+/// number of rows affected. One generic body per kind, for every backend.
+pub(crate) trait Fetch<DB: Backend> {
+    /// The result.
+    type Output: Send;
+
+    /// Runs `statement` on `connection`.
+    fn fetch<'c>(
+        connection: &'c mut DB::Connection,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c
+    where
+        Self: 'c;
+}
+
+/// Every row, decoded as `R`.
+pub(crate) struct AllRows<R>(PhantomData<fn() -> R>);
+
+/// The first row, if any, decoded as `R`.
+pub(crate) struct FirstRow<R>(PhantomData<fn() -> R>);
+
+/// The number of rows affected.
+pub(crate) struct RowsAffected;
+
+impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for AllRows<R> {
+    type Output = Vec<R>;
+
+    fn fetch<'c>(
+        connection: &'c mut DB::Connection,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
+    where
+        Self: 'c,
+    {
+        let (sql, values) = statement.into_parts();
+        sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .fetch_all(DB::executor(connection))
+    }
+}
+
+impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for FirstRow<R> {
+    type Output = Option<R>;
+
+    fn fetch<'c>(
+        connection: &'c mut DB::Connection,
+        statement: Statement,
+    ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
+    where
+        Self: 'c,
+    {
+        let (sql, values) = statement.into_parts();
+        sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .fetch_optional(DB::executor(connection))
+    }
+}
+
+impl<DB: Backend> Fetch<DB> for RowsAffected {
+    type Output = u64;
+
+    async fn fetch<'c>(
+        connection: &'c mut DB::Connection,
+        statement: Statement,
+    ) -> Result<u64, sqlx::Error>
+    where
+        Self: 'c,
+    {
+        let (sql, values) = statement.into_parts();
+        let done = sqlx::query_with(AssertSqlSafe(sql), DB::values(values))
+            .execute(DB::executor(connection))
+            .await?;
+        Ok(DB::rows_affected(&done))
+    }
+}
+
+/// Runs SQL text with no parameters (generated DDL, session resets) as one
+/// simple query.
+pub(crate) async fn execute_text<DB: Backend>(
+    connection: &mut DB::Connection,
+    sql: String,
+) -> Result<(), sqlx::Error> {
+    DB::executor(connection).execute(AssertSqlSafe(sql)).await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Why a tenant pool refuses to hand out connections: a new connection's
+//! session failed the pool's check. What the pool's handles and its
+//! `after_connect` hook share.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::Error;
+use crate::error::PrivilegedRole;
+use crate::setting::SettingName;
+
+/// What the pool's handles and its connection check share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) setting: SettingName,
+    /// Set by the first new connection that failed the check: from then on
+    /// the pool hands out nothing. The role's attributes apply to every
+    /// session at once, the pool's older connections included.
+    refusal: OnceLock<Refusal>,
+}
+
+impl Shared {
+    pub(crate) fn new(setting: SettingName) -> Arc<Self> {
+        Arc::new(Shared {
+            setting,
+            refusal: OnceLock::new(),
+        })
+    }
+
+    /// Records why the pool must refuse; the first reason stays.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn refuse(&self, refusal: Refusal) {
+        if self.refusal.set(refusal).is_ok() {
+            tracing::error!(
+                target: "tenancy::pool",
+                error = %self.refusal().map(|refusal| refusal.to_error().to_string()).unwrap_or_default(),
+                "a new connection failed the tenant pool's check; the pool refuses every transaction from now on"
+            );
+        }
+    }
+
+    pub(crate) fn refusal(&self) -> Option<&Refusal> {
+        self.refusal.get()
+    }
+}
+
+/// Why a session must not serve tenant transactions.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) enum Refusal {
+    /// A role of the session skips row-level security, or can make itself
+    /// such a role.
+    Role {
+        role: String,
+        problem: PrivilegedRole,
+    },
+    /// The session starts with the tenant setting set.
+    TenantDefault {
+        role: String,
+        setting: String,
+        value: String,
+    },
+}
+
+impl Refusal {
+    pub(crate) fn to_error(&self) -> Error {
+        match self.clone() {
+            Refusal::Role { role, problem } => Error::PrivilegedRole { role, problem },
+            Refusal::TenantDefault {
+                role,
+                setting,
+                value,
+            } => Error::SessionTenantDefault {
+                role,
+                setting,
+                value,
+            },
+        }
+    }
+}
