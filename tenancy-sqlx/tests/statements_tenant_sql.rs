@@ -7,8 +7,6 @@
 //! transaction's tenant's rows, and a statement made for another tenant is
 //! refused before anything is sent.
 
-mod support;
-
 use sqlx::{PgPool, Sqlite};
 use tables::{Customer, Order, Plan};
 use tenancy_sqlx::ddl::TableSet;
@@ -18,8 +16,9 @@ use tenancy_sqlx::{
     Backend, BuildError, CrossTenant, Error, OwnerPool, Postgres, TenantId, TenantPool,
     TenantPoolOptions, TenantSql, tenant_sql,
 };
+use tenancy_test::server::{backends, single_connection_pool};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+type TestResult = tenancy_test::TestResult;
 
 mod tables {
     use tenancy_sqlx::{global_table, tenant_scoped};
@@ -377,7 +376,7 @@ macro_rules! shadowed {
 /// A fresh database with the tables, RLS forced for the application role,
 /// plans seeded by the owner, and both tenants' rows seeded through the
 /// application's tenant pool.
-async fn postgres() -> Result<(TestDatabase, TenantPool), Box<dyn std::error::Error>> {
+async fn postgres() -> Result<(TestDatabase, TenantPool), tenancy_test::BoxError> {
     let db = TestDatabase::create().await?;
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
@@ -481,21 +480,21 @@ async fn postgres_upsert_updates_only_the_tenant_s_row() -> TestResult {
 async fn postgres_refuses_another_tenant_s_statement_before_sending_it() -> TestResult {
     let (db, _) = postgres().await?;
     let admin = db.admin_pool().await?;
-    let pool = support::single_connection_pool(
-        &db,
+    let pool = single_connection_pool(
+        &db.app_url(),
         "tenant-sql-mismatch",
         TenantPoolOptions::new().tables(&table_set()),
     )
     .await?;
     let (a, b) = (tenant(A), tenant(B));
     let mut tx = pool.begin(&b).await?;
-    let before = support::backends(&admin, "tenant-sql-mismatch").await?;
+    let before = backends(&admin, "tenant-sql-mismatch").await?;
     let refused = tx.execute(delete_orders(&a, "open")).await;
     assert!(
         matches!(refused, Err(Error::TenantMismatch { .. })),
         "{refused:?}"
     );
-    let after = support::backends(&admin, "tenant-sql-mismatch").await?;
+    let after = backends(&admin, "tenant-sql-mismatch").await?;
     assert_eq!(after, before, "the refused statement reached the server");
     tx.rollback().await?;
     refuse_other_tenant(&pool).await
@@ -529,7 +528,7 @@ async fn postgres_a_temporary_table_cannot_capture_a_statement() -> TestResult {
 
 // ---- SQLite ----
 
-async fn sqlite() -> Result<TenantPool<Sqlite>, Box<dyn std::error::Error>> {
+async fn sqlite() -> Result<TenantPool<Sqlite>, tenancy_test::BoxError> {
     let pool = TenantPool::connect_sqlite(
         "sqlite::memory:",
         TenantPoolOptions::new().tables(&table_set()),
