@@ -37,7 +37,9 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     /// Creates and starts a cluster; blocks for the second or two that takes.
-    pub(crate) fn start() -> Result<Self, TestSupportError> {
+    /// `extra` are more `postgresql.conf` lines (name, value as written in
+    /// the file), e.g. the libraries a Citus node loads.
+    pub(crate) fn start_with(extra: &[(&str, &str)]) -> Result<Self, TestSupportError> {
         let started = Instant::now();
         let binaries = PgBinaries::locate()?;
         let run_as = RunAs::detect()?;
@@ -49,7 +51,7 @@ impl Cluster {
         reaper::spawn(&binaries, &run_as, &dir, &data_dir)?;
 
         init_data_dir(&binaries, &run_as, &data_dir)?;
-        write_settings(&data_dir, &dir)?;
+        write_settings(&data_dir, &dir, extra)?;
         let port = start_server(&binaries, &run_as, &data_dir, &log_file)?;
         tracing::info!(
             port,
@@ -111,7 +113,11 @@ fn init_data_dir(
 }
 
 /// Appends the test settings to `postgresql.conf` (later lines win).
-fn write_settings(data_dir: &Path, socket_dir: &Path) -> Result<(), TestSupportError> {
+fn write_settings(
+    data_dir: &Path,
+    socket_dir: &Path,
+    extra: &[(&str, &str)],
+) -> Result<(), TestSupportError> {
     let mut settings = String::from("\n# tenancy test support: throwaway, fast, local only\n");
     let lines = [
         ("listen_addresses", "'127.0.0.1'".to_owned()),
@@ -124,7 +130,10 @@ fn write_settings(data_dir: &Path, socket_dir: &Path) -> Result<(), TestSupportE
         ("synchronous_commit", "off".to_owned()),
         ("full_page_writes", "off".to_owned()),
     ];
-    for (name, value) in lines {
+    let extra = extra
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_owned()));
+    for (name, value) in lines.into_iter().chain(extra) {
         // Writing to a String cannot fail.
         let _ = writeln!(settings, "{name} = {value}");
     }

@@ -62,9 +62,29 @@ impl TestDatabase {
     /// [`TestSupportError`] if there is no server (its message says how to
     /// get one), the server could not be started, or a statement failed.
     pub async fn create() -> Result<Self, TestSupportError> {
-        let server = Server::shared().await?;
+        Self::create_on(Server::shared().await?, None).await
+    }
+
+    /// A database on `server`, under `name` or else a unique one (the nodes
+    /// of a Citus cluster each hold a database of the same name).
+    pub(crate) async fn create_on(
+        server: Server,
+        name: Option<&str>,
+    ) -> Result<Self, TestSupportError> {
         let mut admin = server.connect_admin().await?;
-        let name = create_uniquely_named_database(&mut admin).await?;
+        let created = match name {
+            Some(name) => create_database(&mut admin, name)
+                .await
+                .map(|()| name.to_owned()),
+            None => create_uniquely_named_database(&mut admin).await,
+        };
+        let name = match created {
+            Ok(name) => name,
+            Err(error) => {
+                server::close(admin).await;
+                return Err(error);
+            }
+        };
         let grant = format!(
             "GRANT CONNECT ON DATABASE {} TO tenancy_app",
             quote_ident(&name)
@@ -79,6 +99,25 @@ impl TestDatabase {
         let database = Self { name, server };
         database.prepare().await?;
         Ok(database)
+    }
+
+    /// Runs `statements` as the superuser inside this database.
+    pub(crate) async fn run_as_admin(&self, statements: &str) -> Result<(), TestSupportError> {
+        let action = || format!("set up test database `{}`", self.name);
+        let mut admin = PgConnection::connect(&self.admin_url())
+            .await
+            .map_err(|error| TestSupportError::database(action(), error))?;
+        let ran = sqlx::raw_sql(sqlx::AssertSqlSafe(statements.to_owned()))
+            .execute(&mut admin)
+            .await;
+        server::close(admin).await;
+        ran.map(drop)
+            .map_err(|error| TestSupportError::database(action(), error))
+    }
+
+    /// The port of the server that holds this database.
+    pub(crate) fn port(&self) -> u16 {
+        self.server.port()
     }
 
     /// The database's name, unique on its server.
@@ -213,15 +252,7 @@ impl TestDatabase {
 
     /// Runs [`PREPARE_DATABASE`] inside the new database.
     async fn prepare(&self) -> Result<(), TestSupportError> {
-        let action = || format!("prepare test database `{}` for the test roles", self.name);
-        let mut admin = PgConnection::connect(&self.admin_url())
-            .await
-            .map_err(|error| TestSupportError::database(action(), error))?;
-        let prepared = sqlx::raw_sql(PREPARE_DATABASE).execute(&mut admin).await;
-        server::close(admin).await;
-        prepared
-            .map(drop)
-            .map_err(|error| TestSupportError::database(action(), error))
+        self.run_as_admin(PREPARE_DATABASE).await
     }
 }
 
@@ -276,6 +307,17 @@ async fn create_uniquely_named_database(
             }
         }
     }
+}
+
+async fn create_database(admin: &mut PgConnection, name: &str) -> Result<(), TestSupportError> {
+    let statement = format!("CREATE DATABASE {} OWNER tenancy_owner", quote_ident(name));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut *admin)
+        .await
+        .map(drop)
+        .map_err(|error| {
+            TestSupportError::database(format!("create test database `{name}`"), error)
+        })
 }
 
 async fn create_role_for(

@@ -26,6 +26,17 @@ pub enum TestSupportError {
         searched: String,
     },
 
+    /// A node of the Citus test cluster could not load the Citus extension.
+    #[error(
+        "the PostgreSQL server cannot load Citus, which the Citus tests need: install it into \
+         the server that `pg_config` names (from this repository: `../shared/citus/install-citus`, \
+         as root; or the packages of citusdata.com). Server log:\n{detail}"
+    )]
+    CitusMissing {
+        /// The end of the server log.
+        detail: String,
+    },
+
     /// `TENANCY_TEST_DATABASE_URL` is not a PostgreSQL URL.
     #[error(
         "TENANCY_TEST_DATABASE_URL is not a valid PostgreSQL URL ({reason}); expected a \

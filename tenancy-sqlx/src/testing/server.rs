@@ -39,17 +39,39 @@ impl Server {
                 server.require_superuser().await?;
                 server
             }
-            None => Self::start_cluster().await?,
+            None => Self::start_cluster(&[]).await?,
         };
-        let mut admin = server.connect_admin().await?;
-        roles::ensure_standard_roles(&mut admin).await?;
-        close(admin).await;
+        server.ensure_standard_roles().await?;
         Ok(server)
     }
 
-    async fn start_cluster() -> Result<Self, TestSupportError> {
+    /// A throwaway cluster of its own with `extra` settings in
+    /// `postgresql.conf` and the standard roles: one node of a Citus cluster.
+    pub(crate) async fn start_node(
+        extra: &'static [(&'static str, &'static str)],
+    ) -> Result<Self, TestSupportError> {
+        let server = Self::start_cluster(extra).await?;
+        server.ensure_standard_roles().await?;
+        Ok(server)
+    }
+
+    async fn ensure_standard_roles(&self) -> Result<(), TestSupportError> {
+        let mut admin = self.connect_admin().await?;
+        let ensured = roles::ensure_standard_roles(&mut admin).await;
+        close(admin).await;
+        ensured
+    }
+
+    /// The port the server listens on (5432 if the URL names none).
+    pub(crate) fn port(&self) -> u16 {
+        self.admin.port().unwrap_or(5432)
+    }
+
+    async fn start_cluster(
+        extra: &'static [(&'static str, &'static str)],
+    ) -> Result<Self, TestSupportError> {
         // initdb and pg_ctl block for a second or two: keep them off the runtime.
-        let cluster = tokio::task::spawn_blocking(Cluster::start)
+        let cluster = tokio::task::spawn_blocking(move || Cluster::start_with(extra))
             .await
             .map_err(|error| {
                 TestSupportError::io("start the throwaway cluster", std::io::Error::other(error))
