@@ -75,8 +75,7 @@ async fn the_generated_grants_and_policy_pass_the_role_aware_audit() -> TestResu
 async fn a_policy_for_another_role_leaves_the_application_with_no_rows() -> TestResult {
     let (db, owner) = applied().await?;
     let other = db.create_role("reporting", &[]).await?;
-    let predicate =
-        "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint)";
+    let predicate = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint";
     execute(
         owner.pool(),
         &format!(

@@ -77,7 +77,7 @@
 //!      ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 //!      ALTER TABLE notes FORCE ROW LEVEL SECURITY;
 //!      CREATE POLICY tenant_isolation ON notes USING
-//!          (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint));
+//!          (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint);
 //!      GRANT SELECT ON notes TO tenancy_app;",
 //! )
 //! .execute(&owner)
