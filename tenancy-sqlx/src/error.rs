@@ -226,6 +226,23 @@ pub enum Error {
         value: String,
     },
 
+    /// The pool connects to a Citus coordinator whose sessions do not pass
+    /// `SET LOCAL` on to the workers: the tenant setting would never reach
+    /// the shards' policies, and every tenant transaction would see no row.
+    #[error(
+        "sessions of role `{role}` on this Citus coordinator have citus.propagate_set_commands = \
+         {value:?}, so the tenant setting never reaches the workers and row-level security there \
+         shows no row; set it to 'local' for the database (OwnerPool::apply_schema does: ALTER \
+         DATABASE .. SET citus.propagate_set_commands = 'local') or the role (ALTER ROLE {role} \
+         SET citus.propagate_set_commands = 'local')"
+    )]
+    CitusSetCommandsNotPropagated {
+        /// The role the pool connected as.
+        role: String,
+        /// The setting's value in the session.
+        value: String,
+    },
+
     /// A reason that must be stated was empty.
     #[error("{what} needs a reason: say why, in words that will make sense in the logs")]
     MissingReason {
@@ -301,6 +318,16 @@ pub enum Error {
     #[error("invalid manifest: {reason}")]
     InvalidManifest {
         /// What is wrong.
+        reason: String,
+    },
+
+    /// The Citus layout asked for cannot be built from the registered
+    /// tables.
+    #[error("cannot distribute `{table}` on Citus: {reason}")]
+    CitusLayout {
+        /// The table.
+        table: String,
+        /// Why, and what to change.
         reason: String,
     },
 

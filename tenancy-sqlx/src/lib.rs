@@ -230,6 +230,8 @@ compile_error!(
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
+pub mod citus;
+#[cfg(feature = "postgres")]
 pub mod drift;
 mod error;
 mod execute;

@@ -17,6 +17,7 @@ use crate::{DecodeRow, Error};
 use crate::{
     Postgres,
     audit::{self, Finding},
+    citus::{self, Distribution},
     drift::{self, Drift},
     manifest::Manifest,
     rls::RlsPolicy,
@@ -97,7 +98,28 @@ impl OwnerPool<Postgres> {
     /// returns [`Error::SchemaDrift`] with each difference and the SQL that
     /// repairs it. Missing tables and indexes it creates; RLS and the
     /// policy it applies again.
+    ///
+    /// On a Citus coordinator it then distributes the tables as
+    /// [`Distribution::default`](crate::citus::Distribution) lays them out
+    /// (every global table a reference table); to distribute the tenants
+    /// table by its key, use [`apply_distributed_schema`](Self::apply_distributed_schema).
     pub async fn apply_schema(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
+        self.apply_distributed_schema(tables, policy, &Distribution::default())
+            .await
+    }
+
+    /// [`apply_schema`](Self::apply_schema), and on a Citus coordinator the
+    /// statements of `distribution` ([`Distribution::statements`]) in the
+    /// same transaction: tenant tables distributed by their tenant column in
+    /// one colocation group, global tables as reference tables, and
+    /// `citus.propagate_set_commands = 'local'` for the database. On a
+    /// server without Citus, `distribution` is not used.
+    pub async fn apply_distributed_schema(
+        &self,
+        tables: &TableSet,
+        policy: &RlsPolicy,
+        distribution: &Distribution,
+    ) -> Result<(), Error> {
         let manifest = Manifest::new(tables, policy)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
@@ -119,7 +141,24 @@ impl OwnerPool<Postgres> {
             tx.rollback().await?;
             return Err(Error::SchemaDrift { findings: blocking });
         }
-        for statement in manifest.schema_statements() {
+        let mut statements = manifest.schema_statements();
+        if citus::is_coordinator(&mut tx).await? {
+            // Distributing tables with foreign keys to reference tables in
+            // the transaction that created them needs one connection per
+            // worker.
+            // And a table with a foreign key to a new reference table must
+            // not become a Citus local table: identity columns cannot be
+            // converted from one.
+            execute_text::<Postgres>(
+                &mut tx,
+                "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'; \
+                 SET LOCAL citus.enable_local_reference_table_foreign_keys TO off"
+                    .to_owned(),
+            )
+            .await?;
+            statements.extend(distribution.statements(tables)?);
+        }
+        for statement in statements {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
             execute_text::<Postgres>(&mut tx, statement).await?;
         }

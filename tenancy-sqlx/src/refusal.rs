@@ -59,6 +59,9 @@ pub(crate) enum Refusal {
         setting: String,
         value: String,
     },
+    /// The session is on a Citus coordinator that keeps `SET LOCAL` to
+    /// itself.
+    CitusSetCommands { role: String, value: String },
 }
 
 impl Refusal {
@@ -74,6 +77,9 @@ impl Refusal {
                 setting,
                 value,
             },
+            Refusal::CitusSetCommands { role, value } => {
+                Error::CitusSetCommandsNotPropagated { role, value }
+            }
         }
     }
 }

@@ -29,7 +29,8 @@ use crate::setting::SettingName;
 /// rows on disk), and the owners of those tables. Registered tables that do
 /// not exist yet are skipped. The current role comes first, then the
 /// session role. Every row also carries the tenant setting the session
-/// started with.
+/// started with and, where the database has the Citus extension, whether
+/// `SET LOCAL` reaches the workers (`citus.propagate_set_commands`).
 const SESSION_FACTS: &str = "\
 WITH registered AS (
     SELECT c.oid::regclass::text AS name, c.relowner AS owner
@@ -69,7 +70,10 @@ SELECT r.rolname::text AS role,
            ORDER BY 1
        ) AS member_of,
        EXISTS (SELECT FROM login) AS login_known,
-       pg_catalog.current_setting($2, true) AS tenant_setting
+       pg_catalog.current_setting($2, true) AS tenant_setting,
+       CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')
+            THEN COALESCE(pg_catalog.current_setting('citus.propagate_set_commands', true), '')
+       END AS citus_set_commands
 FROM pg_catalog.pg_roles r
 WHERE r.rolname IN (current_user, session_user) OR r.oid IN (SELECT oid FROM login)
 ORDER BY r.rolname <> current_user, r.rolname <> session_user, r.rolname";
@@ -86,6 +90,7 @@ struct RoleFacts {
     member_of: Vec<String>,
     login_known: bool,
     tenant_setting: Option<String>,
+    citus_set_commands: Option<String>,
 }
 
 impl RoleFacts {
@@ -175,6 +180,17 @@ impl SessionCheck {
             return Ok(Some(Refusal::TenantDefault {
                 role,
                 setting: self.setting.to_string(),
+                value: truncate_for_error(value),
+            }));
+        }
+        if let Some(value) = first
+            .citus_set_commands
+            .as_deref()
+            .filter(|value| *value != "local")
+        {
+            // Not waived either: it is about the setting reaching the shards.
+            return Ok(Some(Refusal::CitusSetCommands {
+                role,
                 value: truncate_for_error(value),
             }));
         }

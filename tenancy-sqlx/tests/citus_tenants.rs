@@ -1,0 +1,338 @@
+//! The library on a real Citus cluster: `apply_schema` distributes the
+//! tables, two tenants on different workers read and write only their own
+//! rows through the builder, Row Level Security alone still confines raw SQL
+//! on the workers, every builder statement runs on one worker, and a pool
+//! refuses a coordinator that keeps the tenant setting to itself.
+
+use sqlx::PgPool;
+use tenancy_sqlx::citus::{self, Distribution};
+use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, RoleAttribute};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, Table, TenantPool};
+use tenancy_test::TestResult;
+use tenancy_test::shop::tables::{Customer, Order, OrderItem, Plan, table_set};
+use tenancy_test::shop::{customer, order, pool_options, tenant};
+
+/// A cluster database with the shop's tables applied by the library, the
+/// free plan, and two tenants whose rows live on different workers.
+async fn distributed_shop() -> TestResult<(CitusTestDatabase, OwnerPool, [i64; 2])> {
+    let db = CitusTestDatabase::create().await?;
+    let owner = OwnerPool::from_pool(
+        db.coordinator().owner_pool().await?,
+        CrossTenant::with_reason("test set-up: the distributed shop")?,
+    );
+    owner
+        .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    let admin = db.coordinator().admin_pool().await?;
+    sqlx::query("INSERT INTO plans (id, name) VALUES (1, 'free')")
+        .execute(&admin)
+        .await?;
+    let first = db.worker_of("customers", 1).await?;
+    let mut second = None;
+    for candidate in 2..100 {
+        if db.worker_of("customers", candidate).await? != first {
+            second = Some(candidate);
+            break;
+        }
+    }
+    let second = second.ok_or("every tenant hashed to one worker")?;
+    Ok((db, owner, [1, second]))
+}
+
+async fn app_pool(db: &CitusTestDatabase) -> TestResult<TenantPool> {
+    Ok(TenantPool::<Postgres>::connect(&db.coordinator().app_url(), pool_options()).await?)
+}
+
+/// Each tenant's customer and two orders, written through the builder.
+async fn seed(pool: &TenantPool, tenants: [i64; 2]) -> TestResult {
+    for key in tenants {
+        let tenant = tenant(key);
+        let mut tx = pool.begin(&tenant).await?;
+        tx.execute(customer(&tenant, &format!("ann-{key}@example.test")))
+            .await?;
+        let ann: Customer = tx.fetch_one(Customer::select(&tenant)).await?;
+        tx.execute(order(&tenant, ann.id, "open")).await?;
+        tx.execute(order(&tenant, ann.id, "paid")).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn apply_schema_distributes_every_table_in_one_group_and_can_run_again() -> TestResult {
+    let (db, owner, _) = distributed_shop().await?;
+    // Again: nothing to do, nothing fails.
+    owner
+        .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    let admin = db.coordinator().admin_pool().await?;
+    let layout: Vec<(String, String, Option<String>, i32)> = sqlx::query_as(
+        "SELECT logicalrelid::text, partmethod::text, column_to_column_name(logicalrelid, partkey), colocationid
+         FROM pg_dist_partition ORDER BY 1",
+    )
+    .fetch_all(&admin)
+    .await?;
+    let names: Vec<&str> = layout.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(names, ["customers", "order_items", "orders", "plans"]);
+    let plans = &layout[3];
+    assert_eq!(plans.1, "n", "plans is a reference table: {plans:?}");
+    let group = layout[0].3;
+    for row in &layout[..3] {
+        assert_eq!(row.1, "h", "{row:?}");
+        assert_eq!(row.2.as_deref(), Some("tenant_id"), "{row:?}");
+        assert_eq!(row.3, group, "{row:?} is not colocated with customers");
+    }
+    // The database passes SET LOCAL on to the workers.
+    let settings: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+         WHERE d.datname = current_database() AND s.setrole = 0",
+    )
+    .fetch_all(&admin)
+    .await?;
+    assert!(
+        settings.contains(&"citus.propagate_set_commands=local".to_owned()),
+        "{settings:?}"
+    );
+    // And the policy is on every shard of the workers.
+    for worker in db.workers() {
+        let pool = worker.admin_pool().await?;
+        let unprotected: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_class c
+             WHERE c.relname ~ '^(customers|orders|order_items)_[0-9]+$'
+               AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+                        AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid))",
+        )
+        .fetch_one(&pool)
+        .await?;
+        assert_eq!(unprotected, 0);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_tenants_on_different_workers_read_and_write_only_their_rows() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop().await?;
+    assert_ne!(
+        db.worker_of("orders", tenants[0]).await?,
+        db.worker_of("orders", tenants[1]).await?
+    );
+    let pool = app_pool(&db).await?;
+    seed(&pool, tenants).await?;
+    for (key, other) in [(tenants[0], tenants[1]), (tenants[1], tenants[0])] {
+        let tenant = tenant(key);
+        let mut tx = pool.begin(&tenant).await?;
+        let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant)).await?;
+        assert_eq!(orders.len(), 2);
+        assert!(orders.iter().all(|order| order.tenant_id == key));
+        let updated = tx
+            .execute(
+                Order::update(&tenant)
+                    .set(Order::STATUS, "shipped".to_owned())
+                    .filter(Order::STATUS.eq("paid")),
+            )
+            .await?;
+        assert_eq!(updated, 1);
+        // Raw SQL without a tenant predicate reaches every shard; the
+        // policies on the workers leave only this tenant's rows.
+        let seen: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM orders")
+            .fetch_all(&mut *tx.raw_connection())
+            .await?;
+        assert_eq!(seen, [key, key]);
+        let changed: Vec<i64> =
+            sqlx::query_scalar("UPDATE customers SET name = 'raw' RETURNING tenant_id")
+                .fetch_all(&mut *tx.raw_connection())
+                .await?;
+        assert_eq!(changed, [key]);
+        // WITH CHECK, on the worker that holds the other tenant's shard.
+        let forged = sqlx::query(
+            "INSERT INTO customers (tenant_id, email, name, plan_id) VALUES ($1, 'x@y.z', 'x', 1)",
+        )
+        .bind(other)
+        .execute(&mut *tx.raw_connection())
+        .await;
+        let message = forged
+            .err()
+            .ok_or("a row for another tenant was inserted")?
+            .to_string();
+        assert!(message.contains("row-level security"), "{message}");
+        tx.rollback().await?;
+    }
+    Ok(())
+}
+
+/// The shard of `table` that holds `key`'s rows, read on its worker as the
+/// application role with the tenant set to `as_tenant`: what Row Level
+/// Security alone lets through there, with no coordinator in between.
+async fn on_the_worker(
+    db: &CitusTestDatabase,
+    table: &str,
+    key: i64,
+    as_tenant: i64,
+) -> TestResult<Vec<i64>> {
+    let admin = db.coordinator().admin_pool().await?;
+    let shard: String = sqlx::query_scalar(
+        "SELECT shard_name($1::regclass, get_shard_id_for_distribution_column($1::regclass, $2::bigint))",
+    )
+    .bind(table)
+    .bind(key)
+    .fetch_one(&admin)
+    .await?;
+    let worker = &db.workers()[db.worker_of(table, key).await?];
+    let pool: PgPool = worker.app_pool().await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(as_tenant.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let seen = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT tenant_id FROM {shard}"
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.rollback().await?;
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn row_level_security_alone_confines_a_tenant_on_the_workers() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop().await?;
+    let pool = app_pool(&db).await?;
+    seed(&pool, tenants).await?;
+    // The workers' own grants and policies, which Citus copied from the
+    // generated DDL: the application role, connected to a worker directly,
+    // sees a shard's rows only for its tenant.
+    for key in tenants {
+        assert_eq!(on_the_worker(&db, "orders", key, key).await?, [key, key]);
+        let other = if key == tenants[0] {
+            tenants[1]
+        } else {
+            tenants[0]
+        };
+        assert_eq!(
+            on_the_worker(&db, "orders", key, other).await?,
+            Vec::<i64>::new()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop().await?;
+    let pool = app_pool(&db).await?;
+    seed(&pool, tenants).await?;
+    // From now on a statement that would run on more than one shard fails.
+    let admin = db.coordinator().admin_pool().await?;
+    for role in [APP_ROLE, OWNER_ROLE] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {role} IN DATABASE \"{}\" SET citus.multi_task_query_log_level = 'error'",
+            db.coordinator().name()
+        )))
+        .execute(&admin)
+        .await?;
+    }
+    let pool = app_pool(&db).await?;
+    for key in tenants {
+        let tenant = tenant(key);
+        let mut tx = pool.begin(&tenant).await?;
+        let orders: Vec<Order> = tx
+            .fetch_all(Order::select(&tenant).filter(Order::STATUS.eq("open")))
+            .await?;
+        assert_eq!(orders.len(), 1);
+        let _: Vec<Customer> = tx.fetch_all(Customer::select(&tenant)).await?;
+        let _: Vec<OrderItem> = tx.fetch_all(OrderItem::select(&tenant)).await?;
+        let _: Vec<Plan> = tx.fetch_all(Plan::select()).await?;
+        tx.execute(
+            Order::update(&tenant)
+                .set(Order::TOTAL_CENTS, 5)
+                .filter(Order::STATUS.eq("open")),
+        )
+        .await?;
+        tx.execute(Order::delete(&tenant).filter(Order::STATUS.eq("paid")))
+            .await?;
+        tx.commit().await?;
+    }
+    // Raw SQL without a tenant predicate needs every shard: refused.
+    let tenant_a = tenant(tenants[0]);
+    let mut tx = pool.begin(&tenant_a).await?;
+    let fanned = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM orders")
+        .fetch_one(&mut *tx.raw_connection())
+        .await;
+    let message = fanned.err().ok_or("a multi-shard query ran")?.to_string();
+    assert!(message.contains("multi-task query"), "{message}");
+    tx.rollback().await?;
+    // So does a cross-tenant statement, by a role that reads across tenants
+    // (`BYPASSRLS`: forced RLS would leave the owner no row, and no shard).
+    // Citus connects to the workers as the same role.
+    for worker in db.workers() {
+        worker
+            .create_role("reader", &[RoleAttribute::BypassRls])
+            .await?;
+    }
+    let reader = db
+        .coordinator()
+        .create_role("reader", &[RoleAttribute::BypassRls])
+        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT ON orders TO \"{0}\";
+         ALTER ROLE \"{0}\" IN DATABASE \"{1}\" SET citus.multi_task_query_log_level = 'error'",
+        reader.name(),
+        db.coordinator().name()
+    )))
+    .execute(&admin)
+    .await?;
+    let capability = CrossTenant::with_reason("test: a cross-tenant read fans out")?;
+    let reader_pool = CrossTenant::with_reason("test: a cross-tenant read fans out")?;
+    let across = OwnerPool::from_pool(reader.pool().await?, reader_pool)
+        .fetch_all::<Order>(Order::select_across_tenants(&capability))
+        .await;
+    let message = across
+        .err()
+        .ok_or("a cross-tenant read ran on one shard")?
+        .to_string();
+    assert!(message.contains("multi-task query"), "{message}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pool_refuses_a_coordinator_that_keeps_set_local_to_itself() -> TestResult {
+    let (db, _owner, _) = distributed_shop().await?;
+    let admin = db.coordinator().admin_pool().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{}\" RESET citus.propagate_set_commands",
+        db.coordinator().name()
+    )))
+    .execute(&admin)
+    .await?;
+    let refused = app_pool(&db).await.map(drop);
+    let error = refused.err().ok_or("a tenant pool connected")?;
+    match error.downcast_ref::<Error>() {
+        Some(Error::CitusSetCommandsNotPropagated { role, value }) => {
+            assert_eq!(role, APP_ROLE);
+            assert_eq!(value, "none");
+        }
+        _ => return Err(format!("refused for another reason: {error}").into()),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_tenants_table_must_be_a_global_table_of_the_set() -> TestResult {
+    let refused = Distribution::default()
+        .tenants_table(Customer::meta())
+        .statements(&table_set());
+    assert!(
+        matches!(refused, Err(Error::CitusLayout { .. })),
+        "{refused:?}"
+    );
+    let refused = Distribution::default()
+        .tenants_table(Plan::meta())
+        .statements(&tenancy_sqlx::ddl::TableSet::new().with::<Customer>());
+    assert!(
+        matches!(refused, Err(Error::CitusLayout { .. })),
+        "{refused:?}"
+    );
+    let _ = citus::SET_COMMANDS_SETTING;
+    Ok(())
+}
