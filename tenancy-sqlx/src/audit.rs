@@ -55,6 +55,7 @@
 
 use core::fmt;
 
+mod citus;
 mod database;
 mod roles;
 mod tables;
@@ -144,6 +145,15 @@ pub enum FindingKind {
     /// A view owned by a role that skips row-level security, without
     /// `security_invoker`: it shows its owner's rows to every reader.
     ViewBypassesRls,
+    /// On a Citus coordinator: a tenant table is not distributed by its
+    /// tenant column in the tenant tables' colocation group, or a global
+    /// table is not a reference table, so tenant statements fan out to
+    /// every worker or fail.
+    CitusNotDistributed,
+    /// On a Citus coordinator: `citus.propagate_set_commands` is not
+    /// `'local'` for the application's sessions, so the tenant setting does
+    /// not reach the workers' policies and tenants see no row.
+    CitusSetCommandsNotPropagated,
 }
 
 /// One problem found in the catalog.

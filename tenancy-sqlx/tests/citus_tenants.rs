@@ -5,6 +5,7 @@
 //! refuses a coordinator that keeps the tenant setting to itself.
 
 use sqlx::PgPool;
+use tenancy_sqlx::audit::FindingKind;
 use tenancy_sqlx::citus::{self, Distribution};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, RoleAttribute};
@@ -334,5 +335,56 @@ async fn the_tenants_table_must_be_a_global_table_of_the_set() -> TestResult {
         "{refused:?}"
     );
     let _ = citus::SET_COMMANDS_SETTING;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_audit_checks_the_layout_and_the_setting_on_a_coordinator() -> TestResult {
+    let (db, owner, _) = distributed_shop().await?;
+    let setting = tenancy_sqlx::SettingName::default();
+    let findings = owner.verify(&table_set(), &setting).await?;
+    assert_eq!(findings, [], "{findings:#?}");
+
+    let admin = db.coordinator().admin_pool().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{}\" RESET citus.propagate_set_commands",
+        db.coordinator().name()
+    )))
+    .execute(&admin)
+    .await?;
+    let kinds: Vec<FindingKind> = owner
+        .verify(&table_set(), &setting)
+        .await?
+        .into_iter()
+        .map(|finding| finding.kind)
+        .collect();
+    assert_eq!(kinds, [FindingKind::CitusSetCommandsNotPropagated]);
+
+    // Tables created by plain DDL on a coordinator are not distributed.
+    let plain = CitusTestDatabase::create().await?;
+    let plain_owner = plain.coordinator().owner_pool().await?;
+    for statement in table_set().create_statements(tenancy_sqlx::Dialect::Postgres)? {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&plain_owner)
+            .await?;
+    }
+    let owner = OwnerPool::from_pool(
+        plain_owner,
+        CrossTenant::with_reason("test: audit a coordinator")?,
+    );
+    owner
+        .apply_rls(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    let findings = owner.verify(&table_set(), &setting).await?;
+    let not_distributed: Vec<&str> = findings
+        .iter()
+        .filter(|finding| finding.kind == FindingKind::CitusNotDistributed)
+        .filter_map(|finding| finding.table.as_deref())
+        .collect();
+    assert_eq!(
+        not_distributed,
+        ["plans", "customers", "orders", "order_items"],
+        "{findings:#?}"
+    );
     Ok(())
 }

@@ -95,6 +95,10 @@ pub async fn verify(
             .await?;
         findings.extend(drift.iter().map(drift::Drift::finding));
     }
+    if crate::citus::is_coordinator(&mut tx).await? {
+        let role = role.map(|role| (role.name, role.oid));
+        super::citus::check(&mut tx, &resolved, role, &mut findings).await?;
+    }
     tx.rollback().await?;
     Ok(findings)
 }
