@@ -60,6 +60,18 @@ pub enum Command {
     /// transaction: a run can be killed at any moment and started again.
     Migrate(MigrateArgs),
 
+    /// Give a large tenant shards of its own on a Citus cluster, and
+    /// optionally move them to another worker.
+    ///
+    /// Connect to the coordinator as a role that may move shards (a
+    /// superuser). `isolate_tenant_to_new_shard` splits the tenant's rows of
+    /// `--table` and of every table colocated with it into shards that hold
+    /// only this tenant; with `--to-worker` those shards then move to that
+    /// worker (`citus_move_shard_placement`). Writes to the rows being
+    /// copied wait; reads continue; the application changes nothing. Running
+    /// it again does nothing more.
+    IsolateTenant(IsolateTenantArgs),
+
     /// List the targets and the migration version each is at.
     ///
     /// Reads the ledgers only: nothing is changed and no target is locked.
@@ -109,6 +121,26 @@ pub struct TargetArgs {
     /// database's name.
     #[arg(long, value_name = "PATTERN")]
     pub databases_like: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IsolateTenantArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+
+    /// A distributed tenant table (`orders`, or `sales.orders`); every table
+    /// colocated with it follows.
+    #[arg(long, value_name = "TABLE")]
+    pub table: String,
+
+    /// The tenant's key, as in the tenant column (`42`).
+    #[arg(long, value_name = "KEY")]
+    pub tenant: String,
+
+    /// Then move the tenant's shards to this worker, as the coordinator
+    /// knows it (`pg_dist_node`): `HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub to_worker: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@
 
 mod accepted;
 mod audit;
+mod citus;
 mod cli;
 mod duration;
 mod error;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Audit(args) => audit::run(args).await,
             Command::Migrate(args) => migrate::run(args.command).await,
+            Command::IsolateTenant(args) => citus::isolate_tenant(args).await,
             Command::Tenants(args) => migrate::tenants(args).await,
         }
     });

@@ -27,7 +27,7 @@
 //! foreign key of a tenant table leads with the tenant column, and
 //! identity columns are `BIGINT`.
 //!
-//! [`isolate_tenant`] gives one tenant shards of its own
+//! [`isolate_tenant`] gives one tenant ([`TenantShard`]) shards of its own
 //! (`isolate_tenant_to_new_shard`), and [`move_tenant`] moves them to
 //! another worker (`citus_move_shard_placement`): a noisy neighbour gets a
 //! machine to itself without any change to the application.
@@ -228,89 +228,123 @@ pub struct ShardPlacement {
     pub host: String,
     /// The worker's port.
     pub port: i32,
+    /// Whether the shard holds this one tenant only.
+    pub isolated: bool,
 }
 
-/// The shard of `table` that holds `tenant`'s rows, and its worker.
+/// One tenant's rows of one distributed table: what [`isolate_tenant`] and
+/// [`move_tenant`] act on (with every table colocated with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantShard {
+    /// The table, quoted and schema-qualified where it has a schema.
+    table: String,
+    /// The tenant key's text; Citus converts it to the column's type.
+    tenant: String,
+}
+
+impl TenantShard {
+    /// `tenant`'s rows of the registered table `table`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidIdentifier`](crate::Error) if the table's name is not
+    /// a valid identifier.
+    pub fn of<K: TenantKey>(table: &TableMeta, tenant: K) -> Result<Self, Error> {
+        Ok(TenantShard {
+            table: quoted_table(table.schema, table.name)?,
+            tenant: tenant.to_string(),
+        })
+    }
+
+    /// The tenant whose key is `tenant` (its text, as in the tenant column)
+    /// in the table `schema.table` (`None`: the `search_path`'s), for
+    /// tools that have no Rust type of the table, like the command line.
+    ///
+    /// # Errors
+    ///
+    /// An error if a name is not a valid identifier. A key that is not of
+    /// the tenant column's type is refused by the server when used.
+    pub fn named(schema: Option<&str>, table: &str, tenant: &str) -> Result<Self, Error> {
+        Ok(TenantShard {
+            table: quoted_table(schema, table)?,
+            tenant: tenant.trim().to_owned(),
+        })
+    }
+}
+
+/// The shard that holds the tenant's rows of the table, and its worker.
 ///
 /// # Errors
 ///
-/// [`Error::Database`] if `table` is not distributed or the lookup fails.
-pub async fn tenant_placement<K: TenantKey>(
+/// [`Error::Database`] if the table is not distributed, the key is not of
+/// the column's type, or the lookup fails.
+pub async fn tenant_placement(
     connection: &mut PgConnection,
-    table: &TableMeta,
-    tenant: K,
+    shard: &TenantShard,
 ) -> Result<ShardPlacement, Error> {
-    let name = quoted_table(table.schema, table.name)?;
-    let (shard_id, host, port): (i64, String, i32) = sqlx::query_as(
-        "SELECT s.shardid, n.nodename::text, n.nodeport \
+    let (shard_id, host, port, isolated): (i64, String, i32, bool) = sqlx::query_as(
+        "SELECT s.shardid, n.nodename::text, n.nodeport, d.shardminvalue = d.shardmaxvalue \
          FROM (SELECT get_shard_id_for_distribution_column($1::regclass, $2) AS shardid) s \
+         JOIN pg_catalog.pg_dist_shard d ON d.shardid = s.shardid \
          JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid \
          JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid",
     )
-    .bind(name)
-    .bind(key_text(tenant))
+    .bind(&shard.table)
+    .bind(&shard.tenant)
     .fetch_one(&mut *connection)
     .await?;
     Ok(ShardPlacement {
         shard_id,
         host,
         port,
+        isolated,
     })
 }
 
-/// Gives `tenant` shards of its own in `table`'s colocation group
+/// Gives the tenant shards of its own in the table's colocation group
 /// (`isolate_tenant_to_new_shard(.., 'CASCADE')`, so every colocated table
-/// follows), and returns the new shard of `table`. Writes to the tenant's
-/// rows wait while the rows are copied (`block_writes`); reads continue.
-/// Doing it again for the same tenant changes nothing.
+/// follows), and returns the new placement of the table's shard. Writes to
+/// the rows being copied wait (`block_writes`); reads continue. Doing it
+/// again for the same tenant changes nothing.
 ///
 /// # Errors
 ///
-/// [`Error::Database`] if Citus refuses, e.g. because `table` is not a
-/// distributed table.
-pub async fn isolate_tenant<K: TenantKey>(
+/// [`Error::Database`] if Citus refuses, e.g. because the table is not a
+/// distributed table or the role may not move shards.
+pub async fn isolate_tenant(
     connection: &mut PgConnection,
-    table: &TableMeta,
-    tenant: K,
+    shard: &TenantShard,
 ) -> Result<ShardPlacement, Error> {
-    let name = quoted_table(table.schema, table.name)?;
-    let key = key_text(tenant);
-    let current = tenant_placement(connection, table, tenant).await?;
-    let alone: bool = sqlx::query_scalar(
-        "SELECT shardminvalue = shardmaxvalue FROM pg_catalog.pg_dist_shard WHERE shardid = $1",
-    )
-    .bind(current.shard_id)
-    .fetch_one(&mut *connection)
-    .await?;
-    if !alone {
+    let current = tenant_placement(connection, shard).await?;
+    if !current.isolated {
         sqlx::query(
             "SELECT isolate_tenant_to_new_shard($1::regclass, $2, 'CASCADE', \
              shard_transfer_mode => 'block_writes')",
         )
-        .bind(name)
-        .bind(&key)
+        .bind(&shard.table)
+        .bind(&shard.tenant)
         .execute(&mut *connection)
         .await?;
     }
-    tenant_placement(connection, table, tenant).await
+    tenant_placement(connection, shard).await
 }
 
-/// Moves the shards that hold `tenant`'s rows (of `table` and every table
-/// colocated with it) to the worker at `host`:`port`, and returns the new
-/// placement of `table`'s shard. Writes wait while the rows are copied. A
-/// move to the worker that already holds them changes nothing.
+/// Moves the shards that hold the tenant's rows (of the table and every
+/// table colocated with it) to the worker at `host`:`port`, and returns the
+/// new placement of the table's shard. Writes wait while the rows are
+/// copied. A move to the worker that already holds them changes nothing.
+/// Isolate the tenant first, or its neighbours in the shard move with it.
 ///
 /// # Errors
 ///
 /// [`Error::Database`] if Citus refuses, e.g. the target is not a worker.
-pub async fn move_tenant<K: TenantKey>(
+pub async fn move_tenant(
     connection: &mut PgConnection,
-    table: &TableMeta,
-    tenant: K,
+    shard: &TenantShard,
     host: &str,
     port: i32,
 ) -> Result<ShardPlacement, Error> {
-    let current = tenant_placement(connection, table, tenant).await?;
+    let current = tenant_placement(connection, shard).await?;
     if current.host != host || current.port != port {
         sqlx::query(
             "SELECT citus_move_shard_placement($1, $2, $3, $4, $5, \
@@ -324,10 +358,5 @@ pub async fn move_tenant<K: TenantKey>(
         .execute(&mut *connection)
         .await?;
     }
-    tenant_placement(connection, table, tenant).await
-}
-
-/// The key's canonical text: Citus converts it to the column's type.
-fn key_text<K: TenantKey>(tenant: K) -> String {
-    tenant.to_string()
+    tenant_placement(connection, shard).await
 }

@@ -2,7 +2,7 @@
 //! isolated into shards of its own, then moved to the other worker, with its
 //! reads and writes working before and after and its neighbours untouched.
 
-use tenancy_sqlx::citus::{self, ShardPlacement};
+use tenancy_sqlx::citus::{self, ShardPlacement, TenantShard};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase};
 use tenancy_sqlx::{CrossTenant, OwnerPool, Postgres, Table, TenantPool};
@@ -54,9 +54,12 @@ async fn a_tenant_isolated_and_moved_keeps_reading_and_writing() -> TestResult {
 
     // Isolating and moving shards is the superuser's work in Citus.
     let mut operator = admin.acquire().await?;
-    let before = citus::tenant_placement(&mut operator, Order::meta(), LARGE).await?;
-    let isolated = citus::isolate_tenant(&mut operator, Order::meta(), LARGE).await?;
+    let orders = TenantShard::of(Order::meta(), LARGE)?;
+    let before = citus::tenant_placement(&mut operator, &orders).await?;
+    let isolated = citus::isolate_tenant(&mut operator, &orders).await?;
+    assert!(!before.isolated);
     assert_ne!(isolated.shard_id, before.shard_id);
+    assert!(isolated.isolated);
     let (min, max): (String, String) =
         sqlx::query_as("SELECT shardminvalue, shardmaxvalue FROM pg_dist_shard WHERE shardid = $1")
             .bind(isolated.shard_id)
@@ -65,7 +68,8 @@ async fn a_tenant_isolated_and_moved_keeps_reading_and_writing() -> TestResult {
     assert_eq!(min, max, "the new shard holds one hash value: the tenant's");
     // Every colocated table followed.
     for table in [Customer::meta(), OrderItem::meta()] {
-        let placement = citus::tenant_placement(&mut operator, table, LARGE).await?;
+        let placement =
+            citus::tenant_placement(&mut operator, &TenantShard::of(table, LARGE)?).await?;
         let (min, max): (String, String) = sqlx::query_as(
             "SELECT shardminvalue, shardmaxvalue FROM pg_dist_shard WHERE shardid = $1",
         )
@@ -76,7 +80,7 @@ async fn a_tenant_isolated_and_moved_keeps_reading_and_writing() -> TestResult {
     }
     // Again: nothing changes.
     assert_eq!(
-        citus::isolate_tenant(&mut operator, Order::meta(), LARGE).await?,
+        citus::isolate_tenant(&mut operator, &orders).await?,
         isolated
     );
     assert_eq!(write_and_count(&pool, LARGE).await?, 2);
@@ -90,11 +94,11 @@ async fn a_tenant_isolated_and_moved_keeps_reading_and_writing() -> TestResult {
         .find(|port| *port != isolated.port)
         .ok_or("one worker only")?;
     let moved: ShardPlacement =
-        citus::move_tenant(&mut operator, Order::meta(), LARGE, &isolated.host, other).await?;
+        citus::move_tenant(&mut operator, &orders, &isolated.host, other).await?;
     assert_eq!(moved.shard_id, isolated.shard_id);
     assert_eq!(moved.port, other);
     assert_eq!(
-        citus::tenant_placement(&mut operator, Customer::meta(), LARGE)
+        citus::tenant_placement(&mut operator, &TenantShard::of(Customer::meta(), LARGE)?)
             .await?
             .port,
         other
