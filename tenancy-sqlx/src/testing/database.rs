@@ -116,6 +116,7 @@ impl TestDatabase {
     }
 
     /// The port of the server that holds this database.
+    #[cfg(feature = "citus")]
     pub(crate) fn port(&self) -> u16 {
         self.server.port()
     }

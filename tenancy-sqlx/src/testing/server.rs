@@ -47,6 +47,7 @@ impl Server {
 
     /// A throwaway cluster of its own with `extra` settings in
     /// `postgresql.conf` and the standard roles: one node of a Citus cluster.
+    #[cfg(feature = "citus")]
     pub(crate) async fn start_node(
         extra: &'static [(&'static str, &'static str)],
     ) -> Result<Self, TestSupportError> {
@@ -63,6 +64,7 @@ impl Server {
     }
 
     /// The port the server listens on (5432 if the URL names none).
+    #[cfg(feature = "citus")]
     pub(crate) fn port(&self) -> u16 {
         self.admin.port().unwrap_or(5432)
     }
