@@ -13,7 +13,7 @@ pub use sea_query::Value;
 
 use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
-use crate::meta::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};
+use crate::meta::{ColumnMeta, Pii, SqlType, TableMeta, TenantColumnMeta};
 use crate::tenant::TenantKey;
 
 /// Implemented by `#[tenant_scoped]` and `#[global_table]` beside `Table`.
@@ -118,6 +118,7 @@ pub const fn column(
         indexed: false,
         generated: false,
         references: None,
+        pii: None,
     })
 }
 
@@ -157,6 +158,13 @@ impl ColumnBuilder {
     #[must_use]
     pub const fn references(mut self, target: fn() -> &'static TableMeta) -> Self {
         self.0.references = Some(target);
+        self
+    }
+
+    /// Personal data, anonymised by erasure in retained tables.
+    #[must_use]
+    pub const fn pii(mut self, pii: Pii) -> Self {
+        self.0.pii = Some(pii);
         self
     }
 

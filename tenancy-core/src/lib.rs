@@ -27,8 +27,8 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
 pub use meta::{
-    ColumnMeta, ColumnType, GlobalTable, InsertRow, SqlType, Table, TableMeta, TenantColumnMeta,
-    TenantScoped,
+    ColumnMeta, ColumnType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta,
+    TenantColumnMeta, TenantScoped,
 };
 pub use query::{
     AssignableList, ColumnList, ConflictTarget, Count, Delete, Exists, Filter, Insert, Select,
