@@ -31,10 +31,14 @@ use crate::{
 /// (whose creation is logged with its reason), and every statement it runs is
 /// logged on target `tenancy::cross_tenant` with that reason.
 ///
-/// Row-level security is forced on tenant tables, so the owner role sees
-/// rows only if it skips the policies: give the role that runs cross-tenant
-/// reads `BYPASSRLS`, and keep it out of the application's configuration.
-/// DDL is not affected by policies.
+/// Row-level security is forced on tenant tables, on the owner too, and no
+/// role needs `BYPASSRLS` for anything the library does: the generated
+/// policies include one for the role that applies them
+/// ([`rls::OWNER_POLICY_NAME`](crate::rls::OWNER_POLICY_NAME)), so the owner
+/// sees the rows of the tenant its transaction sets and, without one, no
+/// row at all. Work on a tenant's rows (erasure, export) runs one
+/// transaction per tenant with the tenant set; a statement across all
+/// tenants sees nothing. DDL is not affected by policies.
 ///
 /// ```no_run
 /// # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {

@@ -15,13 +15,21 @@
 //! CREATE POLICY tenancy_isolation ON "orders" AS PERMISSIVE FOR ALL TO "app"
 //!     USING ("tenant_id" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))
 //!     WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint));
+//! DROP POLICY IF EXISTS tenancy_owner ON "orders";
+//! CREATE POLICY tenancy_owner ON "orders" AS PERMISSIVE FOR ALL TO CURRENT_USER
+//!     USING (..the same predicate..) WITH CHECK (..the same predicate..);
 //! GRANT SELECT, INSERT, UPDATE, DELETE ON "orders" TO "app";
 //! ```
 //!
 //! Every statement is safe to run again, so the whole set can be applied on
 //! every deploy. The form of the policy is deliberate:
 //!
-//! - `FORCE` makes the policy apply to the table's owner too;
+//! - `FORCE` makes the policies apply to the table's owner too, and the
+//!   second policy ([`OWNER_POLICY_NAME`], for the role that runs the DDL)
+//!   gives the owner the same one-tenant view the application has: the
+//!   owner's cross-tenant work (erasure, export) sets the tenant in each
+//!   transaction instead of skipping the policies, so no role needs
+//!   `BYPASSRLS`;
 //! - the sub-select makes PostgreSQL evaluate the setting once per statement
 //!   (an init plan), not once per row, so an index on the tenant column is
 //!   used;
@@ -62,6 +70,14 @@ use crate::setting::SettingName;
 
 /// The name of the policy this module creates on every tenant-scoped table.
 pub const POLICY_NAME: &str = "tenancy_isolation";
+
+/// The name of the second policy on every tenant-scoped table: the same
+/// tenant predicate, for the role that applies the DDL (the tables' owner).
+/// With it, the owner works under forced row-level security like the
+/// application does — it sees and changes the rows of the tenant its
+/// transaction sets, and no row without one — so cross-tenant work
+/// (erasure, export) never needs a role with `BYPASSRLS`.
+pub const OWNER_POLICY_NAME: &str = "tenancy_owner";
 
 /// The row-level security set-up for one application: which setting carries
 /// the tenant and which role the policies and grants are for.
@@ -140,6 +156,15 @@ impl RlsPolicy {
                 "CREATE POLICY {POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO {to} \
                  USING ({check}) WITH CHECK ({check})"
             ));
+            if self.role.is_some() {
+                statements.push(format!(
+                    "DROP POLICY IF EXISTS {OWNER_POLICY_NAME} ON {name}"
+                ));
+                statements.push(format!(
+                    "CREATE POLICY {OWNER_POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO CURRENT_USER \
+                     USING ({check}) WITH CHECK ({check})"
+                ));
+            }
         }
         if let Some(role) = &self.role {
             statements.extend(self.grants(table, &name, role)?);
@@ -263,6 +288,10 @@ mod tests {
                 r#"DROP POLICY IF EXISTS tenancy_isolation ON "sales"."orders""#.to_owned(),
                 format!(
                     r#"CREATE POLICY tenancy_isolation ON "sales"."orders" AS PERMISSIVE FOR ALL TO "app" USING ({predicate}) WITH CHECK ({predicate})"#
+                ),
+                r#"DROP POLICY IF EXISTS tenancy_owner ON "sales"."orders""#.to_owned(),
+                format!(
+                    r#"CREATE POLICY tenancy_owner ON "sales"."orders" AS PERMISSIVE FOR ALL TO CURRENT_USER USING ({predicate}) WITH CHECK ({predicate})"#
                 ),
                 r#"GRANT USAGE ON SCHEMA "sales" TO "app""#.to_owned(),
                 r#"GRANT SELECT, INSERT, UPDATE, DELETE ON "sales"."orders" TO "app""#.to_owned(),
