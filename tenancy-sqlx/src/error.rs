@@ -97,6 +97,12 @@ pub enum Error {
     #[error(transparent)]
     CrossTenant(#[from] CrossTenantError),
 
+    /// Erasure, export or import refused or stopped
+    /// ([`lifecycle`](crate::lifecycle), feature `lifecycle`).
+    #[cfg(feature = "lifecycle")]
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
+
     /// A statement built for one tenant was given to a transaction of another.
     /// Nothing was sent to the database.
     #[error(

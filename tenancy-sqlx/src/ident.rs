@@ -22,6 +22,15 @@ pub(crate) fn quoted_table(schema: Option<&str>, table: &str) -> Result<String, 
     })
 }
 
+/// A name read from the database's catalog, quoted for SQL: any text is a
+/// valid quoted identifier once its double quotes are doubled. Only for
+/// names the catalog returned, never for names a user typed (those go
+/// through [`Identifier`]).
+#[cfg(feature = "lifecycle")]
+pub(crate) fn quote_catalog_name(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Keeps error messages bounded when the input is hostile.
 pub(crate) fn truncate_for_error(text: &str) -> String {
     const MAX: usize = 80;

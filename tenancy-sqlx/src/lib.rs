@@ -75,8 +75,11 @@
 //! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
 //!
 //! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made
-//! with a [`CrossTenant`] capability; reading across tenants there needs a
-//! role that `BYPASSRLS`, because RLS is forced on the owner too.
+//! with a [`CrossTenant`] capability. No role needs `BYPASSRLS` for
+//! anything the library does: RLS is forced on the owner too, and the
+//! generated policies give the owner (as the application) the rows of the
+//! tenant its transaction sets; erasure and export set one tenant per
+//! transaction (`lifecycle`, feature `lifecycle`).
 //!
 //! # Checking a live database
 //!
@@ -151,6 +154,8 @@
 //!   first generated from the registered tables, the next drafted from
 //!   drift) and a runner across tenant schemas and databases; and the JSON
 //!   form of the [`manifest`].
+//! - `lifecycle`: [`lifecycle`], erasure of a tenant with a certificate of
+//!   deletion, and the library's append-only records.
 
 #![cfg_attr(
     not(test),
@@ -172,6 +177,8 @@ mod error;
 mod execute;
 mod guard;
 mod ident;
+#[cfg(feature = "lifecycle")]
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod manifest;
 #[cfg(feature = "migrate")]
