@@ -79,7 +79,8 @@
 //! anything the library does: RLS is forced on the owner too, and the
 //! generated policies give the owner (as the application) the rows of the
 //! tenant its transaction sets; erasure and export set one tenant per
-//! transaction (`lifecycle`, feature `lifecycle`).
+//! transaction (`lifecycle`, feature `lifecycle`), and admin work over many
+//! tenants runs one tenant transaction each with [`TenantPool::fan_out`].
 //!
 //! # Checking a live database
 //!
@@ -175,6 +176,7 @@ mod backend;
 pub mod drift;
 mod error;
 mod execute;
+mod fan_out;
 mod guard;
 mod ident;
 #[cfg(feature = "lifecycle")]
@@ -196,6 +198,7 @@ mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
+pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};
