@@ -39,24 +39,46 @@
 //! the owner sees the leaving tenant's rows and no other tenant's. A table
 //! whose policies would hide rows from the owner is refused, not skipped.
 //!
+//! # Export and import
+//!
+//! [`TenantTransaction::export_tenant`](crate::TenantTransaction::export_tenant)
+//! writes the transaction's tenant's rows of every registered tenant table
+//! as NDJSON, one file per table in foreign-key order, streamed, with an
+//! [`ExportManifest`] of row counts and SHA-256 checksums;
+//! [`import_tenant`](crate::TenantTransaction::import_tenant) reads it back
+//! into a tenant of the same key (after an erasure, or in another
+//! database), checking every file. Both run in a tenant transaction, on
+//! PostgreSQL and SQLite.
+//!
 //! # Records
 //!
 //! In schema [`DEFAULT_RECORDS_SCHEMA`] (see [`records_statements`]):
 //! `tenant_deletion_jobs` (the ledger), `tenant_deletion_certificates` and
 //! `tenant_export_audit`, the last two append-only.
 
+#[cfg(feature = "postgres")]
 mod catalog;
+#[cfg(feature = "postgres")]
 mod certificate;
+#[cfg(feature = "postgres")]
 mod erase;
 mod error;
+mod export;
+#[cfg(feature = "postgres")]
 mod plan;
+#[cfg(feature = "postgres")]
 mod records;
 
+#[cfg(feature = "postgres")]
 pub use certificate::{CERTIFICATE_FORMAT, Certificate, CertificateContent, CertifiedTable};
+#[cfg(feature = "postgres")]
 pub use erase::Erasure;
 pub use error::{LifecycleError, PlanProblem};
+pub use export::{EXPORT_FORMAT, ExportManifest, ExportedTable, MANIFEST_FILE};
+#[cfg(feature = "postgres")]
 pub use plan::{
     Anonymisation, AnonymisedColumn, DEFAULT_RECORDS_SCHEMA, ErasureAction, ErasureOptions,
     ErasurePlan, ErasureStep,
 };
+#[cfg(feature = "postgres")]
 pub use records::{DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, records_statements};

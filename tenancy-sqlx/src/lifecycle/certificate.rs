@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::export::hex;
 use super::plan::AnonymisedColumn;
 
 /// The `format` of the certificates this version writes.
@@ -106,16 +107,6 @@ impl Certificate {
 fn digest(content: &CertificateContent) -> Result<String, serde_json::Error> {
     let bytes = serde_json::to_vec(content)?;
     Ok(hex(&Sha256::digest(&bytes)))
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use core::fmt::Write;
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
 }
 
 #[cfg(test)]
