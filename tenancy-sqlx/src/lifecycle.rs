@@ -81,4 +81,6 @@ pub use plan::{
     ErasurePlan, ErasureStep,
 };
 #[cfg(feature = "postgres")]
-pub use records::{DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, records_statements};
+pub use records::{
+    DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, records_statements,
+};

@@ -1,19 +1,24 @@
 //! Export and import of one tenant, in its own tenant transaction: the
 //! round trip export → erase → import gives back files with the same
 //! checksums, on PostgreSQL and on SQLite; an import refuses another
-//! tenant's export and a file that does not match its manifest.
+//! tenant's export and a file that does not match its manifest; every
+//! export can leave a record in the append-only export audit.
 
 use std::path::Path;
 
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use tenancy_sqlx::lifecycle::{ErasureOptions, ExportManifest, LifecycleError, MANIFEST_FILE};
+use tenancy_sqlx::lifecycle::{
+    ErasureOptions, ExportManifest, ExportRecord, LifecycleError, MANIFEST_FILE,
+};
+use tenancy_sqlx::testing::APP_ROLE;
 use tenancy_sqlx::{CrossTenant, Error, TenantPool, TenantPoolOptions};
 use tenancy_test::TestResult;
 use tenancy_test::shop::tables::{Customer, Order, OrderItem, table_set};
 use tenancy_test::shop::{
     customer, free_plan, order, owner_pool, rows_outside, shop, tenant, tenant_pool,
 };
+use tenancy_test::sql::{INSUFFICIENT_PRIVILEGE, execute, server_message, sqlstate};
 
 /// The checksums of an export, per table.
 fn checksums(manifest: &ExportManifest) -> Vec<(String, u64, String)> {
@@ -182,5 +187,73 @@ async fn sqlite_export_delete_import_gives_back_the_same_rows() -> TestResult {
     let theirs: Vec<Customer> = tx.fetch_all(Customer::select(tx.tenant())).await?;
     tx.commit().await?;
     assert_eq!(theirs.len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_export_leaves_a_record_the_application_role_cannot_change() -> TestResult {
+    let db = shop(&[1, 2]).await?;
+    let owner = owner_pool(&db).await?;
+    owner.install_records(Some(APP_ROLE)).await?;
+    let pool = tenant_pool(&db).await?;
+    let dir = tempfile::tempdir()?;
+    let mut tx = pool.begin(&tenant(1)).await?;
+    let manifest = tx.export_tenant(&table_set(), dir.path()).await?;
+    let record = ExportRecord {
+        actor: "support: ann".to_owned(),
+        purpose: "ticket 42: data portability request".to_owned(),
+        filter: "all".to_owned(),
+    };
+    tx.record_export(&record, &manifest).await?;
+    tx.commit().await?;
+
+    let admin = db.admin_pool().await?;
+    let (actor, tenant_key, counts, statements): (String, String, String, String) = sqlx::query_as(
+        "SELECT actor, tenant, row_counts, statements FROM tenancy.tenant_export_audit",
+    )
+    .fetch_one(&admin)
+    .await?;
+    assert_eq!((actor.as_str(), tenant_key.as_str()), ("support: ann", "1"));
+    assert_eq!(counts, r#"{"customers":3,"order_items":8,"orders":4}"#);
+    assert!(
+        statements.contains("FROM \"public\".\"orders\" t WHERE t.\"tenant_id\" = $1"),
+        "{statements}"
+    );
+
+    // The application role may insert, and nothing else.
+    let app = db.app_pool().await?;
+    for statement in [
+        "UPDATE tenancy.tenant_export_audit SET actor = 'nobody'",
+        "DELETE FROM tenancy.tenant_export_audit",
+        "TRUNCATE tenancy.tenant_export_audit",
+        "SELECT * FROM tenancy.tenant_export_audit",
+    ] {
+        // Refused by the grants (not only by the trigger, which would
+        // leave SELECT open).
+        let refused = execute(&app, statement).await;
+        assert_eq!(
+            refused.as_ref().err().and_then(sqlstate).as_deref(),
+            Some(INSUFFICIENT_PRIVILEGE),
+            "{statement}: {refused:?}"
+        );
+        let message = refused
+            .err()
+            .map(|error| server_message(&error))
+            .unwrap_or_default();
+        assert!(
+            message.contains("permission denied"),
+            "{statement}: {message}"
+        );
+    }
+    // Not even the owner can rewrite it.
+    let refused = execute(owner.pool(), "DELETE FROM tenancy.tenant_export_audit").await;
+    assert!(
+        format!("{refused:?}").contains("append-only"),
+        "{refused:?}"
+    );
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM tenancy.tenant_export_audit")
+        .fetch_one(&admin)
+        .await?;
+    assert_eq!(kept, 1);
     Ok(())
 }

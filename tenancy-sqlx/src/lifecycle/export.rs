@@ -52,6 +52,8 @@ pub struct ExportedTable {
     pub rows: u64,
     /// SHA-256, lowercase hex, of the file's bytes.
     pub sha256: String,
+    /// The statement that read the rows (the tenant key is its parameter).
+    pub sql: String,
 }
 
 impl ExportManifest {
@@ -276,7 +278,7 @@ where
             File::create(directory.join(&file)).map_err(LifecycleError::from)?,
         ));
         let statement = DB::select_json(&sql);
-        let query = sqlx::query_scalar::<DB, String>(AssertSqlSafe(statement));
+        let query = sqlx::query_scalar::<DB, String>(AssertSqlSafe(statement.clone()));
         let mut rows = query.bind(bound).fetch(tx.raw_connection());
         let mut count = 0;
         while let Some(line) = rows.try_next().await? {
@@ -289,6 +291,7 @@ where
             file,
             rows: count,
             sha256: out.finish().map_err(LifecycleError::from)?,
+            sql: statement,
         });
     }
     let manifest = ExportManifest {

@@ -109,3 +109,94 @@ pub(crate) async fn install(
     tx.commit().await?;
     Ok(())
 }
+
+/// One export, as the append-only export audit keeps it.
+///
+/// *Available with the `lifecycle` feature (PostgreSQL).*
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRecord {
+    /// Who asked (a user, an API key's label, a job's name).
+    pub actor: String,
+    /// Why (a ticket, a request id).
+    pub purpose: String,
+    /// What was selected, as the caller describes it (`all`, `status=paid`).
+    pub filter: String,
+}
+
+impl<K: tenancy_core::TenantKey> crate::TenantTransaction<K, Postgres> {
+    /// Records an export of this transaction's tenant in the append-only
+    /// export audit (`tenancy.tenant_export_audit`, made by
+    /// [`OwnerPool::install_records`](crate::OwnerPool::install_records)):
+    /// who, which tenant, when (the database's clock), the filter, the row
+    /// counts and the SQL of `manifest`. It is written in this transaction,
+    /// so the record and the export it describes commit together. The
+    /// application role may insert records and do nothing else with them.
+    ///
+    /// *Available with the `lifecycle` feature (PostgreSQL).*
+    pub async fn record_export(
+        &mut self,
+        record: &ExportRecord,
+        manifest: &super::ExportManifest,
+    ) -> Result<(), Error> {
+        self.record_export_in(
+            &Identifier::new("schema", super::DEFAULT_RECORDS_SCHEMA)?,
+            record,
+            manifest,
+        )
+        .await
+    }
+
+    /// [`record_export`](Self::record_export) into the records of `schema`.
+    pub async fn record_export_in(
+        &mut self,
+        schema: &Identifier,
+        record: &ExportRecord,
+        manifest: &super::ExportManifest,
+    ) -> Result<(), Error> {
+        let counts: serde_json::Map<String, serde_json::Value> = manifest
+            .tables
+            .iter()
+            .map(|table| (table.table.clone(), table.rows.into()))
+            .collect();
+        let statements: Vec<&str> = manifest
+            .tables
+            .iter()
+            .map(|table| table.sql.as_str())
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} (actor, tenant, purpose, filter, row_counts, statements) VALUES ($1, $2, $3, $4, $5, $6)",
+            table(schema, EXPORT_AUDIT)
+        );
+        let tenant = self.tenant().key_value().to_string();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&record.actor)
+            .bind(tenant)
+            .bind(&record.purpose)
+            .bind(&record.filter)
+            .bind(serde_json::Value::Object(counts).to_string())
+            .bind(statements.join(";\n"))
+            .execute(self.raw_connection())
+            .await?;
+        Ok(())
+    }
+}
+
+impl crate::OwnerPool<Postgres> {
+    /// Creates the library's records (the deletion ledger, the
+    /// certificates, the export audit) in schema
+    /// [`DEFAULT_RECORDS_SCHEMA`](super::DEFAULT_RECORDS_SCHEMA), safe to
+    /// run again, and lets `application_role` insert export audit records
+    /// and nothing else: no SELECT, UPDATE, DELETE or TRUNCATE. A trigger
+    /// refuses UPDATE, DELETE and TRUNCATE of certificates and audit records
+    /// for every role, the owner included.
+    ///
+    /// *Available with the `lifecycle` feature (PostgreSQL).*
+    pub async fn install_records(&self, application_role: Option<&str>) -> Result<(), Error> {
+        let schema = Identifier::new("schema", super::DEFAULT_RECORDS_SCHEMA)?;
+        let role = application_role
+            .map(|role| Identifier::new("role", role))
+            .transpose()?;
+        let mut connection = self.pool().acquire().await?;
+        install(&mut connection, &schema, role.as_ref()).await
+    }
+}
