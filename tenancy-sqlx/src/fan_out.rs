@@ -1,6 +1,8 @@
 //! Admin work over many tenants, one tenant transaction each: the way to do
 //! cross-tenant work without a role that skips row-level security.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -34,6 +36,13 @@ pub struct FanOutProgress {
 }
 
 type Progress = Arc<dyn Fn(&FanOutProgress) + Send + Sync>;
+
+/// What the work of a fan-out returns for one tenant: a boxed future that
+/// borrows the tenant's transaction (`|tx| Box::pin(async move { .. })`)
+/// and owns everything else it uses.
+/// Boxed and `Send`, so that a fan-out can run in an axum handler or a
+/// spawned task, whatever the backend type.
+pub type TenantWork<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
 
 /// A fan-out's settings: how many tenants at once, what to do on an error,
 /// and who hears about progress.
@@ -116,15 +125,15 @@ impl FanOut {
 /// What a fan-out did, per tenant, in the order they finished.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct FanOutReport<K: TenantKey, T> {
+pub struct FanOutReport<K: TenantKey, T, E = Error> {
     /// Each tenant that ran, with what its work returned (committed) or the
     /// error (rolled back).
-    pub results: Vec<(TenantId<K>, Result<T, Error>)>,
+    pub results: Vec<(TenantId<K>, Result<T, E>)>,
     /// Tenants never started, because the fan-out stopped at an error.
     pub not_started: Vec<TenantId<K>>,
 }
 
-impl<K: TenantKey, T> FanOutReport<K, T> {
+impl<K: TenantKey, T, E> FanOutReport<K, T, E> {
     /// Whether every tenant ran and committed.
     #[must_use]
     pub fn all_succeeded(&self) -> bool {
@@ -133,7 +142,7 @@ impl<K: TenantKey, T> FanOutReport<K, T> {
 
     /// The first error, with its tenant.
     #[must_use]
-    pub fn first_error(&self) -> Option<(&TenantId<K>, &Error)> {
+    pub fn first_error(&self) -> Option<(&TenantId<K>, &E)> {
         self.results
             .iter()
             .find_map(|(tenant, result)| result.as_ref().err().map(|error| (tenant, error)))
@@ -144,7 +153,9 @@ impl<DB: Backend> TenantPool<DB> {
     /// Runs `work` once per tenant of `tenants`, each in its own
     /// [`TenantTransaction`] (on PostgreSQL, `BEGIN` with `SET LOCAL` of
     /// that tenant), which commits when `work` returns `Ok` and rolls back
-    /// when it returns `Err`.
+    /// when it returns `Err`. The work's error type is the caller's (an
+    /// application error, say), as long as the library's errors convert
+    /// into it.
     ///
     /// This is the way to do admin work across tenants (exports, billing
     /// runs, support fixes): the work sees one tenant at a time through the
@@ -153,8 +164,11 @@ impl<DB: Backend> TenantPool<DB> {
     /// statement, and row-level security filters raw SQL — so no role with
     /// `BYPASSRLS` and no query without a tenant filter is involved.
     ///
-    /// At most [`FanOut::concurrency`] tenants run at once (on one task:
-    /// the work need not be `'static`); [`OnError::Stop`] (the default)
+    /// The work's future may borrow the transaction; what else it uses it
+    /// owns (clone an `Arc` or the parameters into it), since it must be
+    /// valid for any transaction it is given.
+    ///
+    /// At most [`FanOut::concurrency`] tenants run at once (on one task); [`OnError::Stop`] (the default)
     /// starts no tenant after the first failure. Progress goes to
     /// [`FanOut::on_progress`] and to `tracing` (target
     /// `tenancy::fan_out`).
@@ -165,23 +179,26 @@ impl<DB: Backend> TenantPool<DB> {
     /// use tenancy_sqlx::FanOut;
     ///
     /// let report = pool
-    ///     .fan_out(tenants, &FanOut::new().concurrency(4), async |tx| {
-    ///         let orders: Vec<Order> = tx.fetch_all(Order::select(tx.tenant())).await?;
-    ///         Ok(orders.len())
+    ///     .fan_out(tenants, &FanOut::new().concurrency(4), |tx| {
+    ///         Box::pin(async move {
+    ///             let orders: Vec<Order> = tx.fetch_all(Order::select(tx.tenant())).await?;
+    ///             Ok::<_, tenancy_sqlx::Error>(orders.len())
+    ///         })
     ///     })
     ///     .await;
     /// assert!(report.all_succeeded());
     /// # Ok(()) }
     /// ```
-    pub async fn fan_out<K, T, F>(
+    pub async fn fan_out<K, T, E, F>(
         &self,
         tenants: impl IntoIterator<Item = TenantId<K>>,
         options: &FanOut,
         work: F,
-    ) -> FanOutReport<K, T>
+    ) -> FanOutReport<K, T, E>
     where
         K: TenantKey,
-        F: AsyncFn(&mut TenantTransaction<K, DB>) -> Result<T, Error>,
+        E: From<Error> + core::fmt::Display,
+        F: for<'t> Fn(&'t mut TenantTransaction<K, DB>) -> TenantWork<'t, T, E>,
     {
         let mut queue = tenants.into_iter().collect::<Vec<_>>().into_iter();
         let total = queue.len();
@@ -229,10 +246,11 @@ impl<DB: Backend> TenantPool<DB> {
     }
 
     /// One tenant's transaction around the work.
-    async fn run_for<K, T, F>(&self, tenant: &TenantId<K>, work: &F) -> Result<T, Error>
+    async fn run_for<K, T, E, F>(&self, tenant: &TenantId<K>, work: &F) -> Result<T, E>
     where
         K: TenantKey,
-        F: AsyncFn(&mut TenantTransaction<K, DB>) -> Result<T, Error>,
+        E: From<Error>,
+        F: for<'t> Fn(&'t mut TenantTransaction<K, DB>) -> TenantWork<'t, T, E>,
     {
         let mut tx = self.begin(tenant).await?;
         match work(&mut tx).await {

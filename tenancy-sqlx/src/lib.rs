@@ -198,7 +198,7 @@ mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
-pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError};
+pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError, TenantWork};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};

@@ -82,5 +82,6 @@ pub use plan::{
 };
 #[cfg(feature = "postgres")]
 pub use records::{
-    DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, records_statements,
+    DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, append_only_statements,
+    records_statements,
 };

@@ -23,16 +23,18 @@ async fn each_tenant_runs_once_in_its_own_transaction_and_sees_only_its_rows() -
     let db = shop(&TENANTS).await?;
     let pool = tenant_pool(&db).await?;
     let report = pool
-        .fan_out(tenants(), &FanOut::new().concurrency(3), async |tx| {
-            let key = tx.tenant().key();
-            let customers: Vec<Customer> = tx.fetch_all(Customer::select(tx.tenant())).await?;
-            // Raw SQL with no tenant filter: row-level security answers.
-            let raw: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM customers")
-                .fetch_all(tx.raw_connection())
-                .await?;
-            assert_eq!(raw, [key], "raw SQL of tenant {key}");
-            assert!(customers.iter().all(|c| c.tenant_id == key));
-            Ok((key, customers.len()))
+        .fan_out(tenants(), &FanOut::new().concurrency(3), |tx| {
+            Box::pin(async move {
+                let key = tx.tenant().key();
+                let customers: Vec<Customer> = tx.fetch_all(Customer::select(tx.tenant())).await?;
+                // Raw SQL with no tenant filter: row-level security answers.
+                let raw: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM customers")
+                    .fetch_all(tx.raw_connection())
+                    .await?;
+                assert_eq!(raw, [key], "raw SQL of tenant {key}");
+                assert!(customers.iter().all(|c| c.tenant_id == key));
+                Ok::<_, Error>((key, customers.len()))
+            })
         })
         .await;
     assert!(report.all_succeeded(), "{report:?}");
@@ -50,15 +52,18 @@ async fn each_tenant_runs_once_in_its_own_transaction_and_sees_only_its_rows() -
 async fn no_more_tenants_run_at_once_than_the_concurrency() -> TestResult {
     let db = shop(&TENANTS).await?;
     let pool = tenant_pool(&db).await?;
-    let running = AtomicUsize::new(0);
-    let most = AtomicUsize::new(0);
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
     let report = pool
-        .fan_out(tenants(), &FanOut::new().concurrency(2), async |_tx| {
-            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(now, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            running.fetch_sub(1, Ordering::SeqCst);
-            Ok(())
+        .fan_out(tenants(), &FanOut::new().concurrency(2), |_tx| {
+            let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+            Box::pin(async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, Error>(())
+            })
         })
         .await;
     assert!(report.all_succeeded(), "{report:?}");
@@ -78,16 +83,18 @@ async fn failing_at_three(
         .on_error(policy)
         .on_progress(move |p| heard.lock().unwrap().push(*p));
     let report = pool
-        .fan_out(tenants(), &options, async |tx| {
-            let key = tx.tenant().key();
-            tx.execute(customer(tx.tenant(), "added@example.test"))
-                .await?;
-            if key == 3 {
-                return Err(Error::Database(sqlx::Error::Protocol(
-                    "the work failed".into(),
-                )));
-            }
-            Ok(())
+        .fan_out(tenants(), &options, |tx| {
+            Box::pin(async move {
+                let key = tx.tenant().key();
+                tx.execute(customer(tx.tenant(), "added@example.test"))
+                    .await?;
+                if key == 3 {
+                    return Err(Error::Database(sqlx::Error::Protocol(
+                        "the work failed".into(),
+                    )));
+                }
+                Ok::<_, Error>(())
+            })
         })
         .await;
     let failed: Vec<i64> = report

@@ -200,3 +200,46 @@ impl crate::OwnerPool<Postgres> {
         install(&mut connection, &schema, role.as_ref()).await
     }
 }
+
+/// DDL that makes a table of your own append-only, as the library's audit
+/// is: `application_role` loses UPDATE, DELETE and TRUNCATE on it, and a
+/// trigger refuses them for every role. Run it after the grants of
+/// [`RlsPolicy`](crate::rls::RlsPolicy) (which grant all four), on every
+/// deploy; safe to run again.
+///
+/// *Available with the `lifecycle` feature (PostgreSQL).*
+pub fn append_only_statements(
+    table: &tenancy_core::TableMeta,
+    application_role: Option<&Identifier>,
+) -> Result<Vec<String>, Error> {
+    let name = crate::ident::quoted_table(table.schema, table.name)?;
+    let function = match table.schema {
+        Some(schema) => format!(
+            "{}.\"tenancy_append_only\"",
+            Identifier::new("schema", schema)?.quoted()
+        ),
+        None => "\"tenancy_append_only\"".to_owned(),
+    };
+    let mut statements = vec![
+        format!(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS \
+             $tenancy$ BEGIN RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP \
+             USING ERRCODE = 'insufficient_privilege'; END $tenancy$"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER \"append_only\" BEFORE UPDATE OR DELETE ON {name} \
+             FOR EACH ROW EXECUTE FUNCTION {function}()"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER \"append_only_truncate\" BEFORE TRUNCATE ON {name} \
+             FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        ),
+    ];
+    if let Some(role) = application_role {
+        statements.push(format!(
+            "REVOKE UPDATE, DELETE, TRUNCATE ON {name} FROM {}",
+            role.quoted()
+        ));
+    }
+    Ok(statements)
+}
