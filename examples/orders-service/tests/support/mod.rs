@@ -97,6 +97,9 @@ impl Reply {
     }
 }
 
+/// The admin credential the test service accepts on `/admin`.
+pub const ADMIN_KEY: &str = "test-admin-credential-7d1c";
+
 /// The service, running, and what was seeded in it.
 pub struct TestApp {
     base: String,
@@ -189,6 +192,11 @@ impl TestApp {
         })
     }
 
+    /// `GET path` with the admin credential.
+    pub async fn get_as_admin(&self, path: &str) -> Result<Reply, BoxError> {
+        self.send(Method::GET, path, Some(ADMIN_KEY), None).await
+    }
+
     /// `GET path` as `party`.
     pub async fn get(&self, party: &Party, path: &str) -> Result<Reply, BoxError> {
         self.send(Method::GET, path, Some(party.key()), None).await
@@ -230,6 +238,29 @@ impl TestApp {
             Store::Sqlite(_, owner) => count_rows(owner).await,
             Store::Postgres(_, owner) => count_rows(owner).await,
         }
+    }
+
+    /// Runs raw SQL as the application, in a tenant transaction of
+    /// `party`, and commits; the error of the statement if it fails.
+    pub async fn as_application(&self, party: &Party, sql: &str) -> Result<(), BoxError> {
+        let tenant = party.tenant();
+        match &self.store {
+            Store::Sqlite(pool, _) => {
+                let mut tx = pool.begin(&tenant).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(tx.raw_connection())
+                    .await?;
+                tx.commit().await?;
+            }
+            Store::Postgres(pool, _) => {
+                let mut tx = pool.begin(&tenant).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(tx.raw_connection())
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     /// `party`'s export audit records, read as that tenant.
@@ -324,7 +355,7 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = app::router(AppState::new(pool));
+    let router = app::router(AppState::new(pool).with_admin_key(ADMIN_KEY));
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).into_future().await {
             eprintln!("test server stopped: {error}");
