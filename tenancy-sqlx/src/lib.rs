@@ -170,6 +170,8 @@ compile_error!(
 );
 
 #[cfg(feature = "postgres")]
+pub mod analytics;
+#[cfg(feature = "postgres")]
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]

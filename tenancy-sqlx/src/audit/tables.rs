@@ -480,6 +480,9 @@ impl TableChecks<'_> {
         for policy in policies
             .iter()
             .filter(|policy| policy.permissive && !is_isolating(policy))
+            // The read-only analytics policy widens nothing the application
+            // sees: it is for another role, and only reads.
+            .filter(|policy| !is_read_only_analytics(policy))
         {
             findings.push(self.finding(
                 FindingKind::ExtraPermissivePolicy,
@@ -597,6 +600,15 @@ struct PolicyRow {
     roles: Vec<String>,
     /// Whether it applies to the application role.
     applies_to_role: bool,
+}
+
+/// The read-only analytics policy (`analytics::AnalyticsPolicy`) on a role
+/// that is not the application's.
+fn is_read_only_analytics(policy: &PolicyRow) -> bool {
+    policy.name == crate::analytics::ANALYTICS_POLICY_NAME
+        && policy.command == "r"
+        && !policy.applies_to_role
+        && !policy.roles.iter().any(|role| role == "PUBLIC")
 }
 
 impl PolicyRow {
