@@ -9,11 +9,11 @@
 //!
 //! ```no_run
 //! # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
-//! use tenancy_sqlx::{CrossTenant, OwnerPool, SettingName, audit};
+//! use tenancy_sqlx::{CrossTenant, OwnerPool, audit};
 //!
 //! let owner = OwnerPool::connect("postgres://owner@localhost/shop", CrossTenant::with_reason("schema audit")?).await?;
 //! let mut conn = owner.pool().acquire().await?;
-//! let findings = audit::verify_tables(&mut conn, &tables, &SettingName::default()).await?;
+//! let findings = audit::verify_tables(&mut conn, &tables).await?;
 //! for finding in &findings {
 //!     eprintln!("{finding}");
 //! }

@@ -192,6 +192,46 @@ pub enum Error {
         statement: KeyValue,
     },
 
+    /// A statement (or a request for a table's RLS statements) names a table
+    /// that the registered tables ([`TableSet`](tenancy_core::ddl::TableSet))
+    /// do not hold. Only registered tables get row-level security from
+    /// `apply_schema` and are audited, so an unregistered tenant table may
+    /// have no policy at all. Nothing was sent to the database.
+    #[error(
+        "table `{table}` (`{type_name}`) is not registered; nothing was sent: add it to the \
+         `TableSet` the pool was made with (`.with::<{type_name}>()`): only registered tables \
+         get row-level security from `apply_schema` and are audited"
+    )]
+    UnregisteredTable {
+        /// The table, schema-qualified where the statement would have named
+        /// its schema.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+    },
+
+    /// A statement was built from a table type that names a registered table
+    /// but describes it differently from the type that is registered (a
+    /// `#[global_table]` on a tenant table's name, a second
+    /// `#[tenant_scoped]` struct with another tenant column): its statements
+    /// would not be scoped the way the table's policy is. Nothing was sent
+    /// to the database.
+    #[error(
+        "`{type_name}` describes table `{table}` differently from `{registered}`, which is \
+         registered ({difference}); nothing was sent: build the statement from `{registered}`, \
+         or give `{type_name}` a table of its own"
+    )]
+    TableRegisteredDifferently {
+        /// The table, schema-qualified.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+        /// The Rust type registered for the table.
+        registered: &'static str,
+        /// How the two descriptions differ.
+        difference: String,
+    },
+
     /// A role of the pool's session (the current role, the session role or
     /// the role it logged in as) would skip row-level security, or can make
     /// itself such a role. Checked on every new connection the pool opens.

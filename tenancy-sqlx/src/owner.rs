@@ -20,7 +20,6 @@ use crate::{
     drift::{self, Drift},
     manifest::Manifest,
     rls::RlsPolicy,
-    setting::SettingName,
 };
 
 /// A pool for the role that owns the tables: for migrations, the RLS DDL and
@@ -135,15 +134,12 @@ impl OwnerPool<Postgres> {
     }
 
     /// Checks the live catalog for `tables` ([`audit::verify_tables`]):
-    /// row-level security, the policy, tenant-led keys and indexes, and
-    /// drift from the tables' generated DDL.
-    pub async fn verify(
-        &self,
-        tables: &TableSet,
-        setting: &SettingName,
-    ) -> Result<Vec<Finding>, Error> {
+    /// row-level security, the policy reading the set's tenant setting,
+    /// tenant-led keys and indexes, and drift from the tables' generated
+    /// DDL.
+    pub async fn verify(&self, tables: &TableSet) -> Result<Vec<Finding>, Error> {
         let mut connection = self.pool.acquire().await?;
-        audit::verify_tables(&mut connection, tables, setting).await
+        audit::verify_tables(&mut connection, tables).await
     }
 }
 

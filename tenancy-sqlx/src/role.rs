@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use sqlx::PgConnection;
-use tenancy_core::TableMeta;
+use sqlx::{PgConnection, Postgres};
+use tenancy_core::ddl::TableSet;
 
 use crate::Error;
+use crate::backend::Backend;
 use crate::error::PrivilegedRole;
 use crate::ident::{self, truncate_for_error};
 use crate::refusal::Refusal;
@@ -114,8 +115,8 @@ impl RoleFacts {
 /// options once.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCheck {
-    /// The registered tables, quoted and schema-qualified where they have a
-    /// schema.
+    /// The registered tables, quoted and qualified by the schema they live
+    /// in (the set's for those declared without one).
     tables: Arc<[String]>,
     setting: SettingName,
     /// Why a role that skips the policies is accepted anyway, if it is.
@@ -123,14 +124,14 @@ pub(crate) struct SessionCheck {
 }
 
 impl SessionCheck {
-    pub(crate) fn new(
-        tables: &[&'static TableMeta],
-        setting: SettingName,
-        accept_privileged: Option<&str>,
-    ) -> Result<Self, Error> {
-        let tables = tables
+    /// The check for a pool of `tables` (refused if they describe one table
+    /// twice), accepting a privileged role only with a stated reason.
+    pub(crate) fn new(tables: &TableSet, accept_privileged: Option<&str>) -> Result<Self, Error> {
+        let schema = tables.schema(Postgres::DIALECT);
+        let tables_sql = tables
+            .tables()?
             .iter()
-            .map(|table| ident::quoted_table(table.schema, table.name))
+            .map(|table| ident::quoted_table(Some(table.schema_or(schema.as_str())), table.name))
             .collect::<Result<Vec<_>, _>>()?;
         if accept_privileged.is_some_and(|reason| reason.trim().is_empty()) {
             return Err(Error::MissingReason {
@@ -138,8 +139,8 @@ impl SessionCheck {
             });
         }
         Ok(SessionCheck {
-            tables: tables.into(),
-            setting,
+            tables: tables_sql.into(),
+            setting: tables.setting().clone(),
             accept_privileged: accept_privileged.map(Arc::from),
         })
     }

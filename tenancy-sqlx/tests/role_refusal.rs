@@ -6,8 +6,9 @@
 //! refusal protects against.
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::testing::{APP_ROLE, OWNER_ROLE, RoleAttribute, TestDatabase, TestRole};
-use tenancy_sqlx::{Error, Postgres, PrivilegedRole, SettingName, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{Error, Postgres, PrivilegedRole, TenantPool, TenantPoolOptions};
 use tenancy_test::shop::tables::{Order, table_set};
 use tenancy_test::shop::{A, B, pool_options, shop, tenant};
 use tenancy_test::{BoxError, TestResult};
@@ -309,9 +310,7 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
         (APP_ROLE, APP_ROLE)
     );
 
-    let verdict =
-        tenancy_sqlx::audit::verify_session(&mut session, &table_set(), &SettingName::default())
-            .await;
+    let verdict = tenancy_sqlx::audit::verify_session(&mut session, &table_set()).await;
     let (role, problem, _) = refusal(verdict)?;
     assert_eq!(
         (role.as_str(), problem),
@@ -331,7 +330,7 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
 
     // The application role itself passes the same check.
     let mut app = PgConnection::connect(&db.app_url()).await?;
-    tenancy_sqlx::audit::verify_session(&mut app, &table_set(), &SettingName::default()).await?;
+    tenancy_sqlx::audit::verify_session(&mut app, &table_set()).await?;
     app.close().await?;
     Ok(())
 }
@@ -341,7 +340,9 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
 #[tokio::test]
 async fn the_owner_is_refused_even_when_no_table_is_registered() -> TestResult {
     let db = tenancy_test::shop::shop(&[]).await?;
-    let pool = TenantPool::<Postgres>::connect(&db.owner_url(), TenantPoolOptions::new()).await;
+    let pool =
+        TenantPool::<Postgres>::connect(&db.owner_url(), TenantPoolOptions::new(&TableSet::new()))
+            .await;
     let (role, problem, _) = refusal(pool)?;
     assert_eq!(
         (role.as_str(), problem),

@@ -93,7 +93,8 @@ macro_rules! shadowed {
 
 #[tokio::test]
 async fn a_temp_table_cannot_capture_statements_on_sqlite() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables())).await?;
     pool.owner_pool(capability()?)
         .apply_schema(&tables())
         .await?;
@@ -116,8 +117,7 @@ async fn a_temp_table_cannot_capture_statements_on_postgres() -> TestResult {
         .apply_schema(&tables(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
     let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new().tables(&tables()))
-            .await?;
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables())).await?;
     let tenant = TenantId::from_verified(1_i64);
     let mut tx = pool.begin(&tenant).await?;
     shadowed!(&mut tx);

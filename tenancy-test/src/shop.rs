@@ -222,7 +222,7 @@ pub async fn tenant_pool(db: &TestDatabase) -> TestResult<TenantPool> {
 
 /// The tenant pool's options: the shop's tables registered.
 pub fn pool_options() -> TenantPoolOptions {
-    TenantPoolOptions::new().tables(&tables::table_set())
+    TenantPoolOptions::new(&tables::table_set())
 }
 
 /// Every row that does not belong to `tenant`, in every table, with its

@@ -11,7 +11,8 @@ use crate::Error;
 use crate::drift::{self, Checker, table_oid};
 use crate::ident::Identifier;
 use crate::manifest::{Manifest, TableSpec};
-use crate::rls::isolation_predicate;
+use crate::rls::{RlsPolicy, isolation_predicate};
+use crate::search_path;
 use crate::setting::SettingName;
 
 /// Checks every table: that it exists; for tenant-scoped tables, that the
@@ -26,21 +27,29 @@ use crate::setting::SettingName;
 /// the parent's. Every table is also checked for drift from its generated
 /// DDL ([`drift`]): missing, extra and changed columns, keys
 /// and indexes.
+///
+/// The policy is expected to read the set's tenant setting, and tables
+/// declared without a schema are looked for in the set's schema.
 pub async fn verify_tables(
     connection: &mut PgConnection,
     tables: &TableSet,
-    setting: &SettingName,
 ) -> Result<Vec<Finding>, Error> {
-    verify(connection, &Manifest::for_setting(tables, setting)?, None).await
+    verify(
+        connection,
+        &Manifest::new(tables, &RlsPolicy::for_public())?,
+        None,
+    )
+    .await
 }
 
 /// [`verify_tables`] for the tables of a [`Manifest`], placed in `placement`
 /// when they were declared without a schema (a tenant's schema in a
-/// schema-per-tenant deployment; `None`: the `search_path`'s). When the
-/// manifest names the application role, also checks that the policy
-/// applies to it, that it has the privileges the generated grants give it,
-/// that it cannot write global tables and that it cannot `TRUNCATE` tenant
-/// tables.
+/// schema-per-tenant deployment; `None`: the manifest's schema). Names
+/// resolve there and nowhere else: the checks run with `search_path`
+/// pinned to that schema. When the manifest names the application role,
+/// also checks that the policy applies to it, that it has the privileges
+/// the generated grants give it, that it cannot write global tables and
+/// that it cannot `TRUNCATE` tenant tables.
 pub async fn verify(
     connection: &mut PgConnection,
     manifest: &Manifest,
@@ -48,6 +57,7 @@ pub async fn verify(
 ) -> Result<Vec<Finding>, Error> {
     // One transaction: type names are resolved in savepoints.
     let mut tx = connection.begin().await?;
+    search_path::pin(&mut tx, placement.unwrap_or(manifest.schema())).await?;
     let mut resolved = Vec::with_capacity(manifest.tables().len());
     for table in manifest.tables() {
         let oid = table_oid(&mut tx, &table.quoted_in(placement)?).await?;

@@ -34,9 +34,10 @@ impl TenantPool<Sqlite> {
     ///
     /// ```
     /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
+    /// use tenancy_sqlx::ddl::TableSet;
     /// use tenancy_sqlx::{TenantId, TenantPool, TenantPoolOptions};
     ///
-    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&TableSet::new())).await?;
     /// let tx = pool.begin(&TenantId::from_verified(7)).await?;
     /// tx.commit().await?;
     /// # Ok(()) }
@@ -76,7 +77,7 @@ impl TenantPool<Sqlite> {
         connect_options: SqliteConnectOptions,
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
-        let shared = Shared::new(options.setting_name().clone());
+        let shared = Shared::new(options.table_set().clone());
         Self::built(pool_options, connect_options.foreign_keys(true), shared).await
     }
 
