@@ -2,11 +2,11 @@
 //! the [`CrossTenant`] capability.
 
 use core::future::Future;
+use std::sync::Arc;
 
 use sqlx::Connection;
 #[cfg(feature = "postgres")]
 use sqlx::postgres::PgPoolOptions;
-#[cfg(feature = "postgres")]
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, CrossTenant, Statement};
 
@@ -53,14 +53,17 @@ use crate::{
 /// cross-tenant statements, under the same capability and logging.
 pub struct OwnerPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
-    reason: std::sync::Arc<str>,
+    reason: Arc<str>,
+    /// The registered tables its statements may touch.
+    tables: Arc<TableSet>,
 }
 
 impl<DB: Backend> Clone for OwnerPool<DB> {
     fn clone(&self) -> Self {
         OwnerPool {
             pool: self.pool.clone(),
-            reason: std::sync::Arc::clone(&self.reason),
+            reason: Arc::clone(&self.reason),
+            tables: Arc::clone(&self.tables),
         }
     }
 }
@@ -70,6 +73,7 @@ impl<DB: Backend> core::fmt::Debug for OwnerPool<DB> {
         f.debug_struct("OwnerPool")
             .field("pool", &self.pool)
             .field("reason", &self.reason)
+            .field("tables", &self.tables)
             .finish()
     }
 }
@@ -144,13 +148,35 @@ impl OwnerPool<Postgres> {
 }
 
 impl<DB: Backend> OwnerPool<DB> {
-    /// Wraps an existing pool of the owner role.
+    /// Wraps an existing pool of the owner role. It holds no registered
+    /// tables until [`with_tables`](Self::with_tables) gives it the
+    /// application's, and refuses every built statement until then.
     #[must_use]
     pub fn from_pool(pool: sqlx::Pool<DB>, capability: CrossTenant) -> Self {
         OwnerPool {
             pool,
             reason: capability.reason().into(),
+            tables: Arc::new(TableSet::new()),
         }
+    }
+
+    /// The application's registered tables, which the pool's statements
+    /// ([`fetch_all`](Self::fetch_all), [`execute`](Self::execute), ...)
+    /// are checked against, as a tenant transaction's are: a statement on a
+    /// table the set does not hold ([`Error::UnregisteredTable`]) or
+    /// describes with another type ([`Error::TableRegisteredDifferently`])
+    /// is refused before anything is sent. Tables declared without a schema
+    /// are qualified by the set's schema.
+    #[must_use]
+    pub fn with_tables(mut self, tables: &TableSet) -> Self {
+        self.tables = Arc::new(tables.clone());
+        self
+    }
+
+    /// The registered tables its statements are checked against.
+    #[must_use]
+    pub fn tables(&self) -> &TableSet {
+        &self.tables
     }
 
     /// The underlying pool, for migrations (`sqlx::migrate!`) and raw SQL
@@ -184,7 +210,7 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 'p {
-        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
@@ -192,12 +218,12 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 'p {
-        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
-        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
             .await
     }
 

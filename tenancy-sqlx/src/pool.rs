@@ -163,7 +163,11 @@ impl<DB: Backend> TenantPool<DB> {
         )
         .await?;
         guard.begun();
-        Ok(TenantTransaction::new(connection, *tenant))
+        Ok(TenantTransaction::new(
+            connection,
+            *tenant,
+            Arc::clone(&self.shared.tables),
+        ))
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection

@@ -15,7 +15,7 @@ use crate::error::PrivilegedRole;
 pub(crate) struct Shared {
     /// The registered tables: the tenant setting, the schema statements are
     /// built for, and the registry statements are checked against.
-    pub(crate) tables: TableSet,
+    pub(crate) tables: Arc<TableSet>,
     /// Set by the first new connection that failed the check: from then on
     /// the pool hands out nothing. The role's attributes apply to every
     /// session at once, the pool's older connections included.
@@ -25,7 +25,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(tables: TableSet) -> Arc<Self> {
         Arc::new(Shared {
-            tables,
+            tables: Arc::new(tables),
             refusal: OnceLock::new(),
         })
     }

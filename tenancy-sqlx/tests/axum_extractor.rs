@@ -419,11 +419,12 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
     use tenancy_sqlx::{OwnerPool, Postgres, TenantId};
 
     let db = TestDatabase::create().await?;
+    let tables = TableSet::new().with::<ApiKey>();
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test: issue keys")?,
-    );
-    let tables = TableSet::new().with::<ApiKey>();
+    )
+    .with_tables(&tables);
     owner
         .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
         .await?;

@@ -113,7 +113,9 @@ async fn a_file_database_uses_wal_and_enforces_foreign_keys() -> TestResult {
         dir.path().join("tenants.db").display()
     );
 
-    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?).await?;
+    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?)
+        .await?
+        .with_tables(&table_set());
     owner.apply_schema(&table_set()).await?;
     // Safe to run again.
     owner.apply_schema(&table_set()).await?;
@@ -160,7 +162,9 @@ async fn read_then_write_transactions_complete_under_concurrent_writers() -> Tes
     const TRANSACTIONS: usize = 40;
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
-    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?).await?;
+    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?)
+        .await?
+        .with_tables(&table_set());
     owner.apply_schema(&table_set()).await?;
     owner.execute(free_plan()).await?;
     let options = || -> TestResult<(SqlitePoolOptions, SqliteConnectOptions)> {

@@ -169,7 +169,8 @@ async fn the_generated_grants_are_all_the_application_role_gets() -> TestResult 
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up")?,
-    );
+    )
+    .with_tables(&table_set());
     owner
         .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;

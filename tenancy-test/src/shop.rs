@@ -212,7 +212,8 @@ pub async fn owner_pool(db: &TestDatabase) -> TestResult<OwnerPool> {
     Ok(OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up: the shop")?,
-    ))
+    )
+    .with_tables(&tables::table_set()))
 }
 
 /// The application's tenant pool, as the application role.

@@ -141,7 +141,9 @@ pub async fn open_postgres(
 ) -> Result<(TenantPool<Postgres>, OwnerPool<Postgres>), StartupError> {
     let app: PgConnectOptions = app_url.parse().map_err(StartupError::InvalidUrl)?;
     let tables = schema::tables();
-    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?).await?;
+    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?)
+        .await?
+        .with_tables(&tables);
     let policy = RlsPolicy::for_role(app.get_username())?;
     owner.apply_schema(&tables, &policy).await?;
     let options = TenantPoolOptions::new(&tables);

@@ -85,10 +85,11 @@ impl TenantPool<Sqlite> {
     /// capability: for creating the tables
     /// ([`OwnerPool::<Sqlite>::apply_schema`](OwnerPool::apply_schema)) and
     /// for statements across tenants. SQLite has no roles, so the two pools
-    /// differ only in what they accept.
+    /// differ only in what they accept. It checks its statements against
+    /// this pool's registered tables ([`OwnerPool::with_tables`]).
     #[must_use]
     pub fn owner_pool(&self, capability: CrossTenant) -> OwnerPool<Sqlite> {
-        OwnerPool::from_pool(self.sqlx_pool().clone(), capability)
+        OwnerPool::from_pool(self.sqlx_pool().clone(), capability).with_tables(self.tables())
     }
 }
 
