@@ -138,6 +138,12 @@ pub enum FindingKind {
     /// A table that has the tenant column is not registered and has no
     /// row-level security: every role that may read it sees every tenant.
     UnregisteredTenantTable,
+    /// The application role can create objects: it has `CREATE` on the
+    /// database (and so can create a schema) or on a schema, where a
+    /// function, operator or table it creates can stand in for a built-in
+    /// one or a registered table wherever a `search_path` names that
+    /// schema. A tenant pool refuses such a role.
+    ApplicationRoleCanCreate,
     /// A `SECURITY DEFINER` function owned by a role that skips row-level
     /// security: whoever calls it runs its SQL unconfined.
     SecurityDefinerBypassesRls,

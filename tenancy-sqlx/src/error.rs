@@ -26,10 +26,35 @@ pub enum PrivilegedRole {
     /// of a registered table, so raw SQL can `SET ROLE` to one of them even
     /// where their privileges are not inherited.
     MemberOf(Vec<String>),
+    /// The role can create objects in these places (`database "shop"`,
+    /// `schema "public"`): with `CREATE` on the database it can create a
+    /// schema, and in a schema functions, operators, views and tables that a
+    /// `search_path` naming that schema finds before the built-in ones, or
+    /// instead of the tables the policies protect.
+    CanCreate(Vec<String>),
     /// The role the session logged in as could not be read (the server shows
     /// no `pg_stat_activity` row for it), so a superuser login that switched
     /// with `SET SESSION AUTHORIZATION` cannot be ruled out.
     LoginRoleUnknown,
+}
+
+impl PrivilegedRole {
+    /// How to fix the role, for the refusal's message.
+    fn fix(&self) -> &'static str {
+        match self {
+            PrivilegedRole::CanCreate(_) => {
+                "Connect the tenant pool as a role without CREATE on the database or any schema, \
+                 and create objects as the owner role (`OwnerPool`, migrations) (to accept this \
+                 role anyway, say why with `TenantPoolOptions::allow_role_that_creates_objects`)"
+            }
+            _ => {
+                "Connect the tenant pool as a role created with NOSUPERUSER NOBYPASSRLS \
+                 NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
+                 (to accept this role anyway, say why with \
+                 `TenantPoolOptions::allow_rls_bypassing_role`)"
+            }
+        }
+    }
 }
 
 impl core::fmt::Display for PrivilegedRole {
@@ -65,6 +90,13 @@ impl core::fmt::Display for PrivilegedRole {
                  BYPASSRLS, CREATEROLE, a reader or writer of the server's files, or the owner of a \
                  registered table): raw SQL can `SET ROLE` to it; revoke the membership",
                 roles.join(", ")
+            ),
+            PrivilegedRole::CanCreate(places) => write!(
+                f,
+                "can create objects in {}: a schema, function, operator or table it creates can \
+                 stand in for a built-in function or a registered table wherever a search_path \
+                 names that schema; revoke CREATE, and let the owner role create objects",
+                places.join(", ")
             ),
             PrivilegedRole::LoginRoleUnknown => f.write_str(
                 "logged in as a role the server does not show (no pg_stat_activity row for this \
@@ -235,11 +267,7 @@ pub enum Error {
     /// A role of the pool's session (the current role, the session role or
     /// the role it logged in as) would skip row-level security, or can make
     /// itself such a role. Checked on every new connection the pool opens.
-    #[error(
-        "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
-         NOBYPASSRLS NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
-         (to accept this role anyway, say why with `TenantPoolOptions::allow_rls_bypassing_role`)"
-    )]
+    #[error("role `{role}` {problem}. {}", problem.fix())]
     PrivilegedRole {
         /// The refused role: the role the pool connected as, or the role it
         /// switched to.

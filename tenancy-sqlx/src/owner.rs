@@ -20,6 +20,7 @@ use crate::{
     drift::{self, Drift},
     manifest::Manifest,
     rls::RlsPolicy,
+    search_path,
 };
 
 /// A pool for the role that owns the tables: for migrations, the RLS DDL and
@@ -104,14 +105,7 @@ impl OwnerPool<Postgres> {
         let manifest = Manifest::new(tables, policy)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
-        // The generated DDL names tables declared without a schema bare, so
-        // that a migration file serves every tenant schema; here they go to
-        // the set's schema and nowhere else.
-        let pin = format!(
-            "SET LOCAL search_path TO {}, pg_temp",
-            tables.schema(Postgres::DIALECT).quoted()
-        );
-        execute_text::<Postgres>(&mut tx, pin).await?;
+        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
         let blocking: Vec<Finding> = drift::detect(&mut tx, &manifest, None)
             .await?
             .iter()
@@ -122,19 +116,24 @@ impl OwnerPool<Postgres> {
             tx.rollback().await?;
             return Err(Error::SchemaDrift { findings: blocking });
         }
-        for statement in manifest.schema_statements() {
-            tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            execute_text::<Postgres>(&mut tx, statement).await?;
-        }
+        self.log_and_run(&mut tx, manifest.schema_statements())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Runs only the RLS DDL ([`RlsPolicy::statements`]) in one transaction,
-    /// for tables your own migrations create. Safe to run again.
+    /// for tables your own migrations create. Safe to run again. The DDL
+    /// names tables declared without a schema bare: they are the set's
+    /// schema's, with `search_path` pinned to it for the transaction.
     pub async fn apply_rls(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
         let statements = policy.statements(tables)?;
-        self.run_ddl(statements).await
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = connection.begin().await?;
+        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
+        self.log_and_run(&mut tx, statements).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Checks the live catalog for `tables` ([`audit::verify_tables`]):
@@ -197,11 +196,22 @@ impl<DB: Backend> OwnerPool<DB> {
     pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
+        self.log_and_run(&mut tx, statements).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs DDL statements on `connection`, each logged on target
+    /// `tenancy::cross_tenant` with the capability's reason.
+    async fn log_and_run(
+        &self,
+        connection: &mut DB::Connection,
+        statements: impl IntoIterator<Item = String>,
+    ) -> Result<(), Error> {
         for statement in statements {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            execute_text::<DB>(&mut tx, statement).await?;
+            execute_text::<DB>(connection, statement).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

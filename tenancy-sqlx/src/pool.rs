@@ -46,6 +46,8 @@ pub struct TenantPoolOptions {
     tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    accept_creating_role: Option<String>,
 }
 
 impl TenantPoolOptions {
@@ -60,6 +62,7 @@ impl TenantPoolOptions {
         TenantPoolOptions {
             tables: tables.clone(),
             accept_bypassing_role: None,
+            accept_creating_role: None,
         }
     }
 
@@ -79,6 +82,22 @@ impl TenantPoolOptions {
     #[must_use]
     pub fn allow_rls_bypassing_role(mut self, reason: impl Into<String>) -> Self {
         self.accept_bypassing_role = Some(reason.into());
+        self
+    }
+
+    /// Accepts a role that can create objects: one with `CREATE` on the
+    /// database (which creates schemas) or on any schema. Such a role can
+    /// create a function, operator or table that a `search_path` naming
+    /// that schema finds before the built-in one or the registered table,
+    /// so the pool refuses it unless told why. The reason is logged at
+    /// `WARN` on target `tenancy::pool` every time the pool opens a
+    /// connection; an empty reason is refused when the pool connects
+    /// ([`Error::MissingReason`]). A role accepted with
+    /// [`allow_rls_bypassing_role`](Self::allow_rls_bypassing_role) needs
+    /// no second reason: the policies do not confine it anyway.
+    #[must_use]
+    pub fn allow_role_that_creates_objects(mut self, reason: impl Into<String>) -> Self {
+        self.accept_creating_role = Some(reason.into());
         self
     }
 }
@@ -269,7 +288,12 @@ impl TenantPool<Postgres> {
     /// which raw SQL could `SET ROLE` to. A superuser login that switched to
     /// the application role (`options=-c role=..` in the URL, or `SET
     /// SESSION AUTHORIZATION`) is refused too: `RESET ROLE` or `RESET
-    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused
+    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused too,
+    /// unless [`TenantPoolOptions::allow_role_that_creates_objects`] says
+    /// why: a role with `CREATE` on the database or on any schema
+    /// ([`PrivilegedRole::CanCreate`](crate::PrivilegedRole::CanCreate)),
+    /// which could put a function or table where a `search_path` finds it
+    /// first. Refused
     /// whatever the options, with [`Error::SessionTenantDefault`]: sessions
     /// that start with the tenant setting already set, which outside a
     /// tenant transaction would act as that tenant instead of seeing no row.
@@ -294,7 +318,11 @@ impl TenantPool<Postgres> {
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
         // A set with two descriptions of one table is refused before use.
-        let check = SessionCheck::new(&options.tables, options.accept_bypassing_role.as_deref())?;
+        let check = SessionCheck::new(
+            &options.tables,
+            options.accept_bypassing_role.as_deref(),
+            options.accept_creating_role.as_deref(),
+        )?;
         let shared = Shared::new(options.tables);
         let on_connect = Arc::clone(&shared);
         let pool_options = pool_options.after_connect(move |connection, _metadata| {

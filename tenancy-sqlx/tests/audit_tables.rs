@@ -262,3 +262,52 @@ async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -
     );
     Ok(())
 }
+
+/// With the application role known (a manifest), the audit reports where
+/// it can create objects, each with the `REVOKE` that fixes it.
+#[tokio::test]
+async fn the_audit_reports_an_application_role_that_can_create_objects() -> TestResult {
+    use tenancy_sqlx::manifest::Manifest;
+
+    let db = TestDatabase::create().await?;
+    let policy = RlsPolicy::for_role(APP_ROLE)?;
+    owner_pool(db.owner_pool().await?)
+        .apply_schema(&table_set(), &policy)
+        .await?;
+    let manifest = Manifest::new(&table_set(), &policy)?;
+    let mut app = db.app_pool().await?.acquire().await?;
+    let creates = |findings: Vec<audit::Finding>| -> Vec<String> {
+        findings
+            .into_iter()
+            .filter(|finding| finding.kind == FindingKind::ApplicationRoleCanCreate)
+            .map(|finding| finding.fix)
+            .collect()
+    };
+    assert_eq!(
+        creates(audit::verify(&mut app, &manifest, None).await?),
+        Vec::<String>::new()
+    );
+
+    let admin = db.admin_pool().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA scratch; GRANT CREATE ON SCHEMA scratch TO {APP_ROLE}"
+    )))
+    .execute(&admin)
+    .await?;
+    let fixes = creates(audit::verify(&mut app, &manifest, None).await?);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert!(
+        fixes[0].starts_with(&format!(
+            "REVOKE CREATE ON SCHEMA scratch FROM \"{APP_ROLE}\""
+        )),
+        "{fixes:?}"
+    );
+    // The fix it states is the fix.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "REVOKE CREATE ON SCHEMA scratch FROM {APP_ROLE}"
+    )))
+    .execute(&admin)
+    .await?;
+    assert!(creates(audit::verify(&mut app, &manifest, None).await?).is_empty());
+    Ok(())
+}

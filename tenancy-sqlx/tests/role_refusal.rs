@@ -500,3 +500,58 @@ async fn a_session_that_starts_with_a_tenant_is_refused() -> TestResult {
     );
     Ok(())
 }
+
+/// A role with `CREATE` on a schema or on the database can put a function,
+/// operator or table where a `search_path` naming that schema finds it
+/// before the built-in one or the registered table: refused, and accepted
+/// only with a stated reason.
+#[tokio::test]
+async fn a_role_that_can_create_objects_is_refused_unless_a_reason_is_given() -> TestResult {
+    let db = shop(&[A]).await?;
+    let database: String = sqlx::query_scalar("SELECT quote_ident(current_database())")
+        .fetch_one(&db.admin_pool().await?)
+        .await?;
+    let grants = [
+        ("SCHEMA public", "schema public".to_owned()),
+        (
+            &*format!("DATABASE {database}"),
+            format!("database {database}"),
+        ),
+    ];
+    for (on, place) in grants {
+        as_admin(&db, format!("GRANT CREATE ON {on} TO {APP_ROLE}")).await?;
+        let (role, problem, message) = refusal(connect(&db.app_url()).await)?;
+        assert_eq!(
+            (role.as_str(), problem),
+            (APP_ROLE, PrivilegedRole::CanCreate(vec![place.clone()]))
+        );
+        assert!(message.contains(&place), "{message}");
+        assert!(
+            message.contains("allow_role_that_creates_objects"),
+            "{message}"
+        );
+
+        let empty = TenantPool::<Postgres>::connect(
+            &db.app_url(),
+            pool_options().allow_role_that_creates_objects(" "),
+        )
+        .await;
+        assert!(
+            matches!(empty, Err(Error::MissingReason { .. })),
+            "{empty:?}"
+        );
+        let accepted = TenantPool::<Postgres>::connect(
+            &db.app_url(),
+            pool_options().allow_role_that_creates_objects("a sandbox the role builds in"),
+        )
+        .await?;
+        let mut tx = accepted.begin(&tenant(A)).await?;
+        let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant(A))).await?;
+        assert_eq!(orders.len(), 4);
+        tx.rollback().await?;
+        accepted.close().await;
+        as_admin(&db, format!("REVOKE CREATE ON {on} FROM {APP_ROLE}")).await?;
+    }
+    connect(&db.app_url()).await?.close().await;
+    Ok(())
+}

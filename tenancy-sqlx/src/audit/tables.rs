@@ -12,6 +12,7 @@ use crate::drift::{self, Checker, table_oid};
 use crate::ident::Identifier;
 use crate::manifest::{Manifest, TableSpec};
 use crate::rls::{RlsPolicy, isolation_predicate};
+use crate::role::places_role_creates_in;
 use crate::search_path;
 use crate::setting::SettingName;
 
@@ -75,6 +76,9 @@ pub async fn verify(
         Some(name) => Some(AppRole::find(&mut tx, name, &mut findings).await?),
         None => None,
     };
+    if let Some(role) = role {
+        role.creates(&mut tx, &mut findings).await?;
+    }
 
     for (table, oid) in &resolved {
         let Some(oid) = oid else {
@@ -141,6 +145,44 @@ impl<'a> AppRole<'a> {
             });
         }
         Ok(AppRole { name, oid })
+    }
+
+    /// Where the role can create objects: the database and any schema but
+    /// the sessions' temporary ones (see `ApplicationRoleCanCreate`).
+    async fn creates(
+        self,
+        connection: &mut PgConnection,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let Some(role) = self.oid else {
+            return Ok(());
+        };
+        let places: Vec<String> = sqlx::query_scalar(places_role_creates_in!("$1::oid"))
+            .bind(role)
+            .fetch_all(&mut *connection)
+            .await?;
+        let role_sql = self.name.quoted();
+        // `database "shop"` is revoked `ON DATABASE "shop"`.
+        let on = |place: &str| match place.split_once(' ') {
+            Some((kind, name)) => format!("{} {name}", kind.to_uppercase()),
+            None => place.to_owned(),
+        };
+        findings.extend(places.into_iter().map(|place| Finding {
+            table: None,
+            kind: FindingKind::ApplicationRoleCanCreate,
+            message: format!(
+                "the application role `{}` can create objects in {place}: what it creates \
+                 there can stand in for a built-in function or a registered table wherever a \
+                 search_path names that schema, and a tenant pool refuses the role",
+                self.name,
+            ),
+            fix: format!(
+                "REVOKE CREATE ON {} FROM {role_sql} (and from PUBLIC, if it is granted there); \
+                 if the role owns the schema, give it to the owner role",
+                on(&place)
+            ),
+        }));
+        Ok(())
     }
 
     /// The privileges of the generated grants: all four on a tenant table,
