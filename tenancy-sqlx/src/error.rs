@@ -348,6 +348,23 @@ pub enum Error {
         findings: Vec<crate::audit::Finding>,
     },
 
+    /// `apply_schema` applied the schema, then found, in the same
+    /// transaction, that the catalog checks ([`audit::verify`](crate::audit::verify))
+    /// still report problems: a table would stay protected otherwise than
+    /// the library protects it (another permissive policy, privileges
+    /// granted by hand, an application role that can create objects...).
+    /// Everything was rolled back.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "after applying the schema the catalog checks still found problems, so nothing was \
+         changed (all of it was rolled back); fix each, then apply the schema again:{}",
+        crate::audit::list(findings)
+    )]
+    SchemaNotProtected {
+        /// Each problem, with the SQL that fixes it.
+        findings: Vec<crate::audit::Finding>,
+    },
+
     /// The generated DDL of a table could not be read back into its
     /// columns, keys and indexes: this version of tenancy-sqlx does not
     /// understand the DDL its own generator wrote.

@@ -16,7 +16,7 @@ use crate::{DecodeRow, Error};
 #[cfg(feature = "postgres")]
 use crate::{
     Postgres,
-    audit::{self, Finding},
+    audit::{self, Finding, FindingKind},
     drift::{self, Drift},
     manifest::Manifest,
     rls::RlsPolicy,
@@ -101,13 +101,24 @@ impl OwnerPool<Postgres> {
     /// returns [`Error::SchemaDrift`] with each difference and the SQL that
     /// repairs it. Missing tables and indexes it creates; RLS and the
     /// policy it applies again.
+    ///
+    /// Then, in the same transaction, it checks its own result with the
+    /// catalog checks of [`audit::verify`], and if anything leaves a table
+    /// protected otherwise than the library would protect it — a
+    /// permissive policy of another name that widens what tenants see, a
+    /// privilege granted by hand beyond the generated grants (`TRUNCATE`,
+    /// writes to a global table), a key that does not lead with the tenant,
+    /// an application role that can create objects — it rolls everything
+    /// back and returns [`Error::SchemaNotProtected`] with each finding and
+    /// its fix. Drift it leaves alone by design (a nullable column or a key
+    /// the struct does not declare) is no reason to.
     pub async fn apply_schema(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
         let manifest = Manifest::new(tables, policy)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
         search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
-        let blocking: Vec<Finding> = drift::detect(&mut tx, &manifest, None)
-            .await?
+        let drifted = drift::detect(&mut tx, &manifest, None).await?;
+        let blocking: Vec<Finding> = drifted
             .iter()
             .filter(|drift| drift.blocks_apply())
             .map(Drift::finding)
@@ -116,8 +127,28 @@ impl OwnerPool<Postgres> {
             tx.rollback().await?;
             return Err(Error::SchemaDrift { findings: blocking });
         }
+        // What the DDL leaves alone by design; what it creates must be there.
+        let tolerated: Vec<Finding> = drifted
+            .iter()
+            .map(Drift::finding)
+            .filter(|finding| {
+                !matches!(
+                    finding.kind,
+                    FindingKind::TableMissing | FindingKind::IndexMissing
+                )
+            })
+            .collect();
         self.log_and_run(&mut tx, manifest.schema_statements())
             .await?;
+        let findings: Vec<Finding> = audit::verify(&mut tx, &manifest, None)
+            .await?
+            .into_iter()
+            .filter(|finding| !tolerated.contains(finding))
+            .collect();
+        if !findings.is_empty() {
+            tx.rollback().await?;
+            return Err(Error::SchemaNotProtected { findings });
+        }
         tx.commit().await?;
         Ok(())
     }
