@@ -1,7 +1,10 @@
 //! A transaction opened for one tenant.
 
+use std::sync::Arc;
+
 use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
+use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
@@ -9,8 +12,9 @@ use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_tex
 use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
-/// runs is checked against its tenant before anything is sent, and on
-/// PostgreSQL the row-level security policies filter by the same tenant.
+/// runs is checked against its tenant and against the pool's registered
+/// tables before anything is sent, and on PostgreSQL the row-level security
+/// policies filter by the same tenant.
 ///
 /// Made by [`TenantPool::begin`](crate::TenantPool::begin). It ends with
 /// [`commit`](Self::commit) or [`rollback`](Self::rollback); dropping it
@@ -29,6 +33,9 @@ use crate::{DecodeRow, Error};
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
+    /// The pool's registered tables: statements are built for their schema
+    /// and refused on a table they describe differently or do not hold.
+    tables: Arc<TableSet>,
     state: State,
 }
 
@@ -67,10 +74,15 @@ enum Ending {
 }
 
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
-    pub(crate) fn new(connection: PoolConnection<DB>, tenant: TenantId<K>) -> Self {
+    pub(crate) fn new(
+        connection: PoolConnection<DB>,
+        tenant: TenantId<K>,
+        tables: Arc<TableSet>,
+    ) -> Self {
         TenantTransaction {
             connection,
             tenant,
+            tables,
             state: State {
                 open: true,
                 ..State::default()
@@ -86,14 +98,20 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
 
     /// Runs a query and decodes every row with [`sqlx::FromRow`].
     ///
-    /// A statement built for another tenant, or across all tenants, is
-    /// refused before anything is sent ([`Error::TenantMismatch`],
-    /// [`Error::CrossTenantInTenantTransaction`]).
+    /// Refused before anything is sent: a statement built for another
+    /// tenant, or across all tenants ([`Error::TenantMismatch`],
+    /// [`Error::CrossTenantInTenantTransaction`]), and one on a table that
+    /// the pool's [`TableSet`] does not hold ([`Error::UnregisteredTable`])
+    /// or describes with another type ([`Error::TableRegisteredDifferently`]:
+    /// a `#[global_table]` on a tenant table's name, a second struct with
+    /// another tenant column). Tables declared without a schema are
+    /// qualified by the set's schema.
     pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared =
+            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
         self.run::<AllRows<R>>(prepared)
     }
 
@@ -112,13 +130,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared =
+            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
         self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared =
+            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
         self.run::<RowsAffected>(prepared).await
     }
 

@@ -3,7 +3,6 @@
 //! one tenant; the catalog audit accepts the policy. No role has
 //! `BYPASSRLS`.
 
-use tenancy_sqlx::SettingName;
 use tenancy_sqlx::analytics::AnalyticsPolicy;
 use tenancy_sqlx::audit::FindingKind;
 use tenancy_test::TestResult;
@@ -53,7 +52,7 @@ async fn the_analytics_role_reads_every_tenant_and_writes_nothing() -> TestResul
 
     // The audit accepts the analytics policy, and still reports it once it
     // is for every role, which widens the application's view.
-    let findings = owner.verify(&table_set(), &SettingName::default()).await?;
+    let findings = owner.verify(&table_set()).await?;
     assert!(
         !findings
             .iter()
@@ -66,7 +65,7 @@ async fn the_analytics_role_reads_every_tenant_and_writes_nothing() -> TestResul
          CREATE POLICY tenancy_analytics ON orders FOR SELECT TO PUBLIC USING (true)",
     )
     .await?;
-    let findings = owner.verify(&table_set(), &SettingName::default()).await?;
+    let findings = owner.verify(&table_set()).await?;
     assert!(
         findings
             .iter()

@@ -139,7 +139,7 @@ async fn sqlite_export_delete_import_gives_back_the_same_rows() -> TestResult {
     let pool: TenantPool<Sqlite> = TenantPool::connect_sqlite_with(
         SqlitePoolOptions::new().max_connections(2),
         url.parse::<SqliteConnectOptions>()?,
-        TenantPoolOptions::new(),
+        TenantPoolOptions::new(&table_set()),
     )
     .await?;
     let owner = pool.owner_pool(CrossTenant::with_reason("test set-up")?);
