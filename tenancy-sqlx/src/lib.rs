@@ -137,6 +137,70 @@
 //! # Ok::<(), tenancy_sqlx::Error>(())
 //! ```
 //!
+//! # Dashboards: rows of your own
+//!
+//! Aggregates, window functions and expressions project under aliases, and
+//! rows decode by those names into any `FromRow` struct: a dashboard row
+//! is not a table. Every reference to a tenant table in the statement is
+//! scoped, so the sums are the tenant's.
+//!
+//! ```
+//! use tenancy_sqlx::ddl::TableSet;
+//! use tenancy_sqlx::functions::count_all;
+//! use tenancy_sqlx::{CrossTenant, TenantId, TenantPool, TenantPoolOptions, ident, tenant_scoped};
+//!
+//! #[tenant_scoped]
+//! pub struct Sale {
+//!     pub tenant_id: i64,
+//!     #[tenancy(primary_key, generated)]
+//!     pub id: i64,
+//!     pub status: String,
+//!     pub amount: i64,
+//! }
+//!
+//! /// One row of the dashboard.
+//! #[derive(Debug, PartialEq, sqlx::FromRow)]
+//! struct StatusTotal {
+//!     status: String,
+//!     sales: i64,
+//!     revenue: Option<i64>,
+//! }
+//!
+//! # async fn run() -> Result<(), tenancy_sqlx::Error> {
+//! let tables = TableSet::new().with::<Sale>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
+//! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
+//!     .apply_schema(&tables)
+//!     .await?;
+//! for (key, amount) in [(7, 10), (7, 15), (8, 1000)] {
+//!     let tenant = TenantId::from_verified(key);
+//!     let mut tx = pool.begin(&tenant).await?;
+//!     tx.execute(Sale::insert(&tenant).set(Sale::STATUS, "paid").set(Sale::AMOUNT, amount)).await?;
+//!     tx.commit().await?;
+//! }
+//!
+//! let tenant = TenantId::from_verified(7);
+//! let revenue = Sale::AMOUNT.sum().alias(ident!("revenue"));
+//! let mut tx = pool.begin(&tenant).await?;
+//! let dashboard: Vec<StatusTotal> = tx
+//!     .fetch_all(
+//!         Sale::select(&tenant)
+//!             .columns((Sale::STATUS, count_all().alias(ident!("sales")), revenue.clone()))
+//!             .group_by(Sale::STATUS)
+//!             .order_by(revenue.desc()),
+//!     )
+//!     .await?;
+//! tx.commit().await?;
+//! assert_eq!(
+//!     dashboard,
+//!     [StatusTotal { status: "paid".into(), sales: 2, revenue: Some(25) }]
+//! );
+//! # Ok(()) }
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::from)?.block_on(run())?;
+//! # Ok::<(), tenancy_sqlx::Error>(())
+//! ```
+//!
 //! # Features
 //!
 //! - `postgres` (default): the PostgreSQL backend.
@@ -205,6 +269,7 @@ pub use sqlx::Postgres;
 pub use sqlx::Sqlite;
 
 pub use tenancy_core::*;
+pub use tenancy_core::{TenantSql, tenant_sql};
 
 #[cfg(feature = "testing")]
 pub mod testing;
