@@ -17,6 +17,10 @@ pub use crate::tenant_sql::support::{
 };
 pub use crate::tenant_sql::{Piece, SqlTemplate};
 
+/// Shared with `tenancy-sqlx`, so that both crates cut hostile input in
+/// their error messages the same way.
+pub use crate::ident::truncate_for_error;
+
 use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
 use crate::meta::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};

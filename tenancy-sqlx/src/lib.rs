@@ -229,22 +229,27 @@ compile_error!(
 );
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod drift;
 mod error;
 mod execute;
 mod guard;
 mod ident;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod manifest;
 #[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
 pub mod migrate;
 mod owner;
 mod pool;
 mod refusal;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
@@ -256,25 +261,46 @@ mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
-pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};
 pub use row::DecodeRow;
-pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 
+/// The PostgreSQL backend (feature `postgres`, on by default).
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sqlx::Postgres;
+/// The SQLite backend (feature `sqlite`).
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlx::Sqlite;
 
-pub use tenancy_core::*;
-pub use tenancy_core::{TenantSql, tenant_sql};
+// The core's public API, by name, so that what this crate offers is the
+// list below and nothing the core adds later leaks through unseen.
+pub use tenancy_core::{
+    Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind,
+    BuildError, BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType,
+    ConflictTarget, ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn,
+    DdlError, Delete, Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable,
+    Identifier, IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery,
+    JoinKind, JoinTarget, KeyValue, Numeric, Operand, Ordered, Ordering, OrderingList, Select,
+    Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope, Subquery,
+    Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta, TenantId, TenantIdError,
+    TenantKey, TenantScoped, TenantSql, TenantWitness, TextColumn, Union, Update, Window,
+    WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped, tenant_sql,
+};
+
+/// Support for code the macros generate; not public API (see
+/// `tenancy_core::__private_v0_1`).
+#[doc(hidden)]
+pub use tenancy_core::__private_v0_1;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 /// The README's code, compiled as doc tests so that it stays true.

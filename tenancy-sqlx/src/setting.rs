@@ -6,10 +6,6 @@ use tenancy_core::KeyValue;
 use crate::Error;
 use crate::ident::truncate_for_error;
 
-/// The setting's name is validated by `tenancy-core` (where `TableSet`
-/// carries it); re-exported here so callers keep naming
-/// `tenancy_sqlx::SettingName`.
-pub use tenancy_core::SettingName;
 
 /// The key as the text placed in `SET LOCAL .. = '<key>'`.
 ///
