@@ -87,7 +87,6 @@ fn parse_integer<T: core::str::FromStr>(
     }
 }
 
-
 impl TenantKey for i64 {
     const SQL_TYPE: SqlType = SqlType::BigInt;
     fn parse_key(text: &str) -> Result<Self, TenantIdError> {

@@ -4,7 +4,7 @@
 
 use crate::Error;
 
-use tenancy_core::Identifier;
+pub(crate) use tenancy_core::Identifier;
 
 /// A table's name, schema-qualified when it has a schema, quoted.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only

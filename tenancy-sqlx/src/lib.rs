@@ -278,16 +278,16 @@ pub use sqlx::Sqlite;
 // The core's public API, by name, so that what this crate offers is the
 // list below and nothing the core adds later leaks through unseen.
 pub use tenancy_core::{
-    Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind,
-    BuildError, BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType,
-    ConflictTarget, ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn,
-    DdlError, Delete, Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable,
-    Identifier, IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery,
-    JoinKind, JoinTarget, KeyValue, Numeric, Operand, Ordered, Ordering, OrderingList, Select,
-    Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope, Subquery,
-    Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta, TenantId, TenantIdError,
-    TenantKey, TenantScoped, TenantSql, TenantWitness, TextColumn, Union, Update, Window,
-    WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped, tenant_sql,
+    Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
+    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
+    ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
+    Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
+    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JoinKind, JoinTarget, KeyValue,
+    Numeric, Operand, Ordered, Ordering, OrderingList, Select, Selectable, SettingName,
+    SettingNameError, SqlType, Statement, StatementScope, Subquery, Table, TableAlias, TableMeta,
+    TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql,
+    TenantWitness, TextColumn, Union, Update, Window, WindowFunction, ddl, functions, global_table,
+    ident, sea_query, tenant_scoped, tenant_sql,
 };
 
 /// Support for code the macros generate; not public API (see

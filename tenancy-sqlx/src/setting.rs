@@ -2,10 +2,10 @@
 //! text form of a key in the `SET LOCAL` that opens a tenant transaction.
 
 use tenancy_core::KeyValue;
+pub(crate) use tenancy_core::SettingName;
 
 use crate::Error;
 use crate::ident::truncate_for_error;
-
 
 /// The key as the text placed in `SET LOCAL .. = '<key>'`.
 ///
