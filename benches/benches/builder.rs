@@ -4,13 +4,17 @@
 
 use std::time::Instant;
 
-use sea_query::{Expr, ExprTrait, PostgresQueryBuilder, Query, Value, Values};
+use sea_query::{
+    Asterisk, CommonTableExpression, Expr, ExprTrait, Func, PostgresQueryBuilder, Query, Value,
+    Values, WithClause,
+};
 use tenancy_benches::harness::{Contender, Samples, Settings, measure};
 use tenancy_benches::machine::load_average;
 use tenancy_benches::results::{BenchResult, Section, Unit};
-use tenancy_benches::schema::Order;
+use tenancy_benches::schema::{Account, Order};
 use tenancy_benches::{BenchError, run_main};
-use tenancy_sqlx::{BuildStatement, Statement, TenantId};
+use tenancy_sqlx::functions::count_all;
+use tenancy_sqlx::{BuildStatement, Cte, JoinKind, Statement, TenantId, ident};
 
 const LIBRARY: &str = "library: scoped builder";
 const SEA_QUERY: &str = "hand-written sea-query";
@@ -22,6 +26,8 @@ const TENANT: i64 = 42;
 const SELECT_SQL: &str = r#"SELECT "orders"."tenant_id", "orders"."id", "orders"."customer_id", "orders"."status", "orders"."total", "orders"."placed_at" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."status" = $2 ORDER BY "orders"."placed_at" DESC LIMIT $3"#;
 const INSERT_SQL: &str = r#"INSERT INTO "public"."orders" ("tenant_id", "customer_id", "status", "total", "placed_at") VALUES ($1, $2, $3, $4, $5)"#;
 const UPDATE_SQL: &str = r#"UPDATE "public"."orders" SET "status" = $1 WHERE "orders"."tenant_id" = $2 AND "orders"."id" = $3"#;
+const AGGREGATE_SQL: &str = r#"SELECT "orders"."status", COUNT(*) AS "orders", CAST(SUM("orders"."total") AS BIGINT) AS "revenue" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."placed_at" >= $2 GROUP BY "orders"."status" HAVING COUNT(*) > $3 ORDER BY "revenue" DESC"#;
+const CTE_SQL: &str = r#"WITH "totals" AS (SELECT "orders"."customer_id", CAST(SUM("orders"."total") AS BIGINT) AS "revenue" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND "orders"."status" = $2 GROUP BY "orders"."customer_id") SELECT "accounts"."name", "totals"."revenue" FROM "public"."accounts" INNER JOIN "totals" ON "totals"."customer_id" = "accounts"."id" WHERE "accounts"."tenant_id" = $3 ORDER BY "totals"."revenue" DESC LIMIT $4"#;
 
 /// `(sql, values)`: what each contender produces, in a comparable form.
 type Built = (String, Values);
@@ -57,6 +63,18 @@ fn main() -> std::process::ExitCode {
                 library: library_update,
                 sea_query: sea_query_update,
                 static_sql: static_update,
+            },
+            Workload {
+                title: "scoped aggregate: GROUP BY, HAVING, ORDER BY an alias",
+                library: library_aggregate,
+                sea_query: sea_query_aggregate,
+                static_sql: static_aggregate,
+            },
+            Workload {
+                title: "scoped CTE: per-customer sums joined to accounts",
+                library: library_cte,
+                sea_query: sea_query_cte,
+                static_sql: static_cte,
             },
         ];
         let mut sections = Vec::new();
@@ -96,7 +114,10 @@ The builder writes every statement with its own SQL writer in one walk over \
 its description of the statement, binding each value in the same call that \
 writes its placeholder; there is no cache, so every build here is a full build. \
 The hand-written sea-query statement is the same statement built and rendered \
-by sea-query, schema-qualified like the builder's.";
+by sea-query, schema-qualified like the builder's: for the aggregate and the \
+CTE, with the cast of `SUM(bigint)` to `BIGINT` the builder writes so that the \
+sum decodes into an `i64`, and the tenant predicate in the CTE's body and in \
+the outer select.";
 
 fn section(title: &str, samples: &[Samples]) -> Result<Section, BenchError> {
     let mut section = Section::new(title, Unit::Nanoseconds, samples);
@@ -230,6 +251,116 @@ fn static_update(tenant: i64) -> (&'static str, Values) {
             Value::String(Some("paid".to_owned())),
             Value::BigInt(Some(tenant)),
             Value::BigInt(Some(42)),
+        ]),
+    )
+}
+
+fn library_aggregate(tenant: &TenantId<i64>) -> Result<Statement, tenancy_sqlx::BuildError> {
+    let revenue = Order::TOTAL.sum().alias(ident!("revenue"));
+    Order::select(tenant)
+        .columns((
+            Order::STATUS,
+            count_all().alias(ident!("orders")),
+            revenue.clone(),
+        ))
+        .filter(Order::PLACED_AT.gte(1_767_225_600))
+        .group_by(Order::STATUS)
+        .having(count_all().gt(10))
+        .order_by(revenue.desc())
+        .to_postgres()
+}
+
+fn sea_query_aggregate(tenant: i64) -> Result<Built, sea_query::error::Error> {
+    Ok(Query::select()
+        .column(("orders", "status"))
+        .expr_as(Func::count(Expr::col(Asterisk)), "orders")
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col(("orders", "total"))), "BIGINT"),
+            "revenue",
+        )
+        .from(("public", "orders"))
+        .and_where(Expr::col(("orders", "tenant_id")).eq(tenant))
+        .and_where(Expr::col(("orders", "placed_at")).gte(1_767_225_600_i64))
+        .group_by_col(("orders", "status"))
+        .and_having(Func::count(Expr::col(Asterisk)).gt(10_i64))
+        .order_by("revenue", sea_query::Order::Desc)
+        .build(PostgresQueryBuilder))
+}
+
+fn static_aggregate(tenant: i64) -> (&'static str, Values) {
+    (
+        AGGREGATE_SQL,
+        Values(vec![
+            Value::BigInt(Some(tenant)),
+            Value::BigInt(Some(1_767_225_600)),
+            Value::BigInt(Some(10)),
+        ]),
+    )
+}
+
+fn library_cte(tenant: &TenantId<i64>) -> Result<Statement, tenancy_sqlx::BuildError> {
+    let revenue = Order::TOTAL.sum().alias(ident!("revenue"));
+    let totals = Cte::new(
+        ident!("totals"),
+        Order::select(tenant)
+            .columns((Order::CUSTOMER_ID, revenue.clone()))
+            .filter(Order::STATUS.eq("paid"))
+            .group_by(Order::CUSTOMER_ID),
+    );
+    Account::select(tenant)
+        .with(&totals)
+        .join_with(
+            JoinKind::Inner,
+            &totals,
+            totals.col(Order::CUSTOMER_ID).eq(Account::ID),
+        )
+        .columns((Account::NAME, totals.col(&revenue)))
+        .order_by(totals.col(&revenue).desc())
+        .limit(10)
+        .to_postgres()
+}
+
+fn sea_query_cte(tenant: i64) -> Result<Built, sea_query::error::Error> {
+    let totals = Query::select()
+        .column(("orders", "customer_id"))
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col(("orders", "total"))), "BIGINT"),
+            "revenue",
+        )
+        .from(("public", "orders"))
+        .and_where(Expr::col(("orders", "tenant_id")).eq(tenant))
+        .and_where(Expr::col(("orders", "status")).eq("paid"))
+        .group_by_col(("orders", "customer_id"))
+        .to_owned();
+    let cte = CommonTableExpression::new()
+        .query(totals)
+        .table_name("totals")
+        .to_owned();
+    let select = Query::select()
+        .column(("accounts", "name"))
+        .column(("totals", "revenue"))
+        .from(("public", "accounts"))
+        .inner_join(
+            "totals",
+            Expr::col(("totals", "customer_id")).equals(("accounts", "id")),
+        )
+        .and_where(Expr::col(("accounts", "tenant_id")).eq(tenant))
+        .order_by(("totals", "revenue"), sea_query::Order::Desc)
+        .limit(10)
+        .to_owned();
+    Ok(select
+        .with(WithClause::new().cte(cte).to_owned())
+        .build(PostgresQueryBuilder))
+}
+
+fn static_cte(tenant: i64) -> (&'static str, Values) {
+    (
+        CTE_SQL,
+        Values(vec![
+            Value::BigInt(Some(tenant)),
+            Value::String(Some("paid".to_owned())),
+            Value::BigInt(Some(tenant)),
+            Value::BigUnsigned(Some(10)),
         ]),
     )
 }

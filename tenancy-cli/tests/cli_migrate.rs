@@ -48,7 +48,7 @@ fn four(dir: &Path) -> Result<(), BoxError> {
             (
                 "3_backfill.up.sql",
                 "UPDATE orders SET priority = CASE status WHEN 'open' THEN 1 ELSE 0 END;\n\
-                 SELECT pg_sleep(0.005);\n\
+                 SELECT pg_sleep(0.04);\n\
                  INSERT INTO applied VALUES (3);\n",
             ),
             (
@@ -443,7 +443,9 @@ impl Moments {
 }
 
 /// The real binary, killed with SIGKILL at random moments of a run over a
-/// fleet and started again each time: at the end every target is at the
+/// fleet and started again each time (the backfill sleeps 40 ms per
+/// target, so an uninterrupted run takes longer than the latest kill
+/// moment even on an idle machine): at the end every target is at the
 /// latest version, each transactional migration left exactly one mark,
 /// and every concurrently built index is valid.
 #[tokio::test]

@@ -21,6 +21,9 @@ pub struct Customer {
     pub name: String,
     #[tenancy(references = Plan)]
     pub plan_id: i64,
+    pub region: Option<String>,
+    /// The customer who referred this one.
+    pub referred_by: Option<i64>,
 }
 
 /// A tenant's orders.

@@ -132,6 +132,63 @@ impl<T> TenantColumn<T> {
     }
 }
 
+/// Arithmetic that the tenant column refuses at compile time, written out
+/// for the same reason as its comparisons.
+impl<T, R> core::ops::Add<R> for TenantColumn<T>
+where
+    Self: refused::TenantArithmetic<T>,
+{
+    type Output = Self;
+
+    fn add(self, _: R) -> Self {
+        refused::TenantArithmetic::refuse(self)
+    }
+}
+
+impl<T, R> core::ops::Sub<R> for TenantColumn<T>
+where
+    Self: refused::TenantArithmetic<T>,
+{
+    type Output = Self;
+
+    fn sub(self, _: R) -> Self {
+        refused::TenantArithmetic::refuse(self)
+    }
+}
+
+impl<T, R> core::ops::Mul<R> for TenantColumn<T>
+where
+    Self: refused::TenantArithmetic<T>,
+{
+    type Output = Self;
+
+    fn mul(self, _: R) -> Self {
+        refused::TenantArithmetic::refuse(self)
+    }
+}
+
+impl<T, R> core::ops::Div<R> for TenantColumn<T>
+where
+    Self: refused::TenantArithmetic<T>,
+{
+    type Output = Self;
+
+    fn div(self, _: R) -> Self {
+        refused::TenantArithmetic::refuse(self)
+    }
+}
+
+impl<T, R> core::ops::Rem<R> for TenantColumn<T>
+where
+    Self: refused::TenantArithmetic<T>,
+{
+    type Output = Self;
+
+    fn rem(self, _: R) -> Self {
+        refused::TenantArithmetic::refuse(self)
+    }
+}
+
 mod refused {
     /// Never implemented: a statement's tenant predicate comes from its
     /// witness alone.
@@ -143,6 +200,16 @@ mod refused {
     )]
     pub trait TenantComparison<T> {
         fn refuse(self) -> crate::Filter;
+    }
+
+    /// Never implemented: a tenant's key is not a number to compute with.
+    #[diagnostic::on_unimplemented(
+        message = "the tenant column of `{T}` cannot be computed with",
+        label = "the tenant column's value is the witness's key",
+        note = "it can be projected, grouped and ordered by (across tenants, `GROUP BY tenant_id` counts per tenant), never compared or computed with"
+    )]
+    pub trait TenantArithmetic<T> {
+        fn refuse(self) -> super::TenantColumn<T>;
     }
 }
 

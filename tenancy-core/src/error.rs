@@ -1,6 +1,7 @@
 //! Error types of the core crate.
 
 use crate::meta::SqlType;
+use crate::statement::{Dialect, StatementScope};
 use crate::tenant::KeyValue;
 
 /// A tenant key that could not be parsed.
@@ -55,13 +56,15 @@ pub enum BuildError {
         /// The global table the statement is on.
         outer: &'static str,
     },
-    /// A statement that refers to the same table twice without aliases.
+    /// Two references in one FROM list with the same name: the same table
+    /// twice without an alias, or an alias (or CTE) named like another
+    /// reference.
     #[error(
-        "`{table}` is referenced twice in one statement; self-joins are not supported by the scoped builder"
+        "`{table}` is named twice in one FROM list; give one of the references its own name with `TableAlias::new(ident!(\"..\"))` and `join_with`"
     )]
     DuplicateTable {
-        /// The table.
-        table: &'static str,
+        /// The name.
+        table: String,
     },
     /// A row of an INSERT into a global table that sets no column.
     #[error("INSERT into `{table}`: row {row} sets no column; set at least one with `.set(..)`")]
@@ -110,15 +113,162 @@ pub enum BuildError {
         /// The kind of value (a `sea_query::Value` variant).
         kind: String,
     },
+    /// A `tenant_sql!` statement built for SQLite whose text uses syntax
+    /// that SQLite reads differently from PostgreSQL (a `::` cast, a
+    /// dollar-quoted or escape string, an operator with `?`, `@` or `:`, a
+    /// subscript), which could misplace its parameters there.
+    #[error("this `tenant_sql!` statement can only run on PostgreSQL: {reason}")]
+    PostgresOnlySql {
+        /// What in the text is PostgreSQL-only: its line with a caret under
+        /// it, and what to write instead.
+        reason: &'static str,
+    },
     /// A column of a table the statement does not reference.
     #[error(
-        "column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list"
+        "column `{table}.{column}` is used, but `{table}` is not in the statement's FROM or JOIN list; a table read under an alias is read through the alias (`alias.col(..)`), and a CTE or derived table cannot see the tables of the statement around it"
     )]
     UnknownTable {
-        /// The table of the column.
+        /// The table (or alias) the column is qualified by.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// A column read from a CTE that its body does not project.
+    #[error(
+        "`{source_name}` has no column `{column}`: a CTE's columns are the names of its body's projection; project it there, or give the expression that name with `.alias(..)`"
+    )]
+    UnknownColumn {
+        /// The CTE.
+        source_name: String,
+        /// The column.
+        column: String,
+    },
+    /// An item of a CTE's projection that has no name to be read by.
+    #[error(
+        "item {position} of the projection of CTE `{cte}` has no name: give it one with `.alias(ident!(\"..\"))`"
+    )]
+    UnnamedOutput {
+        /// The CTE.
+        cte: String,
+        /// The item's position, from 0.
+        position: usize,
+    },
+    /// An ordering by an alias that the projection does not have.
+    #[error(
+        "`{alias}` is not an alias of the projection it orders: aliases order the select (or union) that projects them, not a window, a subquery or an outer statement"
+    )]
+    UnknownAlias {
+        /// The alias.
+        alias: String,
+    },
+    /// A construct that the dialect does not have.
+    #[error("{construct} is not available on {dialect:?}: {hint}")]
+    UnsupportedInDialect {
+        /// What was asked for.
+        construct: &'static str,
+        /// The dialect the statement was built for.
+        dialect: Dialect,
+        /// What to write instead.
+        hint: &'static str,
+    },
+    /// An aggregate or window function where SQL does not allow one.
+    #[error(
+        "{function} cannot be used in {clause}: aggregates belong in the projection, HAVING and ORDER BY, window functions in the projection and ORDER BY; filter groups with `.having(..)`, and filter on a window function through a CTE"
+    )]
+    MisplacedAggregate {
+        /// The function (`"an aggregate"`, `"a window function"`).
+        function: &'static str,
+        /// Where it was (`"WHERE"`, `"GROUP BY"`, ...).
+        clause: &'static str,
+    },
+    /// A subquery, CTE or union member built for another scope than the
+    /// statement that embeds it.
+    #[error(
+        "a subquery, CTE or union member was built for {inner:?}, but the statement is for {outer:?}; build every part of a statement with the same `TenantId`"
+    )]
+    MixedScopes {
+        /// The statement's scope.
+        outer: StatementScope,
+        /// The embedded part's scope.
+        inner: StatementScope,
+    },
+    /// A CTE read without being declared with `with`.
+    #[error("CTE `{name}` is read but not declared: add `.with(&{name})` to the statement")]
+    UndeclaredCte {
+        /// The CTE.
+        name: String,
+    },
+    /// Two different CTEs with the same name in one statement.
+    #[error("two different CTEs are named `{name}` in one statement; give each its own name")]
+    DuplicateCte {
+        /// The name.
+        name: String,
+    },
+    /// The reference that a recursive CTE's member makes to its CTE, used
+    /// outside that member.
+    #[error(
+        "`{name}` is the reference a recursive CTE's member makes to the CTE; outside the member, use the CTE that `Cte::recursive` returned"
+    )]
+    RecursiveReference {
+        /// The CTE.
+        name: String,
+    },
+    /// The members of a union, or of a recursive CTE, whose projections
+    /// differ.
+    #[error(
+        "the members of a UNION differ: {difference}; every member must project the same number of columns, of the same types"
+    )]
+    UnionMismatch {
+        /// How they differ.
+        difference: String,
+    },
+    /// An ordering of a union that is not one of its column names.
+    #[error(
+        "a UNION is ordered by the names of its columns: order it by a projected column or an alias of the first member"
+    )]
+    UnionOrdering,
+    /// A clause that a union member cannot have.
+    #[error("a member of a UNION cannot have {clause}: put it on the union")]
+    UnionMemberClause {
+        /// The clause.
+        clause: &'static str,
+    },
+    /// A row lock that the select cannot take.
+    #[error(
+        "a row lock cannot be taken on a select with {reason}: lock the rows in a select of the rows themselves"
+    )]
+    LockNotAllowed {
+        /// What the select has.
+        reason: &'static str,
+    },
+    /// `SKIP LOCKED` or `NOWAIT` without a lock.
+    #[error(
+        "`SKIP LOCKED` and `NOWAIT` say what a row lock does with rows that are locked: add `.for_update()` (or `.for_share()`, ...)"
+    )]
+    LockWaitWithoutLock,
+    /// A join across tenants that cannot be matched on the tenant column.
+    #[error(
+        "across tenants, `{table}` can only be joined to a tenant-scoped table, on whose tenant column it is matched: rows of different tenants are never joined"
+    )]
+    CrossTenantJoin {
+        /// The joined table or CTE.
+        table: String,
+    },
+    /// `"excluded"."<column>"` outside an upsert's `DO UPDATE` on its table.
+    #[error(
+        "`{table}.{column}.excluded()` is the value an upsert proposed: it can be read only in the `DoUpdate` of an INSERT into `{table}`"
+    )]
+    ExcludedOutsideUpsert {
+        /// The table.
         table: &'static str,
         /// The column.
         column: &'static str,
+    },
+    /// A cast to a type the library cannot name.
+    #[error("cannot cast to {sql_type:?}: casts name the library's own types only")]
+    UnsupportedCast {
+        /// The target type.
+        sql_type: SqlType,
     },
 }
 

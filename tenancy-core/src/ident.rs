@@ -139,8 +139,16 @@ impl Identifier {
     }
 
     /// A name of the library's own, checked when the constant is evaluated.
-    const fn known(name: &'static str) -> Self {
+    pub(crate) const fn known(name: &'static str) -> Self {
         assert!(is_identifier(name), "not an identifier");
+        Identifier {
+            name: Cow::Borrowed(name),
+        }
+    }
+
+    /// A name from table metadata, which the macros and the metadata
+    /// constructors checked when the program was compiled.
+    pub(crate) const fn from_metadata(name: &'static str) -> Self {
         Identifier {
             name: Cow::Borrowed(name),
         }
@@ -173,7 +181,7 @@ impl fmt::Display for Identifier {
 }
 
 /// Keeps error messages bounded when the input is hostile.
-pub(crate) fn truncate_for_error(text: &str) -> String {
+pub fn truncate_for_error(text: &str) -> String {
     const MAX: usize = 80;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -13,6 +13,7 @@ extern crate self as tenancy_core;
 
 mod capability;
 mod column;
+mod column_type;
 pub mod ddl;
 mod error;
 mod ident;
@@ -21,24 +22,54 @@ mod query;
 mod setting;
 mod statement;
 mod tenant;
+mod tenant_sql;
 
 pub use capability::{CrossTenant, CrossTenantError};
 pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
+pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
 pub use meta::{
-    ColumnMeta, ColumnType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta,
-    TenantColumnMeta, TenantScoped,
+    ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
+    TenantScoped,
 };
+pub use query::functions;
 pub use query::{
-    AssignableList, ColumnList, ConflictTarget, Count, Delete, Exists, Filter, Insert, Select,
-    Subquery, TextColumn, Update,
+    Aggregate, Aliased, AsExpr, Assign, AssignableList, Case, ColumnList, ConflictTarget,
+    ConflictUpdate, Count, Cte, CteColumn, Delete, DoUpdate, Exists, Expr, ExprList, Filter,
+    Insert, IntoExpr, IntoQuery, JoinKind, JoinTarget, Operand, Ordering, OrderingList, Select,
+    Selectable, Subquery, TableAlias, Union, Update, Window, WindowFunction,
 };
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};
 pub use tenant::{KeyValue, TenantId, TenantKey, TenantWitness};
+pub use tenant_sql::TenantSql;
 
-pub use tenancy_macros::{global_table, tenant_scoped};
+pub use tenancy_macros::{global_table, tenant_scoped, tenant_sql};
+
+/// An [`Identifier`] from a literal, checked when the program is compiled:
+/// for aliases (`.alias(ident!("revenue"))`, [`TableAlias::new`]) and CTE
+/// names ([`Cte::new`]). A literal that is not an identifier (1 to 63
+/// bytes: an ASCII letter or `_`, then ASCII letters, digits or `_`) is a
+/// compile error, as a bad table name in metadata is.
+///
+/// ```
+/// use tenancy_core::{Identifier, ident};
+///
+/// let revenue: Identifier = ident!("revenue");
+/// assert_eq!(revenue.as_str(), "revenue");
+/// ```
+///
+/// ```compile_fail
+/// let hostile = tenancy_core::ident!("revenue\" FROM orders --");
+/// ```
+#[macro_export]
+macro_rules! ident {
+    ($name:literal) => {{
+        const NAME: $crate::Identifier = $crate::__private_v0_1::identifier_literal($name);
+        NAME
+    }};
+}
 
 /// Re-exported so generated code and users name the same sea-query, whose
 /// `Value` and `Values` carry the bound values of a [`Statement`].

@@ -164,12 +164,14 @@ impl PartialEq for Statement {
 
 /// A statement builder that executors accept.
 ///
-/// Implemented by the builders of this crate only (it is sealed): an executor
-/// taking `impl BuildStatement` cannot be handed hand-written SQL.
+/// Implemented by the builders of this crate and by the statements of
+/// `tenant_sql!` only (it is sealed): an executor taking `impl
+/// BuildStatement` cannot be handed SQL that was not checked.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a statement built by tenancy",
     label = "expected a scoped statement builder such as `Order::select(&tenant)`",
-    note = "hand-written SQL goes through the transaction's raw connection (`tx.raw_connection()` in tenancy-sqlx), which still runs under the transaction's tenant context"
+    note = "write SQL the builder cannot say with `tenant_sql!(&tenant, \"..\")`, which checks at compile time that it is confined to the tenant",
+    note = "other hand-written SQL goes through the transaction's raw connection (`tx.raw_connection()` in tenancy-sqlx), which still runs under the transaction's tenant context"
 )]
 pub trait BuildStatement: sealed::Sealed {
     /// Whom the statement is for.

@@ -1,8 +1,8 @@
 //! A value is only ever a placeholder: whatever a caller passes (text full
-//! of quotes, placeholders and comments, a type of its own that converts
-//! into text), the SQL text of a statement is the same as with any other
-//! value, on both dialects, and the value travels as a binding. A value of
-//! a kind the library never binds is refused, not written.
+//! of quotes, placeholders and comments, a type of its own converted into
+//! text), the SQL text of a statement is the same as with any other value,
+//! on both dialects, and the value travels as a binding. A value of a kind
+//! the library never binds is refused, not written.
 
 mod tables;
 
@@ -32,12 +32,12 @@ impl From<UserText> for String {
 
 /// Statements of every kind that take text values from `text`.
 fn statements(text: &str, number: i64) -> Vec<Box<dyn BuildStatement>> {
-    let user = || UserText(text.to_owned());
+    let user = || String::from(UserText(text.to_owned()));
     vec![
         Box::new(
             Order::select(&tenant())
                 .filter(Order::STATUS.eq(user()).or(Order::STATUS.ne(user())))
-                .filter(Order::STATUS.is_in([user(), user()]))
+                .filter(Order::STATUS.is_in([UserText(text.to_owned()), UserText(text.to_owned())]))
                 .filter(Order::STATUS.between(user(), user()))
                 .filter(Order::STATUS.like(text))
                 .filter(Order::TOTAL.gt(number))

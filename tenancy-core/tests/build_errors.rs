@@ -116,7 +116,9 @@ fn a_table_joined_twice_is_refused() {
         Select::<Order>::scoped(&tenant()).join::<Order>(Order::ID.eq_col(Order::CUSTOMER_ID));
     assert_eq!(
         refused(&self_join),
-        BuildError::DuplicateTable { table: "orders" }
+        BuildError::DuplicateTable {
+            table: "orders".into()
+        }
     );
 
     let twice = Select::<Order>::scoped(&tenant())
@@ -124,15 +126,17 @@ fn a_table_joined_twice_is_refused() {
         .left_join_global::<Plan>(Plan::ID.eq_col(Order::TOTAL));
     assert_eq!(
         refused(&twice),
-        BuildError::DuplicateTable { table: "plans" }
+        BuildError::DuplicateTable {
+            table: "plans".into()
+        }
     );
 }
 
 #[test]
 fn a_column_of_a_table_not_in_the_statement_is_refused() {
     let expected = BuildError::UnknownTable {
-        table: "customers",
-        column: "name",
+        table: "customers".into(),
+        column: "name".into(),
     };
     let filter = Select::<Order>::scoped(&tenant()).filter(Customer::NAME.eq("Ada"));
     assert_eq!(refused(&filter), expected);

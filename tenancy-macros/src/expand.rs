@@ -67,7 +67,7 @@ fn generate(
     };
     valid::check(&table, &mut errors);
     let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
-    let runtime = runtime::locate(kind, krate);
+    let runtime = runtime::locate(runtime::Caller::Attribute(kind), krate);
     match (errors.finish(), runtime) {
         (Ok(()), Ok(runtime)) => Ok(Generator {
             table: &table,
@@ -158,13 +158,29 @@ impl Generator<'_> {
         }
     }
 
-    /// `impl Table` (sealed) around `body`, the body of `meta()`.
+    /// `impl Table` (sealed) around `body`, the body of `meta()`. The seal
+    /// holds what `tenant_sql!` reads at compile time: the tenant column's
+    /// name and the key type (`AnyKey` for a global table).
     fn table_impl(&self, body: TokenStream) -> TokenStream {
         let Generator { table, p } = self;
         let ident = table.ident;
+        let (column, key) = match table.tenant() {
+            Some(tenant) => {
+                let column = tenant.column_name();
+                let key = tenant.ty;
+                (quote!(#p::__private_v0_1::Some(#column)), quote!(#key))
+            }
+            None => (
+                quote!(#p::__private_v0_1::None),
+                quote!(#p::__private_v0_1::AnyKey),
+            ),
+        };
         quote! {
             #[automatically_derived]
-            impl #p::__private_v0_1::SealedTable for #ident {}
+            impl #p::__private_v0_1::SealedTable for #ident {
+                const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> = #column;
+                type SqlKey = #key;
+            }
 
             #[automatically_derived]
             impl #p::Table for #ident {
@@ -527,7 +543,7 @@ impl Generator<'_> {
 }
 
 /// `tokens` with every token, nested ones included, at `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {

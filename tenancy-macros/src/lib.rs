@@ -1,11 +1,12 @@
-//! The `#[tenant_scoped]` and `#[global_table]` attributes of the tenancy
-//! crates. This crate is an implementation detail: depend on `tenancy-core`
-//! or `tenancy-sqlx`, which re-export both macros, and read their docs there.
+//! The `#[tenant_scoped]` and `#[global_table]` attributes and the
+//! `tenant_sql!` macro of the tenancy crates. This crate is an
+//! implementation detail: depend on `tenancy-core` or `tenancy-sqlx`, which
+//! re-export the macros, and read their docs there.
 //!
-//! Each macro parses the struct (`ast`, `attr`), checks the rules that
+//! Each attribute parses the struct (`ast`, `attr`), checks the rules that
 //! span fields (`valid`) and generates the impls (`expand`); on error the
 //! struct is emitted unchanged next to every error found, each spanned at the
-//! user's tokens.
+//! user's tokens. `tenant_sql!` has the same three steps in its own module.
 
 use proc_macro::TokenStream;
 
@@ -18,6 +19,7 @@ mod fallback;
 mod runtime;
 mod sql;
 mod symbol;
+mod tenant_sql;
 mod valid;
 
 #[cfg(test)]
@@ -37,4 +39,12 @@ pub fn tenant_scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn global_table(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Global, args.into(), item.into()).into()
+}
+
+/// A statement written in SQL, checked at compile time to be confined to
+/// one tenant.
+#[cfg_attr(not(doctest), doc = include_str!("../docs/tenant_sql.md"))]
+#[proc_macro]
+pub fn tenant_sql(input: TokenStream) -> TokenStream {
+    tenant_sql::expand(input.into()).into()
 }

@@ -8,18 +8,37 @@ use syn::{Ident, Path, parse_quote};
 
 use crate::ast::Kind;
 
+/// The macro whose expansion needs the runtime crate.
+#[derive(Clone, Copy)]
+pub(crate) enum Caller {
+    /// `#[tenant_scoped]` or `#[global_table]`.
+    Attribute(Kind),
+    /// `tenant_sql!`.
+    TenantSql,
+}
+
+impl Caller {
+    /// The macro as used, and how it is told the runtime crate's path.
+    fn usage(self) -> (String, String) {
+        let path = "crate = \"path::to::tenancy_core\"";
+        match self {
+            Caller::Attribute(kind) => (kind.attribute(), format!("#[{}({path})]", kind.name())),
+            Caller::TenantSql => ("tenant_sql!".to_owned(), format!("tenant_sql!({path}, ..)")),
+        }
+    }
+}
+
 /// The runtime crate's path: `crate = ".."` if given, else the crate found
 /// in the user's `Cargo.toml`.
-pub(crate) fn locate(kind: Kind, explicit: Option<&Path>) -> syn::Result<Path> {
+pub(crate) fn locate(caller: Caller, explicit: Option<&Path>) -> syn::Result<Path> {
     match explicit {
         Some(path) => Ok(path.clone()),
         None => from_manifest().ok_or_else(|| {
+            let (usage, option) = caller.usage();
             syn::Error::new(
                 Span::call_site(),
                 format!(
-                    "`{}` needs the `tenancy-sqlx` or `tenancy-core` crate in this package's [dependencies]; if it is re-exported under another name, say where with `#[{}(crate = \"path::to::tenancy_core\")]`",
-                    kind.attribute(),
-                    kind.name()
+                    "`{usage}` needs the `tenancy-sqlx` or `tenancy-core` crate in this package's [dependencies]; if it is re-exported under another name, say where with `{option}`"
                 ),
             )
         }),
@@ -107,8 +126,8 @@ mod tests {
     #[test]
     fn explicit_path_wins() {
         let explicit: Path = parse_quote!(my_app::db::tenancy);
-        let located =
-            locate(Kind::TenantScoped, Some(&explicit)).map(|p| p.to_token_stream().to_string());
+        let located = locate(Caller::Attribute(Kind::TenantScoped), Some(&explicit))
+            .map(|p| p.to_token_stream().to_string());
         assert_eq!(located.ok().as_deref(), Some("my_app :: db :: tenancy"));
     }
 }

@@ -115,7 +115,7 @@ pub(crate) fn closest(word: &str, keys: &[Symbol]) -> Option<Symbol> {
 }
 
 /// Levenshtein distance; the words are attribute keys, so quadratic is fine.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -4,9 +4,7 @@
 
 use crate::Error;
 
-/// The one identifier rule of the library lives in `tenancy-core`; it is
-/// re-exported here so callers keep naming `tenancy_sqlx::Identifier`.
-pub use tenancy_core::Identifier;
+pub(crate) use tenancy_core::Identifier;
 
 /// A table's name, schema-qualified when it has a schema, quoted.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
@@ -31,14 +29,7 @@ pub(crate) fn quote_catalog_name(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Keeps error messages bounded when the input is hostile.
-pub(crate) fn truncate_for_error(text: &str) -> String {
-    const MAX: usize = 80;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
+pub(crate) use tenancy_core::__private_v0_1::truncate_for_error;
 
 #[cfg(test)]
 mod tests {

@@ -141,6 +141,70 @@
 //! # Ok::<(), tenancy_sqlx::Error>(())
 //! ```
 //!
+//! # Dashboards: rows of your own
+//!
+//! Aggregates, window functions and expressions project under aliases, and
+//! rows decode by those names into any `FromRow` struct: a dashboard row
+//! is not a table. Every reference to a tenant table in the statement is
+//! scoped, so the sums are the tenant's.
+//!
+//! ```
+//! use tenancy_sqlx::ddl::TableSet;
+//! use tenancy_sqlx::functions::count_all;
+//! use tenancy_sqlx::{CrossTenant, TenantId, TenantPool, TenantPoolOptions, ident, tenant_scoped};
+//!
+//! #[tenant_scoped]
+//! pub struct Sale {
+//!     pub tenant_id: i64,
+//!     #[tenancy(primary_key, generated)]
+//!     pub id: i64,
+//!     pub status: String,
+//!     pub amount: i64,
+//! }
+//!
+//! /// One row of the dashboard.
+//! #[derive(Debug, PartialEq, sqlx::FromRow)]
+//! struct StatusTotal {
+//!     status: String,
+//!     sales: i64,
+//!     revenue: Option<i64>,
+//! }
+//!
+//! # async fn run() -> Result<(), tenancy_sqlx::Error> {
+//! let tables = TableSet::new().with::<Sale>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
+//! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
+//!     .apply_schema(&tables)
+//!     .await?;
+//! for (key, amount) in [(7, 10), (7, 15), (8, 1000)] {
+//!     let tenant = TenantId::from_verified(key);
+//!     let mut tx = pool.begin(&tenant).await?;
+//!     tx.execute(Sale::insert(&tenant).set(Sale::STATUS, "paid").set(Sale::AMOUNT, amount)).await?;
+//!     tx.commit().await?;
+//! }
+//!
+//! let tenant = TenantId::from_verified(7);
+//! let revenue = Sale::AMOUNT.sum().alias(ident!("revenue"));
+//! let mut tx = pool.begin(&tenant).await?;
+//! let dashboard: Vec<StatusTotal> = tx
+//!     .fetch_all(
+//!         Sale::select(&tenant)
+//!             .columns((Sale::STATUS, count_all().alias(ident!("sales")), revenue.clone()))
+//!             .group_by(Sale::STATUS)
+//!             .order_by(revenue.desc()),
+//!     )
+//!     .await?;
+//! tx.commit().await?;
+//! assert_eq!(
+//!     dashboard,
+//!     [StatusTotal { status: "paid".into(), sales: 2, revenue: Some(25) }]
+//! );
+//! # Ok(()) }
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::from)?.block_on(run())?;
+//! # Ok::<(), tenancy_sqlx::Error>(())
+//! ```
+//!
 //! # Features
 //!
 //! - `postgres` (default): the PostgreSQL backend.
@@ -171,11 +235,14 @@ compile_error!(
 );
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod analytics;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod drift;
 mod error;
 mod execute;
@@ -183,15 +250,19 @@ mod fan_out;
 mod guard;
 mod ident;
 #[cfg(feature = "lifecycle")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lifecycle")))]
 pub mod lifecycle;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod manifest;
 #[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
 pub mod migrate;
 mod owner;
 mod pool;
 mod refusal;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
@@ -204,24 +275,46 @@ mod transaction;
 pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
 pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError, TenantWork};
-pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pool::{TenantPool, TenantPoolOptions};
 pub use row::DecodeRow;
-pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 
+/// The PostgreSQL backend (feature `postgres`, on by default).
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sqlx::Postgres;
+/// The SQLite backend (feature `sqlite`).
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlx::Sqlite;
 
-pub use tenancy_core::*;
+// The core's public API, by name, so that what this crate offers is the
+// list below and nothing the core adds later leaks through unseen.
+pub use tenancy_core::{
+    Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
+    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
+    ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
+    Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
+    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JoinKind, JoinTarget, KeyValue,
+    Numeric, Operand, Ordered, Ordering, OrderingList, Select, Selectable, SettingName,
+    SettingNameError, SqlType, Statement, StatementScope, Subquery, Table, TableAlias, TableMeta,
+    TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql,
+    TenantWitness, TextColumn, Union, Update, Window, WindowFunction, ddl, functions, global_table,
+    ident, sea_query, tenant_scoped, tenant_sql,
+};
+
+/// Support for code the macros generate; not public API (see
+/// `tenancy_core::__private_v0_1`).
+#[doc(hidden)]
+pub use tenancy_core::__private_v0_1;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 /// The README's code, compiled as doc tests so that it stays true.

@@ -18,5 +18,8 @@ fn ui() {
     cases.compile_fail("ui/sealed/*.rs");
     // `#[tenant_scoped]` and `#[global_table]` misuse, reported at the tokens.
     cases.compile_fail("ui/macro/*.rs");
+    // `tenant_sql!`: SQL that could reach another tenant's rows, or that the
+    // macro cannot check, shown with its line and a caret.
+    cases.compile_fail("ui/tenant_sql/*.rs");
     cases.pass("ui/pass/*.rs");
 }

@@ -494,7 +494,7 @@ fn is_integer(sql_type: SqlType) -> bool {
 }
 
 /// The column type in a dialect.
-fn sql_type(sql_type: SqlType, dialect: Dialect) -> &'static str {
+pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> &'static str {
     match (dialect, sql_type) {
         (_, SqlType::Custom(text)) => text,
         (Dialect::Postgres, SqlType::SmallInt) => "SMALLINT",

@@ -1,18 +1,20 @@
 //! Filters: an owned predicate tree of our own.
 //!
-//! A filter names columns and values but no tenant. It is written only when
-//! the statement that holds it is built, so every subquery inside it is
-//! scoped with the tenant of that statement.
+//! A filter names columns, expressions and values but no tenant. It is
+//! written only when the statement that holds it is built, so every
+//! subquery inside it is scoped with the tenant of that statement.
 
 use core::ops::Not;
 
 use sea_query::Value;
 
-use crate::column::{AnyColumn, Column, ColumnRef};
-use crate::meta::{ColumnType, Table};
-use crate::query::subquery::{Subquery, SubqueryNode};
+use crate::meta::Table;
+use crate::query::expr::ExprNode;
+use crate::query::select::SelectQuery;
+use crate::query::subquery::Subquery;
 
-/// A predicate for `WHERE` and `ON` clauses, built from typed columns.
+/// A predicate for `WHERE`, `ON` and `HAVING` clauses and `CASE WHEN`,
+/// built from typed columns and expressions.
 ///
 /// Filters are plain values: combine them with [`and`](Filter::and),
 /// [`or`](Filter::or), [`not`](Filter::not) (or `!`), [`Filter::all`] and
@@ -43,61 +45,105 @@ use crate::query::subquery::{Subquery, SubqueryNode};
 #[must_use = "a filter does nothing until it is passed to a statement"]
 pub struct Filter(pub(crate) Node);
 
-/// The filter tree. Every column is resolved to its table; every value is
-/// bound when rendered, never inlined.
+/// The filter tree. Every column is resolved to its table reference; every
+/// value is bound when rendered, never inlined.
 #[derive(Clone, Debug)]
-pub(crate) enum Node {
+pub enum Node {
+    /// `<left> <op> <right>`.
     Compare {
-        column: ColumnRef,
+        /// The left operand.
+        left: ExprNode,
+        /// The comparison.
         op: CompareOp,
-        value: Value,
+        /// The right operand.
+        right: ExprNode,
     },
-    ColumnsEqual {
-        left: ColumnRef,
-        right: ColumnRef,
-    },
+    /// `<expr> [NOT] IN (<values>)`.
     In {
-        column: ColumnRef,
+        /// The tested expression.
+        expr: ExprNode,
+        /// The bound values.
         values: Vec<Value>,
+        /// `NOT IN`.
         negated: bool,
     },
+    /// `<expr> BETWEEN <low> AND <high>`.
     Between {
-        column: ColumnRef,
-        low: Value,
-        high: Value,
+        /// The tested expression.
+        expr: ExprNode,
+        /// The low end, included.
+        low: ExprNode,
+        /// The high end, included.
+        high: ExprNode,
     },
+    /// `<expr> [NOT] LIKE <pattern>`.
     Like {
-        column: ColumnRef,
+        /// The tested expression.
+        expr: ExprNode,
+        /// The bound pattern.
         pattern: Value,
+        /// `NOT LIKE`.
         negated: bool,
     },
+    /// `<expr> IS [NOT] NULL`.
     Null {
-        column: ColumnRef,
+        /// The tested expression.
+        expr: ExprNode,
+        /// `IS NOT NULL`.
         negated: bool,
     },
+    /// `<expr> [NOT] IN (<subquery>)`.
     InSubquery {
-        column: ColumnRef,
-        subquery: SubqueryNode,
+        /// The tested expression.
+        expr: ExprNode,
+        /// The one-column subquery.
+        subquery: Box<SelectQuery>,
+        /// `NOT IN`.
         negated: bool,
     },
+    /// `[NOT] EXISTS(<subquery>)`.
     Exists {
-        subquery: SubqueryNode,
+        /// The subquery.
+        subquery: Box<SelectQuery>,
+        /// `NOT EXISTS`.
         negated: bool,
     },
+    /// `a AND b AND ...`.
     All(Vec<Node>),
+    /// `a OR b OR ...`.
     Any(Vec<Node>),
+    /// `NOT a`.
     Not(Box<Node>),
 }
 
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CompareOp {
+pub enum CompareOp {
+    /// `=`
     Eq,
+    /// `<>`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Lte,
+    /// `>`
     Gt,
+    /// `>=`
     Gte,
+}
+
+impl CompareOp {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Eq => " = ",
+            CompareOp::Ne => " <> ",
+            CompareOp::Lt => " < ",
+            CompareOp::Lte => " <= ",
+            CompareOp::Gt => " > ",
+            CompareOp::Gte => " >= ",
+        }
+    }
 }
 
 impl Filter {
@@ -126,7 +172,8 @@ impl Filter {
     /// `EXISTS (SELECT 1 FROM <U> WHERE <filter>)`. When `U` is
     /// tenant-scoped, the subquery is scoped with the tenant of the statement
     /// that embeds it. Correlate it with the outer table through
-    /// [`Column::eq_col`].
+    /// [`Column::eq_col`](crate::Column::eq_col) or any comparison of
+    /// columns.
     ///
     /// ```
     /// # include!("../../docs/doctest_setup.rs");
@@ -144,7 +191,7 @@ impl Filter {
     /// ```
     pub fn exists<U: Table>(filter: Filter) -> Filter {
         Filter(Node::Exists {
-            subquery: SubqueryNode::exists(U::meta(), filter.0),
+            subquery: Box::new(SelectQuery::exists_probe(U::meta(), filter.0)),
             negated: false,
         })
     }
@@ -153,7 +200,7 @@ impl Filter {
     /// [`Filter::exists`].
     pub fn not_exists<U: Table>(filter: Filter) -> Filter {
         Filter(Node::Exists {
-            subquery: SubqueryNode::exists(U::meta(), filter.0),
+            subquery: Box::new(SelectQuery::exists_probe(U::meta(), filter.0)),
             negated: true,
         })
     }
@@ -195,203 +242,12 @@ impl Not for Filter {
     }
 }
 
-/// Text columns, which alone have `LIKE`.
-pub trait TextColumn: ColumnType + sealed::Sealed {}
-impl TextColumn for String {}
-impl TextColumn for Option<String> {}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for String {}
-    impl Sealed for Option<String> {}
-}
-
-fn bind<V: ColumnType>(value: impl Into<V::Compare>) -> Value {
-    value.into().into()
-}
-
-/// Filters on a column. The tenant column ([`TenantColumn`](crate::TenantColumn))
-/// has none of these: its predicate is added by the builder, from the witness.
-impl<T: Table, V: ColumnType> Column<T, V> {
-    fn compare(self, op: CompareOp, value: Value) -> Filter {
-        Filter(Node::Compare {
-            column: self.column_ref(),
-            op,
-            value,
-        })
-    }
-
-    /// `column = value`.
-    pub fn eq(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Eq, bind::<V>(value))
-    }
-
-    /// `column <> value`.
-    pub fn ne(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Ne, bind::<V>(value))
-    }
-
-    /// `column < value`.
-    pub fn lt(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Lt, bind::<V>(value))
-    }
-
-    /// `column <= value`.
-    pub fn lte(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Lte, bind::<V>(value))
-    }
-
-    /// `column > value`.
-    pub fn gt(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Gt, bind::<V>(value))
-    }
-
-    /// `column >= value`.
-    pub fn gte(self, value: impl Into<V::Compare>) -> Filter {
-        self.compare(CompareOp::Gte, bind::<V>(value))
-    }
-
-    /// `column IN (values...)`; with no values, `FALSE`.
-    pub fn is_in<I>(self, values: I) -> Filter
-    where
-        I: IntoIterator,
-        I::Item: Into<V::Compare>,
-    {
-        self.in_list(values, false)
-    }
-
-    /// `column NOT IN (values...)`; with no values, `TRUE`.
-    pub fn is_not_in<I>(self, values: I) -> Filter
-    where
-        I: IntoIterator,
-        I::Item: Into<V::Compare>,
-    {
-        self.in_list(values, true)
-    }
-
-    fn in_list<I>(self, values: I, negated: bool) -> Filter
-    where
-        I: IntoIterator,
-        I::Item: Into<V::Compare>,
-    {
-        Filter(Node::In {
-            column: self.column_ref(),
-            values: values.into_iter().map(bind::<V>).collect(),
+impl Node {
+    pub(crate) fn in_subquery<V>(expr: ExprNode, subquery: Subquery<V>, negated: bool) -> Node {
+        Node::InSubquery {
+            expr,
+            subquery: subquery.into_query(),
             negated,
-        })
-    }
-
-    /// `column BETWEEN low AND high` (both ends included).
-    pub fn between(self, low: impl Into<V::Compare>, high: impl Into<V::Compare>) -> Filter {
-        Filter(Node::Between {
-            column: self.column_ref(),
-            low: bind::<V>(low),
-            high: bind::<V>(high),
-        })
-    }
-
-    /// `column IS NULL`.
-    pub fn is_null(self) -> Filter {
-        self.null_check(false)
-    }
-
-    /// `column IS NOT NULL`.
-    pub fn is_not_null(self) -> Filter {
-        self.null_check(true)
-    }
-
-    fn null_check(self, negated: bool) -> Filter {
-        Filter(Node::Null {
-            column: self.column_ref(),
-            negated,
-        })
-    }
-
-    /// `column = other_column`, for join conditions and correlated
-    /// subqueries. The columns may differ in nullability but not in type.
-    ///
-    /// ```
-    /// # include!("../../docs/doctest_setup.rs");
-    /// # fn main() {
-    /// let on = Customer::ID.eq_col(Order::CUSTOMER_ID);
-    /// # let _ = on;
-    /// # }
-    /// ```
-    pub fn eq_col<U: Table, W: ColumnType<Compare = V::Compare>>(
-        self,
-        other: Column<U, W>,
-    ) -> Filter {
-        Filter(Node::ColumnsEqual {
-            left: self.column_ref(),
-            right: other.column_ref(),
-        })
-    }
-
-    /// `column IN (subquery)`.
-    ///
-    /// ```
-    /// # include!("../../docs/doctest_setup.rs");
-    /// # fn main() -> Result<(), tenancy_core::BuildError> {
-    /// use tenancy_core::{BuildStatement, Select, TenantId};
-    ///
-    /// let tenant = TenantId::<i64>::from_verified(7);
-    /// let vip = Customer::ID.subquery(Customer::NAME.like("VIP %"));
-    /// let sql = Select::<Order>::scoped(&tenant)
-    ///     .filter(Order::CUSTOMER_ID.in_subquery(vip))
-    ///     .to_postgres()?
-    ///     .into_parts()
-    ///     .0;
-    /// assert!(sql.ends_with(
-    ///     r#"WHERE "orders"."tenant_id" = $1 AND "orders"."customer_id" IN (SELECT "customers"."id" FROM "public"."customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
-    /// ));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter {
-        self.subquery_check(subquery, false)
-    }
-
-    /// `column NOT IN (subquery)`.
-    pub fn not_in_subquery<W: ColumnType<Compare = V::Compare>>(
-        self,
-        subquery: Subquery<W>,
-    ) -> Filter {
-        self.subquery_check(subquery, true)
-    }
-
-    fn subquery_check<W>(self, subquery: Subquery<W>, negated: bool) -> Filter {
-        Filter(Node::InSubquery {
-            column: self.column_ref(),
-            subquery: subquery.into_node(),
-            negated,
-        })
-    }
-
-    /// `SELECT column FROM <its table> WHERE filter`, for
-    /// [`in_subquery`](Column::in_subquery). When the table is tenant-scoped,
-    /// the subquery is scoped with the tenant of the statement that embeds it.
-    pub fn subquery(self, filter: Filter) -> Subquery<V> {
-        Subquery::new(SubqueryNode::column(T::meta(), self.name(), filter.0))
-    }
-}
-
-/// Pattern matching, for text columns only.
-impl<T: Table, V: TextColumn> Column<T, V> {
-    /// `column LIKE pattern`; the pattern is bound, `%` and `_` are wildcards.
-    pub fn like(self, pattern: impl Into<String>) -> Filter {
-        self.like_check(pattern.into(), false)
-    }
-
-    /// `column NOT LIKE pattern`.
-    pub fn not_like(self, pattern: impl Into<String>) -> Filter {
-        self.like_check(pattern.into(), true)
-    }
-
-    fn like_check(self, pattern: String, negated: bool) -> Filter {
-        Filter(Node::Like {
-            column: self.column_ref(),
-            pattern: pattern.into(),
-            negated,
-        })
+        }
     }
 }

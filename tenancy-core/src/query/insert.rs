@@ -7,11 +7,16 @@ use sea_query::Value;
 
 use crate::BuildError;
 use crate::column::Assignable;
+use crate::column_type::ColumnType;
 use crate::ident::Identifier;
-use crate::meta::{ColumnType, GlobalTable, InsertRow, Table, TableMeta, TenantScoped};
-use crate::query::lists::{AssignableList, ConflictTarget};
+use crate::meta::{GlobalTable, InsertRow, Table, TableMeta, TenantScoped};
+use crate::query::expr::{Assign, ExprNode};
+use crate::query::filter::{Filter, Node};
+use crate::query::lists::{AssignableList, ColumnList, ConflictTarget};
+use crate::query::render::{Clause, Renderer, Visible};
+use crate::query::returning::Returning;
 use crate::query::scope::{refuse_tenant_column, tenant_key};
-use crate::query::writer::SqlWriter;
+use crate::query::update::assign;
 use crate::statement::{BuildStatement, Dialect, Statement, StatementScope, sealed};
 use crate::tenant::{KeyValue, TenantWitness};
 
@@ -57,7 +62,7 @@ struct InsertQuery {
     table: &'static TableMeta,
     rows: Vec<Row>,
     conflict: Option<Conflict>,
-    returning: bool,
+    returning: Returning,
 }
 
 /// Whom an insert is for. No entry point inserts across tenants: a row
@@ -69,7 +74,15 @@ enum InsertScope {
 }
 
 /// One row: `(column, value)` pairs, without the tenant column.
-type Row = Vec<(&'static str, Value)>;
+type Row = Vec<(&'static str, RowValue)>;
+
+/// The value of one column of one row.
+#[derive(Clone, Debug)]
+enum RowValue {
+    Expr(ExprNode),
+    /// `DEFAULT`: the column's default.
+    Default,
+}
 
 #[derive(Clone, Debug)]
 enum Conflict {
@@ -78,7 +91,8 @@ enum Conflict {
     },
     DoUpdate {
         target: Vec<&'static str>,
-        columns: Vec<&'static str>,
+        assignments: Vec<(&'static str, ExprNode)>,
+        filters: Vec<Node>,
     },
 }
 
@@ -104,7 +118,7 @@ impl<T: Table> Insert<T> {
                 table: T::meta(),
                 rows: Vec::new(),
                 conflict: None,
-                returning: false,
+                returning: Returning::Nothing,
             },
             _table: PhantomData,
         }
@@ -116,7 +130,7 @@ impl<T: Table> Insert<T> {
     where
         T: InsertRow,
     {
-        self.query.rows.push(row.insert_values());
+        self.query.rows.push(row_of(row));
         self
     }
 
@@ -125,26 +139,40 @@ impl<T: Table> Insert<T> {
     where
         T: InsertRow,
     {
-        self.query
-            .rows
-            .extend(rows.into_iter().map(InsertRow::insert_values));
+        self.query.rows.extend(rows.into_iter().map(row_of));
         self
     }
 
     /// Sets a column of the current row (the last one added, or a new one if
-    /// there is none yet), replacing an earlier value of that column.
-    pub fn set<C>(mut self, column: C, value: impl Into<C::Value>) -> Self
+    /// there is none yet), replacing an earlier value of that column. The
+    /// value is bound, or an expression of the column's type (`now()`, a
+    /// scalar subquery); an expression cannot read columns, as there is no
+    /// row yet.
+    pub fn set<C>(self, column: C, value: impl Assign<C::Value>) -> Self
     where
         C: Assignable<T>,
         C::Value: ColumnType,
     {
-        let value = value.into().into_value();
+        self.set_value(column.name(), RowValue::Expr(value.assign_as()))
+    }
+
+    /// Sets a column of the current row to `DEFAULT`: the column's default
+    /// in the table's definition.
+    ///
+    /// SQLite has no `DEFAULT` among `VALUES`: there the column is left
+    /// out of the INSERT, which gives it its default, and so every row must
+    /// leave it to its default or none ([`BuildError::UnsupportedInDialect`]).
+    pub fn set_default<C: Assignable<T>>(self, column: C) -> Self {
+        self.set_value(column.name(), RowValue::Default)
+    }
+
+    fn set_value(mut self, column: &'static str, value: RowValue) -> Self {
         let rows = &mut self.query.rows;
         if rows.is_empty() {
             rows.push(Row::new());
         }
         if let Some(row) = rows.last_mut() {
-            set_in_row(row, column.name(), value);
+            set_in_row(row, column, value);
         }
         self
     }
@@ -166,15 +194,17 @@ impl<T: Table> Insert<T> {
         self
     }
 
-    /// `ON CONFLICT (<tenant column>, <target>...) DO UPDATE SET c =
-    /// excluded.c, ...`. The conflicting row has the same tenant (the
-    /// tenant column is part of the target), and the tenant column is never
-    /// updated.
+    /// `ON CONFLICT (<tenant column>, <target>...) DO UPDATE SET ...`: with
+    /// a tuple of columns, each set to the value the conflicting row
+    /// proposed (`c = excluded.c`); with a [`DoUpdate`], set to
+    /// expressions of the existing row and the proposed one, under a
+    /// filter. The conflicting row has the same tenant (the tenant column
+    /// is part of the target), and the tenant column is never updated.
     ///
     /// ```
     /// # include!("../../docs/doctest_setup.rs");
     /// # fn main() -> Result<(), tenancy_core::BuildError> {
-    /// use tenancy_core::{BuildStatement, Insert, TenantId};
+    /// use tenancy_core::{BuildStatement, DoUpdate, Insert, TenantId};
     ///
     /// let tenant = TenantId::<i64>::from_verified(7);
     /// let sql = Insert::<Order>::scoped(&tenant)
@@ -188,27 +218,177 @@ impl<T: Table> Insert<T> {
     ///     sql,
     ///     r#"INSERT INTO "main"."orders" ("tenant_id", "id", "status") VALUES (?, ?, ?) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "status" = "excluded"."status""#
     /// );
+    ///
+    /// // A counter: add the proposed amount to the stored one, unless closed.
+    /// let sql = Insert::<Order>::scoped(&tenant)
+    ///     .set(Order::ID, 1)
+    ///     .set(Order::TOTAL, 5)
+    ///     .on_conflict_do_update(
+    ///         (Order::ID,),
+    ///         DoUpdate::new()
+    ///             .set(Order::TOTAL, Order::TOTAL + Order::TOTAL.excluded())
+    ///             .filter(Order::STATUS.ne("closed")),
+    ///     )
+    ///     .to_postgres()?
+    ///     .into_parts()
+    ///     .0;
+    /// assert_eq!(
+    ///     sql,
+    ///     r#"INSERT INTO "public"."orders" ("tenant_id", "id", "total") VALUES ($1, $2, $3) ON CONFLICT ("tenant_id", "id") DO UPDATE SET "total" = "orders"."total" + "excluded"."total" WHERE "orders"."status" <> $4"#
+    /// );
     /// # Ok(())
     /// # }
     /// ```
     pub fn on_conflict_do_update(
         mut self,
         target: impl ConflictTarget<T>,
-        update_columns: impl AssignableList<T>,
+        update: impl ConflictUpdate<T>,
     ) -> Self {
+        let (assignments, filters) = update.into_update();
         self.query.conflict = Some(Conflict::DoUpdate {
             target: target.names(),
-            columns: update_columns.names(),
+            assignments,
+            filters,
         });
         self
     }
 
     /// `RETURNING *`: the inserted rows, as stored.
     pub fn returning_all(mut self) -> Self {
-        self.query.returning = true;
+        self.query.returning = Returning::All;
+        self
+    }
+
+    /// `RETURNING <items>`: columns or expressions of the inserted rows
+    /// (their generated ids, say), after any earlier ones.
+    pub fn returning(mut self, items: impl ColumnList) -> Self {
+        self.query.returning.push(items);
         self
     }
 }
+
+fn row_of<T: InsertRow>(row: &T) -> Row {
+    row.insert_values()
+        .into_iter()
+        .map(|(column, value)| (column, RowValue::Expr(ExprNode::Value(value))))
+        .collect()
+}
+
+/// The `DO UPDATE` of an upsert: `SET column = <expression>, ...` and a
+/// `WHERE`, for [`Insert::on_conflict_do_update`].
+///
+/// The expressions read the existing row through the table's columns
+/// (`Order::TOTAL`) and the proposed one through
+/// [`excluded`](crate::Column::excluded) (`Order::TOTAL.excluded()`). The
+/// filter decides whether the existing row is updated at all; when it is
+/// not, the row is left as it is and the INSERT inserts nothing.
+#[must_use = "a `DoUpdate` does nothing until it is passed to `on_conflict_do_update`"]
+pub struct DoUpdate<T> {
+    assignments: Vec<(&'static str, ExprNode)>,
+    filters: Vec<Node>,
+    _table: PhantomData<fn() -> T>,
+}
+
+impl<T: Table> DoUpdate<T> {
+    /// An update that sets nothing yet.
+    pub fn new() -> Self {
+        DoUpdate {
+            assignments: Vec::new(),
+            filters: Vec::new(),
+            _table: PhantomData,
+        }
+    }
+
+    /// `SET column = value`, replacing an earlier assignment of that column:
+    /// a value, or an expression of the existing and the proposed row.
+    pub fn set<C>(mut self, column: C, value: impl Assign<C::Value>) -> Self
+    where
+        C: Assignable<T>,
+        C::Value: ColumnType,
+    {
+        assign(&mut self.assignments, column.name(), value.assign_as());
+        self
+    }
+
+    /// `WHERE <filter>`: update the existing row only where it holds;
+    /// repeated calls are combined with `AND`.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filters.push(filter.0);
+        self
+    }
+}
+
+impl<T: Table> Default for DoUpdate<T> {
+    fn default() -> Self {
+        DoUpdate::new()
+    }
+}
+
+impl<T> Clone for DoUpdate<T> {
+    fn clone(&self) -> Self {
+        DoUpdate {
+            assignments: self.assignments.clone(),
+            filters: self.filters.clone(),
+            _table: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for DoUpdate<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DoUpdate")
+            .field("assignments", &self.assignments)
+            .field("filters", &self.filters)
+            .finish()
+    }
+}
+
+mod conflict_sealed {
+    use crate::query::expr::ExprNode;
+    use crate::query::filter::Node;
+
+    /// Lowers an upsert's update of a row of `T`.
+    pub trait Lower<T> {
+        /// The assignments and the filters.
+        fn into_update(self) -> (Vec<(&'static str, ExprNode)>, Vec<Node>);
+    }
+}
+
+/// What [`Insert::on_conflict_do_update`] does to the conflicting row: a
+/// tuple of columns ([`AssignableList`]), each set to its proposed value,
+/// or a [`DoUpdate`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an update of `{T}`'s conflicting row",
+    label = "expected a tuple of columns of `{T}`, or a `DoUpdate`"
+)]
+pub trait ConflictUpdate<T>: conflict_sealed::Lower<T> {}
+
+impl<T: Table, L: AssignableList<T>> conflict_sealed::Lower<T> for L {
+    fn into_update(self) -> (Vec<(&'static str, ExprNode)>, Vec<Node>) {
+        let assignments = self
+            .names()
+            .into_iter()
+            .map(|column| {
+                (
+                    column,
+                    ExprNode::Excluded {
+                        table: T::meta(),
+                        column,
+                    },
+                )
+            })
+            .collect();
+        (assignments, Vec::new())
+    }
+}
+impl<T: Table, L: AssignableList<T>> ConflictUpdate<T> for L {}
+
+impl<T: Table> conflict_sealed::Lower<T> for DoUpdate<T> {
+    fn into_update(self) -> (Vec<(&'static str, ExprNode)>, Vec<Node>) {
+        (self.assignments, self.filters)
+    }
+}
+impl<T: Table> ConflictUpdate<T> for DoUpdate<T> {}
 
 impl InsertQuery {
     /// The tenant column and the witness's key, for a scoped insert.
@@ -232,86 +412,171 @@ impl InsertQuery {
             return Err(BuildError::EmptyInsert { table });
         };
         let tenant = self.tenant_column()?;
-        let columns: Vec<&'static str> = first.iter().map(|(column, _)| *column).collect();
+        let named: Vec<&'static str> = first.iter().map(|(column, _)| *column).collect();
         let tenant_name = tenant.as_ref().map(|(name, _)| *name);
         if let Some(tenant_name) = tenant_name {
-            refuse_tenant_column(table, tenant_name, &columns)?;
+            refuse_tenant_column(table, tenant_name, &named)?;
         }
-
-        let mut w = SqlWriter::new(dialect, schema);
-        w.keyword("INSERT INTO ");
-        w.table(self.table);
-        w.keyword(" (");
-        write_names(
-            &mut w,
-            tenant_name.into_iter().chain(columns.iter().copied()),
-        );
-        w.keyword(") VALUES ");
         for (index, row) in self.rows.iter().enumerate() {
             if row.is_empty() && tenant.is_none() {
                 return Err(BuildError::EmptyRow { table, row: index });
             }
-            if row.len() != columns.len() {
+            let same_columns = row.len() == named.len()
+                && named
+                    .iter()
+                    .all(|column| row.iter().any(|(name, _)| name == column));
+            if !same_columns {
                 return Err(BuildError::InconsistentRows { table, row: index });
             }
-            w.keyword(if index == 0 { "(" } else { ", (" });
-            if let Some((_, key)) = &tenant {
-                w.bind(key)?;
-            }
-            for (position, column) in columns.iter().enumerate() {
-                let value = row
-                    .iter()
-                    .find(|(name, _)| name == column)
-                    .map(|(_, value)| value)
-                    .ok_or(BuildError::InconsistentRows { table, row: index })?;
-                if position > 0 || tenant.is_some() {
-                    w.keyword(", ");
+        }
+        let columns = self.written_columns(dialect, &named)?;
+
+        let mut r = Renderer::new(
+            dialect,
+            schema,
+            StatementScope::from(self.scope),
+            Some(self.table),
+        );
+        r.w.keyword("INSERT INTO ");
+        r.w.table(self.table);
+        if columns.is_empty() && tenant.is_none() {
+            // SQLite, every column to its default: the one INSERT it has
+            // for that (one row; `written_columns` refuses more).
+            r.w.keyword(" DEFAULT VALUES");
+        } else {
+            r.w.keyword(" (");
+            write_names(
+                &mut r,
+                tenant_name.into_iter().chain(columns.iter().copied()),
+            );
+            r.w.keyword(") VALUES ");
+            // Values see no table: there is no row yet.
+            r.enter(Vec::new(), &[], true)?;
+            for (index, row) in self.rows.iter().enumerate() {
+                r.w.keyword(if index == 0 { "(" } else { ", (" });
+                if let Some((_, key)) = &tenant {
+                    r.w.bind(key)?;
                 }
-                w.bind(value)?;
+                for (position, column) in columns.iter().enumerate() {
+                    if position > 0 || tenant.is_some() {
+                        r.w.keyword(", ");
+                    }
+                    match value_of(row, column) {
+                        Some(RowValue::Expr(value)) => r.expr_in(Clause::Values, value)?,
+                        Some(RowValue::Default) => r.w.keyword("DEFAULT"),
+                        None => return Err(BuildError::InconsistentRows { table, row: index }),
+                    }
+                }
+                r.w.keyword(")");
             }
-            w.keyword(")");
+            r.leave();
         }
+        r.enter(vec![Visible::table(table, self.table)], &[], true)?;
         if let Some(conflict) = &self.conflict {
-            self.on_conflict(&mut w, conflict, tenant_name)?;
+            self.on_conflict(&mut r, conflict, tenant_name)?;
         }
-        if self.returning {
-            w.keyword(" RETURNING *");
+        self.returning.write(&mut r)?;
+        r.leave();
+        Ok(r.finish())
+    }
+
+    /// The columns the INSERT names: on SQLite, which has no `DEFAULT`
+    /// among `VALUES`, those that every row leaves to their default are
+    /// left out (a row cannot leave to its default a column another row
+    /// sets).
+    fn written_columns(
+        &self,
+        dialect: Dialect,
+        named: &[&'static str],
+    ) -> Result<Vec<&'static str>, BuildError> {
+        if dialect != Dialect::Sqlite {
+            return Ok(named.to_vec());
         }
-        Ok(w.finish(StatementScope::from(self.scope)))
+        let mut columns = Vec::with_capacity(named.len());
+        for column in named {
+            let defaults = self
+                .rows
+                .iter()
+                .filter(|row| matches!(value_of(row, column), Some(RowValue::Default)))
+                .count();
+            if defaults == 0 {
+                columns.push(*column);
+            } else if defaults < self.rows.len() {
+                return Err(mixed_defaults());
+            }
+        }
+        if columns.is_empty() && self.table.tenant.is_none() && self.rows.len() > 1 {
+            return Err(mixed_defaults());
+        }
+        Ok(columns)
     }
 
     /// `ON CONFLICT (<tenant column>, <target>...) DO ...`.
-    fn on_conflict(
+    fn on_conflict<'q>(
         &self,
-        w: &mut SqlWriter<'_>,
-        conflict: &Conflict,
+        r: &mut Renderer<'_, 'q>,
+        conflict: &'q Conflict,
         tenant: Option<&'static str>,
     ) -> Result<(), BuildError> {
         let target = match conflict {
             Conflict::DoNothing { target } | Conflict::DoUpdate { target, .. } => target,
         };
-        w.keyword(" ON CONFLICT (");
-        write_names(w, tenant.into_iter().chain(target.iter().copied()));
-        w.keyword(")");
+        r.w.keyword(" ON CONFLICT (");
+        write_names(r, tenant.into_iter().chain(target.iter().copied()));
+        r.w.keyword(")");
         match conflict {
-            Conflict::DoNothing { .. } => w.keyword(" DO NOTHING"),
-            Conflict::DoUpdate { columns, .. } => {
+            Conflict::DoNothing { .. } => r.w.keyword(" DO NOTHING"),
+            Conflict::DoUpdate {
+                assignments,
+                filters,
+                ..
+            } => {
                 if let Some(tenant) = tenant {
-                    refuse_tenant_column(self.table.name, tenant, columns)?;
+                    let columns: Vec<&'static str> =
+                        assignments.iter().map(|(column, _)| *column).collect();
+                    refuse_tenant_column(self.table.name, tenant, &columns)?;
                 }
-                w.keyword(" DO UPDATE SET ");
-                for (index, column) in columns.iter().enumerate() {
+                if assignments.is_empty() {
+                    return Err(BuildError::EmptyUpdate {
+                        table: self.table.name,
+                    });
+                }
+                r.set_excluded(Some(self.table));
+                r.w.keyword(" DO UPDATE SET ");
+                let mut written = Ok(());
+                for (index, (column, value)) in assignments.iter().enumerate() {
                     if index > 0 {
-                        w.keyword(", ");
+                        r.w.keyword(", ");
                     }
-                    w.identifier(column);
-                    w.keyword(" = ");
-                    w.column("excluded", column);
+                    r.w.identifier(column);
+                    r.w.keyword(" = ");
+                    written = r.expr_in(Clause::Set, value);
+                    if written.is_err() {
+                        break;
+                    }
                 }
+                let written =
+                    written.and_then(|()| r.clause(" WHERE ", &[], filters, Clause::Where));
+                r.set_excluded(None);
+                written?;
             }
         }
         Ok(())
     }
+}
+
+fn mixed_defaults() -> BuildError {
+    BuildError::UnsupportedInDialect {
+        construct: "DEFAULT among the VALUES of some rows only",
+        dialect: Dialect::Sqlite,
+        hint: "SQLite gives a column its default only when the INSERT leaves it out: insert the rows that leave it to its default separately",
+    }
+}
+
+fn value_of<'r>(row: &'r Row, column: &str) -> Option<&'r RowValue> {
+    row.iter()
+        .find(|(name, _)| *name == column)
+        .map(|(_, value)| value)
 }
 
 impl From<InsertScope> for StatementScope {
@@ -324,17 +589,17 @@ impl From<InsertScope> for StatementScope {
 }
 
 /// `"a", "b", ...`.
-fn write_names<'a>(w: &mut SqlWriter<'_>, names: impl Iterator<Item = &'a str>) {
+fn write_names<'a>(r: &mut Renderer<'_, '_>, names: impl Iterator<Item = &'a str>) {
     for (index, name) in names.enumerate() {
         if index > 0 {
-            w.keyword(", ");
+            r.w.keyword(", ");
         }
-        w.identifier(name);
+        r.w.identifier(name);
     }
 }
 
 /// Sets `column` in `row`, replacing an earlier value.
-fn set_in_row(row: &mut Row, column: &'static str, value: Value) {
+fn set_in_row(row: &mut Row, column: &'static str, value: RowValue) {
     match row.iter_mut().find(|(name, _)| *name == column) {
         Some(slot) => slot.1 = value,
         None => row.push((column, value)),
@@ -409,9 +674,10 @@ mod tests {
         assert_eq!(upsert.to_postgres(), Err(assigned()));
 
         let mut row = Insert::<Note>::scoped(&tenant);
-        row.query
-            .rows
-            .push(vec![("TENANT_ID", 8i64.into()), ("body", "x".into())]);
+        row.query.rows.push(vec![
+            ("TENANT_ID", RowValue::Expr(ExprNode::Value(8i64.into()))),
+            ("body", RowValue::Expr(ExprNode::Value("x".into()))),
+        ]);
         assert_eq!(row.to_postgres(), Err(assigned()));
     }
 }

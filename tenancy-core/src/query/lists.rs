@@ -1,9 +1,46 @@
-//! Column lists given as tuples: projections, conflict targets, and the
-//! columns an upsert updates.
+//! Lists given as one item or a tuple: projections, `RETURNING` lists,
+//! `GROUP BY` and `PARTITION BY` lists, orderings, conflict targets, and
+//! the columns an upsert updates.
 
-use crate::column::{AnyColumn, Assignable, Column, ColumnRef};
+use crate::column::{Assignable, Column};
+use crate::query::expr::ExprNode;
+use crate::query::expr::Operand;
+use crate::query::order::{Aliased, OrderNode, Ordering};
+use crate::query::select::SelectItem;
 
 mod sealed {
+    use crate::query::expr::ExprNode;
+    use crate::query::order::OrderNode;
+    use crate::query::select::SelectItem;
+
+    /// Adds projection items.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a list of columns or expressions",
+        label = "lists of columns are tuples of the library's columns and expressions"
+    )]
+    pub trait SelectItems {
+        /// Adds the items, in order.
+        fn push_items(self, items: &mut Vec<SelectItem>);
+    }
+
+    /// Adds expressions.
+    pub trait Exprs {
+        /// Adds the expressions, in order.
+        fn push_exprs(self, exprs: &mut Vec<ExprNode>);
+    }
+
+    /// Adds orderings.
+    pub trait Orderings {
+        /// Adds the orderings, in order.
+        fn push_orderings(self, orderings: &mut Vec<OrderNode>);
+    }
+
+    /// Lowers one projection item.
+    pub trait SelectOne {
+        /// The item.
+        fn select_item(self) -> SelectItem;
+    }
+
     /// Implemented for tuples of columns only.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` is not a tuple of columns",
@@ -12,11 +49,79 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A tuple of 1 to 8 columns, of any tables, for
-/// [`Select::columns`](crate::Select::columns).
-pub trait ColumnList: sealed::Sealed {
-    /// The columns, in order.
-    fn column_refs(&self) -> Vec<ColumnRef>;
+/// One item of a projection or a `RETURNING` list: a column (the tenant
+/// column included), an expression, an aggregate, or an [`Aliased`] one.
+///
+/// Sealed: only the library's column and expression types implement it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be projected",
+    label = "expected a column, an expression, or an aliased expression",
+    note = "a value is projected with `tenancy_core::functions::value(..)`"
+)]
+pub trait Selectable: sealed::SelectOne {}
+
+impl<X: Operand> sealed::SelectOne for X {
+    fn select_item(self) -> SelectItem {
+        SelectItem::new(self.into_node(), None)
+    }
+}
+impl<X: Operand> Selectable for X {}
+
+impl<V> sealed::SelectOne for Aliased<V> {
+    fn select_item(self) -> SelectItem {
+        SelectItem::new(self.expr, Some(self.alias))
+    }
+}
+impl<V> Selectable for Aliased<V> {}
+
+/// A projection or `RETURNING` list: one [`Selectable`] item or a tuple of
+/// 1 to 16 of them, of any tables of the statement, for
+/// [`Select::columns`](crate::Select::columns) and the `returning` methods.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of columns or expressions",
+    label = "expected a column, an expression, or a tuple of up to 16 of them, such as `(Order::ID, Order::STATUS)`",
+    note = "a window function (`rank()`, `lag(..)`) becomes an expression with `.over(window)`; a value is projected with `functions::value(..)`"
+)]
+pub trait ColumnList: sealed::SelectItems {}
+impl<X: Selectable> ColumnList for X {}
+
+impl<X: Selectable> sealed::SelectItems for X {
+    fn push_items(self, items: &mut Vec<SelectItem>) {
+        items.push(self.select_item());
+    }
+}
+
+/// A list of expressions: one column or expression, or a tuple of 1 to 16
+/// of them, for [`Select::group_by`](crate::Select::group_by),
+/// [`Select::distinct_on`](crate::Select::distinct_on) and
+/// [`Window::partition_by`](crate::Window::partition_by). The tenant column
+/// may be one of them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of columns or expressions",
+    label = "expected a column, an expression, or a tuple of up to 16 of them"
+)]
+pub trait ExprList: sealed::Exprs {}
+impl<X: Operand> ExprList for X {}
+
+impl<X: Operand> sealed::Exprs for X {
+    fn push_exprs(self, exprs: &mut Vec<ExprNode>) {
+        exprs.push(self.into_node());
+    }
+}
+
+/// One [`Ordering`] or a tuple of 1 to 16 of them, for `order_by`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of orderings",
+    label = "expected an ordering such as `Order::TOTAL.desc()`, or a tuple of them",
+    note = "an ordering is made by the `asc()` and `desc()` methods of columns, expressions and aliases"
+)]
+pub trait OrderingList: sealed::Orderings {}
+impl OrderingList for Ordering {}
+
+impl sealed::Orderings for Ordering {
+    fn push_orderings(self, orderings: &mut Vec<OrderNode>) {
+        orderings.push(self.node);
+    }
 }
 
 /// A tuple of 1 to 8 columns of `T` naming a unique key, for
@@ -28,23 +133,49 @@ pub trait ConflictTarget<T>: sealed::Sealed {
 }
 
 /// A tuple of 1 to 8 assignable columns of `T`, for
-/// [`Insert::on_conflict_do_update`](crate::Insert::on_conflict_do_update).
+/// [`Insert::on_conflict_do_update`](crate::Insert::on_conflict_do_update):
+/// each is set to the value the conflicting row proposed.
 pub trait AssignableList<T>: sealed::Sealed {
     /// The columns' names, in order.
     fn names(&self) -> Vec<&'static str>;
 }
 
 macro_rules! tuple_lists {
-    ($($name:ident $value:ident),+) => {
-        impl<$($name),+> sealed::Sealed for ($($name,)+) {}
+    ($($name:ident),+) => {
+        impl<$($name: Selectable),+> ColumnList for ($($name,)+) {}
+        impl<$($name: Operand),+> ExprList for ($($name,)+) {}
+        impl OrderingList for ($(tuple_lists!(@ordering $name),)+) {}
 
-        impl<$($name: AnyColumn),+> ColumnList for ($($name,)+) {
+        impl<$($name: Selectable),+> sealed::SelectItems for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn column_refs(&self) -> Vec<ColumnRef> {
+            fn push_items(self, items: &mut Vec<SelectItem>) {
                 let ($($name,)+) = self;
-                vec![$($name.column_ref()),+]
+                $(items.push($name.select_item());)+
             }
         }
+
+        impl<$($name: Operand),+> sealed::Exprs for ($($name,)+) {
+            #[allow(non_snake_case)]
+            fn push_exprs(self, exprs: &mut Vec<ExprNode>) {
+                let ($($name,)+) = self;
+                $(exprs.push($name.into_node());)+
+            }
+        }
+
+        impl sealed::Orderings for ($(tuple_lists!(@ordering $name),)+) {
+            #[allow(non_snake_case)]
+            fn push_orderings(self, orderings: &mut Vec<OrderNode>) {
+                let ($($name,)+) = self;
+                $(orderings.push($name.node);)+
+            }
+        }
+    };
+    (@ordering $name:ident) => { Ordering };
+}
+
+macro_rules! column_tuples {
+    ($($name:ident $value:ident),+) => {
+        impl<$($name),+> sealed::Sealed for ($($name,)+) {}
 
         impl<T, $($value),+> ConflictTarget<T> for ($(Column<T, $value>,)+) {
             #[allow(non_snake_case)]
@@ -64,11 +195,28 @@ macro_rules! tuple_lists {
     };
 }
 
-tuple_lists!(A VA);
-tuple_lists!(A VA, B VB);
-tuple_lists!(A VA, B VB, C VC);
-tuple_lists!(A VA, B VB, C VC, D VD);
-tuple_lists!(A VA, B VB, C VC, D VD, E VE);
-tuple_lists!(A VA, B VB, C VC, D VD, E VE, F VF);
-tuple_lists!(A VA, B VB, C VC, D VD, E VE, F VF, G VG);
-tuple_lists!(A VA, B VB, C VC, D VD, E VE, F VF, G VG, H VH);
+tuple_lists!(A);
+tuple_lists!(A, B);
+tuple_lists!(A, B, C);
+tuple_lists!(A, B, C, D);
+tuple_lists!(A, B, C, D, E);
+tuple_lists!(A, B, C, D, E, F);
+tuple_lists!(A, B, C, D, E, F, G);
+tuple_lists!(A, B, C, D, E, F, G, H);
+tuple_lists!(A, B, C, D, E, F, G, H, I);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K, L);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple_lists!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+column_tuples!(A VA);
+column_tuples!(A VA, B VB);
+column_tuples!(A VA, B VB, C VC);
+column_tuples!(A VA, B VB, C VC, D VD);
+column_tuples!(A VA, B VB, C VC, D VD, E VE);
+column_tuples!(A VA, B VB, C VC, D VD, E VE, F VF);
+column_tuples!(A VA, B VB, C VC, D VD, E VE, F VF, G VG);
+column_tuples!(A VA, B VB, C VC, D VD, E VE, F VF, G VG, H VH);

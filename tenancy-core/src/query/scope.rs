@@ -4,6 +4,7 @@ use sea_query::Value;
 
 use crate::BuildError;
 use crate::capability::CrossTenant;
+use crate::column_type::ColumnType;
 use crate::meta::{SqlType, TableMeta};
 use crate::statement::StatementScope;
 use crate::tenant::{KeyValue, TenantKey, TenantWitness};
@@ -48,6 +49,20 @@ impl StatementScope {
                 outer: statement_table.name,
             }),
         }
+    }
+}
+
+/// The scope of a statement made of parts (the members of a union, the
+/// body of a CTE): a tenant's (or all tenants') when a part is, since parts
+/// on global tables only fit any statement. Parts of two different scopes
+/// keep the first; building the statement refuses the other one.
+pub(crate) fn combine(
+    first: Option<StatementScope>,
+    second: Option<StatementScope>,
+) -> Option<StatementScope> {
+    match (first, second) {
+        (None | Some(StatementScope::Global), other) => other.or(first),
+        (kept, _) => kept,
     }
 }
 
@@ -103,10 +118,10 @@ fn key_to_value(key: KeyValue) -> Value {
 /// The column type of tenant columns keyed like `key`.
 fn key_sql_type(key: KeyValue) -> SqlType {
     match key {
-        KeyValue::I32(_) => i32::SQL_TYPE,
-        KeyValue::I64(_) => i64::SQL_TYPE,
+        KeyValue::I32(_) => <i32 as ColumnType>::SQL_TYPE,
+        KeyValue::I64(_) => <i64 as ColumnType>::SQL_TYPE,
         #[cfg(feature = "uuid")]
-        KeyValue::Uuid(_) => uuid::Uuid::SQL_TYPE,
+        KeyValue::Uuid(_) => <uuid::Uuid as ColumnType>::SQL_TYPE,
     }
 }
 

@@ -1,10 +1,14 @@
 //! The SQL writer: the one place statement text is written.
 //!
 //! Statements are written in one walk over the builder's own tree, the way
-//! diesel's `AstPass` does it. Text enters a statement in three ways only:
+//! diesel's `AstPass` does it. Text enters a statement in four ways only:
 //!
 //! - [`keyword`](SqlWriter::keyword): the library's own SQL, `&'static`
 //!   text written in this crate;
+//! - [`checked_sql`](SqlWriter::checked_sql): the text of a `tenant_sql!`
+//!   statement, `&'static` text that the macro checked when the program
+//!   was compiled (its tables and parameters are written the two ways
+//!   below);
 //! - [`identifier`](SqlWriter::identifier) and its callers: names from table
 //!   metadata (checked to be identifiers when the program was compiled) or
 //!   from an [`Identifier`], always double-quoted;
@@ -55,6 +59,11 @@ impl<'s> SqlWriter<'s> {
 
     /// The library's own SQL text.
     pub(crate) fn keyword(&mut self, text: &'static str) {
+        self.sql.push_str(text);
+    }
+
+    /// SQL text of a `tenant_sql!` statement, as the macro checked it.
+    pub(crate) fn checked_sql(&mut self, text: &'static str) {
         self.sql.push_str(text);
     }
 

@@ -138,3 +138,22 @@ pub struct Country {
     pub population: i64,
     pub capital: Option<String>,
 }
+
+// ---- with a timestamp (feature `chrono`) ----------------------------------
+
+#[cfg(feature = "chrono")]
+pub use stamped::Stamp;
+
+#[cfg(feature = "chrono")]
+mod stamped {
+    use tenancy_core::tenant_scoped;
+
+    #[tenant_scoped]
+    #[derive(Clone, Debug)]
+    pub struct Stamp {
+        pub tenant_id: i64,
+        #[tenancy(primary_key)]
+        pub id: i64,
+        pub seen_at: chrono::DateTime<chrono::Utc>,
+    }
+}

@@ -1,8 +1,10 @@
 //! Unit tests of the whole pipeline: the messages and spans of every error
-//! (`errors`), and snapshots of the expansion (`snapshots`).
+//! (`errors`), snapshots of the expansion (`snapshots`), and both for
+//! `tenant_sql!` (`tenant_sql`).
 
 mod errors;
 mod snapshots;
+mod tenant_sql;
 
 use proc_macro2::TokenStream;
 

@@ -1,0 +1,19 @@
+// Arithmetic applies to numbers: a text column plus an integer does not
+// compile.
+use tenancy_core::{TenantId, tenant_scoped};
+
+#[tenant_scoped]
+pub struct Order {
+    pub tenant_id: i64,
+    #[tenancy(primary_key)]
+    pub id: i64,
+    pub status: String,
+    pub total: i64,
+    pub discount: Option<i64>,
+    pub paid: bool,
+}
+
+fn main() {
+    let tenant = TenantId::<i64>::from_verified(42);
+    let _update = Order::update(&tenant).set(Order::STATUS, Order::STATUS + 1);
+}
