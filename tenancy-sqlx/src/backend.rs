@@ -10,10 +10,10 @@
 
 use core::future::Future;
 
-use tenancy_core::{Dialect, KeyValue};
+use tenancy_core::Dialect;
 
 use crate::Error;
-use crate::setting::SettingName;
+use crate::pin::Pin;
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -46,22 +46,13 @@ pub trait Backend: sqlx::Database + internals::Internals {
     const DIALECT: Dialect;
 }
 
-pub(crate) use internals::{Access, Internals, RawSessionReset};
+pub(crate) use internals::{Internals, RawSessionReset};
 
 /// The backend-specific parts, private to the crate: the items are `pub`
 /// only so that [`Backend`] can name them, and nothing outside the crate
 /// can reach this module.
 mod internals {
-    use super::{Error, Future, KeyValue, SettingName};
-
-    /// What a tenant transaction may do. Tenant transactions are read-write
-    /// today; a read-only entry point would add a variant here, opened with
-    /// a deferred `BEGIN` on SQLite and `BEGIN READ ONLY` on PostgreSQL.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Access {
-        /// Reads and writes.
-        ReadWrite,
-    }
+    use super::{Error, Future, Pin};
 
     /// How a backend clears the session state raw SQL may leave on a
     /// connection, which would otherwise reach the next borrower.
@@ -110,13 +101,11 @@ mod internals {
         /// The rows a statement affected.
         fn rows_affected(result: &Self::QueryResult) -> u64;
 
-        /// The statement that opens a tenant transaction, sent as one simple
-        /// query. Its only inputs are a validated setting name and a key.
-        fn begin_statement(
-            setting: &SettingName,
-            tenant: KeyValue,
-            access: Access,
-        ) -> Result<String, Error>;
+        /// The statement that opens a tenant transaction and sets all it
+        /// pins, sent as one simple query. Its only inputs are validated
+        /// names, a key and typed settings; a pin the backend cannot honour
+        /// is refused, never dropped.
+        fn begin_statement(pin: &Pin<'_>) -> Result<String, Error>;
 
         /// Whether `error` says that no transaction is open: raw SQL ended it.
         fn is_no_transaction(error: &sqlx::Error) -> bool;

@@ -265,6 +265,17 @@ pub enum Error {
         key: String,
     },
 
+    /// A transaction setting of the pool that cannot be sent: a duration
+    /// over PostgreSQL's maximum, or a setting the backend does not have.
+    /// Refused when the pool is made.
+    #[error("the transaction setting `{name}` cannot be applied: {reason}")]
+    InvalidTransactionSetting {
+        /// The setting (`statement_timeout`, `search_path`, ...).
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+
     /// `OwnerPool::apply_schema` found existing tables that differ from
     /// their registered structs in ways its `CREATE .. IF NOT EXISTS` DDL
     /// cannot repair. Nothing was changed.

@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, Executor};
 use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope};
 
 use crate::backend::Backend;
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// Who runs a statement, and so which scopes it admits.
@@ -27,12 +28,15 @@ impl Runner {
     /// Checks the statement's scope, builds it for `DB`, and checks the
     /// scope of what was built, which is what is sent. Nothing reaches the
     /// server for a statement refused here.
+    /// Tables declared without a schema are qualified with `schema`, the
+    /// schema of the place the statement runs.
     pub(crate) fn prepare<DB: Backend>(
         self,
         statement: &impl BuildStatement,
+        schema: &Identifier,
     ) -> Result<Statement, Error> {
         self.admit(statement.scope())?;
-        let built = statement.build(DB::DIALECT)?;
+        let built = statement.build_in(DB::DIALECT, schema)?;
         self.admit(built.scope())?;
         Ok(built)
     }

@@ -177,6 +177,7 @@ pub mod manifest;
 #[cfg(feature = "migrate")]
 pub mod migrate;
 mod owner;
+mod pin;
 mod pool;
 mod refusal;
 #[cfg(feature = "postgres")]
@@ -191,6 +192,7 @@ pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
 pub use ident::Identifier;
 pub use owner::OwnerPool;
+pub use pin::{PlanCacheMode, TransactionSettings};
 pub use pool::{TenantPool, TenantPoolOptions};
 pub use row::DecodeRow;
 pub use setting::SettingName;

@@ -188,7 +188,9 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 'p {
-        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<AllRows<R>>(
+            Runner::CrossTenant.prepare::<DB>(&statement, DB::DIALECT.default_schema()),
+        )
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
@@ -196,13 +198,17 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 'p {
-        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<FirstRow<R>>(
+            Runner::CrossTenant.prepare::<DB>(&statement, DB::DIALECT.default_schema()),
+        )
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
-        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&statement))
-            .await
+        self.run::<RowsAffected>(
+            Runner::CrossTenant.prepare::<DB>(&statement, DB::DIALECT.default_schema()),
+        )
+        .await
     }
 
     /// The one body of the statement methods, given the statement checked

@@ -11,8 +11,10 @@ use tenancy_core::ddl::TableSet;
 use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
-use crate::backend::{Access, Backend, DefaultBackend};
+use crate::backend::{Backend, DefaultBackend};
 use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::ident::Identifier;
+use crate::pin::{Pin, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
@@ -37,6 +39,7 @@ pub struct TenantPoolOptions {
     tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
+    settings: TransactionSettings,
 }
 
 impl TenantPoolOptions {
@@ -84,6 +87,21 @@ impl TenantPoolOptions {
         self.accept_bypassing_role = Some(reason.into());
         self
     }
+
+    /// The limits every transaction of the pool opens with (timeouts,
+    /// `plan_cache_mode`, read-only), set in the same simple query as
+    /// `BEGIN` and the tenant, so they cost no round trip.
+    #[must_use]
+    pub fn transaction_settings(mut self, settings: TransactionSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The limits every transaction of the pool opens with.
+    #[must_use]
+    pub fn settings(&self) -> &TransactionSettings {
+        &self.settings
+    }
 }
 
 /// A pool of connections for tenant work: the only way to get a
@@ -116,6 +134,7 @@ impl TenantPoolOptions {
 pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     shared: Arc<Shared>,
+    settings: Arc<TransactionSettings>,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -123,6 +142,7 @@ impl<DB: Backend> Clone for TenantPool<DB> {
         TenantPool {
             pool: self.pool.clone(),
             shared: Arc::clone(&self.shared),
+            settings: Arc::clone(&self.settings),
         }
     }
 }
@@ -153,8 +173,20 @@ impl<DB: Backend> TenantPool<DB> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let statement =
-            DB::begin_statement(&self.shared.setting, tenant.key_value(), Access::ReadWrite)?;
+        let pin = Pin::new(&self.shared.setting, tenant.key_value(), &self.settings);
+        self.begin_pinned(tenant, pin, DB::DIALECT.default_schema())
+            .await
+    }
+
+    /// The one body of `begin`: the pin rendered (and so checked) before a
+    /// connection is taken, then sent as the one simple query of `BEGIN`.
+    async fn begin_pinned<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        pin: Pin<'_>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let statement = DB::begin_statement(&pin)?;
         let mut connection = self.acquire().await?;
         let mut guard = CloseUnlessBegun::new(&mut connection);
         DB::TransactionManager::begin(
@@ -163,7 +195,7 @@ impl<DB: Backend> TenantPool<DB> {
         )
         .await?;
         guard.begun();
-        Ok(TenantTransaction::new(connection, *tenant))
+        Ok(TenantTransaction::new(connection, *tenant, schema.clone()))
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection
@@ -215,7 +247,12 @@ impl<DB: Backend> TenantPool<DB> {
         pool_options: sqlx::pool::PoolOptions<DB>,
         connect_options: <DB::Connection as sqlx::Connection>::Options,
         shared: Arc<Shared>,
+        settings: TransactionSettings,
     ) -> Result<Self, Error> {
+        // A setting the backend cannot send fails here, not on every
+        // `begin`: rendering a pin is the one check of its fields.
+        let any_key = tenancy_core::KeyValue::I64(0);
+        DB::begin_statement(&Pin::new(&shared.setting, any_key, &settings))?;
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
@@ -224,7 +261,11 @@ impl<DB: Backend> TenantPool<DB> {
             pool.close().await;
             return Err(refusal.to_error());
         }
-        Ok(TenantPool { pool, shared })
+        Ok(TenantPool {
+            pool,
+            shared,
+            settings: Arc::new(settings),
+        })
     }
 }
 
@@ -304,6 +345,6 @@ impl TenantPool<Postgres> {
                 Ok(())
             })
         });
-        Self::built(pool_options, connect_options, shared).await
+        Self::built(pool_options, connect_options, shared, options.settings).await
     }
 }

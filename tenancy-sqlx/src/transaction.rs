@@ -6,6 +6,7 @@ use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
@@ -29,6 +30,9 @@ use crate::{DecodeRow, Error};
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
+    /// Where tables declared without a schema are: the pool's schema, or
+    /// the tenant's own in a schema-per-tenant placement.
+    schema: Identifier,
     state: State,
 }
 
@@ -67,10 +71,15 @@ enum Ending {
 }
 
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
-    pub(crate) fn new(connection: PoolConnection<DB>, tenant: TenantId<K>) -> Self {
+    pub(crate) fn new(
+        connection: PoolConnection<DB>,
+        tenant: TenantId<K>,
+        schema: Identifier,
+    ) -> Self {
         TenantTransaction {
             connection,
             tenant,
+            schema,
             state: State {
                 open: true,
                 ..State::default()
@@ -84,6 +93,20 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &self.tenant
     }
 
+    /// The schema the transaction's statements name for tables declared
+    /// without one: the pool's, or the tenant's own schema when the tenant
+    /// lives in one (its `search_path` is pinned there too).
+    #[must_use]
+    pub fn schema(&self) -> &Identifier {
+        &self.schema
+    }
+
+    /// A statement checked against the transaction's tenant and built for
+    /// its schema.
+    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        Runner::Tenant(self.tenant.key_value()).prepare::<DB>(statement, &self.schema)
+    }
+
     /// Runs a query and decodes every row with [`sqlx::FromRow`].
     ///
     /// A statement built for another tenant, or across all tenants, is
@@ -93,7 +116,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<AllRows<R>>(prepared)
     }
 
@@ -112,13 +135,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<RowsAffected>(prepared).await
     }
 
