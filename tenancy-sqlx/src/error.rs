@@ -276,6 +276,66 @@ pub enum Error {
         reason: String,
     },
 
+    /// The tenant directory has no entry for this tenant. Nothing was sent
+    /// to any tenant's place.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} is not in the tenant directory: provision it before serving it")]
+    TenantNotFound {
+        /// The tenant.
+        tenant: KeyValue,
+    },
+
+    /// The tenant's directory entry is not active: suspended, being moved,
+    /// or deleted. Nothing was sent to its place.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "tenant {tenant} is {status}, so its transactions are refused{}",
+        match status {
+            crate::directory::TenantStatus::Moving => ": retry once the move has switched it",
+            crate::directory::TenantStatus::Suspended => " until it is made active again",
+            _ => "",
+        }
+    )]
+    TenantUnavailable {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Its status.
+        status: crate::directory::TenantStatus,
+    },
+
+    /// A tenant directory entry that does not validate: a schema name that
+    /// is not an identifier, a database URL that does not parse, an unknown
+    /// status or placement. It is never used.
+    #[cfg(feature = "postgres")]
+    #[error("invalid tenant directory entry: {reason}")]
+    InvalidDirectoryEntry {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Every place in the router's cache of database pools stayed taken
+    /// (pools being made, or closing while their connections are borrowed)
+    /// for the whole acquire timeout.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "no place for another tenant database pool: all {max_pools} stayed in use for {waited:?};          raise `RouterOptions::max_database_pools` or the acquire timeout"
+    )]
+    PoolCacheFull {
+        /// The cache's bound.
+        max_pools: usize,
+        /// How long the request waited.
+        waited: core::time::Duration,
+    },
+
+    /// Router options that cannot hold: fewer database connections than
+    /// pools, or no pool.
+    #[cfg(feature = "postgres")]
+    #[error("invalid router options: {reason}")]
+    InvalidRouterOptions {
+        /// Why.
+        reason: String,
+    },
+
     /// `OwnerPool::apply_schema` found existing tables that differ from
     /// their registered structs in ways its `CREATE .. IF NOT EXISTS` DDL
     /// cannot repair. Nothing was changed.

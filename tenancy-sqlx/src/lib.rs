@@ -167,6 +167,8 @@ compile_error!(
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
+pub mod directory;
+#[cfg(feature = "postgres")]
 pub mod drift;
 mod error;
 mod execute;
@@ -184,6 +186,8 @@ mod refusal;
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
+#[cfg(feature = "postgres")]
+mod router;
 mod row;
 mod setting;
 mod transaction;
@@ -194,6 +198,8 @@ pub use ident::Identifier;
 pub use owner::OwnerPool;
 pub use pin::{PlanCacheMode, TransactionSettings};
 pub use pool::{TenantPool, TenantPoolOptions};
+#[cfg(feature = "postgres")]
+pub use router::{RouterOptions, TenantRouter};
 pub use row::DecodeRow;
 pub use setting::SettingName;
 pub use transaction::TenantTransaction;

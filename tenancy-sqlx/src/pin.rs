@@ -219,6 +219,14 @@ impl<'a> Pin<'a> {
             settings,
         }
     }
+
+    /// The same pin, with `search_path` set to the tenant's schema.
+    pub(crate) fn in_schema(self, schema: &'a Identifier) -> Self {
+        Pin {
+            search_path: Some(schema),
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]

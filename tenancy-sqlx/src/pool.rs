@@ -178,6 +178,21 @@ impl<DB: Backend> TenantPool<DB> {
             .await
     }
 
+    /// Opens a transaction for `tenant` whose statements are built for
+    /// `schema`, the tenant's own, and whose `search_path` is pinned to it
+    /// in the same simple query as `BEGIN` (schema per tenant). The schema
+    /// comes from the tenant directory, validated.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) async fn begin_in_schema<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let pin =
+            Pin::new(&self.shared.setting, tenant.key_value(), &self.settings).in_schema(schema);
+        self.begin_pinned(tenant, pin, schema).await
+    }
+
     /// The one body of `begin`: the pin rendered (and so checked) before a
     /// connection is taken, then sent as the one simple query of `BEGIN`.
     async fn begin_pinned<K: TenantKey>(
