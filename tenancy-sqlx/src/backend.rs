@@ -75,7 +75,7 @@ mod internals {
     }
 
     /// Everything the generic code needs to know about a backend.
-    pub trait Internals: sqlx::Database {
+    pub trait Internals: sqlx::Database + sqlx::database::HasStatementCache {
         /// The connection as sqlx executes on it.
         type Executor<'c>: sqlx::Executor<'c, Database = Self>
         where
@@ -112,6 +112,11 @@ mod internals {
 
         /// Whether `error` says that the open transaction is aborted.
         fn is_aborted_transaction(error: &sqlx::Error) -> bool;
+
+        /// Whether `error` says that one of sqlx's named prepared
+        /// statements is missing on the server connection, or already
+        /// there: what a transaction-mode pooler does to them.
+        fn is_prepared_statement_mismatch(error: &sqlx::Error) -> bool;
 
         /// Waits until work queued on the connection without waiting (a
         /// rollback queued by a dropped transaction) has been applied, so

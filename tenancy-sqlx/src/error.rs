@@ -276,6 +276,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// A statement failed because sqlx's named prepared statement was
+    /// missing on the server connection, or was already there: the pool
+    /// reaches PostgreSQL through a pooler in transaction mode (PgBouncer
+    /// before 1.21, RDS Proxy...), which gives consecutive transactions
+    /// different server connections and shares them between clients. A
+    /// transaction it happened in is aborted; a pool whose connection check
+    /// it happened in is not made.
+    #[error(
+        "a statement failed ({message}): the pool seems to reach \
+         PostgreSQL through a transaction-mode pooler, where sqlx's named prepared statements do \
+         not survive from one transaction to the next; make the pool with \
+         `TenantPoolOptions::behind_transaction_pooler()` (and use `.persistent(false)` on raw \
+         queries)"
+    )]
+    PreparedStatementBehindPooler {
+        /// The server's message.
+        message: String,
+    },
+
     /// The tenant directory has no entry for this tenant. Nothing was sent
     /// to any tenant's place.
     #[cfg(feature = "postgres")]
@@ -388,6 +407,22 @@ pub enum Error {
         /// Its SQL type, for the message.
         sql_type: String,
     },
+}
+
+impl Error {
+    /// The error of a statement the adapter ran: a prepared statement that
+    /// a transaction-mode pooler lost or duplicated says so.
+    pub(crate) fn from_execution<DB: crate::Backend>(error: sqlx::Error) -> Self {
+        if DB::is_prepared_statement_mismatch(&error) {
+            return Error::PreparedStatementBehindPooler {
+                message: error
+                    .as_database_error()
+                    .map(|error| error.message().to_owned())
+                    .unwrap_or_default(),
+            };
+        }
+        Error::Database(error)
+    }
 }
 
 impl From<IdentifierError> for Error {

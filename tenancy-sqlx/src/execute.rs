@@ -73,10 +73,15 @@ pub(crate) trait Fetch<DB: Backend> {
     /// The result.
     type Output: Send;
 
-    /// Runs `statement` on `connection`.
+    /// Runs `statement` on `connection`, as a named prepared statement that
+    /// sqlx caches when `persistent`, else as the unnamed one, which lives
+    /// only until the next statement (behind a transaction-mode pooler a
+    /// named statement may be missing on, or clash with, the server
+    /// connection of the next transaction).
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c
     where
         Self: 'c;
@@ -97,12 +102,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for AllRows<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_all(DB::executor(connection))
     }
 }
@@ -113,12 +120,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for FirstRow<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_optional(DB::executor(connection))
     }
 }
@@ -129,12 +138,14 @@ impl<DB: Backend> Fetch<DB> for RowsAffected {
     async fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> Result<u64, sqlx::Error>
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         let done = sqlx::query_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .execute(DB::executor(connection))
             .await?;
         Ok(DB::rows_affected(&done))

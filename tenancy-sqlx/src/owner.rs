@@ -235,7 +235,7 @@ impl<DB: Backend> OwnerPool<DB> {
                 "cross-tenant statement"
             );
             let mut connection = self.pool.acquire().await?;
-            Ok(F::fetch(&mut connection, statement).await?)
+            Ok(F::fetch(&mut connection, statement, true).await?)
         }
     }
 }

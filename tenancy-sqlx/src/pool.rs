@@ -19,7 +19,7 @@ use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
-use crate::{Postgres, role::SessionCheck};
+use crate::{Postgres, execute::execute_text, role::SessionCheck};
 
 /// How a [`TenantPool`] is set up: the tenant setting, the registered
 /// tables, and which roles it accepts.
@@ -40,6 +40,7 @@ pub struct TenantPoolOptions {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
     settings: TransactionSettings,
+    transaction_pooler: bool,
 }
 
 impl TenantPoolOptions {
@@ -102,6 +103,34 @@ impl TenantPoolOptions {
     pub fn settings(&self) -> &TransactionSettings {
         &self.settings
     }
+
+    /// The pool reaches PostgreSQL through a pooler in transaction mode
+    /// (PgBouncer's `pool_mode = transaction`, RDS Proxy), which runs
+    /// consecutive transactions of one connection on different server
+    /// connections and shares each server connection between clients.
+    ///
+    /// sqlx's named prepared statements do not survive that: a statement
+    /// prepared in one transaction is missing in the next, or clashes with
+    /// the same name prepared by another client. With this option the
+    /// pool's connections keep no statement cache, built statements run as
+    /// unnamed statements (one more round trip each: parse, then execute,
+    /// both inside the transaction, so on its server connection), and each
+    /// new connection's role check runs inside a transaction that removes
+    /// the statements it prepared. Without it, the clash is reported as
+    /// [`Error::PreparedStatementBehindPooler`], never as sqlx's `prepared
+    /// statement "sqlx_s_1" does not exist`.
+    ///
+    /// Everything else already holds behind such a pooler: the tenant and
+    /// every pin are transaction-local, and the clean-up after raw SQL runs
+    /// inside the transaction, so it reaches the server connection the raw
+    /// SQL ran on. Raw SQL's own queries should be `.persistent(false)`, and
+    /// session-level `SET` in raw SQL outside a tenant transaction reaches
+    /// other clients of the pooler: do not.
+    #[must_use]
+    pub fn behind_transaction_pooler(mut self) -> Self {
+        self.transaction_pooler = true;
+        self
+    }
 }
 
 /// A pool of connections for tenant work: the only way to get a
@@ -135,6 +164,8 @@ pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     shared: Arc<Shared>,
     settings: Arc<TransactionSettings>,
+    /// Whether statements are named and cached (not behind a pooler).
+    persistent: bool,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -143,6 +174,7 @@ impl<DB: Backend> Clone for TenantPool<DB> {
             pool: self.pool.clone(),
             shared: Arc::clone(&self.shared),
             settings: Arc::clone(&self.settings),
+            persistent: self.persistent,
         }
     }
 }
@@ -210,7 +242,12 @@ impl<DB: Backend> TenantPool<DB> {
         )
         .await?;
         guard.begun();
-        Ok(TenantTransaction::new(connection, *tenant, schema.clone()))
+        Ok(TenantTransaction::new(
+            connection,
+            *tenant,
+            schema.clone(),
+            self.persistent,
+        ))
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection
@@ -223,6 +260,13 @@ impl<DB: Backend> TenantPool<DB> {
             return Err(refusal.to_error());
         }
         Ok(connection)
+    }
+
+    /// Whether the pool's statements are sqlx's named, cached ones (not
+    /// behind a transaction-mode pooler).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn statements_persistent(&self) -> bool {
+        self.persistent
     }
 
     /// The setting that carries the tenant.
@@ -262,8 +306,9 @@ impl<DB: Backend> TenantPool<DB> {
         pool_options: sqlx::pool::PoolOptions<DB>,
         connect_options: <DB::Connection as sqlx::Connection>::Options,
         shared: Arc<Shared>,
-        settings: TransactionSettings,
+        options: &TenantPoolOptions,
     ) -> Result<Self, Error> {
+        let settings = options.settings.clone();
         // A setting the backend cannot send fails here, not on every
         // `begin`: rendering a pin is the one check of its fields.
         let any_key = tenancy_core::KeyValue::I64(0);
@@ -271,7 +316,8 @@ impl<DB: Backend> TenantPool<DB> {
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
-            .await?;
+            .await
+            .map_err(Error::from_execution::<DB>)?;
         if let Some(refusal) = shared.refusal() {
             pool.close().await;
             return Err(refusal.to_error());
@@ -280,6 +326,7 @@ impl<DB: Backend> TenantPool<DB> {
             pool,
             shared,
             settings: Arc::new(settings),
+            persistent: !options.transaction_pooler,
         })
     }
 }
@@ -345,21 +392,39 @@ impl TenantPool<Postgres> {
             options.setting.clone(),
             options.accept_bypassing_role.as_deref(),
         )?;
-        let shared = Shared::new(options.setting);
+        let shared = Shared::new(options.setting.clone());
         let on_connect = Arc::clone(&shared);
+        let pooler = options.transaction_pooler;
         let pool_options = pool_options.after_connect(move |connection, _metadata| {
             let check = check.clone();
             let shared = Arc::clone(&on_connect);
             Box::pin(async move {
+                // Behind a transaction-mode pooler the check's statements
+                // must share one server connection, and leave none of their
+                // prepared statements on it for another client to clash with.
+                if pooler {
+                    execute_text::<Postgres>(connection, "BEGIN".to_owned()).await?;
+                }
+                let refusal = check.run(connection).await?;
+                if pooler {
+                    let end = "DEALLOCATE ALL; COMMIT".to_owned();
+                    execute_text::<Postgres>(connection, end).await?;
+                }
                 // A refused connection is kept, not failed: sqlx would retry
                 // a failing hook until the acquire timed out. `acquire` hands
                 // out nothing once a refusal is recorded.
-                if let Some(refusal) = check.run(connection).await? {
+                if let Some(refusal) = refusal {
                     shared.refuse(refusal);
                 }
                 Ok(())
             })
         });
-        Self::built(pool_options, connect_options, shared, options.settings).await
+        let connect_options = match pooler {
+            // Nothing cached that the next transaction's server connection
+            // would not have.
+            true => connect_options.statement_cache_capacity(0),
+            false => connect_options,
+        };
+        Self::built(pool_options, connect_options, shared, &options).await
     }
 }

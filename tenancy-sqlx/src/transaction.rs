@@ -33,6 +33,9 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     /// Where tables declared without a schema are: the pool's schema, or
     /// the tenant's own in a schema-per-tenant placement.
     schema: Identifier,
+    /// Whether statements are sqlx's named, cached prepared statements, or
+    /// unnamed ones (behind a transaction-mode pooler).
+    persistent: bool,
     state: State,
 }
 
@@ -75,11 +78,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         connection: PoolConnection<DB>,
         tenant: TenantId<K>,
         schema: Identifier,
+        persistent: bool,
     ) -> Self {
         TenantTransaction {
             connection,
             tenant,
             schema,
+            persistent,
             state: State {
                 open: true,
                 ..State::default()
@@ -156,6 +161,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         prepared: Result<Statement, Error>,
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
         let tenant = self.tenant.key_value();
+        let persistent = self.persistent;
         let TenantTransaction {
             connection, state, ..
         } = self;
@@ -165,12 +171,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            let result = F::fetch(connection, statement).await;
+            let result = F::fetch(connection, statement, persistent).await;
             state.in_flight = false;
             if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
                 state.aborted = true;
             }
-            Ok(result?)
+            match result {
+                Err(error) => Err(Error::from_execution::<DB>(error)),
+                Ok(output) => Ok(output),
+            }
         }
     }
 

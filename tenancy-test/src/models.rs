@@ -136,11 +136,14 @@ pub async fn seed_through(router: &TenantRouter<TableDirectory>, key: i64) -> Te
 }
 
 /// The tenant of every order `tx` can see, through the builder and through
-/// raw SQL, which the policies filter.
+/// raw SQL, which the policies filter. The raw query is unnamed
+/// (`persistent(false)`), as raw queries behind a transaction-mode pooler
+/// must be.
 pub async fn visible_tenants(tx: &mut TenantTransaction) -> TestResult<(Vec<i64>, Vec<i64>)> {
     let tenant = *tx.tenant();
     let built: Vec<Order> = tx.fetch_all(Order::select(&tenant)).await?;
     let raw: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM orders")
+        .persistent(false)
         .fetch_all(tx.raw_connection())
         .await?;
     Ok((built.into_iter().map(|o| o.tenant_id).collect(), raw))

@@ -19,6 +19,14 @@ const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
 /// aborted transaction.
 const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
 
+/// SQLSTATE `invalid_sql_statement_name`: `prepared statement "sqlx_s_1"
+/// does not exist`.
+const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+
+/// SQLSTATE `duplicate_prepared_statement`: `prepared statement "sqlx_s_1"
+/// already exists`.
+const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
+
 /// Fails with 25P01 outside a transaction block — inside the implicit block
 /// of a multi-statement query too — and with 25P02 in an aborted one.
 const STILL_IN_TRANSACTION: &str =
@@ -122,6 +130,14 @@ impl Internals for Postgres {
 
     fn is_aborted_transaction(error: &sqlx::Error) -> bool {
         has_sqlstate(error, IN_FAILED_SQL_TRANSACTION)
+    }
+
+    fn is_prepared_statement_mismatch(error: &sqlx::Error) -> bool {
+        (has_sqlstate(error, INVALID_SQL_STATEMENT_NAME)
+            || has_sqlstate(error, DUPLICATE_PREPARED_STATEMENT))
+            && error
+                .as_database_error()
+                .is_some_and(|error| error.message().contains("\"sqlx_s_"))
     }
 
     async fn settle(_connection: &mut PgConnection) -> Result<(), sqlx::Error> {

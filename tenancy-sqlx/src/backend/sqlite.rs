@@ -84,6 +84,11 @@ impl Internals for Sqlite {
         false
     }
 
+    fn is_prepared_statement_mismatch(_error: &sqlx::Error) -> bool {
+        // Statements live in the process: no pooler sits in between.
+        false
+    }
+
     async fn settle(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         // The worker thread runs commands in order, and a queued rollback
         // lowers the depth only when it has run: once the ping is answered,

@@ -84,7 +84,7 @@ impl TenantPool<Sqlite> {
             pool_options,
             connect_options.foreign_keys(true),
             shared,
-            options.settings().clone(),
+            &options,
         )
         .await
     }
