@@ -20,6 +20,7 @@ use crate::ident::{Identifier, truncate_for_error};
 mod table;
 
 pub use table::TableDirectory;
+pub(crate) use table::{placement_columns, placement_of};
 
 /// A directory of tenants: where each lives and its status.
 ///

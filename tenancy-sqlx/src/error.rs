@@ -332,6 +332,36 @@ pub enum Error {
         reason: String,
     },
 
+    /// A move of a tenant between placements that cannot start or resume
+    /// as asked. Nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} cannot be moved: {reason}")]
+    MoveRefused {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Why.
+        reason: String,
+    },
+
+    /// The target of a move did not hold exactly the source's rows after
+    /// the copy. The move was undone: the copy removed, the tenant active
+    /// at the source, which was never changed.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "moving tenant {tenant} failed verification on `{table}` (source: {at_source}; target: \
+         {at_target}); the move was undone and the tenant is active where it was"
+    )]
+    MoveVerificationFailed {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The first table that differed.
+        table: String,
+        /// Rows and checksum at the source.
+        at_source: String,
+        /// Rows and checksum at the target.
+        at_target: String,
+    },
+
     /// Every place in the router's cache of database pools stayed taken
     /// (pools being made, or closing while their connections are borrowed)
     /// for the whole acquire timeout.

@@ -178,6 +178,8 @@ mod ident;
 pub mod manifest;
 #[cfg(feature = "migrate")]
 pub mod migrate;
+#[cfg(feature = "postgres")]
+pub mod moves;
 mod owner;
 mod pin;
 mod pool;

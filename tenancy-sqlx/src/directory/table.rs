@@ -68,7 +68,8 @@ impl TableDirectory {
         TableDirectory { pool }
     }
 
-    /// The DDL of the table (idempotent), granting `reader` `SELECT`.
+    /// The DDL of the table (idempotent), granting `reader` `SELECT`, and
+    /// of the journal of [moves](crate::moves), which only the owner reads.
     #[must_use]
     pub fn create_statements(reader: &Identifier) -> Vec<String> {
         vec![
@@ -88,17 +89,32 @@ impl TableDirectory {
             )
             .to_owned(),
             format!("GRANT SELECT ON {} TO {}", table!(), reader.quoted()),
+            // The journal of moves between placements: the owner's alone.
+            "CREATE TABLE IF NOT EXISTS \"public\".\"tenancy_moves\" (\
+             tenant_key text PRIMARY KEY, \
+             phase text NOT NULL CHECK (phase IN ('started', 'copied', 'switched')), \
+             to_placement text NOT NULL CHECK (to_placement IN ('shared', 'schema', 'database')), \
+             to_schema text, \
+             to_database text, \
+             started_at timestamptz NOT NULL DEFAULT pg_catalog.now())"
+                .to_owned(),
         ]
     }
 
     /// Records `entry` for `tenant`, replacing what was there, in one
     /// statement: a router sees the old entry or the new one, never half.
     pub async fn put(&self, tenant: KeyValue, entry: &TenantEntry) -> Result<(), Error> {
-        let (schema, database) = match &entry.placement {
-            Placement::Shared => (None, None),
-            Placement::Schema(schema) => (Some(schema.as_str()), None),
-            Placement::Database(url) => (None, Some(url.as_str())),
-        };
+        let mut connection = self.pool.acquire().await?;
+        Self::put_in(&mut connection, tenant, entry).await
+    }
+
+    /// [`put`](Self::put) on `connection`, inside the caller's transaction.
+    pub(crate) async fn put_in(
+        connection: &mut sqlx::PgConnection,
+        tenant: KeyValue,
+        entry: &TenantEntry,
+    ) -> Result<(), Error> {
+        let (schema, database) = placement_columns(&entry.placement);
         sqlx::query(concat!(
             "INSERT INTO ",
             table!(),
@@ -113,9 +129,15 @@ impl TableDirectory {
         .bind(schema)
         .bind(database)
         .bind(entry.status.as_str())
-        .execute(&self.pool)
+        .execute(connection)
         .await?;
         Ok(())
+    }
+
+    /// The pool the directory reads and writes through.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Sets the status of `tenant`; [`Error::TenantNotFound`] if it has no
@@ -149,8 +171,29 @@ impl TableDirectory {
 
 type Row = (String, String, Option<String>, Option<String>, String);
 
+/// The schema and database columns of `placement`.
+pub(crate) fn placement_columns(placement: &Placement) -> (Option<&str>, Option<&str>) {
+    match placement {
+        Placement::Shared => (None, None),
+        Placement::Schema(schema) => (Some(schema.as_str()), None),
+        Placement::Database(url) => (None, Some(url.as_str())),
+    }
+}
+
 fn entry_of((_, placement, schema, database, status): Row) -> Result<TenantEntry, Error> {
-    let placement = match (placement.as_str(), schema, database) {
+    Ok(TenantEntry {
+        placement: placement_of(&placement, schema, database)?,
+        status: TenantStatus::parse(&status)?,
+    })
+}
+
+/// The placement stored as `kind` and its columns, validated.
+pub(crate) fn placement_of(
+    kind: &str,
+    schema: Option<String>,
+    database: Option<String>,
+) -> Result<Placement, Error> {
+    Ok(match (kind, schema, database) {
         ("shared", None, None) => Placement::Shared,
         ("schema", Some(schema), None) => Placement::Schema(Identifier::new("schema", &schema)?),
         ("database", None, Some(url)) => Placement::Database(DatabaseUrl::new(url)?),
@@ -162,10 +205,6 @@ fn entry_of((_, placement, schema, database, status): Row) -> Result<TenantEntry
                 ),
             });
         }
-    };
-    Ok(TenantEntry {
-        placement,
-        status: TenantStatus::parse(&status)?,
     })
 }
 
