@@ -236,14 +236,17 @@ impl<D: TenantDirectory> TenantRouter<D> {
             Placement::Shared => self.inner.shared.begin(tenant).await,
             Placement::Schema(schema) => self.inner.shared.begin_in_schema(tenant, schema).await,
             Placement::Database(url) => {
-                let pool = self.inner.databases.pool(url).await?;
-                match pool.begin(tenant).await {
-                    // Evicted between the lookup and `begin`: the cache
-                    // makes it again.
-                    Err(Error::Database(sqlx::Error::PoolClosed)) => {
-                        self.inner.databases.pool(url).await?.begin(tenant).await
+                let mut attempts = 0;
+                loop {
+                    let pool = self.inner.databases.pool(url).await?;
+                    match pool.begin(tenant).await {
+                        // Evicted between the lookup and `begin`: the cache
+                        // makes it again.
+                        Err(Error::Database(sqlx::Error::PoolClosed)) if attempts < 3 => {
+                            attempts += 1;
+                        }
+                        begun => return begun,
                     }
-                    begun => begun,
                 }
             }
         }

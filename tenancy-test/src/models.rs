@@ -4,7 +4,9 @@
 //! [`B`], so that a leak there has something to find).
 
 use sqlx::{AssertSqlSafe, PgPool};
-use tenancy_sqlx::directory::{DatabaseUrl, Placement, TableDirectory, TenantEntry};
+use tenancy_sqlx::directory::{
+    DatabaseUrl, Placement, TableDirectory, TenantDirectory, TenantEntry,
+};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
@@ -121,7 +123,7 @@ pub async fn add_tenant_schema(db: &TestDatabase, name: &str) -> TestResult {
 
 /// Gives `key` a customer and [`ORDERS_PER_TENANT`] orders, through the
 /// router, as the application does.
-pub async fn seed_through(router: &TenantRouter<TableDirectory>, key: i64) -> TestResult {
+pub async fn seed_through<D: TenantDirectory>(router: &TenantRouter<D>, key: i64) -> TestResult {
     let tenant = tenant(key);
     let mut tx = router.begin(&tenant).await?;
     tx.execute(customer(&tenant, "seed@example.test")).await?;

@@ -12,6 +12,10 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 use crate::directory::DatabaseUrl;
 use crate::{Error, TenantPool, TenantPoolOptions};
 
+/// How often a request waiting for a place in the cache tries to evict
+/// again: pools that were being made when it first tried may be open now.
+const EVICTION_RETRY: Duration = Duration::from_millis(20);
+
 /// The limits of the cache; see [`RouterOptions`](super::RouterOptions).
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
@@ -111,22 +115,7 @@ impl DatabasePools {
         &self,
         url: &DatabaseUrl,
     ) -> Result<(TenantPool, Arc<OwnedSemaphorePermit>), Error> {
-        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                self.evict_least_recently_used(url);
-                let waiting = Arc::clone(&self.permits).acquire_owned();
-                match tokio::time::timeout(self.limits.acquire_timeout, waiting).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => {
-                        return Err(Error::PoolCacheFull {
-                            max_pools: self.limits.max_pools,
-                            waited: self.limits.acquire_timeout,
-                        });
-                    }
-                }
-            }
-        };
+        let permit = self.place(url).await?;
         let pool_options = PgPoolOptions::new()
             .max_connections(self.limits.connections_per_pool)
             .min_connections(0)
@@ -139,14 +128,47 @@ impl DatabasePools {
         Ok((pool, Arc::new(permit)))
     }
 
-    /// Closes the open pool used longest ago, other than `url`'s; its place
-    /// is free once its borrowed connections have come back.
+    /// A place under the bound for `url`'s pool: a free one, else one freed
+    /// by evicting the least recently used open pool, tried again as pools
+    /// are made and closed by other requests, until the acquire timeout.
+    async fn place(&self, url: &DatabaseUrl) -> Result<OwnedSemaphorePermit, Error> {
+        let deadline = tokio::time::Instant::now() + self.limits.acquire_timeout;
+        loop {
+            if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+                return Ok(permit);
+            }
+            self.evict_least_recently_used(url);
+            let waiting = Arc::clone(&self.permits).acquire_owned();
+            let retry = (tokio::time::Instant::now() + EVICTION_RETRY).min(deadline);
+            match tokio::time::timeout_at(retry, waiting).await {
+                Ok(Ok(permit)) => return Ok(permit),
+                _ if tokio::time::Instant::now() >= deadline => {
+                    return Err(Error::PoolCacheFull {
+                        max_pools: self.limits.max_pools,
+                        waited: self.limits.acquire_timeout,
+                    });
+                }
+                // Pools that were still being made may be open now.
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes the open pool used longest ago, other than `url`'s, preferring
+    /// one with no connection borrowed; its place is free once its borrowed
+    /// connections have come back.
     fn evict_least_recently_used(&self, url: &DatabaseUrl) {
         let mut slots = self.lock();
         let oldest = slots
             .iter()
             .filter(|(known, slot)| *known != url && slot.pool.initialized())
-            .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+            .min_by_key(|(_, slot)| {
+                let busy = slot
+                    .pool
+                    .get()
+                    .is_some_and(|(pool, _)| pool.size() as usize > pool.num_idle());
+                (busy, slot.last_used.load(Ordering::Relaxed))
+            })
             .map(|(known, _)| known.clone());
         if let Some(slot) = oldest.and_then(|known| slots.remove(&known)) {
             close_in_background(slot);
