@@ -362,6 +362,18 @@ pub enum Error {
         at_target: String,
     },
 
+    /// The migrations of a new tenant's schema or database did not all
+    /// apply: the tenant was not recorded in the directory, so it is not
+    /// served.
+    #[cfg(feature = "postgres")]
+    #[error("provisioning `{target}` failed, so the tenant was not recorded: {report}")]
+    ProvisioningFailed {
+        /// The schema or database.
+        target: String,
+        /// What the migration runner reported.
+        report: String,
+    },
+
     /// Every place in the router's cache of database pools stayed taken
     /// (pools being made, or closing while their connections are borrowed)
     /// for the whole acquire timeout.

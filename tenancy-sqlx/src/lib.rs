@@ -183,6 +183,8 @@ pub mod moves;
 mod owner;
 mod pin;
 mod pool;
+#[cfg(feature = "migrate")]
+pub mod provision;
 mod refusal;
 #[cfg(feature = "postgres")]
 pub mod rls;
