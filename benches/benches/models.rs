@@ -160,7 +160,7 @@ async fn accounts(owner: &PgPool, schema: &str, tenants: &[i64]) -> Result<(), B
 }
 
 fn options() -> TenantPoolOptions {
-    TenantPoolOptions::new().tables(&TableSet::new().with::<Account>())
+    TenantPoolOptions::new(&TableSet::new().with::<Account>())
 }
 
 impl Setup {

@@ -26,10 +26,35 @@ pub enum PrivilegedRole {
     /// of a registered table, so raw SQL can `SET ROLE` to one of them even
     /// where their privileges are not inherited.
     MemberOf(Vec<String>),
+    /// The role can create objects in these places (`database "shop"`,
+    /// `schema "public"`): with `CREATE` on the database it can create a
+    /// schema, and in a schema functions, operators, views and tables that a
+    /// `search_path` naming that schema finds before the built-in ones, or
+    /// instead of the tables the policies protect.
+    CanCreate(Vec<String>),
     /// The role the session logged in as could not be read (the server shows
     /// no `pg_stat_activity` row for it), so a superuser login that switched
     /// with `SET SESSION AUTHORIZATION` cannot be ruled out.
     LoginRoleUnknown,
+}
+
+impl PrivilegedRole {
+    /// How to fix the role, for the refusal's message.
+    fn fix(&self) -> &'static str {
+        match self {
+            PrivilegedRole::CanCreate(_) => {
+                "Connect the tenant pool as a role without CREATE on the database or any schema, \
+                 and create objects as the owner role (`OwnerPool`, migrations) (to accept this \
+                 role anyway, say why with `TenantPoolOptions::allow_role_that_creates_objects`)"
+            }
+            _ => {
+                "Connect the tenant pool as a role created with NOSUPERUSER NOBYPASSRLS \
+                 NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
+                 (to accept this role anyway, say why with \
+                 `TenantPoolOptions::allow_rls_bypassing_role`)"
+            }
+        }
+    }
 }
 
 impl core::fmt::Display for PrivilegedRole {
@@ -65,6 +90,13 @@ impl core::fmt::Display for PrivilegedRole {
                  BYPASSRLS, CREATEROLE, a reader or writer of the server's files, or the owner of a \
                  registered table): raw SQL can `SET ROLE` to it; revoke the membership",
                 roles.join(", ")
+            ),
+            PrivilegedRole::CanCreate(places) => write!(
+                f,
+                "can create objects in {}: a schema, function, operator or table it creates can \
+                 stand in for a built-in function or a registered table wherever a search_path \
+                 names that schema; revoke CREATE, and let the owner role create objects",
+                places.join(", ")
             ),
             PrivilegedRole::LoginRoleUnknown => f.write_str(
                 "logged in as a role the server does not show (no pg_stat_activity row for this \
@@ -192,14 +224,50 @@ pub enum Error {
         statement: KeyValue,
     },
 
+    /// A statement (or a request for a table's RLS statements) names a table
+    /// that the registered tables ([`TableSet`](tenancy_core::ddl::TableSet))
+    /// do not hold. Only registered tables get row-level security from
+    /// `apply_schema` and are audited, so an unregistered tenant table may
+    /// have no policy at all. Nothing was sent to the database.
+    #[error(
+        "table `{table}` (`{type_name}`) is not registered; nothing was sent: add it to the \
+         `TableSet` the pool was made with (`.with::<{type_name}>()`): only registered tables \
+         get row-level security from `apply_schema` and are audited"
+    )]
+    UnregisteredTable {
+        /// The table, schema-qualified where the statement would have named
+        /// its schema.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+    },
+
+    /// A statement was built from a table type that names a registered table
+    /// but describes it differently from the type that is registered (a
+    /// `#[global_table]` on a tenant table's name, a second
+    /// `#[tenant_scoped]` struct with another tenant column): its statements
+    /// would not be scoped the way the table's policy is. Nothing was sent
+    /// to the database.
+    #[error(
+        "`{type_name}` describes table `{table}` differently from `{registered}`, which is \
+         registered ({difference}); nothing was sent: build the statement from `{registered}`, \
+         or give `{type_name}` a table of its own"
+    )]
+    TableRegisteredDifferently {
+        /// The table, schema-qualified.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+        /// The Rust type registered for the table.
+        registered: &'static str,
+        /// How the two descriptions differ.
+        difference: String,
+    },
+
     /// A role of the pool's session (the current role, the session role or
     /// the role it logged in as) would skip row-level security, or can make
     /// itself such a role. Checked on every new connection the pool opens.
-    #[error(
-        "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
-         NOBYPASSRLS NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
-         (to accept this role anyway, say why with `TenantPoolOptions::allow_rls_bypassing_role`)"
-    )]
+    #[error("role `{role}` {problem}. {}", problem.fix())]
     PrivilegedRole {
         /// The refused role: the role the pool connected as, or the role it
         /// switched to.
@@ -409,6 +477,23 @@ pub enum Error {
     )]
     SchemaDrift {
         /// Each difference, with the SQL that repairs it.
+        findings: Vec<crate::audit::Finding>,
+    },
+
+    /// `apply_schema` applied the schema, then found, in the same
+    /// transaction, that the catalog checks ([`audit::verify`](crate::audit::verify))
+    /// still report problems: a table would stay protected otherwise than
+    /// the library protects it (another permissive policy, privileges
+    /// granted by hand, an application role that can create objects...).
+    /// Everything was rolled back.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "after applying the schema the catalog checks still found problems, so nothing was \
+         changed (all of it was rolled back); fix each, then apply the schema again:{}",
+        crate::audit::list(findings)
+    )]
+    SchemaNotProtected {
+        /// Each problem, with the SQL that fixes it.
         findings: Vec<crate::audit::Finding>,
     },
 

@@ -1,12 +1,14 @@
 //! The one place built statements are admitted and executed, for tenant
 //! transactions and the owner pool alike: the scope check, building for the
-//! backend's dialect, and running with sqlx.
+//! backend's dialect and the registered tables' schema, the registry check,
+//! and running with sqlx.
 
 use core::future::Future;
 use core::marker::PhantomData;
 
 use sqlx::{AssertSqlSafe, Executor};
-use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope};
+use tenancy_core::ddl::{Registration, TableSet, describe_difference};
+use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope, TableMeta};
 
 use crate::backend::Backend;
 use crate::ident::Identifier;
@@ -25,19 +27,24 @@ pub(crate) enum Runner {
 }
 
 impl Runner {
-    /// Checks the statement's scope, builds it for `DB`, and checks the
-    /// scope of what was built, which is what is sent. Nothing reaches the
-    /// server for a statement refused here.
-    /// Tables declared without a schema are qualified with `schema`, the
-    /// schema of the place the statement runs.
+    /// Checks the statement's scope, builds it for `DB` with tables declared
+    /// without a schema in `schema` (the schema of the place it runs: the
+    /// registered tables', or a tenant's own), and checks what was built,
+    /// which is what is sent: its scope, and that every table it references
+    /// is one `tables` holds, described by the very type the statement was
+    /// built from. Nothing reaches the server for a statement refused here.
     pub(crate) fn prepare<DB: Backend>(
         self,
+        tables: &TableSet,
         statement: &impl BuildStatement,
         schema: &Identifier,
     ) -> Result<Statement, Error> {
         self.admit(statement.scope())?;
         let built = statement.build_in(DB::DIALECT, schema)?;
         self.admit(built.scope())?;
+        for &table in built.tables() {
+            registered(tables, table, schema.as_str())?;
+        }
         Ok(built)
     }
 
@@ -64,6 +71,27 @@ impl Runner {
                 Err(Error::TenantStatementOnOwnerPool { statement })
             }
         }
+    }
+}
+
+/// Refuses `table` unless `tables` holds it. A table the set does not know
+/// may have no row-level security at all (only registered tables get it
+/// from `apply_schema`, and only they are audited); one the set knows under
+/// another type is scoped differently from what its policy enforces.
+fn registered(tables: &TableSet, table: &'static TableMeta, schema: &str) -> Result<(), Error> {
+    let name = || format!("{}.{}", table.schema_or(schema), table.name);
+    match tables.registration(table)? {
+        Registration::Registered => Ok(()),
+        Registration::RegisteredAs(known) => Err(Error::TableRegisteredDifferently {
+            table: name(),
+            type_name: table.type_name,
+            registered: known.type_name,
+            difference: describe_difference(known, table),
+        }),
+        Registration::Unregistered => Err(Error::UnregisteredTable {
+            table: name(),
+            type_name: table.type_name,
+        }),
     }
 }
 

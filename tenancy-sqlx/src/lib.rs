@@ -29,7 +29,7 @@
 //!
 //! // The application connects as a role RLS applies to; a superuser,
 //! // BYPASSRLS or owner role is refused here.
-//! let pool = TenantPool::connect("postgres://app@db/shop", TenantPoolOptions::new().tables(&tables)).await?;
+//! let pool = TenantPool::connect("postgres://app@db/shop", TenantPoolOptions::new(&tables)).await?;
 //!
 //! // Per request, with the tenant your authentication layer verified:
 //! let tenant = TenantId::from_verified(42);
@@ -119,9 +119,10 @@
 //! }
 //!
 //! # async fn run() -> Result<(), tenancy_sqlx::Error> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<Note>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
-//!     .apply_schema(&TableSet::new().with::<Note>())
+//!     .apply_schema(&tables)
 //!     .await?;
 //!
 //! let tenant = TenantId::from_verified(7);
@@ -193,6 +194,8 @@ mod role;
 #[cfg(feature = "postgres")]
 mod router;
 mod row;
+#[cfg(feature = "postgres")]
+mod search_path;
 mod setting;
 mod transaction;
 

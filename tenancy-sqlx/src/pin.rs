@@ -17,13 +17,14 @@ use crate::setting::SettingName;
 ///
 /// ```
 /// use std::time::Duration;
+/// use tenancy_sqlx::ddl::TableSet;
 /// use tenancy_sqlx::{PlanCacheMode, TenantPoolOptions, TransactionSettings};
 ///
 /// let settings = TransactionSettings::new()
 ///     .statement_timeout(Duration::from_secs(5))
 ///     .lock_timeout(Duration::from_millis(500))
 ///     .plan_cache_mode(PlanCacheMode::ForceCustomPlan);
-/// let options = TenantPoolOptions::new().transaction_settings(settings);
+/// let options = TenantPoolOptions::new(&TableSet::new()).transaction_settings(settings);
 /// assert_eq!(
 ///     options.settings().statement_timeout_value(),
 ///     Some(Duration::from_secs(5))

@@ -21,59 +21,61 @@ use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
 use crate::{Postgres, execute::execute_text, role::SessionCheck};
 
-/// How a [`TenantPool`] is set up: the tenant setting, the registered
-/// tables, and which roles it accepts.
+/// How a [`TenantPool`] is set up: the application's registered tables
+/// (with them the schema of tables declared without one and the setting
+/// that carries the tenant), and which roles it accepts.
+///
+/// The [`TableSet`] is the one place these are configured: the pool sets
+/// the tenant in the set's setting, which is the one the policies of
+/// [`RlsPolicy::statements`](crate::rls::RlsPolicy::statements) for the
+/// same set read, and it runs only statements on the set's tables.
 ///
 /// ```
+/// use tenancy_sqlx::ddl::TableSet;
 /// use tenancy_sqlx::{SettingName, TenantPoolOptions};
 ///
-/// let options = TenantPoolOptions::new().setting(SettingName::new("myapp.tenant")?);
-/// assert_eq!(options.setting_name().as_str(), "myapp.tenant");
+/// let tables = TableSet::new().with_setting(SettingName::new("myapp.tenant")?);
+/// let options = TenantPoolOptions::new(&tables);
+/// assert_eq!(options.table_set().setting().as_str(), "myapp.tenant");
 /// # Ok::<(), tenancy_sqlx::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// A pool for raw SQL only can be made with an empty set: its transactions
+/// set the tenant, and refuse every built statement
+/// ([`Error::UnregisteredTable`]).
+#[derive(Debug, Clone)]
 pub struct TenantPoolOptions {
-    setting: SettingName,
-    // Read by the PostgreSQL session check only: SQLite has no roles.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    accept_creating_role: Option<String>,
     settings: TransactionSettings,
     transaction_pooler: bool,
 }
 
 impl TenantPoolOptions {
-    /// Defaults: setting `app.tenant_id`, no registered tables, and a role
-    /// that bypasses row-level security is refused.
+    /// A pool of `tables`: its transactions run statements on these tables
+    /// only, and on PostgreSQL it refuses to connect as a role that owns any
+    /// of them (or has the privileges of their owner). A role that owns a
+    /// table with row-level security enabled is refused whether or not it
+    /// is registered; registering the tables also catches an owner before
+    /// RLS is set up. A role that bypasses row-level security is refused.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(tables: &TableSet) -> Self {
+        TenantPoolOptions {
+            tables: tables.clone(),
+            accept_bypassing_role: None,
+            accept_creating_role: None,
+            settings: TransactionSettings::default(),
+            transaction_pooler: false,
+        }
     }
 
-    /// The setting that carries the tenant; it must match the one in the RLS
-    /// policies ([`rls::RlsPolicy`](crate::rls::RlsPolicy)).
+    /// The registered tables.
     #[must_use]
-    pub fn setting(mut self, setting: SettingName) -> Self {
-        self.setting = setting;
-        self
-    }
-
-    /// The setting that carries the tenant.
-    #[must_use]
-    pub fn setting_name(&self) -> &SettingName {
-        &self.setting
-    }
-
-    /// The application's tables: the pool refuses to connect as a role that
-    /// owns any of them (or has the privileges of their owner). A role that
-    /// owns a table with row-level security enabled is refused whether or
-    /// not it is registered; registering the tables also catches an owner
-    /// before RLS is set up.
-    #[must_use]
-    pub fn tables(mut self, tables: &TableSet) -> Self {
-        self.tables = tables.clone();
-        self
+    pub fn table_set(&self) -> &TableSet {
+        &self.tables
     }
 
     /// Accepts a role that is a superuser, has `BYPASSRLS` or `CREATEROLE`,
@@ -86,6 +88,22 @@ impl TenantPoolOptions {
     #[must_use]
     pub fn allow_rls_bypassing_role(mut self, reason: impl Into<String>) -> Self {
         self.accept_bypassing_role = Some(reason.into());
+        self
+    }
+
+    /// Accepts a role that can create objects: one with `CREATE` on the
+    /// database (which creates schemas) or on any schema. Such a role can
+    /// create a function, operator or table that a `search_path` naming
+    /// that schema finds before the built-in one or the registered table,
+    /// so the pool refuses it unless told why. The reason is logged at
+    /// `WARN` on target `tenancy::pool` every time the pool opens a
+    /// connection; an empty reason is refused when the pool connects
+    /// ([`Error::MissingReason`]). A role accepted with
+    /// [`allow_rls_bypassing_role`](Self::allow_rls_bypassing_role) needs
+    /// no second reason: the policies do not confine it anyway.
+    #[must_use]
+    pub fn allow_role_that_creates_objects(mut self, reason: impl Into<String>) -> Self {
+        self.accept_creating_role = Some(reason.into());
         self
     }
 
@@ -182,7 +200,7 @@ impl<DB: Backend> Clone for TenantPool<DB> {
 impl<DB: Backend> core::fmt::Debug for TenantPool<DB> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TenantPool")
-            .field("setting", &self.shared.setting)
+            .field("tables", &self.shared.tables)
             .field("refused", &self.shared.refusal().is_some())
             .field("pool", &self.pool)
             .finish()
@@ -205,8 +223,9 @@ impl<DB: Backend> TenantPool<DB> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let pin = Pin::new(&self.shared.setting, tenant.key_value(), &self.settings);
-        self.begin_pinned(tenant, pin, DB::DIALECT.default_schema())
+        let tables = &self.shared.tables;
+        let pin = Pin::new(tables.setting(), tenant.key_value(), &self.settings);
+        self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
             .await
     }
 
@@ -220,8 +239,8 @@ impl<DB: Backend> TenantPool<DB> {
         tenant: &TenantId<K>,
         schema: &Identifier,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let pin =
-            Pin::new(&self.shared.setting, tenant.key_value(), &self.settings).in_schema(schema);
+        let setting = self.shared.tables.setting();
+        let pin = Pin::new(setting, tenant.key_value(), &self.settings).in_schema(schema);
         self.begin_pinned(tenant, pin, schema).await
     }
 
@@ -245,6 +264,7 @@ impl<DB: Backend> TenantPool<DB> {
         Ok(TenantTransaction::new(
             connection,
             *tenant,
+            Arc::clone(&self.shared.tables),
             schema.clone(),
             self.persistent,
         ))
@@ -269,10 +289,16 @@ impl<DB: Backend> TenantPool<DB> {
         self.persistent
     }
 
-    /// The setting that carries the tenant.
+    /// The setting that carries the tenant: the registered tables'.
     #[must_use]
     pub fn setting(&self) -> &SettingName {
-        &self.shared.setting
+        self.shared.tables.setting()
+    }
+
+    /// The registered tables the pool was made with.
+    #[must_use]
+    pub fn tables(&self) -> &TableSet {
+        &self.shared.tables
     }
 
     /// The number of connections open, borrowed or idle.
@@ -312,7 +338,7 @@ impl<DB: Backend> TenantPool<DB> {
         // A setting the backend cannot send fails here, not on every
         // `begin`: rendering a pin is the one check of its fields.
         let any_key = tenancy_core::KeyValue::I64(0);
-        DB::begin_statement(&Pin::new(&shared.setting, any_key, &settings))?;
+        DB::begin_statement(&Pin::new(shared.tables.setting(), any_key, &settings))?;
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
@@ -337,10 +363,10 @@ impl TenantPool<Postgres> {
     /// [`connect_with`](Self::connect_with)).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
+    /// # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
     /// use tenancy_sqlx::{TenantPool, TenantPoolOptions};
     ///
-    /// let pool = TenantPool::connect("postgres://app@localhost/shop", TenantPoolOptions::new()).await?;
+    /// let pool = TenantPool::connect("postgres://app@localhost/shop", TenantPoolOptions::new(&tables)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn connect(url: &str, options: TenantPoolOptions) -> Result<Self, Error> {
@@ -362,7 +388,12 @@ impl TenantPool<Postgres> {
     /// which raw SQL could `SET ROLE` to. A superuser login that switched to
     /// the application role (`options=-c role=..` in the URL, or `SET
     /// SESSION AUTHORIZATION`) is refused too: `RESET ROLE` or `RESET
-    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused
+    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused too,
+    /// unless [`TenantPoolOptions::allow_role_that_creates_objects`] says
+    /// why: a role with `CREATE` on the database or on any schema
+    /// ([`PrivilegedRole::CanCreate`](crate::PrivilegedRole::CanCreate)),
+    /// which could put a function or table where a `search_path` finds it
+    /// first. Refused
     /// whatever the options, with [`Error::SessionTenantDefault`]: sessions
     /// that start with the tenant setting already set, which outside a
     /// tenant transaction would act as that tenant instead of seeing no row.
@@ -388,11 +419,11 @@ impl TenantPool<Postgres> {
     ) -> Result<Self, Error> {
         // A set with two descriptions of one table is refused before use.
         let check = SessionCheck::new(
-            options.tables.tables()?,
-            options.setting.clone(),
+            &options.tables,
             options.accept_bypassing_role.as_deref(),
+            options.accept_creating_role.as_deref(),
         )?;
-        let shared = Shared::new(options.setting.clone());
+        let shared = Shared::new(options.tables.clone());
         let on_connect = Arc::clone(&shared);
         let pooler = options.transaction_pooler;
         let pool_options = pool_options.after_connect(move |connection, _metadata| {

@@ -153,14 +153,14 @@ impl RouterOptions {
 /// ([`Error::TenantNotFound`]); nothing is sent to its place.
 ///
 /// ```no_run
-/// # async fn run(pool: tenancy_sqlx::TenantPool, app: sqlx::PgPool) -> Result<(), tenancy_sqlx::Error> {
+/// # async fn run(pool: tenancy_sqlx::TenantPool, app: sqlx::PgPool, tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
 /// use tenancy_sqlx::directory::TableDirectory;
 /// use tenancy_sqlx::{RouterOptions, TenantId, TenantPoolOptions, TenantRouter};
 ///
 /// let router = TenantRouter::new(
 ///     TableDirectory::new(app),
 ///     pool,
-///     TenantPoolOptions::new(),
+///     TenantPoolOptions::new(&tables),
 ///     RouterOptions::new(),
 /// )?;
 /// let tx = router.begin(&TenantId::from_verified(42)).await?;

@@ -1,7 +1,10 @@
 //! A transaction opened for one tenant.
 
+use std::sync::Arc;
+
 use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
+use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
@@ -10,8 +13,9 @@ use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
-/// runs is checked against its tenant before anything is sent, and on
-/// PostgreSQL the row-level security policies filter by the same tenant.
+/// runs is checked against its tenant and against the pool's registered
+/// tables before anything is sent, and on PostgreSQL the row-level security
+/// policies filter by the same tenant.
 ///
 /// Made by [`TenantPool::begin`](crate::TenantPool::begin). It ends with
 /// [`commit`](Self::commit) or [`rollback`](Self::rollback); dropping it
@@ -30,8 +34,11 @@ use crate::{DecodeRow, Error};
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
-    /// Where tables declared without a schema are: the pool's schema, or
-    /// the tenant's own in a schema-per-tenant placement.
+    /// The pool's registered tables: statements are refused on a table
+    /// they describe differently or do not hold.
+    tables: Arc<TableSet>,
+    /// Where tables declared without a schema are: the registered tables'
+    /// schema, or the tenant's own in a schema-per-tenant placement.
     schema: Identifier,
     /// Whether statements are sqlx's named, cached prepared statements, or
     /// unnamed ones (behind a transaction-mode pooler).
@@ -77,12 +84,14 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     pub(crate) fn new(
         connection: PoolConnection<DB>,
         tenant: TenantId<K>,
+        tables: Arc<TableSet>,
         schema: Identifier,
         persistent: bool,
     ) -> Self {
         TenantTransaction {
             connection,
             tenant,
+            tables,
             schema,
             persistent,
             state: State {
@@ -109,14 +118,20 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// A statement checked against the transaction's tenant and built for
     /// its schema.
     fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
-        Runner::Tenant(self.tenant.key_value()).prepare::<DB>(statement, &self.schema)
+        Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, statement, &self.schema)
     }
 
     /// Runs a query and decodes every row with [`sqlx::FromRow`].
     ///
-    /// A statement built for another tenant, or across all tenants, is
-    /// refused before anything is sent ([`Error::TenantMismatch`],
-    /// [`Error::CrossTenantInTenantTransaction`]).
+    /// Refused before anything is sent: a statement built for another
+    /// tenant, or across all tenants ([`Error::TenantMismatch`],
+    /// [`Error::CrossTenantInTenantTransaction`]), and one on a table that
+    /// the pool's [`TableSet`] does not hold ([`Error::UnregisteredTable`])
+    /// or describes with another type ([`Error::TableRegisteredDifferently`]:
+    /// a `#[global_table]` on a tenant table's name, a second struct with
+    /// another tenant column). Tables declared without a schema are
+    /// qualified by the transaction's schema ([`schema`](Self::schema)): the set's,
+    /// or the tenant's own.
     pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,

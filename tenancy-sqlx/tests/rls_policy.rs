@@ -600,3 +600,40 @@ async fn a_context_switched_by_raw_sql_leaves_builder_statements_seeing_nothing(
     tx.rollback().await?;
     Ok(())
 }
+
+/// The tenant setting is configured once, on the `TableSet`: the policies
+/// `apply_schema` creates read the very setting the pool made with the same
+/// set carries the tenant in, so a custom setting filters rows instead of
+/// hiding all of them.
+#[tokio::test]
+async fn a_custom_setting_reaches_the_pool_and_the_policies_from_one_table_set() -> TestResult {
+    use tenancy_sqlx::{Postgres, TenantPool, TenantPoolOptions};
+    use tenancy_test::shop::tables::{Customer, table_set};
+
+    let db = tenancy_sqlx::testing::TestDatabase::create().await?;
+    let tables = table_set().with_setting(SettingName::new("myapp.org")?);
+    owner_pool(&db)
+        .await?
+        .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    sqlx::raw_sql("INSERT INTO plans (id, name) VALUES (1, 'free')")
+        .execute(&db.owner_pool().await?)
+        .await?;
+    let pool =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
+    assert_eq!(pool.setting().as_str(), "myapp.org");
+    for (key, email) in [(A, "a@one.test"), (B, "b@two.test")] {
+        let mut tx = pool.begin(&tenant(key)).await?;
+        tx.execute(customer(&tenant(key), email)).await?;
+        tx.commit().await?;
+    }
+    let mut tx = pool.begin(&tenant(A)).await?;
+    let built: Vec<Customer> = tx.fetch_all(Customer::select(&tenant(A))).await?;
+    let raw: Vec<String> = sqlx::query_scalar("SELECT email FROM customers")
+        .fetch_all(tx.raw_connection())
+        .await?;
+    tx.rollback().await?;
+    assert_eq!(built.len(), 1);
+    assert_eq!(raw, ["a@one.test"], "the policy reads the pool's setting");
+    Ok(())
+}

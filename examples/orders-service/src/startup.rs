@@ -125,7 +125,8 @@ fn setup_capability() -> Result<CrossTenant, tenancy_sqlx::Error> {
 pub async fn open_sqlite(
     url: &str,
 ) -> Result<(TenantPool<Sqlite>, OwnerPool<Sqlite>), StartupError> {
-    let pool = TenantPool::<Sqlite>::connect_sqlite(url, TenantPoolOptions::new()).await?;
+    let pool = TenantPool::<Sqlite>::connect_sqlite(url, TenantPoolOptions::new(&schema::tables()))
+        .await?;
     let owner = pool.owner_pool(setup_capability()?);
     owner.apply_schema(&schema::tables()).await?;
     Ok((pool, owner))
@@ -140,10 +141,12 @@ pub async fn open_postgres(
 ) -> Result<(TenantPool<Postgres>, OwnerPool<Postgres>), StartupError> {
     let app: PgConnectOptions = app_url.parse().map_err(StartupError::InvalidUrl)?;
     let tables = schema::tables();
-    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?).await?;
+    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?)
+        .await?
+        .with_tables(&tables);
     let policy = RlsPolicy::for_role(app.get_username())?;
     owner.apply_schema(&tables, &policy).await?;
-    let options = TenantPoolOptions::new().tables(&tables);
+    let options = TenantPoolOptions::new(&tables);
     let pool = TenantPool::<Postgres>::connect(app_url, options).await?;
     Ok((pool, owner))
 }

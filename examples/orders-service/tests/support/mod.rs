@@ -13,7 +13,7 @@ use orders_service::routes::customers::CustomerOrder;
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Customer, ExportAudit, Order, OrderItem};
 use orders_service::seed::{self, ACME, DemoTenant, GLOBEX};
-use orders_service::startup;
+use orders_service::{schema, startup};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tenancy_sqlx::DecodeRow;
@@ -147,7 +147,8 @@ impl TestApp {
             database.admin_pool().await?,
             CrossTenant::with_reason("tests: count rows as the superuser")
                 .expect("a stated reason"),
-        );
+        )
+        .with_tables(&schema::tables());
         let store = Store::Postgres(pool.clone(), reader);
         start(pool, &owner, store, Some(database)).await
     }

@@ -37,9 +37,10 @@ impl TenantPool<Sqlite> {
     ///
     /// ```
     /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
+    /// use tenancy_sqlx::ddl::TableSet;
     /// use tenancy_sqlx::{TenantId, TenantPool, TenantPoolOptions};
     ///
-    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&TableSet::new())).await?;
     /// let tx = pool.begin(&TenantId::from_verified(7)).await?;
     /// tx.commit().await?;
     /// # Ok(()) }
@@ -79,7 +80,7 @@ impl TenantPool<Sqlite> {
         connect_options: SqliteConnectOptions,
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
-        let shared = Shared::new(options.setting_name().clone());
+        let shared = Shared::new(options.table_set().clone());
         Self::built(
             pool_options,
             connect_options.foreign_keys(true),
@@ -93,10 +94,11 @@ impl TenantPool<Sqlite> {
     /// capability: for creating the tables
     /// ([`OwnerPool::<Sqlite>::apply_schema`](OwnerPool::apply_schema)) and
     /// for statements across tenants. SQLite has no roles, so the two pools
-    /// differ only in what they accept.
+    /// differ only in what they accept. It checks its statements against
+    /// this pool's registered tables ([`OwnerPool::with_tables`]).
     #[must_use]
     pub fn owner_pool(&self, capability: CrossTenant) -> OwnerPool<Sqlite> {
-        OwnerPool::from_pool(self.sqlx_pool().clone(), capability)
+        OwnerPool::from_pool(self.sqlx_pool().clone(), capability).with_tables(self.tables())
     }
 }
 
