@@ -339,6 +339,138 @@ pub enum Error {
         key: String,
     },
 
+    /// A transaction setting of the pool that cannot be sent: a duration
+    /// over PostgreSQL's maximum, or a setting the backend does not have.
+    /// Refused when the pool is made.
+    #[error("the transaction setting `{name}` cannot be applied: {reason}")]
+    InvalidTransactionSetting {
+        /// The setting (`statement_timeout`, `search_path`, ...).
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// A statement failed because sqlx's named prepared statement was
+    /// missing on the server connection, or was already there: the pool
+    /// reaches PostgreSQL through a pooler in transaction mode (PgBouncer
+    /// before 1.21, RDS Proxy...), which gives consecutive transactions
+    /// different server connections and shares them between clients. A
+    /// transaction it happened in is aborted; a pool whose connection check
+    /// it happened in is not made.
+    #[error(
+        "a statement failed ({message}): the pool seems to reach \
+         PostgreSQL through a transaction-mode pooler, where sqlx's named prepared statements do \
+         not survive from one transaction to the next; make the pool with \
+         `TenantPoolOptions::behind_transaction_pooler()` (and use `.persistent(false)` on raw \
+         queries)"
+    )]
+    PreparedStatementBehindPooler {
+        /// The server's message.
+        message: String,
+    },
+
+    /// The tenant directory has no entry for this tenant. Nothing was sent
+    /// to any tenant's place.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} is not in the tenant directory: provision it before serving it")]
+    TenantNotFound {
+        /// The tenant.
+        tenant: KeyValue,
+    },
+
+    /// The tenant's directory entry is not active: suspended, being moved,
+    /// or deleted. Nothing was sent to its place.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "tenant {tenant} is {status}, so its transactions are refused{}",
+        match status {
+            crate::directory::TenantStatus::Moving => ": retry once the move has switched it",
+            crate::directory::TenantStatus::Suspended => " until it is made active again",
+            _ => "",
+        }
+    )]
+    TenantUnavailable {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Its status.
+        status: crate::directory::TenantStatus,
+    },
+
+    /// A tenant directory entry that does not validate: a schema name that
+    /// is not an identifier, a database URL that does not parse, an unknown
+    /// status or placement. It is never used.
+    #[cfg(feature = "postgres")]
+    #[error("invalid tenant directory entry: {reason}")]
+    InvalidDirectoryEntry {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A move of a tenant between placements that cannot start or resume
+    /// as asked. Nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} cannot be moved: {reason}")]
+    MoveRefused {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Why.
+        reason: String,
+    },
+
+    /// The target of a move did not hold exactly the source's rows after
+    /// the copy. The move was undone: the copy removed, the tenant active
+    /// at the source, which was never changed.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "moving tenant {tenant} failed verification on `{table}` (source: {at_source}; target: \
+         {at_target}); the move was undone and the tenant is active where it was"
+    )]
+    MoveVerificationFailed {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The first table that differed.
+        table: String,
+        /// Rows and checksum at the source.
+        at_source: String,
+        /// Rows and checksum at the target.
+        at_target: String,
+    },
+
+    /// The migrations of a new tenant's schema or database did not all
+    /// apply: the tenant was not recorded in the directory, so it is not
+    /// served.
+    #[cfg(feature = "postgres")]
+    #[error("provisioning `{target}` failed, so the tenant was not recorded: {report}")]
+    ProvisioningFailed {
+        /// The schema or database.
+        target: String,
+        /// What the migration runner reported.
+        report: String,
+    },
+
+    /// Every place in the router's cache of database pools stayed taken
+    /// (pools being made, or closing while their connections are borrowed)
+    /// for the whole acquire timeout.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "no place for another tenant database pool: all {max_pools} stayed in use for {waited:?};          raise `RouterOptions::max_database_pools` or the acquire timeout"
+    )]
+    PoolCacheFull {
+        /// The cache's bound.
+        max_pools: usize,
+        /// How long the request waited.
+        waited: core::time::Duration,
+    },
+
+    /// Router options that cannot hold: fewer database connections than
+    /// pools, or no pool.
+    #[cfg(feature = "postgres")]
+    #[error("invalid router options: {reason}")]
+    InvalidRouterOptions {
+        /// Why.
+        reason: String,
+    },
+
     /// `OwnerPool::apply_schema` found existing tables that differ from
     /// their registered structs in ways its `CREATE .. IF NOT EXISTS` DDL
     /// cannot repair. Nothing was changed.
@@ -408,6 +540,22 @@ pub enum Error {
         /// Its SQL type, for the message.
         sql_type: String,
     },
+}
+
+impl Error {
+    /// The error of a statement the adapter ran: a prepared statement that
+    /// a transaction-mode pooler lost or duplicated says so.
+    pub(crate) fn from_execution<DB: crate::Backend>(error: sqlx::Error) -> Self {
+        if DB::is_prepared_statement_mismatch(&error) {
+            return Error::PreparedStatementBehindPooler {
+                message: error
+                    .as_database_error()
+                    .map(|error| error.message().to_owned())
+                    .unwrap_or_default(),
+            };
+        }
+        Error::Database(error)
+    }
 }
 
 impl From<IdentifierError> for Error {

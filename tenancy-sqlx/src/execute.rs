@@ -11,6 +11,7 @@ use tenancy_core::ddl::{Registration, TableSet, describe_difference};
 use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope, TableMeta};
 
 use crate::backend::Backend;
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// Who runs a statement, and so which scopes it admits.
@@ -27,18 +28,18 @@ pub(crate) enum Runner {
 
 impl Runner {
     /// Checks the statement's scope, builds it for `DB` with tables declared
-    /// without a schema in the schema of `tables`, and checks what was
-    /// built, which is what is sent: its scope, and that every table it
-    /// references is one `tables` holds, described by the very type the
-    /// statement was built from. Nothing reaches the server for a statement
-    /// refused here.
+    /// without a schema in `schema` (the schema of the place it runs: the
+    /// registered tables', or a tenant's own), and checks what was built,
+    /// which is what is sent: its scope, and that every table it references
+    /// is one `tables` holds, described by the very type the statement was
+    /// built from. Nothing reaches the server for a statement refused here.
     pub(crate) fn prepare<DB: Backend>(
         self,
         tables: &TableSet,
         statement: &impl BuildStatement,
+        schema: &Identifier,
     ) -> Result<Statement, Error> {
         self.admit(statement.scope())?;
-        let schema = tables.schema(DB::DIALECT);
         let built = statement.build_in(DB::DIALECT, schema)?;
         self.admit(built.scope())?;
         for &table in built.tables() {
@@ -100,10 +101,15 @@ pub(crate) trait Fetch<DB: Backend> {
     /// The result.
     type Output: Send;
 
-    /// Runs `statement` on `connection`.
+    /// Runs `statement` on `connection`, as a named prepared statement that
+    /// sqlx caches when `persistent`, else as the unnamed one, which lives
+    /// only until the next statement (behind a transaction-mode pooler a
+    /// named statement may be missing on, or clash with, the server
+    /// connection of the next transaction).
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c
     where
         Self: 'c;
@@ -124,12 +130,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for AllRows<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_all(DB::executor(connection))
     }
 }
@@ -140,12 +148,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for FirstRow<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_optional(DB::executor(connection))
     }
 }
@@ -156,12 +166,14 @@ impl<DB: Backend> Fetch<DB> for RowsAffected {
     async fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> Result<u64, sqlx::Error>
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         let done = sqlx::query_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .execute(DB::executor(connection))
             .await?;
         Ok(DB::rows_affected(&done))

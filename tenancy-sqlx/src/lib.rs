@@ -243,6 +243,9 @@ pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod directory;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod drift;
 mod error;
 mod execute;
@@ -258,14 +261,23 @@ pub mod manifest;
 #[cfg(feature = "migrate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
 pub mod migrate;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod moves;
 mod owner;
+mod pin;
 mod pool;
+#[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
+pub mod provision;
 mod refusal;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
+#[cfg(feature = "postgres")]
+mod router;
 mod row;
 #[cfg(feature = "postgres")]
 mod search_path;
@@ -276,7 +288,10 @@ pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
 pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError, TenantWork};
 pub use owner::OwnerPool;
+pub use pin::{PlanCacheMode, TransactionSettings};
 pub use pool::{TenantPool, TenantPoolOptions};
+#[cfg(feature = "postgres")]
+pub use router::{RouterOptions, TenantRouter};
 pub use row::DecodeRow;
 pub use transaction::TenantTransaction;
 
@@ -297,7 +312,7 @@ pub use tenancy_core::{
     ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
     Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
     IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JoinKind, JoinTarget, KeyValue,
-    Numeric, Operand, Ordered, Ordering, OrderingList, Select, Selectable, SettingName,
+    Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable, SettingName,
     SettingNameError, SqlType, Statement, StatementScope, Subquery, Table, TableAlias, TableMeta,
     TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql,
     TenantWitness, TextColumn, Union, Update, Window, WindowFunction, ddl, functions, global_table,

@@ -256,7 +256,7 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 'p {
-        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
+        self.run::<AllRows<R>>(self.prepared(&statement))
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
@@ -264,13 +264,18 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 'p {
-        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
+        self.run::<FirstRow<R>>(self.prepared(&statement))
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
-        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&self.tables, &statement))
-            .await
+        self.run::<RowsAffected>(self.prepared(&statement)).await
+    }
+
+    /// `statement` checked and built for the registered tables, in their
+    /// schema.
+    fn prepared(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        Runner::CrossTenant.prepare::<DB>(&self.tables, statement, self.tables.schema(DB::DIALECT))
     }
 
     /// The one body of the statement methods, given the statement checked
@@ -297,7 +302,7 @@ impl<DB: Backend> OwnerPool<DB> {
                 "cross-tenant statement"
             );
             let mut connection = self.pool.acquire().await?;
-            Ok(F::fetch(&mut connection, statement).await?)
+            Ok(F::fetch(&mut connection, statement, true).await?)
         }
     }
 }

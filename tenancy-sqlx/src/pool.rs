@@ -11,13 +11,15 @@ use tenancy_core::ddl::TableSet;
 use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
-use crate::backend::{Access, Backend, DefaultBackend};
+use crate::backend::{Backend, DefaultBackend};
 use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::ident::Identifier;
+use crate::pin::{Pin, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
-use crate::{Postgres, role::SessionCheck};
+use crate::{Postgres, execute::execute_text, role::SessionCheck};
 
 /// How a [`TenantPool`] is set up: the application's registered tables
 /// (with them the schema of tables declared without one and the setting
@@ -48,6 +50,8 @@ pub struct TenantPoolOptions {
     accept_bypassing_role: Option<String>,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_creating_role: Option<String>,
+    settings: TransactionSettings,
+    transaction_pooler: bool,
 }
 
 impl TenantPoolOptions {
@@ -63,6 +67,8 @@ impl TenantPoolOptions {
             tables: tables.clone(),
             accept_bypassing_role: None,
             accept_creating_role: None,
+            settings: TransactionSettings::default(),
+            transaction_pooler: false,
         }
     }
 
@@ -100,6 +106,49 @@ impl TenantPoolOptions {
         self.accept_creating_role = Some(reason.into());
         self
     }
+
+    /// The limits every transaction of the pool opens with (timeouts,
+    /// `plan_cache_mode`, read-only), set in the same simple query as
+    /// `BEGIN` and the tenant, so they cost no round trip.
+    #[must_use]
+    pub fn transaction_settings(mut self, settings: TransactionSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The limits every transaction of the pool opens with.
+    #[must_use]
+    pub fn settings(&self) -> &TransactionSettings {
+        &self.settings
+    }
+
+    /// The pool reaches PostgreSQL through a pooler in transaction mode
+    /// (PgBouncer's `pool_mode = transaction`, RDS Proxy), which runs
+    /// consecutive transactions of one connection on different server
+    /// connections and shares each server connection between clients.
+    ///
+    /// sqlx's named prepared statements do not survive that: a statement
+    /// prepared in one transaction is missing in the next, or clashes with
+    /// the same name prepared by another client. With this option the
+    /// pool's connections keep no statement cache, built statements run as
+    /// unnamed statements (one more round trip each: parse, then execute,
+    /// both inside the transaction, so on its server connection), and each
+    /// new connection's role check runs inside a transaction that removes
+    /// the statements it prepared. Without it, the clash is reported as
+    /// [`Error::PreparedStatementBehindPooler`], never as sqlx's `prepared
+    /// statement "sqlx_s_1" does not exist`.
+    ///
+    /// Everything else already holds behind such a pooler: the tenant and
+    /// every pin are transaction-local, and the clean-up after raw SQL runs
+    /// inside the transaction, so it reaches the server connection the raw
+    /// SQL ran on. Raw SQL's own queries should be `.persistent(false)`, and
+    /// session-level `SET` in raw SQL outside a tenant transaction reaches
+    /// other clients of the pooler: do not.
+    #[must_use]
+    pub fn behind_transaction_pooler(mut self) -> Self {
+        self.transaction_pooler = true;
+        self
+    }
 }
 
 /// A pool of connections for tenant work: the only way to get a
@@ -132,6 +181,9 @@ impl TenantPoolOptions {
 pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     shared: Arc<Shared>,
+    settings: Arc<TransactionSettings>,
+    /// Whether statements are named and cached (not behind a pooler).
+    persistent: bool,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -139,6 +191,8 @@ impl<DB: Backend> Clone for TenantPool<DB> {
         TenantPool {
             pool: self.pool.clone(),
             shared: Arc::clone(&self.shared),
+            settings: Arc::clone(&self.settings),
+            persistent: self.persistent,
         }
     }
 }
@@ -169,11 +223,36 @@ impl<DB: Backend> TenantPool<DB> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let statement = DB::begin_statement(
-            self.shared.tables.setting(),
-            tenant.key_value(),
-            Access::ReadWrite,
-        )?;
+        let tables = &self.shared.tables;
+        let pin = Pin::new(tables.setting(), tenant.key_value(), &self.settings);
+        self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
+            .await
+    }
+
+    /// Opens a transaction for `tenant` whose statements are built for
+    /// `schema`, the tenant's own, and whose `search_path` is pinned to it
+    /// in the same simple query as `BEGIN` (schema per tenant). The schema
+    /// comes from the tenant directory, validated.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) async fn begin_in_schema<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let setting = self.shared.tables.setting();
+        let pin = Pin::new(setting, tenant.key_value(), &self.settings).in_schema(schema);
+        self.begin_pinned(tenant, pin, schema).await
+    }
+
+    /// The one body of `begin`: the pin rendered (and so checked) before a
+    /// connection is taken, then sent as the one simple query of `BEGIN`.
+    async fn begin_pinned<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        pin: Pin<'_>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let statement = DB::begin_statement(&pin)?;
         let mut connection = self.acquire().await?;
         let mut guard = CloseUnlessBegun::new(&mut connection);
         DB::TransactionManager::begin(
@@ -186,6 +265,8 @@ impl<DB: Backend> TenantPool<DB> {
             connection,
             *tenant,
             Arc::clone(&self.shared.tables),
+            schema.clone(),
+            self.persistent,
         ))
     }
 
@@ -199,6 +280,13 @@ impl<DB: Backend> TenantPool<DB> {
             return Err(refusal.to_error());
         }
         Ok(connection)
+    }
+
+    /// Whether the pool's statements are sqlx's named, cached ones (not
+    /// behind a transaction-mode pooler).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn statements_persistent(&self) -> bool {
+        self.persistent
     }
 
     /// The setting that carries the tenant: the registered tables'.
@@ -244,16 +332,28 @@ impl<DB: Backend> TenantPool<DB> {
         pool_options: sqlx::pool::PoolOptions<DB>,
         connect_options: <DB::Connection as sqlx::Connection>::Options,
         shared: Arc<Shared>,
+        options: &TenantPoolOptions,
     ) -> Result<Self, Error> {
+        let settings = options.settings.clone();
+        // A setting the backend cannot send fails here, not on every
+        // `begin`: rendering a pin is the one check of its fields.
+        let any_key = tenancy_core::KeyValue::I64(0);
+        DB::begin_statement(&Pin::new(shared.tables.setting(), any_key, &settings))?;
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
-            .await?;
+            .await
+            .map_err(Error::from_execution::<DB>)?;
         if let Some(refusal) = shared.refusal() {
             pool.close().await;
             return Err(refusal.to_error());
         }
-        Ok(TenantPool { pool, shared })
+        Ok(TenantPool {
+            pool,
+            shared,
+            settings: Arc::new(settings),
+            persistent: !options.transaction_pooler,
+        })
     }
 }
 
@@ -323,21 +423,39 @@ impl TenantPool<Postgres> {
             options.accept_bypassing_role.as_deref(),
             options.accept_creating_role.as_deref(),
         )?;
-        let shared = Shared::new(options.tables);
+        let shared = Shared::new(options.tables.clone());
         let on_connect = Arc::clone(&shared);
+        let pooler = options.transaction_pooler;
         let pool_options = pool_options.after_connect(move |connection, _metadata| {
             let check = check.clone();
             let shared = Arc::clone(&on_connect);
             Box::pin(async move {
+                // Behind a transaction-mode pooler the check's statements
+                // must share one server connection, and leave none of their
+                // prepared statements on it for another client to clash with.
+                if pooler {
+                    execute_text::<Postgres>(connection, "BEGIN".to_owned()).await?;
+                }
+                let refusal = check.run(connection).await?;
+                if pooler {
+                    let end = "DEALLOCATE ALL; COMMIT".to_owned();
+                    execute_text::<Postgres>(connection, end).await?;
+                }
                 // A refused connection is kept, not failed: sqlx would retry
                 // a failing hook until the acquire timed out. `acquire` hands
                 // out nothing once a refusal is recorded.
-                if let Some(refusal) = check.run(connection).await? {
+                if let Some(refusal) = refusal {
                     shared.refuse(refusal);
                 }
                 Ok(())
             })
         });
-        Self::built(pool_options, connect_options, shared).await
+        let connect_options = match pooler {
+            // Nothing cached that the next transaction's server connection
+            // would not have.
+            true => connect_options.statement_cache_capacity(0),
+            false => connect_options,
+        };
+        Self::built(pool_options, connect_options, shared, &options).await
     }
 }

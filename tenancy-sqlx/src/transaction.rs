@@ -9,6 +9,7 @@ use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
@@ -33,9 +34,15 @@ use crate::{DecodeRow, Error};
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
-    /// The pool's registered tables: statements are built for their schema
-    /// and refused on a table they describe differently or do not hold.
+    /// The pool's registered tables: statements are refused on a table
+    /// they describe differently or do not hold.
     tables: Arc<TableSet>,
+    /// Where tables declared without a schema are: the registered tables'
+    /// schema, or the tenant's own in a schema-per-tenant placement.
+    schema: Identifier,
+    /// Whether statements are sqlx's named, cached prepared statements, or
+    /// unnamed ones (behind a transaction-mode pooler).
+    persistent: bool,
     state: State,
 }
 
@@ -78,11 +85,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         connection: PoolConnection<DB>,
         tenant: TenantId<K>,
         tables: Arc<TableSet>,
+        schema: Identifier,
+        persistent: bool,
     ) -> Self {
         TenantTransaction {
             connection,
             tenant,
             tables,
+            schema,
+            persistent,
             state: State {
                 open: true,
                 ..State::default()
@@ -96,6 +107,20 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &self.tenant
     }
 
+    /// The schema the transaction's statements name for tables declared
+    /// without one: the pool's, or the tenant's own schema when the tenant
+    /// lives in one (its `search_path` is pinned there too).
+    #[must_use]
+    pub fn schema(&self) -> &Identifier {
+        &self.schema
+    }
+
+    /// A statement checked against the transaction's tenant and built for
+    /// its schema.
+    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, statement, &self.schema)
+    }
+
     /// Runs a query and decodes every row with [`sqlx::FromRow`].
     ///
     /// Refused before anything is sent: a statement built for another
@@ -105,13 +130,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// or describes with another type ([`Error::TableRegisteredDifferently`]:
     /// a `#[global_table]` on a tenant table's name, a second struct with
     /// another tenant column). Tables declared without a schema are
-    /// qualified by the set's schema.
+    /// qualified by the transaction's schema ([`schema`](Self::schema)): the set's,
+    /// or the tenant's own.
     pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
-        let prepared =
-            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
+        let prepared = self.prepare(&statement);
         self.run::<AllRows<R>>(prepared)
     }
 
@@ -130,15 +155,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
-        let prepared =
-            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
+        let prepared = self.prepare(&statement);
         self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let prepared =
-            Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, &statement);
+        let prepared = self.prepare(&statement);
         self.run::<RowsAffected>(prepared).await
     }
 
@@ -153,6 +176,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         prepared: Result<Statement, Error>,
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
         let tenant = self.tenant.key_value();
+        let persistent = self.persistent;
         let TenantTransaction {
             connection, state, ..
         } = self;
@@ -162,12 +186,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            let result = F::fetch(connection, statement).await;
+            let result = F::fetch(connection, statement, persistent).await;
             state.in_flight = false;
             if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
                 state.aborted = true;
             }
-            Ok(result?)
+            match result {
+                Err(error) => Err(Error::from_execution::<DB>(error)),
+                Ok(output) => Ok(output),
+            }
         }
     }
 

@@ -21,8 +21,11 @@ impl TenantPool<Sqlite> {
     /// **SQLite has no Row Level Security**: the builder's tenant predicate
     /// is the only runtime guard, and raw SQL through
     /// [`TenantTransaction::raw_connection`](crate::TenantTransaction::raw_connection)
-    /// sees every tenant's rows. `options` change nothing here: there is no
-    /// setting to carry the tenant and no role to check.
+    /// sees every tenant's rows. Of `options`, only
+    /// [`TransactionSettings::read_only`](crate::TransactionSettings::read_only)
+    /// applies: there is no setting to carry the tenant and no role to
+    /// check, and a pool with timeouts or a plan cache mode, which SQLite
+    /// does not have, is refused ([`Error::InvalidTransactionSetting`]).
     ///
     /// An in-memory database lives as long as a connection to it is open, so
     /// for one the pool keeps a connection of its own, unused, until the pool
@@ -78,7 +81,13 @@ impl TenantPool<Sqlite> {
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
         let shared = Shared::new(options.table_set().clone());
-        Self::built(pool_options, connect_options.foreign_keys(true), shared).await
+        Self::built(
+            pool_options,
+            connect_options.foreign_keys(true),
+            shared,
+            &options,
+        )
+        .await
     }
 
     /// An owner pool on the same connections, made with a [`CrossTenant`]
