@@ -312,11 +312,12 @@ pub use tenancy_core::{
     ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
     Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
     IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JoinKind, JoinTarget, KeyValue,
-    Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable, SettingName,
-    SettingNameError, SqlType, Statement, StatementScope, Subquery, Table, TableAlias, TableMeta,
-    TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql,
-    TenantWitness, TextColumn, Union, Update, Window, WindowFunction, ddl, functions, global_table,
-    ident, sea_query, tenant_scoped, tenant_sql,
+    MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable,
+    SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
+    StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta,
+    TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql, TenantWitness, TextColumn, Union,
+    Update, Window, WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped,
+    tenant_sql,
 };
 
 /// Support for code the macros generate; not public API (see
