@@ -10,7 +10,8 @@ use super::certificate::{CERTIFICATE_FORMAT, Certificate, CertificateContent, Ce
 use super::error::LifecycleError;
 use super::plan::{ErasureAction, ErasureOptions, ErasurePlan, ErasureStep};
 use super::records::{self, DELETION_CERTIFICATES, DELETION_JOBS};
-use crate::backend::{Access, Internals};
+use crate::backend::Internals;
+use crate::pin::{Pin, TransactionSettings};
 use crate::setting::key_literal;
 use crate::{Error, OwnerPool, Postgres};
 
@@ -90,8 +91,9 @@ impl OwnerPool<Postgres> {
         options: &ErasureOptions,
     ) -> Result<Erasure, Error> {
         let key = key_literal(tenant.key_value())?;
+        let settings = TransactionSettings::new();
         let begin =
-            Postgres::begin_statement(options.setting(), tenant.key_value(), Access::ReadWrite)?;
+            Postgres::begin_statement(&Pin::new(options.setting(), tenant.key_value(), &settings))?;
         tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason(), tenant = %key, "erasure");
         let mut connection = self.pool().acquire().await?;
         // The job's session lock must not outlive the job on a pooled
