@@ -228,7 +228,6 @@ impl<DB: Backend> OwnerPool<DB> {
 
     /// Runs DDL statements in one transaction, each logged on target
     /// `tenancy::cross_tenant` with the capability's reason.
-    #[cfg(feature = "sqlite")]
     pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;

@@ -226,8 +226,10 @@ async fn force_subjects_the_table_owner_to_the_policies() -> TestResult {
     assert_eq!(unforced.len(), 8, "{unforced:?}");
     tx.rollback().await?;
 
-    // The library's default: a policy for the application role only. No
-    // policy applies to the owner, and under FORCE that means no row.
+    // The library's default: the application role's policy, and the owner's
+    // own policy with the same tenant predicate. Under FORCE the owner sees
+    // exactly the tenant it set, as the application does: it never needs
+    // BYPASSRLS, and it never sees every tenant.
     owner_pool(&db)
         .await?
         .apply_rls(
@@ -237,7 +239,10 @@ async fn force_subjects_the_table_owner_to_the_policies() -> TestResult {
         .await?;
     let mut tx = owner.begin().await?;
     sqlx::query(set_a).execute(&mut *tx).await?;
-    assert_eq!(count(&mut tx, "orders").await?, 0);
+    assert_eq!(
+        tenant_ids(&mut tx, "SELECT tenant_id FROM orders").await?,
+        vec![A; 4]
+    );
     tx.rollback().await?;
     Ok(())
 }
@@ -521,9 +526,10 @@ async fn a_security_invoker_view_is_filtered_for_whoever_queries_it() -> TestRes
 /// here the tables' owner. What the application role then sees through it
 /// depends on the policies that apply *to the owner*:
 ///
-/// - library default (policy `TO` the application role) + FORCE: none apply
-///   to the owner, so the view shows no row to anyone — fail-closed, but the
-///   view is useless;
+/// - library default (a policy `TO` the application role, and the owner's
+///   own policy with the same predicate) + FORCE: the owner is filtered by
+///   the setting the application's transaction set, so the view shows the
+///   tenant's rows only;
 /// - policy `TO PUBLIC` + FORCE: the owner is filtered by the same setting,
 ///   which the application's transaction set, so the view shows the
 ///   tenant's rows only;
@@ -548,11 +554,9 @@ async fn a_view_without_security_invoker_is_filtered_as_its_owner() -> TestResul
         tenant_ids(tx.raw_connection(), "SELECT tenant_id FROM orders").await?,
         [A; 4]
     );
-    // ...through the owner's view, no policy applies, and FORCE denies all.
-    assert_eq!(
-        tenant_ids(tx.raw_connection(), through_view).await?,
-        Vec::<i64>::new()
-    );
+    // ...and through the owner's view, the owner's policy confines it to
+    // the same tenant.
+    assert_eq!(tenant_ids(tx.raw_connection(), through_view).await?, [A; 4]);
     tx.rollback().await?;
 
     owner_pool(&db)

@@ -381,7 +381,8 @@ async fn postgres() -> Result<(TestDatabase, TenantPool), tenancy_test::BoxError
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("tenant_sql! tests: set-up")?,
-    );
+    )
+    .with_tables(&table_set());
     owner
         .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;

@@ -195,7 +195,8 @@ pub async fn postgres() -> Result<(TestDatabase, TenantPool<Postgres>), BoxError
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("sales ledger set-up").expect("a stated reason"),
-    );
+    )
+    .with_tables(&tables::table_set());
     owner
         .apply_schema(&tables::table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
