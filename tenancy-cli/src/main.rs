@@ -12,6 +12,7 @@ mod audit;
 mod citus;
 mod cli;
 mod duration;
+mod erase;
 mod error;
 mod input;
 mod migrate;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => migrate::run(args.command).await,
             Command::IsolateTenant(args) => citus::isolate_tenant(args).await,
             Command::Tenants(args) => migrate::tenants(args).await,
+            Command::Erase(args) => erase::run(args).await,
         }
     });
     match outcome {

@@ -17,6 +17,7 @@ mod column_type;
 pub mod ddl;
 mod error;
 mod ident;
+mod keys;
 mod meta;
 mod query;
 mod setting;
@@ -29,8 +30,10 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
+pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
-    ColumnMeta, GlobalTable, InsertRow, SqlType, Table, TableMeta, TenantColumnMeta, TenantScoped,
+    ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
+    TenantScoped,
 };
 pub use query::functions;
 pub use query::{

@@ -286,6 +286,7 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
     let capability = CrossTenant::with_reason("test: a cross-tenant read fans out")?;
     let reader_pool = CrossTenant::with_reason("test: a cross-tenant read fans out")?;
     let across = OwnerPool::from_pool(reader.pool().await?, reader_pool)
+        .with_tables(&table_set())
         .fetch_all::<Order>(Order::select_across_tenants(&capability))
         .await;
     let message = across
@@ -341,8 +342,7 @@ async fn the_tenants_table_must_be_a_global_table_of_the_set() -> TestResult {
 #[tokio::test]
 async fn the_audit_checks_the_layout_and_the_setting_on_a_coordinator() -> TestResult {
     let (db, owner, _) = distributed_shop().await?;
-    let setting = tenancy_sqlx::SettingName::default();
-    let findings = owner.verify(&table_set(), &setting).await?;
+    let findings = owner.verify(&table_set()).await?;
     assert_eq!(findings, [], "{findings:#?}");
 
     let admin = db.coordinator().admin_pool().await?;
@@ -353,7 +353,7 @@ async fn the_audit_checks_the_layout_and_the_setting_on_a_coordinator() -> TestR
     .execute(&admin)
     .await?;
     let kinds: Vec<FindingKind> = owner
-        .verify(&table_set(), &setting)
+        .verify(&table_set())
         .await?
         .into_iter()
         .map(|finding| finding.kind)
@@ -375,7 +375,7 @@ async fn the_audit_checks_the_layout_and_the_setting_on_a_coordinator() -> TestR
     owner
         .apply_rls(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
-    let findings = owner.verify(&table_set(), &setting).await?;
+    let findings = owner.verify(&table_set()).await?;
     let not_distributed: Vec<&str> = findings
         .iter()
         .filter(|finding| finding.kind == FindingKind::CitusNotDistributed)

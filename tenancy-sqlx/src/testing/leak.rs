@@ -23,10 +23,12 @@
 //!     pub body: String,
 //! }
 //!
+//! # #[cfg(feature = "sqlite")]
 //! # async fn leak_test() -> Result<(), LeakTestError> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<Note>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a non-empty reason"))
-//!     .apply_schema(&TableSet::new().with::<Note>())
+//!     .apply_schema(&tables)
 //!     .await?;
 //!
 //! let (a, b) = (TenantId::from_verified(1), TenantId::from_verified(2));
@@ -52,6 +54,7 @@
 //! report.assert_no_leak();
 //! report.assert_sees_own_values();
 //! # Ok(()) }
+//! # #[cfg(feature = "sqlite")]
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::from)
 //! #     .map_err(tenancy_sqlx::Error::from)?.block_on(leak_test())?;
 //! # Ok::<(), LeakTestError>(())

@@ -123,6 +123,13 @@
 //! it the call fails with [`TestSupportError::CitusMissing`]. Starting the
 //! three nodes takes a few seconds, each database about a second.
 //!
+//! # Behind PgBouncer
+//!
+//! [`PgBouncer::start`] starts a real PgBouncer (`pool_mode = transaction`,
+//! a server pool of the size asked for, the test roles as its users) in
+//! front of a [`TestDatabase`], on a free port, from `PATH` or `/usr/sbin`;
+//! it stops when dropped or when the test process exits.
+//!
 //! # Cleaning up
 //!
 //! A throwaway cluster disappears with the test process, databases and all.
@@ -143,6 +150,7 @@ mod cluster;
 mod database;
 mod error;
 pub mod leak;
+mod pgbouncer;
 mod reaper;
 mod roles;
 mod run_as;
@@ -154,5 +162,6 @@ pub use citus::{CITUS_WORKERS, CitusTestDatabase};
 pub use database::{TestDatabase, TestRole};
 pub use error::TestSupportError;
 pub use leak::{LeakReport, LeakTest, LeakTestError, TenantSeed};
+pub use pgbouncer::PgBouncer;
 pub use roles::{APP_ROLE, OWNER_ROLE, RoleAttribute};
 pub use server::DATABASE_URL_ENV;
