@@ -340,9 +340,10 @@ impl Checker {
         let live = catalog::LiveTable::read(connection, oid).await?;
         let mut targets = Vec::with_capacity(table.foreign_keys().len());
         for key in table.foreign_keys() {
-            let schema = key.target_schema().or(table.schema()).map(str::to_owned);
-            let schema = match schema {
-                Some(schema) => Some(Identifier::new("schema", &schema)?),
+            // A target declared without a schema is the set's (the DDL
+            // names it so), not the referencing table's.
+            let schema = match key.target_schema() {
+                Some(schema) => Some(Identifier::new("schema", schema)?),
                 None => placement.cloned(),
             };
             let quoted =

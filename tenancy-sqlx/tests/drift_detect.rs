@@ -172,6 +172,35 @@ async fn the_generated_schema_has_no_drift_for_any_column_type() -> TestResult {
     Ok(())
 }
 
+/// A table declared in its own schema may reference one declared without:
+/// the key's target is then the set's schema's table, as the DDL names it,
+/// not a table of the referencing table's schema.
+#[tokio::test]
+async fn a_key_from_another_schema_to_the_sets_schema_is_no_drift() -> TestResult {
+    #[tenant_scoped(schema = "billing", table = "invoices")]
+    struct Invoice {
+        tenant_id: i64,
+        #[tenancy(primary_key)]
+        id: i64,
+        #[tenancy(references = v1::Customer)]
+        customer_id: i64,
+    }
+    let db = TestDatabase::create().await?;
+    execute(
+        &db.admin_pool().await?,
+        &format!(
+            "CREATE SCHEMA billing AUTHORIZATION {}",
+            tenancy_sqlx::testing::OWNER_ROLE
+        ),
+    )
+    .await?;
+    let owner = owner(db.owner_pool().await?);
+    let tables = v1::tables().with::<Invoice>();
+    owner.apply_schema(&tables, &policy()).await?;
+    assert_eq!(drift_of(&owner, &tables, None).await?, []);
+    Ok(())
+}
+
 /// The new user's experience: a field added to the struct. `apply_schema`
 /// used to succeed and the first insert to fail with `column "priority" of
 /// relation "comments" does not exist`.
