@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use sqlx::postgres::PgConnectOptions;
+use tenancy_sqlx::citus;
 use tenancy_sqlx::lifecycle::append_only_statements;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::{
@@ -166,12 +167,27 @@ pub async fn open_postgres(
     // it, and a trigger refuses UPDATE and DELETE for everyone.
     let role = tenancy_sqlx::Identifier::new("role", app.get_username())
         .map_err(tenancy_sqlx::Error::from)?;
-    for statement in append_only_statements(ExportAudit::meta(), Some(&role))? {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-            .execute(owner.pool())
+    let mut tx = owner
+        .pool()
+        .begin()
+        .await
+        .map_err(tenancy_sqlx::Error::from)?;
+    if citus::is_coordinator(&mut tx).await? {
+        // Citus runs a distributed table's triggers on its shards, and only
+        // when told to: this one raises and reads nothing, which is safe
+        // there.
+        sqlx::raw_sql("SET LOCAL citus.enable_unsafe_triggers TO on")
+            .execute(&mut *tx)
             .await
             .map_err(tenancy_sqlx::Error::from)?;
     }
+    for statement in append_only_statements(ExportAudit::meta(), Some(&role))? {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut *tx)
+            .await
+            .map_err(tenancy_sqlx::Error::from)?;
+    }
+    tx.commit().await.map_err(tenancy_sqlx::Error::from)?;
     let options = TenantPoolOptions::new(&tables);
     let pool = TenantPool::<Postgres>::connect(app_url, options).await?;
     Ok((pool, owner))

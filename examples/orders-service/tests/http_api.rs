@@ -1,4 +1,6 @@
-//! Every endpoint over real HTTP, on SQLite and on PostgreSQL: tenant A
+//! Every endpoint over real HTTP, on SQLite and on PostgreSQL (and, with
+//! the `citus` feature, on a Citus cluster whose two workers each hold one
+//! of the tenants): tenant A
 //! (Acme) calls it, and the leak-test kit checks that nothing seeded for
 //! tenant B (Globex) comes back; B's ids answer exactly like ids that do not
 //! exist; bad input is refused with a 400 that says what was wrong; and a
@@ -32,6 +34,16 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn $scenario() -> super::TestResult {
                     super::$scenario(&super::TestApp::postgres().await?).await
+                }
+            )*
+        }
+
+        #[cfg(feature = "citus")]
+        mod citus {
+            $(
+                #[tokio::test]
+                async fn $scenario() -> super::TestResult {
+                    super::$scenario(&super::TestApp::citus().await?).await
                 }
             )*
         }

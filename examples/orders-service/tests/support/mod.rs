@@ -17,6 +17,8 @@ use orders_service::{schema, startup};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tenancy_sqlx::DecodeRow;
+#[cfg(feature = "citus")]
+use tenancy_sqlx::testing::CitusTestDatabase;
 use tenancy_sqlx::testing::{LeakReport, LeakTest, TestDatabase};
 use tenancy_sqlx::{
     Backend, BuildStatement, CrossTenant, OwnerPool, Postgres, Sqlite, TenantId, TenantPool,
@@ -114,6 +116,9 @@ pub struct TestApp {
     pub b: Party,
     /// Keeps the PostgreSQL database's handle alive for the test.
     _database: Option<TestDatabase>,
+    /// Keeps the Citus cluster database alive for the test.
+    #[cfg(feature = "citus")]
+    _cluster: Option<CitusTestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -154,6 +159,35 @@ impl TestApp {
         .with_tables(&schema::tables());
         let store = Store::Postgres(pool.clone(), reader);
         start(pool, &owner, store, Some(database)).await
+    }
+
+    /// The service on a fresh database of a Citus cluster (feature
+    /// `citus`), started as the binary does against the coordinator: the
+    /// owner's `apply_schema` distributes the tables by their tenant
+    /// column. The two demo tenants' rows live on different workers.
+    #[cfg(feature = "citus")]
+    pub async fn citus() -> Result<Self, BoxError> {
+        let cluster = CitusTestDatabase::create().await?;
+        let coordinator = cluster.coordinator();
+        let (pool, owner) =
+            startup::open_postgres(&coordinator.app_url(), &coordinator.owner_url()).await?;
+        let reader = OwnerPool::from_pool(
+            coordinator.admin_pool().await?,
+            CrossTenant::with_reason("tests: count rows as the superuser")
+                .expect("a stated reason"),
+        )
+        .with_tables(&schema::tables());
+        let store = Store::Postgres(pool.clone(), reader);
+        let mut app = start(pool, &owner, store, None).await?;
+        let workers = [
+            cluster.worker_of("orders", ACME.id).await?,
+            cluster.worker_of("orders", GLOBEX.id).await?,
+        ];
+        if workers[0] == workers[1] {
+            return Err(format!("both demo tenants hash to worker {}", workers[0]).into());
+        }
+        app._cluster = Some(cluster);
+        Ok(app)
     }
 
     /// The URL of `path` on the running service.
@@ -371,6 +405,8 @@ where
         a,
         b,
         _database: database,
+        #[cfg(feature = "citus")]
+        _cluster: None,
     })
 }
 
