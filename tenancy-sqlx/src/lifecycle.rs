@@ -43,8 +43,9 @@
 //!
 //! [`TenantTransaction::export_tenant`](crate::TenantTransaction::export_tenant)
 //! writes the transaction's tenant's rows of every registered tenant table
-//! as NDJSON, one file per table in foreign-key order, streamed, with an
-//! [`ExportManifest`] of row counts and SHA-256 checksums;
+//! as NDJSON or CSV ([`ExportFormat`]), one file per table in foreign-key
+//! order, streamed, with an [`ExportManifest`] of row counts and SHA-256
+//! checksums;
 //! [`import_tenant`](crate::TenantTransaction::import_tenant) reads it back
 //! into a tenant of the same key (after an erasure, or in another
 //! database), checking every file. Both run in a tenant transaction, on
@@ -60,6 +61,7 @@
 mod catalog;
 #[cfg(feature = "postgres")]
 mod certificate;
+mod csv;
 #[cfg(feature = "postgres")]
 mod erase;
 mod error;
@@ -74,7 +76,7 @@ pub use certificate::{CERTIFICATE_FORMAT, Certificate, CertificateContent, Certi
 #[cfg(feature = "postgres")]
 pub use erase::Erasure;
 pub use error::{LifecycleError, PlanProblem};
-pub use export::{EXPORT_FORMAT, ExportManifest, ExportedTable, MANIFEST_FILE};
+pub use export::{ExportFormat, ExportManifest, ExportedTable, MANIFEST_FILE};
 #[cfg(feature = "postgres")]
 pub use plan::{
     Anonymisation, AnonymisedColumn, DEFAULT_RECORDS_SCHEMA, ErasureAction, ErasureOptions,
