@@ -39,6 +39,14 @@
 //! the owner sees the leaving tenant's rows and no other tenant's. A table
 //! whose policies would hide rows from the owner is refused, not skipped.
 //!
+//! # A tenant with a schema or a database of its own
+//!
+//! [`OwnerPool::remove_tenant`](crate::OwnerPool::remove_tenant) removes a
+//! tenant wherever the tenant directory places it: its entry marked
+//! deleted, its rows erased and certified as above, then its own schema or
+//! database dropped ([`Removal`]); a schema or database that another entry
+//! names, or that holds the shared tables, is refused.
+//!
 //! # Export and import
 //!
 //! [`TenantTransaction::export_tenant`](crate::TenantTransaction::export_tenant)
@@ -70,6 +78,8 @@ mod export;
 mod plan;
 #[cfg(feature = "postgres")]
 mod records;
+#[cfg(feature = "postgres")]
+mod remove;
 
 #[cfg(feature = "postgres")]
 pub use certificate::{CERTIFICATE_FORMAT, Certificate, CertificateContent, CertifiedTable};
@@ -87,3 +97,5 @@ pub use records::{
     DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, append_only_statements,
     records_statements,
 };
+#[cfg(feature = "postgres")]
+pub use remove::Removal;
