@@ -50,9 +50,10 @@
 //! # Export and import
 //!
 //! [`TenantTransaction::export_tenant`](crate::TenantTransaction::export_tenant)
-//! writes the transaction's tenant's rows of every registered tenant table
-//! as NDJSON or CSV ([`ExportFormat`]), one file per table in foreign-key
-//! order, streamed, with an [`ExportManifest`] of row counts and SHA-256
+//! writes the transaction's tenant's rows of every registered tenant table,
+//! and on PostgreSQL of every other table with the tenant column, as NDJSON
+//! or CSV ([`ExportFormat`]), one file per table in foreign-key order,
+//! streamed, with an [`ExportManifest`] of row counts and SHA-256
 //! checksums;
 //! [`import_tenant`](crate::TenantTransaction::import_tenant) reads it back
 //! into a tenant of the same key (after an erasure, or in another

@@ -503,3 +503,93 @@ async fn a_csv_import_refuses_a_changed_header_before_inserting() -> TestResult 
     );
     Ok(())
 }
+
+/// A table with the tenant column that the application never registered:
+/// the erasure empties it, so the export must carry it.
+const TICKETS: &str = "CREATE TABLE support_tickets (
+        tenant_id bigint NOT NULL, id bigint NOT NULL, subject text,
+        PRIMARY KEY (tenant_id, id));
+    INSERT INTO support_tickets VALUES
+        (1, 1, 'cannot log in'), (1, 2, NULL), (2, 1, 'tenant two, keep me');";
+
+async fn tickets(
+    db: &tenancy_sqlx::testing::TestDatabase,
+) -> TestResult<Vec<(i64, i64, Option<String>)>> {
+    Ok(
+        sqlx::query_as("SELECT tenant_id, id, subject FROM support_tickets ORDER BY 1, 2")
+            .fetch_all(&db.admin_pool().await?)
+            .await?,
+    )
+}
+
+#[tokio::test]
+async fn an_unregistered_table_with_the_tenant_column_is_exported_and_imported() -> TestResult {
+    let db = shop(&[1, 2]).await?;
+    let owner = db.owner_pool().await?;
+    sqlx::raw_sql(TICKETS).execute(&owner).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT SELECT, INSERT ON support_tickets TO {APP_ROLE}"
+    )))
+    .execute(&owner)
+    .await?;
+    let all = tickets(&db).await?;
+    let pool = tenant_pool(&db).await?;
+    for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
+        let dir = tempfile::tempdir()?;
+        let mut tx = pool.begin(&tenant(1)).await?;
+        let manifest = tx.export_tenant(&table_set(), dir.path(), format).await?;
+        tx.commit().await?;
+        let names: Vec<(&str, u64)> = manifest
+            .tables
+            .iter()
+            .map(|t| (t.table.as_str(), t.rows))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("customers", 3),
+                ("orders", 4),
+                ("order_items", 8),
+                ("public.support_tickets", 2)
+            ],
+            "{format:?}"
+        );
+        owner_pool(&db)
+            .await?
+            .erase_tenant(&tenant(1), &ErasureOptions::new(&table_set()))
+            .await?;
+        assert_eq!(tickets(&db).await?, all[2..], "the erasure emptied it");
+        let mut tx = pool.begin(&tenant(1)).await?;
+        tx.import_tenant(&table_set(), dir.path()).await?;
+        tx.commit().await?;
+        assert_eq!(
+            tickets(&db).await?,
+            all,
+            "{format:?}: the import brought it back"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_export_refuses_a_tenant_table_its_role_cannot_read() -> TestResult {
+    let db = shop(&[1, 2]).await?;
+    sqlx::raw_sql(TICKETS)
+        .execute(&db.owner_pool().await?)
+        .await?;
+    let pool = tenant_pool(&db).await?;
+    let dir = tempfile::tempdir()?;
+    let mut tx = pool.begin(&tenant(1)).await?;
+    match tx
+        .export_tenant(&table_set(), dir.path(), ExportFormat::Ndjson)
+        .await
+    {
+        Err(Error::Lifecycle(LifecycleError::InvalidExport(message))) => assert!(
+            message.contains("public.support_tickets has the tenant column tenant_id")
+                && message.contains("cannot read it"),
+            "{message}"
+        ),
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+    Ok(())
+}

@@ -1,12 +1,14 @@
 //! Export and import of one tenant's rows, inside that tenant's own
-//! transaction: NDJSON or CSV files, one per registered table, in
-//! foreign-key order, with a manifest of row counts and SHA-256 checksums.
+//! transaction: NDJSON or CSV files, one per table with the tenant column
+//! (registered, then on PostgreSQL the catalog's others), in foreign-key
+//! order, with a manifest of row counts and SHA-256 checksums.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
@@ -214,6 +216,36 @@ impl TableSql {
         })
     }
 
+    /// A table the registry does not know, as the catalog has it: every
+    /// column, ordered by all of them.
+    #[cfg(feature = "postgres")]
+    fn of_catalog(
+        table: &super::catalog::CatalogTable,
+        columns: &[super::catalog::CatalogColumn],
+    ) -> Result<Self, Error> {
+        // The names become file names too: only identifiers.
+        Identifier::new("schema", &table.schema)?;
+        Identifier::new("table", &table.name)?;
+        let tenant = Identifier::new("column", &table.tenant_column)?;
+        let columns = columns
+            .iter()
+            .filter(|column| column.name != table.tenant_column)
+            .map(|column| Identifier::new("column", &column.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let order: Vec<String> = std::iter::once(&tenant)
+            .chain(&columns)
+            .map(Identifier::quoted)
+            .collect();
+        Ok(TableSql {
+            name: table.display(),
+            qualified: table.quoted(),
+            tenant,
+            columns,
+            types: Vec::new(),
+            order_by: order.join(", "),
+        })
+    }
+
     fn file(&self, format: ExportFormat) -> String {
         format!("{}.{}", self.name, format.extension())
     }
@@ -246,7 +278,17 @@ trait ExportSql: Backend {
     /// A query of `(column, type)` of the table whose quoted, qualified name
     /// is `$1`, for a backend that parses text only into a named type.
     const COLUMN_TYPES: Option<&'static str>;
+    /// The tables with a tenant column that `tables` does not register,
+    /// from the live catalog where the backend has one, so that an export
+    /// forgets no table an erasure would empty.
+    fn unregistered<'c>(
+        connection: &'c mut <Self as sqlx::Database>::Connection,
+        tables: &'c TableSet,
+    ) -> BoxFuture<'c, Result<Vec<TableSql>, Error>>;
 }
+
+#[cfg(feature = "postgres")]
+const DB_DIALECT: tenancy_core::Dialect = tenancy_core::Dialect::Postgres;
 
 #[cfg(feature = "postgres")]
 impl ExportSql for crate::Postgres {
@@ -312,6 +354,56 @@ impl ExportSql for crate::Postgres {
             columns.join(", "),
             select.join(", ")
         )
+    }
+
+    fn unregistered<'c>(
+        connection: &'c mut sqlx::PgConnection,
+        tables: &'c TableSet,
+    ) -> BoxFuture<'c, Result<Vec<TableSql>, Error>> {
+        Box::pin(async move {
+            let tenant_columns = super::plan::ErasureOptions::new(tables).tenant_columns()?;
+            let registered: Vec<(String, String)> = tables
+                .tables()?
+                .iter()
+                .map(|table| {
+                    let schema = table
+                        .schema
+                        .unwrap_or_else(|| tables.schema(DB_DIALECT).as_str());
+                    (schema.to_owned(), table.name.to_owned())
+                })
+                .collect();
+            let found = super::catalog::tenant_tables(
+                connection,
+                &tenant_columns,
+                super::plan::DEFAULT_RECORDS_SCHEMA,
+            )
+            .await?;
+            let found: Vec<_> = found
+                .into_iter()
+                .filter(|table| {
+                    !registered
+                        .iter()
+                        .any(|(schema, name)| *schema == table.schema && *name == table.name)
+                })
+                .collect();
+            let oids: Vec<i64> = found.iter().map(|table| table.oid).collect();
+            let keys = super::catalog::foreign_keys(connection, &oids).await?;
+            let mut unregistered = Vec::new();
+            for table in parents_first(found, &keys) {
+                if !(table.schema_usage && table.can_select) {
+                    return Err(LifecycleError::InvalidExport(format!(
+                        "table {} has the tenant column {} but this role cannot read it: grant \
+                         it SELECT (and USAGE on the schema), or the export would leave its rows out",
+                        table.display(),
+                        table.tenant_column
+                    ))
+                    .into());
+                }
+                let columns = super::catalog::columns(connection, table.oid).await?;
+                unregistered.push(TableSql::of_catalog(&table, &columns)?);
+            }
+            Ok(unregistered)
+        })
     }
 
     const COLUMN_TYPES: Option<&'static str> = Some(
@@ -401,6 +493,15 @@ impl ExportSql for crate::Sqlite {
     }
 
     const COLUMN_TYPES: Option<&'static str> = None;
+
+    fn unregistered<'c>(
+        _connection: &'c mut sqlx::SqliteConnection,
+        _tables: &'c TableSet,
+    ) -> BoxFuture<'c, Result<Vec<TableSql>, Error>> {
+        // SQLite has no catalog of tenant columns to search; its tables are
+        // the registered ones.
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// A column SQLite stores as a BLOB, which CSV carries as hex.
@@ -442,8 +543,7 @@ where
     let key = tx.tenant().key_value();
     let bound = integer_key(key)?;
     let mut exported = Vec::new();
-    for table in in_key_order(tables)? {
-        let sql = TableSql::of(table, tables.schema(DB::DIALECT))?;
+    for sql in export_tables::<DB>(tx.raw_connection(), tables).await? {
         let file = sql.file(format);
         let mut out = HashingWriter::new(BufWriter::new(
             File::create(directory.join(&file)).map_err(LifecycleError::from)?,
@@ -519,17 +619,20 @@ where
         .into());
     }
     // Every file is checked before the first row is inserted.
+    let mut known = export_tables::<DB>(tx.raw_connection(), tables).await?;
     let mut plan = Vec::new();
     for entry in &manifest.tables {
-        let table = in_key_order(tables)?
-            .into_iter()
-            .find(|table| table.qualified_name() == entry.table)
+        let at = known
+            .iter()
+            .position(|table| table.name == entry.table)
             .ok_or_else(|| {
                 LifecycleError::InvalidExport(format!(
-                    "table {} of the export is not registered",
+                    "table {} of the export is neither registered nor a table with the tenant \
+                     column in this database",
                     entry.table
                 ))
             })?;
+        let sql = known.swap_remove(at);
         if entry.file.contains('/') || entry.file.contains('\\') || entry.file.starts_with('.') {
             return Err(
                 LifecycleError::InvalidExport(format!("file name `{}`", entry.file)).into(),
@@ -543,7 +646,6 @@ where
             ))
             .into());
         }
-        let sql = TableSql::of(table, tables.schema(DB::DIALECT))?;
         if format == ExportFormat::Csv {
             check_header(directory, entry, &sql)?;
         }
@@ -602,6 +704,41 @@ where
         }
     }
     Ok(manifest)
+}
+
+/// `tables` with every table after the tables of the set it references
+/// (a cycle keeps the catalog's order).
+#[cfg(feature = "postgres")]
+fn parents_first(
+    mut tables: Vec<super::catalog::CatalogTable>,
+    keys: &[super::catalog::ForeignKey],
+) -> Vec<super::catalog::CatalogTable> {
+    let mut ordered: Vec<super::catalog::CatalogTable> = Vec::new();
+    while !tables.is_empty() {
+        let ready = tables.iter().position(|table| {
+            keys.iter().all(|key| {
+                key.child != table.oid
+                    || key.parent == table.oid
+                    || !tables.iter().any(|other| other.oid == key.parent)
+            })
+        });
+        ordered.push(tables.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}
+
+/// What an export writes: the registered tenant tables in foreign-key
+/// order, then the tables with a tenant column that are not registered.
+async fn export_tables<DB: ExportSql>(
+    connection: &mut <DB as sqlx::Database>::Connection,
+    tables: &TableSet,
+) -> Result<Vec<TableSql>, Error> {
+    let mut all = in_key_order(tables)?
+        .into_iter()
+        .map(|table| TableSql::of(table, tables.schema(DB::DIALECT)))
+        .collect::<Result<Vec<_>, _>>()?;
+    all.extend(DB::unregistered(connection, tables).await?);
+    Ok(all)
 }
 
 /// Runs one row's insert: the tenant key as `$1`, the row's JSON as `$2`.
@@ -717,6 +854,11 @@ macro_rules! export_methods {
             /// the whole table in memory), and `manifest.json` with each file's
             /// row count and SHA-256. Returns the manifest.
             ///
+            /// On PostgreSQL it also exports every table of the live catalog that
+            /// has a registered tenant column but is not registered (the tables an
+            /// erasure would empty too), after the registered ones; one this
+            /// transaction's role cannot read is refused, not left out.
+            ///
             /// It reads in this transaction, so it sees exactly this tenant's rows
             /// (on PostgreSQL, RLS filters them too) and one consistent snapshot on
             /// PostgreSQL if the transaction is `REPEATABLE READ`.
@@ -736,7 +878,8 @@ macro_rules! export_methods {
             /// manifest names.
             ///
             /// Refused before anything is inserted when the export is of another
-            /// tenant, names a table `tables` does not register, or has a file
+            /// tenant, names a table that is neither registered in `tables` nor
+            /// (on PostgreSQL) a table with the tenant column, or has a file
             /// whose SHA-256 differs from the manifest's; a malformed record or a
             /// row count that differs returns an error (drop the transaction:
             /// nothing stays). The tenant column of every row is this
