@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqlSafeStr};
-use tenancy_benches::database::{BenchDatabase, execute, quoted};
+use tenancy_benches::database::{BenchDatabase, execute};
 use tenancy_benches::harness::Samples;
 use tenancy_benches::machine::load_average;
 use tenancy_benches::results::{BenchResult, Section, Unit};
 use tenancy_benches::{BenchError, Step};
 use tenancy_sqlx::CrossTenant;
 use tenancy_sqlx::migrate::{FleetReport, Migrations, Runner, RunnerOptions, Target};
-use tenancy_sqlx::testing::OWNER_ROLE;
 
 /// Tenant schemas per run.
 const SCHEMAS: usize = 1_000;
@@ -76,7 +75,7 @@ async fn run() -> Result<(), BenchError> {
     for round in 0..ROUNDS {
         for turn in 0..CONCURRENCY.len() {
             let concurrency = CONCURRENCY[(round + turn) % CONCURRENCY.len()];
-            let copy = copy_of(&seed, &format!("r{round}_c{concurrency}")).await?;
+            let (copy, _) = seed.copy(&format!("r{round}_c{concurrency}")).await?;
             runs.push(migrate(&copy, &targets, round, concurrency).await?);
         }
     }
@@ -165,29 +164,6 @@ async fn schemas(database: &BenchDatabase) -> Result<Vec<Target>, BenchError> {
         .iter()
         .map(|name| Target::schema(name).step("name a schema target"))
         .collect()
-}
-
-/// A database copied from `seed`'s, owned by the same role, reached as
-/// the owner.
-async fn copy_of(seed: &BenchDatabase, suffix: &str) -> Result<PgConnectOptions, BenchError> {
-    let test = seed.test_database();
-    let name = format!("{}_{suffix}", test.name());
-    let admin: PgConnectOptions = test.admin_url().parse().step("parse the superuser's URL")?;
-    let mut admin = PgConnection::connect_with(&admin.database("postgres"))
-        .await
-        .step("connect as the superuser")?;
-    execute(
-        &mut admin,
-        &format!(
-            "CREATE DATABASE {} TEMPLATE {} OWNER {OWNER_ROLE}",
-            quoted("database", &name)?,
-            quoted("database", test.name())?
-        ),
-    )
-    .await?;
-    let _ = admin.close().await;
-    let owner: PgConnectOptions = test.owner_url().parse().step("parse the owner's URL")?;
-    Ok(owner.database(&name))
 }
 
 async fn migrate(

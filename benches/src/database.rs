@@ -6,7 +6,7 @@
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenancy_sqlx::testing::{RoleAttribute, TestDatabase, TestRole};
+use tenancy_sqlx::testing::{OWNER_ROLE, RoleAttribute, TestDatabase, TestRole};
 use tenancy_sqlx::{Identifier, Statement};
 
 use crate::error::{BenchError, Step};
@@ -57,6 +57,58 @@ impl BenchDatabase {
         let done = execute(&admin, "CHECKPOINT").await;
         admin.close().await;
         done
+    }
+
+    /// A database copied from this one with `CREATE DATABASE .. TEMPLATE`
+    /// (which copies files, where loading rows again would run SQL), owned
+    /// by the same role and named `<this database>_<suffix>`; returns how to
+    /// reach it as the owner and as the superuser. Nothing may be connected
+    /// to this database while it is copied.
+    pub async fn copy(
+        &self,
+        suffix: &str,
+    ) -> Result<(PgConnectOptions, PgConnectOptions), BenchError> {
+        let test = &self.database;
+        let name = format!("{}_{suffix}", test.name());
+        let admin: PgConnectOptions = test.admin_url().parse().step("parse the superuser's URL")?;
+        let mut server = PgConnection::connect_with(&admin.clone().database("postgres"))
+            .await
+            .step("connect as the superuser")?;
+        execute(
+            &mut server,
+            &format!(
+                "CREATE DATABASE {} TEMPLATE {} OWNER {OWNER_ROLE}",
+                quoted("database", &name)?,
+                quoted("database", test.name())?
+            ),
+        )
+        .await?;
+        let _ = server.close().await;
+        let owner: PgConnectOptions = test.owner_url().parse().step("parse the owner's URL")?;
+        Ok((owner.database(&name), admin.database(&name)))
+    }
+
+    /// Drops a copy made by [`copy`](Self::copy), closing its sessions.
+    pub async fn drop_copy(&self, suffix: &str) -> Result<(), BenchError> {
+        let name = format!("{}_{suffix}", self.database.name());
+        let admin: PgConnectOptions = self
+            .database
+            .admin_url()
+            .parse()
+            .step("parse the superuser's URL")?;
+        let mut server = PgConnection::connect_with(&admin.database("postgres"))
+            .await
+            .step("connect as the superuser")?;
+        execute(
+            &mut server,
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quoted("database", &name)?
+            ),
+        )
+        .await?;
+        let _ = server.close().await;
+        Ok(())
     }
 
     /// `SELECT version()`.

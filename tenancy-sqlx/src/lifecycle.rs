@@ -39,12 +39,22 @@
 //! the owner sees the leaving tenant's rows and no other tenant's. A table
 //! whose policies would hide rows from the owner is refused, not skipped.
 //!
+//! # A tenant with a schema or a database of its own
+//!
+//! [`OwnerPool::remove_tenant`](crate::OwnerPool::remove_tenant) removes a
+//! tenant wherever the tenant directory places it: its entry marked
+//! deleted, its rows erased and certified as above, then its own schema or
+//! database dropped ([`Removal`]); a schema or database that another entry
+//! names, or that holds the shared tables, is refused.
+//!
 //! # Export and import
 //!
 //! [`TenantTransaction::export_tenant`](crate::TenantTransaction::export_tenant)
-//! writes the transaction's tenant's rows of every registered tenant table
-//! as NDJSON, one file per table in foreign-key order, streamed, with an
-//! [`ExportManifest`] of row counts and SHA-256 checksums;
+//! writes the transaction's tenant's rows of every registered tenant table,
+//! and on PostgreSQL of every other table with the tenant column, as NDJSON
+//! or CSV ([`ExportFormat`]), one file per table in foreign-key order,
+//! streamed, with an [`ExportManifest`] of row counts and SHA-256
+//! checksums;
 //! [`import_tenant`](crate::TenantTransaction::import_tenant) reads it back
 //! into a tenant of the same key (after an erasure, or in another
 //! database), checking every file. Both run in a tenant transaction, on
@@ -60,6 +70,7 @@
 mod catalog;
 #[cfg(feature = "postgres")]
 mod certificate;
+mod csv;
 #[cfg(feature = "postgres")]
 mod erase;
 mod error;
@@ -68,13 +79,15 @@ mod export;
 mod plan;
 #[cfg(feature = "postgres")]
 mod records;
+#[cfg(feature = "postgres")]
+mod remove;
 
 #[cfg(feature = "postgres")]
 pub use certificate::{CERTIFICATE_FORMAT, Certificate, CertificateContent, CertifiedTable};
 #[cfg(feature = "postgres")]
 pub use erase::Erasure;
 pub use error::{LifecycleError, PlanProblem};
-pub use export::{EXPORT_FORMAT, ExportManifest, ExportedTable, MANIFEST_FILE};
+pub use export::{ExportFormat, ExportManifest, ExportedTable, MANIFEST_FILE};
 #[cfg(feature = "postgres")]
 pub use plan::{
     Anonymisation, AnonymisedColumn, DEFAULT_RECORDS_SCHEMA, ErasureAction, ErasureOptions,
@@ -85,3 +98,5 @@ pub use records::{
     DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, append_only_statements,
     records_statements,
 };
+#[cfg(feature = "postgres")]
+pub use remove::Removal;

@@ -30,6 +30,18 @@ pub struct Erasure {
     pub longest_batch: Duration,
 }
 
+/// The rows of each table's first batch, before its rate is known.
+const FIRST_BATCH_ROWS: i64 = 1_000;
+
+/// The next batch's rows: as many as the last batch's rate moves in half of
+/// `batch_time`, at least 1, at most twice the last batch and `max`.
+fn next_batch_rows(last: i64, took: Duration, batch_time: Duration, max: i64) -> i64 {
+    let target = batch_time.as_secs_f64() / 2.0;
+    let rate = last as f64 / took.as_secs_f64().max(1e-6);
+    let rows = (rate * target) as i64;
+    rows.clamp(1, last.saturating_mul(2)).min(max).max(1)
+}
+
 /// How many times the job re-plans and re-verifies when rows appear while
 /// it runs, before it reports them.
 const PASSES: usize = 3;
@@ -297,7 +309,8 @@ impl Job<'_> {
     async fn erase_in_batches(&mut self, job_id: i64, step: &ErasureStep) -> Result<(), Error> {
         let sql = self.batch_statement(step)?;
         let max = i64::try_from(self.options.batch_rows).unwrap_or(i64::MAX);
-        let mut limit = max;
+        // Tables differ in cost per row: each starts small and grows.
+        let mut limit = max.min(FIRST_BATCH_ROWS);
         // An anonymising function that is not idempotent would find its own
         // output pending forever: take each row at most once per pass.
         let budget = match step.action() {
@@ -331,13 +344,7 @@ impl Job<'_> {
                 self.mark_done(job_id, step).await?;
                 break;
             }
-            limit = if took > self.options.batch_time {
-                (limit / 2).max(1)
-            } else if took < self.options.batch_time / 4 {
-                limit.saturating_mul(2).min(max)
-            } else {
-                limit
-            };
+            limit = next_batch_rows(limit, took, self.options.batch_time, max);
             if !self.options.pause.is_zero() {
                 tokio::time::sleep(self.options.pause).await;
             }
@@ -537,4 +544,44 @@ async fn remaining(
         .bind(key)
         .fetch_one(connection)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BATCH_TIME: Duration = Duration::from_millis(200);
+
+    #[test]
+    fn a_batch_is_sized_to_take_half_the_batch_time() {
+        // 1,000 rows in 10 ms: 100,000 rows a second, 10,000 in 100 ms, but
+        // never more than twice the last batch.
+        assert_eq!(
+            next_batch_rows(1_000, Duration::from_millis(10), BATCH_TIME, 10_000),
+            2_000
+        );
+        assert_eq!(
+            next_batch_rows(8_000, Duration::from_millis(80), BATCH_TIME, 10_000),
+            10_000
+        );
+        assert_eq!(
+            next_batch_rows(8_000, Duration::from_millis(80), BATCH_TIME, 9_000),
+            9_000
+        );
+    }
+
+    #[test]
+    fn a_slow_batch_shrinks_the_next_in_proportion() {
+        // 10,000 rows in 400 ms: the next takes 100 ms at that rate.
+        assert_eq!(
+            next_batch_rows(10_000, Duration::from_millis(400), BATCH_TIME, 10_000),
+            2_500
+        );
+        // However slow, a batch keeps at least one row.
+        assert_eq!(
+            next_batch_rows(1, Duration::from_secs(60), BATCH_TIME, 10_000),
+            1
+        );
+        assert_eq!(next_batch_rows(5, Duration::ZERO, BATCH_TIME, 10_000), 10);
+    }
 }

@@ -1,4 +1,5 @@
-//! Why a lifecycle job (erasure, export, import) refused or stopped.
+//! Why a lifecycle job (erasure, removal, export, import) refused or
+//! stopped.
 
 /// A table the erasure plan cannot cover, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,16 @@ pub enum LifecycleError {
         tenant: String,
         /// The tables and their remaining (or still identifiable) rows.
         remaining: Vec<(String, i64)>,
+    },
+    /// A tenant's removal would drop a schema or database that is not the
+    /// tenant's alone, or could not finish dropping its own; nothing was
+    /// dropped that is not the tenant's.
+    #[error("removal of tenant {tenant} refused: {reason}")]
+    RemovalRefused {
+        /// The tenant key, as text.
+        tenant: String,
+        /// What is wrong, and how to fix it.
+        reason: String,
     },
     /// An export file or stream could not be written or read.
     #[error("export data: {0}")]

@@ -51,7 +51,8 @@ pub const DEFAULT_RECORDS_SCHEMA: &str = "tenancy";
 
 impl ErasureOptions {
     /// Defaults for the registered `tables`: batches of at most 10,000 rows,
-    /// made smaller when one takes longer than 200 ms; no retained table;
+    /// each sized to hold its locks for about 100 ms and never meant to
+    /// reach 200 ms ([`batch_time`](Self::batch_time)); no retained table;
     /// records in schema [`DEFAULT_RECORDS_SCHEMA`]. The tenant column names
     /// of the registered tables are the ones the catalog is searched for.
     ///
@@ -134,9 +135,11 @@ impl ErasureOptions {
         self
     }
 
-    /// How long one batch should hold its locks: a batch that takes longer
-    /// halves the next one's size, a quick one doubles it (up to
-    /// [`batch_rows`](Self::batch_rows)).
+    /// How long one batch may hold its locks. Each table starts with a small
+    /// batch, and every next batch is sized from the last one's rate to
+    /// take half this time (at most twice the last one's rows, at most
+    /// [`batch_rows`](Self::batch_rows)), so the headroom absorbs a batch
+    /// that runs slower than the one before.
     #[must_use]
     pub fn batch_time(mut self, time: Duration) -> Self {
         self.batch_time = time;
