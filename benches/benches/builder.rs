@@ -9,8 +9,7 @@ use sea_query::{
     Values, WithClause,
 };
 use tenancy_benches::harness::{Contender, Samples, Settings, measure};
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Section, Unit};
 use tenancy_benches::schema::{Account, Order};
 use tenancy_benches::{BenchError, run_main};
 use tenancy_sqlx::functions::count_all;
@@ -43,7 +42,7 @@ struct Workload {
 fn main() -> std::process::ExitCode {
     run_main(|_runtime| {
         let started = Instant::now();
-        let load_average = load_average();
+        let load = Load::at_start();
         let tenant = TenantId::from_verified(TENANT);
         let workloads = [
             Workload {
@@ -96,7 +95,7 @@ fn main() -> std::process::ExitCode {
             description: DESCRIPTION.to_owned(),
             postgres: None,
             elapsed_seconds: started.elapsed().as_secs_f64(),
-            load_average,
+            load,
             sections,
         }
         .save()

@@ -11,8 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use tenancy_benches::database::{BenchDatabase, execute};
 use tenancy_benches::harness::Samples;
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Section, Unit};
 use tenancy_benches::{BenchError, Step};
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::lifecycle::{Erasure, ErasureOptions};
@@ -157,9 +156,9 @@ struct Run {
 
 async fn run() -> Result<(), BenchError> {
     let started = Instant::now();
-    let load_average = load_average();
+    let load = Load::at_start();
     let seed = BenchDatabase::create().await?;
-    load(&seed).await?;
+    seed_rows(&seed).await?;
     seed.checkpoint().await?;
     let mut runs = Vec::new();
     for round in 0..ROUNDS {
@@ -190,7 +189,7 @@ async fn run() -> Result<(), BenchError> {
         description: description(),
         postgres: Some(seed.server_version().await?),
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        load_average,
+        load,
         sections: sections(&runs)?,
     }
     .save()
@@ -222,7 +221,7 @@ fn description() -> String {
 /// Creates the tables, loads both tenants' rows, then protects the tables
 /// with the library's RLS DDL (once forced, even the owner writes only the
 /// rows a policy lets it write).
-async fn load(database: &BenchDatabase) -> Result<(), BenchError> {
+async fn seed_rows(database: &BenchDatabase) -> Result<(), BenchError> {
     let owner = database.owner_pool().await?;
     let tables = tables();
     for statement in tables

@@ -9,8 +9,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqlSafeStr};
 use tenancy_benches::database::{BenchDatabase, execute};
 use tenancy_benches::harness::Samples;
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Section, Unit};
 use tenancy_benches::{BenchError, Step};
 use tenancy_sqlx::CrossTenant;
 use tenancy_sqlx::migrate::{FleetReport, Migrations, Runner, RunnerOptions, Target};
@@ -65,7 +64,7 @@ struct Run {
 
 async fn run() -> Result<(), BenchError> {
     let started = Instant::now();
-    let load_average = load_average();
+    let load = Load::at_start();
     // The schemas are made once and copied for every run: `CREATE DATABASE
     // .. TEMPLATE` copies files, where making 1,000 schemas runs SQL.
     let seed = BenchDatabase::create().await?;
@@ -85,7 +84,7 @@ async fn run() -> Result<(), BenchError> {
         description: description(),
         postgres: Some(seed.server_version().await?),
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        load_average,
+        load,
         sections: vec![section(&runs)?],
     }
     .save()

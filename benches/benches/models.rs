@@ -8,8 +8,7 @@ use std::time::Instant;
 use sqlx::{AssertSqlSafe, PgPool};
 use tenancy_benches::database::{BenchDatabase, POOL_SIZE, connect_options, execute, pool_options};
 use tenancy_benches::harness::{Contender, Settings, Timing, measure};
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Section, Unit};
 use tenancy_benches::schema::Account;
 use tenancy_benches::{BenchError, Step, run_main};
 use tenancy_sqlx::ddl::TableSet;
@@ -45,7 +44,7 @@ const ACCOUNTS_PER_TENANT: i64 = 100;
 fn main() -> std::process::ExitCode {
     run_main(|runtime| {
         let started = Instant::now();
-        let load_average = load_average();
+        let load = Load::at_start();
         let setup = runtime.block_on(Setup::create())?;
         let hits = measure(Settings::TRANSACTIONS, setup.hit_contenders(runtime))?;
         let mut hit_section = Section::new(
@@ -78,7 +77,7 @@ fn main() -> std::process::ExitCode {
             description: DESCRIPTION.to_owned(),
             postgres: Some(setup.postgres.clone()),
             elapsed_seconds: started.elapsed().as_secs_f64(),
-            load_average,
+            load,
             sections: vec![hit_section, miss_section, bounced_section],
         }
         .save()

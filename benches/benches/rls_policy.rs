@@ -12,8 +12,7 @@ use tenancy_benches::data::{
 };
 use tenancy_benches::database::{BenchDatabase, execute, quoted};
 use tenancy_benches::harness::{Settings, measure};
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Plan, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Plan, Section, Unit};
 use tenancy_benches::schema::Order;
 use tenancy_benches::session::{Query, Session, same_outcome};
 use tenancy_benches::{BenchError, Step, run_main};
@@ -44,7 +43,7 @@ const SUB_SELECT_PREDICATE: &str =
 fn main() -> std::process::ExitCode {
     run_main(|runtime| {
         let started = Instant::now();
-        let load_average = load_average();
+        let load = Load::at_start();
         let sizes = skewed_sizes(TENANTS, ORDER_ROWS, SKEW);
         let (large, small) = largest_and_smallest(&sizes);
         let (database, mut sessions) = runtime.block_on(set_up(&sizes))?;
@@ -96,7 +95,7 @@ fn main() -> std::process::ExitCode {
             description: description(large, small),
             postgres: Some(runtime.block_on(database.server_version())?),
             elapsed_seconds: started.elapsed().as_secs_f64(),
-            load_average,
+            load,
             sections,
         }
         .save()

@@ -2,15 +2,18 @@
 //! `(tenant_id, id)` and commits, through the library and the ways users
 //! would otherwise write it, against one PostgreSQL cluster over TCP.
 
+use std::cell::Cell;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, PgPool};
 use tenancy_benches::cpu::{self, Backends};
 use tenancy_benches::data::settle;
 use tenancy_benches::database::{BenchDatabase, POOL_SIZE, connect_options, execute, pool_options};
-use tenancy_benches::harness::{Contender, Samples, Settings, Timing, measure};
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Plan, Section, Unit};
+use tenancy_benches::harness::{Contender, MIN_ROUNDS, Samples, Settings, Timing, measure};
+use tenancy_benches::placement::{Cpus, Placement};
+use tenancy_benches::results::{BenchResult, Load, Plan, Section, Unit};
 use tenancy_benches::schema::Account;
 use tenancy_benches::session::Session;
 use tenancy_benches::{BenchError, Step, run_main};
@@ -42,12 +45,24 @@ const SELECT_ACCOUNT: &str =
 fn main() -> std::process::ExitCode {
     run_main(|runtime| {
         let started = Instant::now();
-        let load_average = load_average();
+        let load = Load::at_start();
         let setup = runtime.block_on(Setup::create())?;
+        let cpus = Cpus::available()?;
         let mut sections = Vec::new();
-        for statements in [1, 10] {
-            let samples = measure_contenders(runtime, &setup, statements)?;
-            sections.push(section(statements, &samples)?);
+        for placement in Placement::ALL {
+            if !cpus.supports(placement) {
+                println!(
+                    "transaction: skipped \"{}\": one vCPU only",
+                    placement.describe()
+                );
+                continue;
+            }
+            cpus.place(placement, setup.contenders.backend_pids()?)?;
+            for workload in Workload::all(placement) {
+                println!("transaction: {}", workload.title());
+                let samples = measure_contenders(runtime, &setup, workload)?;
+                sections.push(section(workload, &samples)?);
+            }
         }
         if let Some(first) = sections.first_mut() {
             first.plans = runtime.block_on(lookup_plans(&setup))?;
@@ -58,11 +73,91 @@ fn main() -> std::process::ExitCode {
             description: DESCRIPTION.to_owned(),
             postgres: Some(setup.postgres.clone()),
             elapsed_seconds: started.elapsed().as_secs_f64(),
-            load_average,
+            load,
             sections,
         }
         .save()
     })
+}
+
+/// One measured configuration: latency (one transaction per sample) or
+/// throughput (concurrent clients for a fixed window per sample), with or
+/// without an idle gap, in one placement.
+#[derive(Debug, Clone, Copy)]
+struct Workload {
+    statements: usize,
+    /// Concurrent clients sharing the contender's pool; `None` for latency.
+    clients: Option<usize>,
+    /// Whether each latency sample waits, sleeping, until the pool has
+    /// taken every connection back before the next one starts.
+    settled: bool,
+    placement: Placement,
+}
+
+/// How long each throughput sample runs its clients.
+const THROUGHPUT_WINDOW: Duration = Duration::from_millis(50);
+
+/// Latency settings: one transaction per sample, as [`Settings::TRANSACTIONS`]
+/// but within 30 s per workload, since there are many workloads.
+const LATENCY: Settings = Settings {
+    time_budget: Some(Duration::from_secs(30)),
+    ..Settings::TRANSACTIONS
+};
+
+/// Throughput settings: one window per sample.
+const THROUGHPUT: Settings = Settings {
+    warmup_rounds: 2,
+    rounds: MIN_ROUNDS,
+    sample_time: Duration::ZERO,
+    time_budget: None,
+};
+
+impl Workload {
+    /// The workloads measured in `placement`: latency back to back (one and
+    /// ten statements), latency with an idle gap before every sample (one
+    /// statement), and throughput at 1, 2, 4 and 8 clients.
+    fn all(placement: Placement) -> Vec<Workload> {
+        let latency = |statements, settled| Workload {
+            statements,
+            clients: None,
+            settled,
+            placement,
+        };
+        let mut workloads = vec![latency(1, false), latency(10, false), latency(1, true)];
+        workloads.extend([1, 2, 4, 8].map(|clients| Workload {
+            statements: 1,
+            clients: Some(clients),
+            settled: false,
+            placement,
+        }));
+        workloads
+    }
+
+    fn title(self) -> String {
+        let statements = match self.statements {
+            1 => "one statement per transaction".to_owned(),
+            n => format!("{n} statements per transaction"),
+        };
+        let placement = self.placement.describe();
+        match (self.clients, self.settled) {
+            (Some(clients), _) => format!(
+                "Throughput, {clients} client{s}, {statements}, {placement}",
+                s = if clients == 1 { "" } else { "s" }
+            ),
+            (None, false) => format!("Latency, {statements}, back to back, {placement}"),
+            (None, true) => {
+                format!("Latency, {statements}, each after an idle gap (pool settled), {placement}")
+            }
+        }
+    }
+
+    fn settings(self) -> Settings {
+        let settings = match self.clients {
+            Some(_) => THROUGHPUT,
+            None => LATENCY,
+        };
+        settings.for_this_run()
+    }
 }
 
 const DESCRIPTION: &str = "\
@@ -72,11 +167,25 @@ One transaction: open it for a tenant, select one row of `accounts` by \
 pool of 4 connections (opened beforehand, kept for the run) to the same throwaway \
 cluster, over TCP on 127.0.0.1, and looks up the same tenants and ids in the same \
 order; every lookup must return its row, so a contender whose tenant context did \
-not reach the server fails instead of measuring an empty result. The contenders \
-take turns transaction by transaction. Wall time runs from asking the pool for a \
-connection to the end of the commit; CPU time adds this process's thread and the \
-contender's server backends, and also counts the work of returning the connection \
-to its pool (the pool's ping, tenaxum's `RESET`).\n\n\
+not reach the server fails instead of measuring an empty result. Wall time runs \
+from asking the pool for a connection to the end of the commit; CPU time adds this \
+process's thread and the contender's server backends.\n\n\
+Where the processes run weighs more than anything a contender does on a small VM, \
+so the benchmark pins its thread and every contender's backends \
+(`sched_setaffinity`, as `taskset` does) and reports each placement separately: \
+client and server on the same vCPU, then on different vCPUs. In each placement:\n\n\
+- **latency, back to back**: the contenders take turns transaction by \
+transaction, each sample starting as soon as the previous one ended, with one and \
+with ten statements;\n\
+- **latency after an idle gap**: each sample first waits, sleeping, until the \
+contender's pool has taken back every connection (its release work counted in the \
+sample): every transaction starts on an idle, cold CPU, as in a lightly loaded \
+service;\n\
+- **throughput at 1, 2, 4 and 8 clients**: per sample, that many concurrent \
+clients run transactions back to back on the contender's pool for a fixed window, \
+the contenders taking turns window by window; the figure is the time per finished \
+transaction (its inverse is the throughput, listed under each table).\n\n\
+The contenders:\n\n\
 - **library**: `pool.begin(&tenant)` sends `BEGIN` and \
 `SET LOCAL \"app\".\"tenant_id\" = '<key>'` as one simple query; \
 statements come from the builder (`Account::select(&tenant).filter(..)`), as the \
@@ -136,6 +245,36 @@ struct Contenders {
     tenaxum_hooks: Pool<sqlx08::PgPool>,
     tenaxum_begin: Pool<sqlx08::PgPool>,
     raw_08: Pool<sqlx08::PgPool>,
+}
+
+impl Contenders {
+    /// The server processes behind every contender's connections, to place
+    /// them; only known when the server runs on this machine.
+    fn backend_pids(&self) -> Result<Vec<i32>, BenchError> {
+        let backends = [
+            &self.library.backends,
+            &self.raw.backends,
+            &self.raw_set.backends,
+            &self.raw_one_query.backends,
+            &self.raw_set_local.backends,
+            &self.raw_set_local_no_rls.backends,
+            &self.tenaxum_hooks.backends,
+            &self.tenaxum_begin.backends,
+            &self.raw_08.backends,
+        ];
+        let mut pids = Vec::new();
+        for backends in backends {
+            let backends = backends.as_ref().ok_or_else(|| {
+                BenchError::message(
+                    "the server's backends are not visible from here: placing them needs the \
+                     server on this machine (unset TENANCY_TEST_DATABASE_URL to use a throwaway \
+                     cluster)",
+                )
+            })?;
+            pids.extend_from_slice(backends.pids());
+        }
+        Ok(pids)
+    }
 }
 
 /// A contender's pool and the server backends of its connections.
@@ -373,92 +512,127 @@ impl Lookup {
 fn measure_contenders(
     runtime: &tokio::runtime::Runtime,
     setup: &Setup,
-    statements: usize,
+    workload: Workload,
 ) -> Result<Vec<Samples>, BenchError> {
-    // Each contender runs `iterations` transactions, numbering them on from
-    // where its previous batch stopped, and reports their wall time and the
-    // CPU time they cost: this thread's and its backends', release work
-    // included.
+    // Each contender numbers its transactions on from where its previous
+    // sample stopped, and reports their wall time and the CPU time they
+    // cost: this thread's and its backends'.
     fn timed<'a, P, F>(
         runtime: &'a tokio::runtime::Runtime,
         name: &'static str,
         pool: &'a Pool<P>,
-        statements: usize,
+        workload: Workload,
         transaction: impl Fn(Lookup, usize) -> F + 'a,
     ) -> Contender<'a>
     where
         F: Future<Output = Result<(), BenchError>>,
     {
-        let mut next = 0_u64;
+        let next = Cell::new(0_u64);
         Contender::new(name, move |iterations| {
             runtime.block_on(async {
                 let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
                 let client_before = cpu::client_thread();
                 let start = Instant::now();
-                for _ in 0..iterations {
-                    transaction(Lookup::nth(next), statements).await?;
-                    next += 1;
-                }
+                let transactions = match workload.clients {
+                    None => {
+                        for _ in 0..iterations {
+                            transaction(Lookup::nth(next.get()), workload.statements).await?;
+                            next.set(next.get() + 1);
+                        }
+                        iterations
+                    }
+                    Some(clients) => {
+                        let deadline = start + THROUGHPUT_WINDOW;
+                        let done = Cell::new(0_u64);
+                        let client = || async {
+                            while Instant::now() < deadline {
+                                let at = Lookup::nth(next.get());
+                                next.set(next.get() + 1);
+                                transaction(at, workload.statements).await?;
+                                done.set(done.get() + 1);
+                            }
+                            Ok::<(), BenchError>(())
+                        };
+                        all_of((0..clients).map(|_| client()).collect()).await?;
+                        if done.get() == 0 {
+                            return Err(BenchError::message(format!(
+                                "{name}: no transaction finished within {THROUGHPUT_WINDOW:?}"
+                            )));
+                        }
+                        done.get()
+                    }
+                };
                 let wall = start.elapsed();
-                pool.settle().await;
+                if workload.settled {
+                    pool.settle().await;
+                }
                 let client = cpu::client_thread().saturating_sub(client_before);
                 let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
                 let cpu = server_before
                     .zip(server_after)
                     .map(|(before, after)| client + after.saturating_sub(before));
-                Ok::<Timing, BenchError>(Timing { wall, cpu })
+                // The harness divides by `iterations`, one window per sample
+                // for throughput: report the time per finished transaction.
+                let per = |time: Duration| match workload.clients {
+                    None => time,
+                    Some(_) => time.div_f64(transactions as f64 * iterations as f64),
+                };
+                Ok::<Timing, BenchError>(Timing {
+                    wall: per(wall),
+                    cpu: cpu.map(per),
+                })
             })
         })
     }
     let pools = &setup.contenders;
     measure(
-        Settings::TRANSACTIONS,
+        workload.settings(),
         vec![
-            timed(runtime, LIBRARY, &pools.library, statements, |at, n| {
+            timed(runtime, LIBRARY, &pools.library, workload, |at, n| {
                 library(&setup.library, at, n)
             }),
-            timed(runtime, RAW, &pools.raw, statements, |at, n| {
+            timed(runtime, RAW, &pools.raw, workload, |at, n| {
                 raw(&pools.raw.pool, at, n)
             }),
-            timed(runtime, RAW_SET, &pools.raw_set, statements, |at, n| {
+            timed(runtime, RAW_SET, &pools.raw_set, workload, |at, n| {
                 raw_set(&pools.raw_set.pool, at, n)
             }),
             timed(
                 runtime,
                 TENAXUM_HOOKS,
                 &pools.tenaxum_hooks,
-                statements,
+                workload,
                 |at, n| tenaxum_hooks(&pools.tenaxum_hooks.pool, at, n),
             ),
             timed(
                 runtime,
                 TENAXUM_BEGIN,
                 &pools.tenaxum_begin,
-                statements,
+                workload,
                 |at, n| tenaxum_begin(&pools.tenaxum_begin.pool, at, n),
             ),
             timed(
                 runtime,
                 RAW_ONE_QUERY,
                 &pools.raw_one_query,
-                statements,
+                workload,
                 |at, n| raw_one_query(&pools.raw_one_query.pool, at, n),
             ),
-            timed(runtime, RAW_08, &pools.raw_08, statements, |at, n| {
+            timed(runtime, RAW_08, &pools.raw_08, workload, |at, n| {
                 raw_08(&pools.raw_08.pool, at, n)
             }),
             timed(
                 runtime,
                 RAW_SET_LOCAL,
                 &pools.raw_set_local,
-                statements,
+                workload,
                 |at, n| raw_set_local(&pools.raw_set_local.pool, RAW_SET_LOCAL, at, n),
             ),
             timed(
                 runtime,
                 RAW_SET_LOCAL_NO_RLS,
                 &pools.raw_set_local_no_rls,
-                statements,
+                workload,
                 |at, n| {
                     raw_set_local(
                         &pools.raw_set_local_no_rls.pool,
@@ -508,23 +682,78 @@ async fn lookup_plans(setup: &Setup) -> Result<Vec<Plan>, BenchError> {
     Ok(plans)
 }
 
-fn section(statements: usize, samples: &[Samples]) -> Result<Section, BenchError> {
-    let title = match statements {
-        1 => "One statement per transaction".to_owned(),
-        n => format!("{n} statements per transaction"),
-    };
-    let mut section = Section::new(title, Unit::Microseconds, samples);
+fn section(workload: Workload, samples: &[Samples]) -> Result<Section, BenchError> {
+    let mut section = Section::new(workload.title(), Unit::Microseconds, samples);
+    // The goals hold for latency back to back; the other workloads are
+    // reported beside it.
+    let goal = |goal: f64| (workload.clients.is_none() && !workload.settled).then_some(goal);
     section
-        .ratio(samples, LIBRARY, RAW, Some(1.03))?
-        .ratio(samples, LIBRARY, RAW_SET, Some(1.0))?
-        .ratio(samples, LIBRARY, TENAXUM_HOOKS, Some(1.0))?
+        .ratio(samples, LIBRARY, RAW, goal(1.03))?
+        .ratio(samples, LIBRARY, RAW_SET, goal(1.0))?
+        .ratio(samples, LIBRARY, TENAXUM_HOOKS, goal(1.0))?
         .ratio(samples, LIBRARY, TENAXUM_BEGIN, None)?
         .ratio(samples, LIBRARY, RAW_SET_LOCAL, None)?
         .ratio(samples, RAW_SET_LOCAL_NO_RLS, RAW, None)?
         .ratio(samples, RAW_SET_LOCAL, RAW_SET_LOCAL_NO_RLS, None)?
         .ratio(samples, RAW_SET_LOCAL, RAW_ONE_QUERY, None)?
         .ratio(samples, TENAXUM_HOOKS, RAW_08, None)?;
+    if let Some(clients) = workload.clients {
+        let throughput: Vec<String> = samples
+            .iter()
+            .map(|samples| {
+                let per_second = 1e9 / samples.summary().median;
+                format!("{}: {per_second:.0}", samples.name)
+            })
+            .collect();
+        section.notes.push(format!(
+            "{clients} concurrent client{s} on one async thread share each contender's pool \
+             of {POOL_SIZE} connections for {window} ms per sample; the figures are wall and \
+             CPU time per finished transaction, so a ratio below 1 means more transactions \
+             per second. Median throughput, transactions per second: {list}.",
+            s = if clients == 1 { "" } else { "s" },
+            window = THROUGHPUT_WINDOW.as_millis(),
+            list = throughput.join("; "),
+        ));
+    } else if !workload.settled {
+        section.notes.push(
+            "Back to back: a sample starts as soon as the previous one ended, so the release \
+             work of a contender's last transaction (the pool's ping, tenaxum's `RESET`) may \
+             overlap the next sample; its backends' CPU time still counts for that contender, \
+             in its next sample."
+                .to_owned(),
+        );
+    }
     Ok(section)
+}
+
+/// Runs `futures` concurrently on this task until all have finished, or
+/// until the first fails.
+async fn all_of<F>(futures: Vec<F>) -> Result<(), BenchError>
+where
+    F: Future<Output = Result<(), BenchError>>,
+{
+    let mut futures: Vec<Option<Pin<Box<F>>>> = futures
+        .into_iter()
+        .map(|future| Some(Box::pin(future)))
+        .collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in &mut futures {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(Ok(())) => *slot = None,
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    })
+    .await
 }
 
 /// A lookup must find its row: no row means the tenant context was wrong.

@@ -48,6 +48,7 @@ fn children_ticks(stat: &str) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct Backends {
     application_name: String,
+    pids: Vec<i32>,
     schedstat: Vec<PathBuf>,
 }
 
@@ -83,8 +84,14 @@ impl Backends {
         }
         Ok(Some(Backends {
             application_name: application_name.to_owned(),
+            pids,
             schedstat,
         }))
+    }
+
+    /// The backends' process ids.
+    pub fn pids(&self) -> &[i32] {
+        &self.pids
     }
 
     /// CPU time these backends have used so far. Read while they are idle,

@@ -95,7 +95,34 @@ pub struct Settings {
 /// Rounds measured at least, whatever the time budget.
 pub const MIN_ROUNDS: usize = 31;
 
+/// Set (to anything) to run benchmarks that honour it in a short
+/// configuration, which proves they work but measures little:
+/// [`Settings::for_this_run`].
+pub const SHORT_RUN_ENV: &str = "TENANCY_BENCH_SHORT";
+
+/// Rounds of a short run.
+const SHORT_ROUNDS: usize = 5;
+
 impl Settings {
+    /// These settings, or a few rounds of them when [`SHORT_RUN_ENV`] is
+    /// set.
+    #[must_use]
+    pub fn for_this_run(self) -> Settings {
+        if std::env::var_os(SHORT_RUN_ENV).is_some() {
+            self.shortened()
+        } else {
+            self
+        }
+    }
+
+    fn shortened(self) -> Settings {
+        Settings {
+            warmup_rounds: self.warmup_rounds.min(2),
+            rounds: self.rounds.min(SHORT_ROUNDS),
+            ..self
+        }
+    }
+
     /// For work that takes nanoseconds to microseconds.
     pub const MICRO: Settings = Settings {
         warmup_rounds: 5,
@@ -317,6 +344,20 @@ mod tests {
         let samples = measure(settings, vec![Contender::sync("noop", || 1)])?;
         assert_eq!(samples[0].nanos_per_iteration.len(), MIN_ROUNDS);
         Ok(())
+    }
+
+    #[test]
+    fn a_short_run_keeps_a_few_rounds() {
+        let short = Settings::TRANSACTIONS.shortened();
+        assert_eq!((short.warmup_rounds, short.rounds), (2, SHORT_ROUNDS));
+        assert_eq!(short.time_budget, Settings::TRANSACTIONS.time_budget);
+        let tiny = Settings {
+            warmup_rounds: 0,
+            rounds: 3,
+            ..Settings::MICRO
+        }
+        .shortened();
+        assert_eq!((tiny.warmup_rounds, tiny.rounds), (0, 3));
     }
 
     #[test]

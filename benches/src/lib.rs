@@ -10,12 +10,16 @@
 //! | `index_order` | a tenant's status query with an index led by `tenant_id` vs by `status` |
 //! | `migrate` | the migration runner on 1,000 tenant schemas × 3 migrations at concurrency 1, 4 and 20 vs "one migration × batches" |
 //! | `erasure` | erasing a tenant of 1,000,000 rows across 6 tables with `erase_tenant` vs a hand-written `DELETE` per table, by wall time and longest transaction |
-//! | `compile-cost` (binary) | building 100 `#[tenant_scoped]` structs vs 100 plain `FromRow` structs |
+//! | `compile-cost` (binary) | building 100 `#[tenant_scoped]` structs vs 100 plain `FromRow` structs, and with `--baseline <revision>` vs the same structs built against the tenancy crates of that revision |
 //!
 //! Each benchmark binary measures its contenders in interleaved rounds
 //! ([`harness`]), so that ratios compare samples taken moments apart, and
 //! saves its figures as JSON ([`results`]); the `bench-report` binary turns
 //! them into the report ([`report`]). This library holds what they share.
+//!
+//! The transaction benchmark places its client and the server's backends on
+//! chosen vCPUs ([`placement`]) and honours [`harness::SHORT_RUN_ENV`], which
+//! shortens it to a few rounds to check that it works.
 
 pub mod cpu;
 pub mod data;
@@ -23,6 +27,7 @@ pub mod database;
 pub mod error;
 pub mod harness;
 pub mod machine;
+pub mod placement;
 pub mod report;
 pub mod results;
 pub mod schema;

@@ -172,11 +172,14 @@ fn benchmark(out: &mut String, number: usize, result: &BenchResult) {
     for section in &result.sections {
         section_text(out, section);
     }
-    let load = result
-        .load_average
-        .as_deref()
-        .map(|load| format!("; load average (1, 5, 15 min) when it started: {load}"))
-        .unwrap_or_default();
+    let load = match (&result.load.start, &result.load.end) {
+        (Some(start), Some(end)) => {
+            format!("; load average (1, 5, 15 min) at its start: {start}, at its end: {end}")
+        }
+        (Some(start), None) => format!("; load average (1, 5, 15 min) at its start: {start}"),
+        (None, Some(end)) => format!("; load average (1, 5, 15 min) at its end: {end}"),
+        (None, None) => String::new(),
+    };
     let _ = write!(
         out,
         "_This benchmark took {}, set-up included{load}._\n\n",
@@ -326,7 +329,7 @@ pub fn duration_text(seconds: f64) -> String {
 mod tests {
     use super::*;
     use crate::harness::Samples;
-    use crate::results::BenchResult;
+    use crate::results::{BenchResult, Load};
 
     fn result() -> BenchResult {
         let samples = [
@@ -356,7 +359,10 @@ mod tests {
             description: "What it measures.".into(),
             postgres: Some("PostgreSQL 17.0".into()),
             elapsed_seconds: 12.0,
-            load_average: Some("1.50 1.20 0.90".into()),
+            load: Load {
+                start: Some("1.50 1.20 0.90".into()),
+                end: Some("3.10 1.60 1.00".into()),
+            },
             sections: vec![section],
         }
     }
@@ -389,7 +395,7 @@ mod tests {
             "| library / raw | 1.050 | 1.025 – 1.075 | ≤ 1.03: **missed** |",
             "| library | 1.05 | 1.02 – 1.07 | 10 |",
             "<details><summary>plan of library</summary>",
-            "load average (1, 5, 15 min) when it started: 1.50 1.20 0.90",
+            "load average (1, 5, 15 min) at its start: 1.50 1.20 0.90, at its end: 3.10 1.60 1.00",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }

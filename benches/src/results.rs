@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BenchError, Step};
 use crate::harness::Samples;
+use crate::machine::load_average;
 use crate::stats::Summary;
 
 /// The environment variable naming the directory results are saved to.
@@ -29,10 +30,32 @@ pub struct BenchResult {
     pub postgres: Option<String>,
     /// Wall time of the whole benchmark, set-up included, in seconds.
     pub elapsed_seconds: f64,
-    /// The machine's load averages (1, 5, 15 minutes) when it started.
-    pub load_average: Option<String>,
+    /// How busy the shared machine was when the benchmark started and
+    /// ended.
+    pub load: Load,
     /// One table per workload.
     pub sections: Vec<Section>,
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes, as
+/// `/proc/loadavg` prints them, when a benchmark started and when it saved
+/// its results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Load {
+    /// When the benchmark started.
+    pub start: Option<String>,
+    /// When it ended: set by [`BenchResult::save`].
+    pub end: Option<String>,
+}
+
+impl Load {
+    /// The load now, as the start of a benchmark.
+    pub fn at_start() -> Self {
+        Load {
+            start: load_average(),
+            end: None,
+        }
+    }
 }
 
 /// One workload: its contenders side by side, the ratios between them, and
@@ -210,9 +233,13 @@ impl Section {
 }
 
 impl BenchResult {
-    /// Prints the figures and, if [`RESULTS_DIR_ENV`] is set, saves them
-    /// there as `<id>.json`.
-    pub fn save(&self) -> Result<(), BenchError> {
+    /// Records the machine's load as the end of the benchmark (unless
+    /// recorded already), prints the figures and, if [`RESULTS_DIR_ENV`] is
+    /// set, saves them there as `<id>.json`.
+    pub fn save(mut self) -> Result<(), BenchError> {
+        if self.load.end.is_none() {
+            self.load.end = load_average();
+        }
         print!("{}", self.summary_text());
         let Some(dir) = std::env::var_os(RESULTS_DIR_ENV) else {
             return Ok(());
@@ -220,7 +247,7 @@ impl BenchResult {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).step(format!("create {}", dir.display()))?;
         let path = dir.join(format!("{}.json", self.id));
-        let json = serde_json::to_string_pretty(self).step("serialise the results")?;
+        let json = serde_json::to_string_pretty(&self).step("serialise the results")?;
         std::fs::write(&path, json).step(format!("write {}", path.display()))?;
         println!("saved {}", path.display());
         Ok(())

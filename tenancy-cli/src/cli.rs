@@ -185,6 +185,14 @@ pub struct TargetArgs {
     #[arg(long = "database", value_name = "URL")]
     pub databases: Vec<String>,
 
+    /// The schema or database of every tenant that the tenant directory
+    /// (`tenancy_tenants` in `--database-url`) places in one of its own,
+    /// deleted tenants left out; a database is reached as `--database-url`'s
+    /// role at the host and database the directory names. The shared
+    /// tables are not among them: add `--schema public`.
+    #[arg(long)]
+    pub directory: bool,
+
     /// Every database of the `--database-url` server whose name matches
     /// this SQL LIKE pattern, reached as `--database-url` with that
     /// database's name.

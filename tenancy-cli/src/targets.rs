@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tenancy_sqlx::directory::TableDirectory;
 use tenancy_sqlx::migrate::{self, Target};
 
 use crate::cli::TargetArgs;
@@ -49,12 +50,23 @@ pub async fn resolve(
     if let Some(pattern) = &args.databases_like {
         targets.extend(migrate::databases_like(connection, pattern, home).await?);
     }
+    if args.directory {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(home.clone())
+            .await
+            .map_err(tenancy_sqlx::Error::from)?;
+        let found = migrate::directory_targets(&TableDirectory::new(pool.clone()), home).await;
+        pool.close().await;
+        targets.extend(found?);
+    }
     let named = !(args.schemas.is_empty()
         && args.schemas_like.is_none()
         && args.schemas_query.is_none()
         && args.targets_file.is_none()
         && args.databases.is_empty()
-        && args.databases_like.is_none());
+        && args.databases_like.is_none()
+        && !args.directory);
     if !named {
         targets.push(Target::schema("public")?);
     }

@@ -549,3 +549,89 @@ async fn a_run_killed_at_random_moments_resumes_and_applies_each_migration_once(
     }
     Ok(())
 }
+
+/// `--directory` migrates the schema or database of every tenant the
+/// directory gives one of its own, reaching a database as the
+/// `--database-url` role although the directory holds the application's
+/// URL, and leaves deleted tenants and the shared tables (unless named)
+/// alone.
+#[tokio::test]
+async fn the_directory_names_the_tenants_schemas_and_databases() -> TestResult {
+    use tenancy_sqlx::directory::{
+        DatabaseUrl, Placement, TableDirectory, TenantEntry, TenantStatus,
+    };
+    use tenancy_sqlx::testing::APP_ROLE;
+    use tenancy_sqlx::{Identifier, KeyValue};
+
+    let dir = tempfile::tempdir()?;
+    four(dir.path())?;
+    let db = TestDatabase::create().await?;
+    let own = TestDatabase::create().await?;
+    let owner = db.owner_pool().await?;
+    for statement in TableDirectory::create_statements(&Identifier::new("role", APP_ROLE)?) {
+        execute(&owner, &statement).await?;
+    }
+    execute(&owner, "CREATE SCHEMA tenant_2; CREATE SCHEMA tenant_4").await?;
+    let directory = TableDirectory::new(owner.clone());
+    let schema = |name: &str| -> Result<Placement, BoxError> {
+        Ok(Placement::Schema(Identifier::new("schema", name)?))
+    };
+    directory
+        .put(KeyValue::I64(1), &TenantEntry::active(Placement::Shared))
+        .await?;
+    directory
+        .put(KeyValue::I64(2), &TenantEntry::active(schema("tenant_2")?))
+        .await?;
+    directory
+        .put(
+            KeyValue::I64(3),
+            &TenantEntry::active(Placement::Database(DatabaseUrl::new(own.app_url())?)),
+        )
+        .await?;
+    directory
+        .put(
+            KeyValue::I64(4),
+            &TenantEntry {
+                placement: schema("tenant_4")?,
+                status: TenantStatus::Deleted,
+            },
+        )
+        .await?;
+
+    let url = db.owner_url();
+    let output = tenancy(&[
+        "migrate",
+        "up",
+        "--json",
+        "--database-url",
+        url.as_str(),
+        "--source",
+        str_of(dir.path())?,
+        "--directory",
+    ])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let report = json_of(&output)?;
+    let targets: Vec<&str> = report["targets"]
+        .as_array()
+        .ok_or("no targets")?
+        .iter()
+        .filter_map(|target| target["target"].as_str())
+        .collect();
+    assert_eq!(targets, ["tenant_2", own.name()], "{output}");
+    // Migrated as the owner: the tenant's database has the tables and its
+    // own ledger.
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM applied")
+        .fetch_one(&own.owner_pool().await?)
+        .await?;
+    assert_eq!(applied, 3);
+    let untouched: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('tenant_4.orders')::text")
+            .fetch_one(&owner)
+            .await?;
+    assert_eq!(untouched, None, "the deleted tenant's schema is left alone");
+    let shared: Option<String> = sqlx::query_scalar("SELECT to_regclass('public.orders')::text")
+        .fetch_one(&owner)
+        .await?;
+    assert_eq!(shared, None, "the shared schema is not named");
+    Ok(())
+}

@@ -138,6 +138,12 @@ impl Generator<'_> {
     }
 
     /// The inherent impl, then the trait impls with these bodies.
+    ///
+    /// The trait methods are `#[inline]`: a crate compiles every
+    /// non-generic function it defines, used or not, while an inline one is
+    /// compiled only where it is called. A crate of many tables then pays
+    /// code generation for the tables it inserts into or reads metadata of,
+    /// not for every table it declares.
     fn output(
         &self,
         meta_body: TokenStream,
@@ -184,6 +190,7 @@ impl Generator<'_> {
 
             #[automatically_derived]
             impl #p::Table for #ident {
+                #[inline]
                 fn meta() -> &'static #p::TableMeta {
                     #body
                 }
@@ -338,6 +345,7 @@ impl Generator<'_> {
 
             #[automatically_derived]
             impl #p::InsertRow for #ident {
+                #[inline]
                 fn insert_values(&self) -> ::std::vec::Vec<(&'static str, #p::__private_v0_1::Value)> {
                     #body
                 }

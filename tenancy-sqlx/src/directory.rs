@@ -185,6 +185,17 @@ impl DatabaseUrl {
     }
 }
 
+/// `base` (its role, password and other options) at the host, port and
+/// database of `place`: how the owner reaches a tenant's database, whose
+/// directory URL is the application role's.
+pub(crate) fn as_role_at(base: &PgConnectOptions, place: &PgConnectOptions) -> PgConnectOptions {
+    let options = base.clone().host(place.get_host()).port(place.get_port());
+    match place.get_database() {
+        Some(database) => options.database(database),
+        None => options,
+    }
+}
+
 /// Where the password of `postgres://user:password@host/..` is.
 fn url_password_span(url: &str) -> Option<(usize, usize)> {
     let authority_start = url.find("://")? + 3;

@@ -567,6 +567,21 @@ pub enum Error {
         /// Its SQL type, for the message.
         sql_type: String,
     },
+
+    /// A tenant's ad hoc query was refused before anything was sent: it is
+    /// not one read-only `SELECT` over the allowed tables and functions.
+    #[error("ad hoc query refused: {reasons}")]
+    AdHocRefused {
+        /// Every problem found, each with what is not allowed.
+        reasons: String,
+    },
+
+    /// The registered tables could not make an ad hoc query's allow-list.
+    #[error("ad hoc query allow-list: {reason}")]
+    AdHocAllowList {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Error {

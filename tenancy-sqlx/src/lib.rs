@@ -236,6 +236,9 @@ compile_error!(
     "tenancy-sqlx needs a backend: enable its `postgres` feature (on by default) or its `sqlite` feature"
 );
 
+#[cfg(feature = "adhoc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "adhoc")))]
+pub mod adhoc;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod analytics;

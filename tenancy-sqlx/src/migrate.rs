@@ -220,7 +220,7 @@ pub use report::{
 };
 pub use runner::Runner;
 pub use source::Migrations;
-pub use target::{Target, databases_like, schemas_from_query, schemas_like};
+pub use target::{Target, databases_like, directory_targets, schemas_from_query, schemas_like};
 
 #[doc(no_inline)]
 pub use crate::manifest::Manifest;

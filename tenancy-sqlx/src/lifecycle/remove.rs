@@ -11,7 +11,7 @@ use super::erase::Erasure;
 use super::error::LifecycleError;
 use super::plan::ErasureOptions;
 use super::records::{self, DELETION_CERTIFICATES};
-use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus};
+use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus, as_role_at};
 use crate::ident::Identifier;
 use crate::setting::key_literal;
 use crate::{CrossTenant, Error, OwnerPool, Postgres};
@@ -40,7 +40,8 @@ impl OwnerPool<Postgres> {
     /// 2. Its rows are erased as by [`erase_tenant`](Self::erase_tenant),
     ///    verified and certified: in this database for the shared tables and
     ///    a schema of its own; in its own database for that placement, as
-    ///    this pool's role with the directory URL's host, port and database,
+    ///    this pool's role (its password too) at the directory URL's host,
+    ///    port and database,
     ///    the certificate then also kept in this database's append-only
     ///    `tenant_deletion_certificates` (the one in the tenant's database
     ///    goes with it).
@@ -93,7 +94,7 @@ impl OwnerPool<Postgres> {
                 None
             }
             Placement::Database(url) => {
-                let target = self.options_for(url.connect_options()?);
+                let target = as_role_at(&self.pool().connect_options(), &url.connect_options()?);
                 if let Some(reason) = self.shared_database(&target, &others)? {
                     return Err(refused(reason));
                 }
@@ -133,17 +134,6 @@ impl OwnerPool<Postgres> {
         };
         tracing::info!(target: "tenancy::erasure", tenant = %key_text, placement = entry.placement.kind(), "tenant removed");
         Ok(Removal { erasure, dropped })
-    }
-
-    /// This pool's role and password at the host, port and database of
-    /// `place`.
-    fn options_for(&self, place: PgConnectOptions) -> PgConnectOptions {
-        let mut options = (*self.pool().connect_options()).clone();
-        options = options.host(place.get_host()).port(place.get_port());
-        match place.get_database() {
-            Some(database) => options.database(database),
-            None => options,
-        }
     }
 
     /// Why `target` is not a tenant's own database, if it is not.

@@ -183,6 +183,38 @@ pub async fn databases_like(
         .collect()
 }
 
+/// The schema or database of every tenant `directory` places in one of its
+/// own, deleted tenants left out, each once, in key order. A database is
+/// reached as `base`'s role (the migrations' owner, with its password) at
+/// the host, port and database of the directory's URL, which is the
+/// application role's; its label is its database's name. Tenants of the
+/// shared tables have no target of their own: name the shared schema too.
+pub async fn directory_targets(
+    directory: &crate::directory::TableDirectory,
+    base: &PgConnectOptions,
+) -> Result<Vec<Target>, MigrateError> {
+    use crate::directory::{Placement, TenantStatus, as_role_at};
+    let mut targets: Vec<Target> = Vec::new();
+    for (_, entry) in directory.list().await? {
+        if entry.status == TenantStatus::Deleted {
+            continue;
+        }
+        let target = match &entry.placement {
+            Placement::Shared => continue,
+            Placement::Schema(schema) => Target::schema(schema.as_str())?,
+            Placement::Database(url) => {
+                let options = as_role_at(base, &url.connect_options()?);
+                let label = options.get_database().unwrap_or_default().to_owned();
+                Target::database(&label, options, None)?
+            }
+        };
+        if !targets.iter().any(|known| known.label == target.label) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
+}
+
 /// Refuses a list that names a target twice.
 pub(crate) fn check_unique(targets: &[Target]) -> Result<(), MigrateError> {
     let mut seen = std::collections::HashSet::new();
