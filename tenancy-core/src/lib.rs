@@ -17,6 +17,7 @@ mod column_type;
 pub mod ddl;
 mod error;
 mod ident;
+mod job;
 mod meta;
 mod query;
 mod setting;
@@ -29,6 +30,7 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
+pub use job::{JobError, TenantJob, TenantStatus, VerifyTenant};
 pub use meta::{
     ColumnMeta, GlobalTable, InsertRow, SqlType, Table, TableMeta, TenantColumnMeta, TenantScoped,
 };

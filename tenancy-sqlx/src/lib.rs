@@ -208,6 +208,9 @@
 //! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
 //!   [`TenantId`] only after verifying a credential, and a verifier of
 //!   hashed API keys.
+//! - `serde`: `Serialize` for [`TenantId`] (its bare key) and `Serialize`
+//!   and `Deserialize` for [`TenantJob`], the unverified form of a tenant
+//!   that a job queue carries ([`job`]).
 //! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests, and
 //!   the leak-test kit ([`testing::LeakTest`]).
 //! - `migrate`: [`migrate`], versioned migrations in sqlx's layout (the
@@ -235,6 +238,7 @@ mod error;
 mod execute;
 mod guard;
 mod ident;
+pub mod job;
 #[cfg(feature = "postgres")]
 pub mod manifest;
 #[cfg(feature = "migrate")]
