@@ -18,6 +18,7 @@ pub mod ddl;
 mod error;
 mod ident;
 mod job;
+mod keys;
 mod meta;
 mod query;
 mod setting;
@@ -31,6 +32,7 @@ pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
 pub use job::{JobError, TenantJob, TenantStatus, VerifyTenant};
+pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
     ColumnMeta, GlobalTable, InsertRow, SqlType, Table, TableMeta, TenantColumnMeta, TenantScoped,
 };
