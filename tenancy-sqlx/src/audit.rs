@@ -144,6 +144,10 @@ pub enum FindingKind {
     /// A view owned by a role that skips row-level security, without
     /// `security_invoker`: it shows its owner's rows to every reader.
     ViewBypassesRls,
+    /// A partition or inheritance child of a tenant-scoped table is owned by
+    /// another role than the table, or by the application role: its owner
+    /// can turn its row-level security off.
+    PartitionOwner,
 }
 
 /// One problem found in the catalog.

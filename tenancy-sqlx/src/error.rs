@@ -304,6 +304,12 @@ pub enum Error {
         reason: String,
     },
 
+    /// A table could not be partitioned by tenant, or a tenant's partition
+    /// added; nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Partition(#[from] crate::partition::PartitionError),
+
     /// A tenant column whose SQL type cannot key a policy.
     #[error(
         "the tenant column `{column}` of `{table}` has SQL type {sql_type}, which a policy cannot \

@@ -22,6 +22,12 @@ pub(crate) fn quoted_table(schema: Option<&str>, table: &str) -> Result<String, 
     })
 }
 
+/// A name read from the catalog, quoted for SQL whatever it contains.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+pub(crate) fn quote_catalog_name(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Keeps error messages bounded when the input is hostile.
 pub(crate) fn truncate_for_error(text: &str) -> String {
     const MAX: usize = 80;

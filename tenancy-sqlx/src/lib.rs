@@ -244,6 +244,8 @@ pub mod manifest;
 #[cfg(feature = "migrate")]
 pub mod migrate;
 mod owner;
+#[cfg(feature = "postgres")]
+pub mod partition;
 mod pool;
 mod refusal;
 #[cfg(feature = "postgres")]

@@ -124,27 +124,55 @@ impl RlsPolicy {
     /// table, then grants to the application role.
     pub fn table_statements(&self, table: &TableMeta) -> Result<Vec<String>, Error> {
         let name = quoted_table(table.schema, table.name)?;
-        let mut statements = Vec::new();
-        if let Some(tenant) = &table.tenant {
-            let column = Identifier::new("column", tenant.name)?;
-            let key_type = policy_key_type(table, tenant.name, tenant.sql_type)?;
-            let check = isolation_predicate(&column, &self.setting, key_type);
-            let to = self
-                .role
-                .as_ref()
-                .map_or_else(|| "PUBLIC".to_owned(), Identifier::quoted);
-            statements.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"));
-            statements.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
-            statements.push(format!("DROP POLICY IF EXISTS {POLICY_NAME} ON {name}"));
-            statements.push(format!(
-                "CREATE POLICY {POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO {to} \
-                 USING ({check}) WITH CHECK ({check})"
-            ));
-        }
+        let mut statements = self.row_security(table, &name)?;
         if let Some(role) = &self.role {
             statements.extend(self.grants(table, &name, role)?);
         }
         Ok(statements)
+    }
+
+    /// The statements for `partition` (quoted, qualified) of the
+    /// tenant-scoped `table`: the same row-level security and policy as the
+    /// parent, since SQL that names a partition is checked against the
+    /// partition's policies, and the parent's table grant (its identity
+    /// sequences belong to the parent).
+    pub(crate) fn partition_statements(
+        &self,
+        table: &TableMeta,
+        partition: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut statements = self.row_security(table, partition)?;
+        if let Some(role) = &self.role {
+            statements.push(format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON {partition} TO {}",
+                role.quoted()
+            ));
+        }
+        Ok(statements)
+    }
+
+    /// `ENABLE` and `FORCE ROW LEVEL SECURITY` and the policy on `name`,
+    /// for a tenant-scoped table; nothing for a global one.
+    fn row_security(&self, table: &TableMeta, name: &str) -> Result<Vec<String>, Error> {
+        let Some(tenant) = &table.tenant else {
+            return Ok(Vec::new());
+        };
+        let column = Identifier::new("column", tenant.name)?;
+        let key_type = policy_key_type(table, tenant.name, tenant.sql_type)?;
+        let check = isolation_predicate(&column, &self.setting, key_type);
+        let to = self
+            .role
+            .as_ref()
+            .map_or_else(|| "PUBLIC".to_owned(), Identifier::quoted);
+        Ok(vec![
+            format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"),
+            format!("DROP POLICY IF EXISTS {POLICY_NAME} ON {name}"),
+            format!(
+                "CREATE POLICY {POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO {to} \
+                 USING ({check}) WITH CHECK ({check})"
+            ),
+        ])
     }
 
     fn grants(
