@@ -270,7 +270,7 @@ impl Setup {
         let library = TenantPool::connect_with(
             named_pool_options(),
             connect_options(&app_url)?.application_name(LIBRARY_APP),
-            TenantPoolOptions::new().tables(&tables),
+            TenantPoolOptions::new(&tables),
         )
         .await
         .step("connect the library's tenant pool")?;

@@ -98,9 +98,9 @@ pub async fn run(args: AuditArgs) -> Result<Exit, CliError> {
     let _ = connection.close().await;
     let registered = match &manifest {
         Some(manifest) => manifest.clone(),
-        None => Manifest::for_setting(
+        None => Manifest::new(
             &tenancy_sqlx::ddl::TableSet::new(),
-            &tenancy_sqlx::SettingName::default(),
+            &tenancy_sqlx::rls::RlsPolicy::for_public(),
         )?,
     };
     for place in &places {

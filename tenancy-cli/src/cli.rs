@@ -64,6 +64,75 @@ pub enum Command {
     ///
     /// Reads the ledgers only: nothing is changed and no target is locked.
     Tenants(TenantsArgs),
+
+    /// Erase one tenant and print its certificate of deletion (JSON).
+    ///
+    /// Every table of the database that has the tenant column is covered,
+    /// registered or not, children before the tables they reference; the
+    /// plan is checked first, and a table it cannot cover (a cycle of
+    /// foreign keys that are not deferrable, a key from a kept table,
+    /// missing privileges, a policy that hides rows) stops it before any
+    /// delete. Tables given with `--retain` keep their rows, with the
+    /// columns of `--anonymise` overwritten. Deletes go in batches of at
+    /// most `--batch-rows` rows, each its own transaction with the tenant
+    /// set, recorded in the ledger `tenancy.tenant_deletion_jobs`: the
+    /// command can be killed at any moment and run again to finish. It ends
+    /// by checking that no row of the tenant is left and storing the
+    /// certificate in `tenancy.tenant_deletion_certificates`
+    /// (append-only). Connect as the tables' owner; no role needs
+    /// BYPASSRLS.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+
+    /// The tenant's key (an integer).
+    #[arg(long, value_name = "KEY")]
+    pub tenant: i64,
+
+    /// The reason, logged with every statement (a ticket, a request id).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    /// The name of the tenant column (repeatable; default `tenant_id`).
+    #[arg(long = "tenant-column", value_name = "NAME")]
+    pub tenant_columns: Vec<String>,
+
+    /// The setting the policies read the tenant from.
+    #[arg(long, value_name = "NAME", default_value = "app.tenant_id")]
+    pub setting: String,
+
+    /// A table whose rows are kept, as `table` or `schema.table`
+    /// (repeatable).
+    #[arg(long = "retain", value_name = "TABLE")]
+    pub retained: Vec<String>,
+
+    /// A personal-data column of a retained table and what it becomes:
+    /// `table.column=null`, `=redacted`, `=default` or `=schema.function`
+    /// (repeatable).
+    #[arg(long = "anonymise", value_name = "TABLE.COLUMN=WITH")]
+    pub anonymised: Vec<String>,
+
+    /// The most rows one batch deletes.
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000)]
+    pub batch_rows: u64,
+
+    /// How long a batch should hold its locks; longer batches make the next
+    /// one smaller.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub batch_time: Duration,
+
+    /// A pause between batches, to leave room for other work (none by
+    /// default).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub pause: Option<Duration>,
+
+    /// Print the plan and stop: nothing is deleted.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 /// Where to connect.

@@ -11,6 +11,7 @@ mod accepted;
 mod audit;
 mod cli;
 mod duration;
+mod erase;
 mod error;
 mod input;
 mod migrate;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit::run(args).await,
             Command::Migrate(args) => migrate::run(args.command).await,
             Command::Tenants(args) => migrate::tenants(args).await,
+            Command::Erase(args) => erase::run(args).await,
         }
     });
     match outcome {

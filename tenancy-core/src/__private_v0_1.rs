@@ -17,9 +17,13 @@ pub use crate::tenant_sql::support::{
 };
 pub use crate::tenant_sql::{Piece, SqlTemplate};
 
+/// Shared with `tenancy-sqlx`, so that both crates cut hostile input in
+/// their error messages the same way.
+pub use crate::ident::truncate_for_error;
+
 use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
-use crate::meta::{ColumnMeta, SqlType, TableMeta, TenantColumnMeta};
+use crate::meta::{ColumnMeta, Pii, SqlType, TableMeta, TenantColumnMeta};
 use crate::tenant::TenantKey;
 
 /// Implemented by `#[tenant_scoped]` and `#[global_table]` beside `Table`,
@@ -142,6 +146,7 @@ pub const fn column(
         indexed: false,
         generated: false,
         references: None,
+        pii: None,
     })
 }
 
@@ -181,6 +186,13 @@ impl ColumnBuilder {
     #[must_use]
     pub const fn references(mut self, target: fn() -> &'static TableMeta) -> Self {
         self.0.references = Some(target);
+        self
+    }
+
+    /// Personal data, anonymised by erasure in retained tables.
+    #[must_use]
+    pub const fn pii(mut self, pii: Pii) -> Self {
+        self.0.pii = Some(pii);
         self
     }
 

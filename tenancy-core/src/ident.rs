@@ -181,7 +181,7 @@ impl fmt::Display for Identifier {
 }
 
 /// Keeps error messages bounded when the input is hostile.
-pub(crate) fn truncate_for_error(text: &str) -> String {
+pub fn truncate_for_error(text: &str) -> String {
     const MAX: usize = 80;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

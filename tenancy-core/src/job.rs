@@ -8,7 +8,7 @@
 //! queue can write any key into it. [`TenantJob::verify`] asks a
 //! [`VerifyTenant`] (the tenant directory, a lookup in a tenants table, a
 //! callback of yours) and yields the [`TenantId`] only when the tenant is
-//! [`TenantStatus::Active`].
+//! known and [`TenantStatus::Active`].
 //!
 //! ```
 //! use tenancy_core::{JobError, TenantId, TenantJob, TenantStatus};
@@ -16,16 +16,17 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let job = TenantJob::new(&TenantId::from_verified(42), "send the invoice");
 //!
-//! // Any `Fn(key) -> future of Result<TenantStatus, E>` is a verifier.
+//! // Any `Fn(key) -> future of Result<Option<TenantStatus>, E>` is a
+//! // verifier; `None` is a tenant it does not know.
 //! let directory = |key: i64| async move {
-//!     Ok::<_, std::io::Error>(if key == 42 { TenantStatus::Active } else { TenantStatus::Unknown })
+//!     Ok::<_, std::io::Error>((key == 42).then_some(TenantStatus::Active))
 //! };
 //! let (tenant, task) = job.verify(&directory).await?;
 //! assert_eq!((tenant.key(), task), (42, "send the invoice"));
 //!
 //! let stranger = TenantJob::new(&TenantId::from_verified(7), "wipe everything");
 //! let refused = stranger.verify(&directory).await.unwrap_err();
-//! assert!(matches!(refused, JobError::Refused { status: TenantStatus::Unknown, .. }));
+//! assert!(matches!(refused, JobError::UnknownTenant { .. }));
 //! # Ok(()) }
 //! # block_on(run());
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -36,73 +37,40 @@
 //! # }
 //! ```
 
-use core::fmt;
 use core::future::Future;
 
+use crate::status::TenantStatus;
 use crate::tenant::{KeyValue, TenantId, TenantKey};
-
-/// Where a tenant stands, as a [`VerifyTenant`] answers it. Only
-/// [`Active`](TenantStatus::Active) lets a job run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TenantStatus {
-    /// The tenant exists and may run work.
-    Active,
-    /// The tenant exists but is suspended (unpaid, locked by support…).
-    Suspended,
-    /// The tenant's data is being moved to another placement; work must wait.
-    Moving,
-    /// The tenant was deleted (or is being erased).
-    Deleted,
-    /// No such tenant.
-    Unknown,
-}
-
-impl TenantStatus {
-    /// Whether work may run for a tenant in this state.
-    #[must_use]
-    pub fn is_active(self) -> bool {
-        self == TenantStatus::Active
-    }
-}
-
-impl fmt::Display for TenantStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TenantStatus::Active => "active",
-            TenantStatus::Suspended => "suspended",
-            TenantStatus::Moving => "moving",
-            TenantStatus::Deleted => "deleted",
-            TenantStatus::Unknown => "unknown",
-        })
-    }
-}
 
 /// Answers, for a tenant key read from outside the program, where that
 /// tenant stands now.
 ///
-/// Implemented for every `Fn(K) -> impl Future<Output = Result<TenantStatus,
-/// E>>` (a callback of yours) and, in `tenancy-sqlx`, by a lookup in a
-/// tenants table. An implementation must answer
-/// [`TenantStatus::Unknown`] for a key it has no record of, never `Active`.
+/// Implemented for every `Fn(K) -> impl Future<Output =
+/// Result<Option<TenantStatus>, E>>` (a callback of yours) and, in
+/// `tenancy-sqlx`, by the tenant directory and the router over it. An
+/// implementation answers `None` for a key it has no record of, never
+/// `Active`.
 pub trait VerifyTenant<K: TenantKey>: Send + Sync {
     /// Why the status could not be found out (the directory is unreachable…).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The tenant's current status.
-    fn status(&self, key: K) -> impl Future<Output = Result<TenantStatus, Self::Error>> + Send;
+    /// The tenant's current status, or `None` for a tenant it does not know.
+    fn status(
+        &self,
+        key: K,
+    ) -> impl Future<Output = Result<Option<TenantStatus>, Self::Error>> + Send;
 }
 
 impl<K, F, Fut, E> VerifyTenant<K> for F
 where
     K: TenantKey,
     F: Fn(K) -> Fut + Send + Sync,
-    Fut: Future<Output = Result<TenantStatus, E>> + Send,
+    Fut: Future<Output = Result<Option<TenantStatus>, E>> + Send,
     E: std::error::Error + Send + Sync + 'static,
 {
     type Error = E;
 
-    fn status(&self, key: K) -> impl Future<Output = Result<TenantStatus, E>> + Send {
+    fn status(&self, key: K) -> impl Future<Output = Result<Option<TenantStatus>, E>> + Send {
         self(key)
     }
 }
@@ -111,14 +79,21 @@ where
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobError<E> {
-    /// The tenant is not active: the job must not run (retry it later, or
-    /// drop it, as the status says).
-    #[error("job refused: tenant {tenant} is {status}")]
+    /// The tenant is suspended, moving or deleted: the job must not run
+    /// (retry it later, or drop it, as the status says).
+    #[error("job refused: tenant {tenant} is {status}{}", status.refusal_hint())]
     Refused {
         /// The key the job named.
         tenant: KeyValue,
         /// Its status.
         status: TenantStatus,
+    },
+    /// The verifier has no record of the tenant: the key was forged, or
+    /// the tenant is gone.
+    #[error("job refused: tenant {tenant} is not known to the verifier")]
+    UnknownTenant {
+        /// The key the job named.
+        tenant: KeyValue,
     },
     /// The verifier failed; nothing is known about the tenant.
     #[error("job refused: the status of tenant {tenant} could not be verified")]
@@ -175,16 +150,20 @@ impl<K: TenantKey, P> TenantJob<K, P> {
     ///
     /// # Errors
     ///
-    /// [`JobError::Refused`] when the tenant is suspended, moving, deleted
-    /// or unknown; [`JobError::Verifier`] when the verifier failed.
+    /// [`JobError::Refused`] when the tenant is suspended, moving or
+    /// deleted, [`JobError::UnknownTenant`] when the verifier does not know
+    /// it, [`JobError::Verifier`] when the verifier failed.
     pub async fn verify<V: VerifyTenant<K>>(
         self,
         verifier: &V,
     ) -> Result<(TenantId<K>, P), JobError<V::Error>> {
         let tenant = self.tenant.to_key_value();
         match verifier.status(self.tenant).await {
-            Ok(TenantStatus::Active) => Ok((TenantId::from_verified(self.tenant), self.payload)),
-            Ok(status) => Err(JobError::Refused { tenant, status }),
+            Ok(Some(TenantStatus::Active)) => {
+                Ok((TenantId::from_verified(self.tenant), self.payload))
+            }
+            Ok(Some(status)) => Err(JobError::Refused { tenant, status }),
+            Ok(None) => Err(JobError::UnknownTenant { tenant }),
             Err(source) => Err(JobError::Verifier { tenant, source }),
         }
     }
@@ -210,14 +189,14 @@ mod tests {
     struct Unreachable;
 
     /// 1 active, 2 suspended, 3 moving, 4 deleted, 5 unreachable, else unknown.
-    async fn directory(key: i64) -> Result<TenantStatus, Unreachable> {
+    async fn directory(key: i64) -> Result<Option<TenantStatus>, Unreachable> {
         match key {
-            1 => Ok(TenantStatus::Active),
-            2 => Ok(TenantStatus::Suspended),
-            3 => Ok(TenantStatus::Moving),
-            4 => Ok(TenantStatus::Deleted),
+            1 => Ok(Some(TenantStatus::Active)),
+            2 => Ok(Some(TenantStatus::Suspended)),
+            3 => Ok(Some(TenantStatus::Moving)),
+            4 => Ok(Some(TenantStatus::Deleted)),
             5 => Err(Unreachable),
-            _ => Ok(TenantStatus::Unknown),
+            _ => Ok(None),
         }
     }
 
@@ -233,7 +212,6 @@ mod tests {
             (2, TenantStatus::Suspended),
             (3, TenantStatus::Moving),
             (4, TenantStatus::Deleted),
-            (99, TenantStatus::Unknown),
         ] {
             match block_on(job(key).verify(&directory)) {
                 Err(JobError::Refused { tenant, status }) => {
@@ -241,6 +219,10 @@ mod tests {
                 }
                 other => panic!("tenant {key}: {other:?}"),
             }
+        }
+        match block_on(job(99).verify(&directory)) {
+            Err(JobError::UnknownTenant { tenant }) => assert_eq!(tenant, KeyValue::I64(99)),
+            other => panic!("tenant 99: {other:?}"),
         }
     }
 
@@ -253,7 +235,20 @@ mod tests {
             "job refused: the status of tenant 5 could not be verified"
         );
         let refused = block_on(job(2).verify(&directory)).unwrap_err();
-        assert_eq!(refused.to_string(), "job refused: tenant 2 is suspended");
+        assert_eq!(
+            refused.to_string(),
+            "job refused: tenant 2 is suspended until it is made active again"
+        );
+        let moving = block_on(job(3).verify(&directory)).unwrap_err();
+        assert_eq!(
+            moving.to_string(),
+            "job refused: tenant 3 is moving: retry once the move has switched it"
+        );
+        let unknown = block_on(job(99).verify(&directory)).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "job refused: tenant 99 is not known to the verifier"
+        );
     }
 
     #[cfg(feature = "serde")]

@@ -23,6 +23,7 @@ mod meta;
 mod query;
 mod setting;
 mod statement;
+mod status;
 mod tenant;
 mod tenant_sql;
 
@@ -31,10 +32,11 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
-pub use job::{JobError, TenantJob, TenantStatus, VerifyTenant};
+pub use job::{JobError, TenantJob, VerifyTenant};
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
-    ColumnMeta, GlobalTable, InsertRow, SqlType, Table, TableMeta, TenantColumnMeta, TenantScoped,
+    ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
+    TenantScoped,
 };
 pub use query::functions;
 pub use query::{
@@ -45,6 +47,7 @@ pub use query::{
 };
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};
+pub use status::{TenantStatus, TenantStatusError};
 pub use tenant::{KeyValue, TenantId, TenantKey, TenantWitness};
 pub use tenant_sql::TenantSql;
 

@@ -5,6 +5,7 @@ use core::fmt;
 use core::hash::Hash;
 
 use crate::error::TenantIdError;
+use crate::ident::truncate_for_error;
 use crate::meta::SqlType;
 
 mod sealed {
@@ -83,15 +84,6 @@ fn parse_integer<T: core::str::FromStr>(
             input: truncate_for_error(text),
             expected: type_name,
         }),
-    }
-}
-
-/// Keeps error messages bounded when the input is hostile.
-fn truncate_for_error(text: &str) -> String {
-    const MAX: usize = 64;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

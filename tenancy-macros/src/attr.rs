@@ -17,10 +17,22 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path};
 use crate::ast::Kind;
 use crate::errors::Errors;
 use crate::symbol::{
-    self, CRATE, FIELD_KEYS, GENERATED, INDEX, PRIMARY_KEY, REFERENCES, RENAME, SCHEMA, SKIP,
+    self, CRATE, FIELD_KEYS, GENERATED, INDEX, PII, PRIMARY_KEY, REFERENCES, RENAME, SCHEMA, SKIP,
     SQL_TYPE, Symbol, TABLE, TABLE_KEYS, TENANCY, TENANT, UNIQUE,
 };
-use value::{crate_path, flag, index_list, string, table_path, value};
+use value::{crate_path, flag, index_list, pii, string, table_path, value};
+
+/// How `#[tenancy(pii ..)]` says a personal-data column is anonymised.
+pub(crate) enum PiiAttr {
+    /// `pii`: NULL or `'redacted'`, by the column's type.
+    Default,
+    /// `pii = "null"`.
+    Null,
+    /// `pii = "redacted"`.
+    Redacted,
+    /// `pii = "schema.function"`: the function's name, checked.
+    Function(String),
+}
 
 /// A key given with a value; `key` keeps the key's tokens for spans.
 pub(crate) struct Setting<T> {
@@ -57,6 +69,7 @@ pub(crate) struct FieldAttrs {
     pub(crate) unique: Option<Path>,
     pub(crate) references: Option<Setting<Path>>,
     pub(crate) sql_type: Option<Setting<LitStr>>,
+    pub(crate) pii: Option<Setting<PiiAttr>>,
     pub(crate) skip: Option<Path>,
 }
 
@@ -72,6 +85,7 @@ impl FieldAttrs {
             self.unique.as_ref(),
             self.references.as_ref().map(|s| &s.key),
             self.sql_type.as_ref().map(|s| &s.key),
+            self.pii.as_ref().map(|s| &s.key),
         ]
         .into_iter()
         .flatten()
@@ -187,6 +201,10 @@ impl FieldAttrs {
         } else if *key == SQL_TYPE {
             if let Some(value) = string(meta, SQL_TYPE, "sql_type = \"jsonb\"", errors)? {
                 set_setting(errors, &mut self.sql_type, key, &place, value);
+            }
+        } else if *key == PII {
+            if let Some(value) = pii(meta, errors)? {
+                set_setting(errors, &mut self.pii, key, &place, value);
             }
         } else if *key == REFERENCES {
             if let Some(value) = table_path(meta, errors)? {

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, Path};
 
 use crate::ast::{Field, Kind, Table};
-use crate::attr;
+use crate::attr::{self, PiiAttr};
 use crate::errors::Errors;
 use crate::fallback;
 use crate::runtime;
@@ -280,6 +280,14 @@ impl Generator<'_> {
             let target = &references.value;
             let p = self.p_at(target.span());
             meta.extend(quote_spanned!(target.span()=> .references(<#target as #p::Table>::meta)));
+        }
+        if let Some(pii) = &attrs.pii {
+            meta.extend(match &pii.value {
+                PiiAttr::Default => quote!(.pii(#p::Pii::Default)),
+                PiiAttr::Null => quote!(.pii(#p::Pii::Null)),
+                PiiAttr::Redacted => quote!(.pii(#p::Pii::Redacted)),
+                PiiAttr::Function(name) => quote!(.pii(#p::Pii::Function(#name))),
+            });
         }
         meta.extend(quote!(.build()));
         meta

@@ -37,6 +37,8 @@ pub(crate) const REFERENCES: Symbol = Symbol("references");
 pub(crate) const SQL_TYPE: Symbol = Symbol("sql_type");
 /// Field flag: not a column.
 pub(crate) const SKIP: Symbol = Symbol("skip");
+/// Field option: personal data, anonymised by erasure in retained tables.
+pub(crate) const PII: Symbol = Symbol("pii");
 
 /// Keys of `#[tenant_scoped(..)]` and `#[global_table(..)]`.
 pub(crate) const TABLE_KEYS: &[Symbol] = &[TABLE, SCHEMA, INDEX, CRATE];
@@ -51,6 +53,7 @@ pub(crate) const FIELD_KEYS: &[Symbol] = &[
     UNIQUE,
     REFERENCES,
     SQL_TYPE,
+    PII,
     SKIP,
 ];
 

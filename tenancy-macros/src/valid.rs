@@ -17,8 +17,37 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     skipped_fields(table, errors);
     indexes(table, errors);
     sql_types(table, errors);
+    pii_columns(table, errors);
     distinct_names(table, errors);
     unconditional_fields(table, errors);
+}
+
+/// Personal data is a plain column: erasure overwrites it in rows it keeps,
+/// which a key, a generated value or a reference cannot survive.
+fn pii_columns(table: &Table<'_>, errors: &mut Errors) {
+    for field in &table.fields {
+        let Some(pii) = &field.attrs.pii else {
+            continue;
+        };
+        let conflict = [
+            (field.attrs.tenant.is_some(), "tenant"),
+            (field.attrs.primary_key.is_some(), "primary_key"),
+            (field.attrs.generated.is_some(), "generated"),
+            (field.attrs.references.is_some(), "references"),
+        ]
+        .into_iter()
+        .find(|(given, _)| *given);
+        if let Some((_, key)) = conflict {
+            errors.at(
+                &pii.key,
+                format!(
+                    "field `{}` is `{key}` and `pii`: erasure overwrites personal data in the rows it keeps, \
+                     which a key, a generated value or a reference cannot survive; keep personal data in a plain column",
+                    field.name()
+                ),
+            );
+        }
+    }
 }
 
 /// Table, schema and column names are plain SQL identifiers.

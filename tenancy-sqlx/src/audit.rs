@@ -9,11 +9,11 @@
 //!
 //! ```no_run
 //! # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
-//! use tenancy_sqlx::{CrossTenant, OwnerPool, SettingName, audit};
+//! use tenancy_sqlx::{CrossTenant, OwnerPool, audit};
 //!
 //! let owner = OwnerPool::connect("postgres://owner@localhost/shop", CrossTenant::with_reason("schema audit")?).await?;
 //! let mut conn = owner.pool().acquire().await?;
-//! let findings = audit::verify_tables(&mut conn, &tables, &SettingName::default()).await?;
+//! let findings = audit::verify_tables(&mut conn, &tables).await?;
 //! for finding in &findings {
 //!     eprintln!("{finding}");
 //! }
@@ -138,6 +138,12 @@ pub enum FindingKind {
     /// A table that has the tenant column is not registered and has no
     /// row-level security: every role that may read it sees every tenant.
     UnregisteredTenantTable,
+    /// The application role can create objects: it has `CREATE` on the
+    /// database (and so can create a schema) or on a schema, where a
+    /// function, operator or table it creates can stand in for a built-in
+    /// one or a registered table wherever a `search_path` names that
+    /// schema. A tenant pool refuses such a role.
+    ApplicationRoleCanCreate,
     /// A `SECURITY DEFINER` function owned by a role that skips row-level
     /// security: whoever calls it runs its SQL unconfined.
     SecurityDefinerBypassesRls,

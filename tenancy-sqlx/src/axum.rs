@@ -48,9 +48,10 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<ApiKey>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! let owner = pool.owner_pool(CrossTenant::with_reason("set-up: issue an API key")?);
-//! owner.apply_schema(&TableSet::new().with::<ApiKey>()).await?;
+//! owner.apply_schema(&tables).await?;
 //! owner
 //!     .execute(
 //!         ApiKey::insert()

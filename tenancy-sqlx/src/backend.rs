@@ -10,10 +10,10 @@
 
 use core::future::Future;
 
-use tenancy_core::{Dialect, KeyValue};
+use tenancy_core::Dialect;
 
 use crate::Error;
-use crate::setting::SettingName;
+use crate::pin::Pin;
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -46,22 +46,13 @@ pub trait Backend: sqlx::Database + internals::Internals {
     const DIALECT: Dialect;
 }
 
-pub(crate) use internals::{Access, Internals, RawSessionReset};
+pub(crate) use internals::{Internals, RawSessionReset};
 
 /// The backend-specific parts, private to the crate: the items are `pub`
 /// only so that [`Backend`] can name them, and nothing outside the crate
 /// can reach this module.
 mod internals {
-    use super::{Error, Future, KeyValue, SettingName};
-
-    /// What a tenant transaction may do. Tenant transactions are read-write
-    /// today; a read-only entry point would add a variant here, opened with
-    /// a deferred `BEGIN` on SQLite and `BEGIN READ ONLY` on PostgreSQL.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Access {
-        /// Reads and writes.
-        ReadWrite,
-    }
+    use super::{Error, Future, Pin};
 
     /// How a backend clears the session state raw SQL may leave on a
     /// connection, which would otherwise reach the next borrower.
@@ -84,7 +75,7 @@ mod internals {
     }
 
     /// Everything the generic code needs to know about a backend.
-    pub trait Internals: sqlx::Database {
+    pub trait Internals: sqlx::Database + sqlx::database::HasStatementCache {
         /// The connection as sqlx executes on it.
         type Executor<'c>: sqlx::Executor<'c, Database = Self>
         where
@@ -110,19 +101,22 @@ mod internals {
         /// The rows a statement affected.
         fn rows_affected(result: &Self::QueryResult) -> u64;
 
-        /// The statement that opens a tenant transaction, sent as one simple
-        /// query. Its only inputs are a validated setting name and a key.
-        fn begin_statement(
-            setting: &SettingName,
-            tenant: KeyValue,
-            access: Access,
-        ) -> Result<String, Error>;
+        /// The statement that opens a tenant transaction and sets all it
+        /// pins, sent as one simple query. Its only inputs are validated
+        /// names, a key and typed settings; a pin the backend cannot honour
+        /// is refused, never dropped.
+        fn begin_statement(pin: &Pin<'_>) -> Result<String, Error>;
 
         /// Whether `error` says that no transaction is open: raw SQL ended it.
         fn is_no_transaction(error: &sqlx::Error) -> bool;
 
         /// Whether `error` says that the open transaction is aborted.
         fn is_aborted_transaction(error: &sqlx::Error) -> bool;
+
+        /// Whether `error` says that one of sqlx's named prepared
+        /// statements is missing on the server connection, or already
+        /// there: what a transaction-mode pooler does to them.
+        fn is_prepared_statement_mismatch(error: &sqlx::Error) -> bool;
 
         /// Waits until work queued on the connection without waiting (a
         /// rollback queued by a dropped transaction) has been applied, so

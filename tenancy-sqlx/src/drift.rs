@@ -58,6 +58,7 @@ use crate::Error;
 use crate::audit::{Finding, FindingKind};
 use crate::ident::Identifier;
 use crate::manifest::{ColumnSpec, ForeignKeySpec, IndexSpec, Manifest, TableSpec};
+use crate::search_path;
 
 /// One difference between a registered table and the live database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,14 +252,16 @@ impl Drift {
 ///
 /// `placement` is the schema that tables declared without one are looked up
 /// in: a tenant's schema in a schema-per-tenant deployment, or `None` for
-/// the connection's `search_path`. Missing tables are reported as
-/// [`Change::TableMissing`].
+/// the manifest's schema. Names resolve there and nowhere else: the
+/// comparison runs with `search_path` pinned to that schema. Missing tables
+/// are reported as [`Change::TableMissing`].
 pub async fn detect(
     connection: &mut PgConnection,
     manifest: &Manifest,
     placement: Option<&Identifier>,
 ) -> Result<Vec<Drift>, Error> {
     let mut tx = connection.begin().await?;
+    search_path::pin(&mut tx, placement.unwrap_or(manifest.schema())).await?;
     let mut resolved = Vec::with_capacity(manifest.tables().len());
     for table in manifest.tables() {
         let quoted = table.quoted_in(placement)?;

@@ -26,10 +26,35 @@ pub enum PrivilegedRole {
     /// of a registered table, so raw SQL can `SET ROLE` to one of them even
     /// where their privileges are not inherited.
     MemberOf(Vec<String>),
+    /// The role can create objects in these places (`database "shop"`,
+    /// `schema "public"`): with `CREATE` on the database it can create a
+    /// schema, and in a schema functions, operators, views and tables that a
+    /// `search_path` naming that schema finds before the built-in ones, or
+    /// instead of the tables the policies protect.
+    CanCreate(Vec<String>),
     /// The role the session logged in as could not be read (the server shows
     /// no `pg_stat_activity` row for it), so a superuser login that switched
     /// with `SET SESSION AUTHORIZATION` cannot be ruled out.
     LoginRoleUnknown,
+}
+
+impl PrivilegedRole {
+    /// How to fix the role, for the refusal's message.
+    fn fix(&self) -> &'static str {
+        match self {
+            PrivilegedRole::CanCreate(_) => {
+                "Connect the tenant pool as a role without CREATE on the database or any schema, \
+                 and create objects as the owner role (`OwnerPool`, migrations) (to accept this \
+                 role anyway, say why with `TenantPoolOptions::allow_role_that_creates_objects`)"
+            }
+            _ => {
+                "Connect the tenant pool as a role created with NOSUPERUSER NOBYPASSRLS \
+                 NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
+                 (to accept this role anyway, say why with \
+                 `TenantPoolOptions::allow_rls_bypassing_role`)"
+            }
+        }
+    }
 }
 
 impl core::fmt::Display for PrivilegedRole {
@@ -66,6 +91,13 @@ impl core::fmt::Display for PrivilegedRole {
                  registered table): raw SQL can `SET ROLE` to it; revoke the membership",
                 roles.join(", ")
             ),
+            PrivilegedRole::CanCreate(places) => write!(
+                f,
+                "can create objects in {}: a schema, function, operator or table it creates can \
+                 stand in for a built-in function or a registered table wherever a search_path \
+                 names that schema; revoke CREATE, and let the owner role create objects",
+                places.join(", ")
+            ),
             PrivilegedRole::LoginRoleUnknown => f.write_str(
                 "logged in as a role the server does not show (no pg_stat_activity row for this \
                  session), so a superuser login behind SET SESSION AUTHORIZATION cannot be ruled out",
@@ -96,6 +128,12 @@ pub enum Error {
     /// A cross-tenant capability could not be created (its reason was empty).
     #[error(transparent)]
     CrossTenant(#[from] CrossTenantError),
+
+    /// Erasure, export or import refused or stopped
+    /// ([`lifecycle`](crate::lifecycle), feature `lifecycle`).
+    #[cfg(feature = "lifecycle")]
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
 
     /// A statement built for one tenant was given to a transaction of another.
     /// Nothing was sent to the database.
@@ -192,14 +230,50 @@ pub enum Error {
         statement: KeyValue,
     },
 
+    /// A statement (or a request for a table's RLS statements) names a table
+    /// that the registered tables ([`TableSet`](tenancy_core::ddl::TableSet))
+    /// do not hold. Only registered tables get row-level security from
+    /// `apply_schema` and are audited, so an unregistered tenant table may
+    /// have no policy at all. Nothing was sent to the database.
+    #[error(
+        "table `{table}` (`{type_name}`) is not registered; nothing was sent: add it to the \
+         `TableSet` the pool was made with (`.with::<{type_name}>()`): only registered tables \
+         get row-level security from `apply_schema` and are audited"
+    )]
+    UnregisteredTable {
+        /// The table, schema-qualified where the statement would have named
+        /// its schema.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+    },
+
+    /// A statement was built from a table type that names a registered table
+    /// but describes it differently from the type that is registered (a
+    /// `#[global_table]` on a tenant table's name, a second
+    /// `#[tenant_scoped]` struct with another tenant column): its statements
+    /// would not be scoped the way the table's policy is. Nothing was sent
+    /// to the database.
+    #[error(
+        "`{type_name}` describes table `{table}` differently from `{registered}`, which is \
+         registered ({difference}); nothing was sent: build the statement from `{registered}`, \
+         or give `{type_name}` a table of its own"
+    )]
+    TableRegisteredDifferently {
+        /// The table, schema-qualified.
+        table: String,
+        /// The Rust type the statement was built from.
+        type_name: &'static str,
+        /// The Rust type registered for the table.
+        registered: &'static str,
+        /// How the two descriptions differ.
+        difference: String,
+    },
+
     /// A role of the pool's session (the current role, the session role or
     /// the role it logged in as) would skip row-level security, or can make
     /// itself such a role. Checked on every new connection the pool opens.
-    #[error(
-        "role `{role}` {problem}. Connect the tenant pool as a role created with NOSUPERUSER \
-         NOBYPASSRLS NOCREATEROLE that does not own the tables, or use `OwnerPool` for migrations \
-         (to accept this role anyway, say why with `TenantPoolOptions::allow_rls_bypassing_role`)"
-    )]
+    #[error("role `{role}` {problem}. {}", problem.fix())]
     PrivilegedRole {
         /// The refused role: the role the pool connected as, or the role it
         /// switched to.
@@ -265,6 +339,134 @@ pub enum Error {
         key: String,
     },
 
+    /// A transaction setting of the pool that cannot be sent: a duration
+    /// over PostgreSQL's maximum, or a setting the backend does not have.
+    /// Refused when the pool is made.
+    #[error("the transaction setting `{name}` cannot be applied: {reason}")]
+    InvalidTransactionSetting {
+        /// The setting (`statement_timeout`, `search_path`, ...).
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// A statement failed because sqlx's named prepared statement was
+    /// missing on the server connection, or was already there: the pool
+    /// reaches PostgreSQL through a pooler in transaction mode (PgBouncer
+    /// before 1.21, RDS Proxy...), which gives consecutive transactions
+    /// different server connections and shares them between clients. A
+    /// transaction it happened in is aborted; a pool whose connection check
+    /// it happened in is not made.
+    #[error(
+        "a statement failed ({message}): the pool seems to reach \
+         PostgreSQL through a transaction-mode pooler, where sqlx's named prepared statements do \
+         not survive from one transaction to the next; make the pool with \
+         `TenantPoolOptions::behind_transaction_pooler()` (and use `.persistent(false)` on raw \
+         queries)"
+    )]
+    PreparedStatementBehindPooler {
+        /// The server's message.
+        message: String,
+    },
+
+    /// The tenant directory has no entry for this tenant. Nothing was sent
+    /// to any tenant's place.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} is not in the tenant directory: provision it before serving it")]
+    TenantNotFound {
+        /// The tenant.
+        tenant: KeyValue,
+    },
+
+    /// The tenant's directory entry is not active: suspended, being moved,
+    /// or deleted. Nothing was sent to its place.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "tenant {tenant} is {status}, so its transactions are refused{}",
+        status.refusal_hint()
+    )]
+    TenantUnavailable {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Its status.
+        status: crate::directory::TenantStatus,
+    },
+
+    /// A tenant directory entry that does not validate: a schema name that
+    /// is not an identifier, a database URL that does not parse, an unknown
+    /// status or placement. It is never used.
+    #[cfg(feature = "postgres")]
+    #[error("invalid tenant directory entry: {reason}")]
+    InvalidDirectoryEntry {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A move of a tenant between placements that cannot start or resume
+    /// as asked. Nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error("tenant {tenant} cannot be moved: {reason}")]
+    MoveRefused {
+        /// The tenant.
+        tenant: KeyValue,
+        /// Why.
+        reason: String,
+    },
+
+    /// The target of a move did not hold exactly the source's rows after
+    /// the copy. The move was undone: the copy removed, the tenant active
+    /// at the source, which was never changed.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "moving tenant {tenant} failed verification on `{table}` (source: {at_source}; target: \
+         {at_target}); the move was undone and the tenant is active where it was"
+    )]
+    MoveVerificationFailed {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The first table that differed.
+        table: String,
+        /// Rows and checksum at the source.
+        at_source: String,
+        /// Rows and checksum at the target.
+        at_target: String,
+    },
+
+    /// The migrations of a new tenant's schema or database did not all
+    /// apply: the tenant was not recorded in the directory, so it is not
+    /// served.
+    #[cfg(feature = "postgres")]
+    #[error("provisioning `{target}` failed, so the tenant was not recorded: {report}")]
+    ProvisioningFailed {
+        /// The schema or database.
+        target: String,
+        /// What the migration runner reported.
+        report: String,
+    },
+
+    /// Every place in the router's cache of database pools stayed taken
+    /// (pools being made, or closing while their connections are borrowed)
+    /// for the whole acquire timeout.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "no place for another tenant database pool: all {max_pools} stayed in use for {waited:?};          raise `RouterOptions::max_database_pools` or the acquire timeout"
+    )]
+    PoolCacheFull {
+        /// The cache's bound.
+        max_pools: usize,
+        /// How long the request waited.
+        waited: core::time::Duration,
+    },
+
+    /// Router options that cannot hold: fewer database connections than
+    /// pools, or no pool.
+    #[cfg(feature = "postgres")]
+    #[error("invalid router options: {reason}")]
+    InvalidRouterOptions {
+        /// Why.
+        reason: String,
+    },
+
     /// `OwnerPool::apply_schema` found existing tables that differ from
     /// their registered structs in ways its `CREATE .. IF NOT EXISTS` DDL
     /// cannot repair. Nothing was changed.
@@ -277,6 +479,23 @@ pub enum Error {
     )]
     SchemaDrift {
         /// Each difference, with the SQL that repairs it.
+        findings: Vec<crate::audit::Finding>,
+    },
+
+    /// `apply_schema` applied the schema, then found, in the same
+    /// transaction, that the catalog checks ([`audit::verify`](crate::audit::verify))
+    /// still report problems: a table would stay protected otherwise than
+    /// the library protects it (another permissive policy, privileges
+    /// granted by hand, an application role that can create objects...).
+    /// Everything was rolled back.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "after applying the schema the catalog checks still found problems, so nothing was \
+         changed (all of it was rolled back); fix each, then apply the schema again:{}",
+        crate::audit::list(findings)
+    )]
+    SchemaNotProtected {
+        /// Each problem, with the SQL that fixes it.
         findings: Vec<crate::audit::Finding>,
     },
 
@@ -323,6 +542,22 @@ pub enum Error {
         /// Its SQL type, for the message.
         sql_type: String,
     },
+}
+
+impl Error {
+    /// The error of a statement the adapter ran: a prepared statement that
+    /// a transaction-mode pooler lost or duplicated says so.
+    pub(crate) fn from_execution<DB: crate::Backend>(error: sqlx::Error) -> Self {
+        if DB::is_prepared_statement_mismatch(&error) {
+            return Error::PreparedStatementBehindPooler {
+                message: error
+                    .as_database_error()
+                    .map(|error| error.message().to_owned())
+                    .unwrap_or_default(),
+            };
+        }
+        Error::Database(error)
+    }
 }
 
 impl From<IdentifierError> for Error {

@@ -1,14 +1,17 @@
 //! The one place built statements are admitted and executed, for tenant
 //! transactions and the owner pool alike: the scope check, building for the
-//! backend's dialect, and running with sqlx.
+//! backend's dialect and the registered tables' schema, the registry check,
+//! and running with sqlx.
 
 use core::future::Future;
 use core::marker::PhantomData;
 
 use sqlx::{AssertSqlSafe, Executor};
-use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope};
+use tenancy_core::ddl::{Registration, TableSet, describe_difference};
+use tenancy_core::{BuildStatement, KeyValue, Statement, StatementScope, TableMeta};
 
 use crate::backend::Backend;
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// Who runs a statement, and so which scopes it admits.
@@ -24,16 +27,24 @@ pub(crate) enum Runner {
 }
 
 impl Runner {
-    /// Checks the statement's scope, builds it for `DB`, and checks the
-    /// scope of what was built, which is what is sent. Nothing reaches the
-    /// server for a statement refused here.
+    /// Checks the statement's scope, builds it for `DB` with tables declared
+    /// without a schema in `schema` (the schema of the place it runs: the
+    /// registered tables', or a tenant's own), and checks what was built,
+    /// which is what is sent: its scope, and that every table it references
+    /// is one `tables` holds, described by the very type the statement was
+    /// built from. Nothing reaches the server for a statement refused here.
     pub(crate) fn prepare<DB: Backend>(
         self,
+        tables: &TableSet,
         statement: &impl BuildStatement,
+        schema: &Identifier,
     ) -> Result<Statement, Error> {
         self.admit(statement.scope())?;
-        let built = statement.build(DB::DIALECT)?;
+        let built = statement.build_in(DB::DIALECT, schema)?;
         self.admit(built.scope())?;
+        for &table in built.tables() {
+            registered(tables, table, schema.as_str())?;
+        }
         Ok(built)
     }
 
@@ -63,16 +74,42 @@ impl Runner {
     }
 }
 
+/// Refuses `table` unless `tables` holds it. A table the set does not know
+/// may have no row-level security at all (only registered tables get it
+/// from `apply_schema`, and only they are audited); one the set knows under
+/// another type is scoped differently from what its policy enforces.
+fn registered(tables: &TableSet, table: &'static TableMeta, schema: &str) -> Result<(), Error> {
+    let name = || format!("{}.{}", table.schema_or(schema), table.name);
+    match tables.registration(table)? {
+        Registration::Registered => Ok(()),
+        Registration::RegisteredAs(known) => Err(Error::TableRegisteredDifferently {
+            table: name(),
+            type_name: table.type_name,
+            registered: known.type_name,
+            difference: describe_difference(known, table),
+        }),
+        Registration::Unregistered => Err(Error::UnregisteredTable {
+            table: name(),
+            type_name: table.type_name,
+        }),
+    }
+}
+
 /// What running a statement yields: every row, the first row, or the
 /// number of rows affected. One generic body per kind, for every backend.
 pub(crate) trait Fetch<DB: Backend> {
     /// The result.
     type Output: Send;
 
-    /// Runs `statement` on `connection`.
+    /// Runs `statement` on `connection`, as a named prepared statement that
+    /// sqlx caches when `persistent`, else as the unnamed one, which lives
+    /// only until the next statement (behind a transaction-mode pooler a
+    /// named statement may be missing on, or clash with, the server
+    /// connection of the next transaction).
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c
     where
         Self: 'c;
@@ -93,12 +130,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for AllRows<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_all(DB::executor(connection))
     }
 }
@@ -109,12 +148,14 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for FirstRow<R> {
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .fetch_optional(DB::executor(connection))
     }
 }
@@ -125,12 +166,14 @@ impl<DB: Backend> Fetch<DB> for RowsAffected {
     async fn fetch<'c>(
         connection: &'c mut DB::Connection,
         statement: Statement,
+        persistent: bool,
     ) -> Result<u64, sqlx::Error>
     where
         Self: 'c,
     {
         let (sql, values) = statement.into_parts();
         let done = sqlx::query_with(AssertSqlSafe(sql), DB::values(values))
+            .persistent(persistent)
             .execute(DB::executor(connection))
             .await?;
         Ok(DB::rows_affected(&done))

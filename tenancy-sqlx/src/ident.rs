@@ -4,9 +4,7 @@
 
 use crate::Error;
 
-/// The one identifier rule of the library lives in `tenancy-core`; it is
-/// re-exported here so callers keep naming `tenancy_sqlx::Identifier`.
-pub use tenancy_core::Identifier;
+pub(crate) use tenancy_core::Identifier;
 
 /// A table's name, schema-qualified when it has a schema, quoted.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
@@ -22,20 +20,16 @@ pub(crate) fn quoted_table(schema: Option<&str>, table: &str) -> Result<String, 
     })
 }
 
-/// A name read from the catalog, quoted for SQL whatever it contains.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+/// A name read from the database's catalog, quoted for SQL: any text is a
+/// valid quoted identifier once its double quotes are doubled. Only for
+/// names the catalog returned, never for names a user typed (those go
+/// through [`Identifier`]).
+#[cfg(feature = "postgres")]
 pub(crate) fn quote_catalog_name(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Keeps error messages bounded when the input is hostile.
-pub(crate) fn truncate_for_error(text: &str) -> String {
-    const MAX: usize = 80;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
+pub(crate) use tenancy_core::__private_v0_1::truncate_for_error;
 
 #[cfg(test)]
 mod tests {

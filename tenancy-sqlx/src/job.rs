@@ -1,8 +1,11 @@
-//! Background work for a tenant: verifying a [`TenantJob`] against a table
-//! of tenants, and spawning a task that carries its tenant and span.
+//! Background work for a tenant: verifying a [`TenantJob`] against the
+//! tenant directory, and spawning a task that carries its tenant and span.
 //!
-//! A worker reads a [`TenantJob`] from its queue, verifies it (here with a
-//! [`TenantsTable`], or any [`VerifyTenant`]), and runs the work under the
+//! A worker reads a [`TenantJob`] from its queue, verifies it against the
+//! tenant directory ([`TableDirectory`](crate::directory::TableDirectory),
+//! [`StaticDirectory`](crate::directory::StaticDirectory), or the
+//! [`TenantRouter`](crate::TenantRouter) over a directory of yours; feature
+//! `postgres`) or any [`VerifyTenant`] callback, and runs the work under the
 //! witness it got back; [`spawn_for_tenant`] hands that witness to a tokio
 //! task whose span names the tenant.
 //!
@@ -18,7 +21,7 @@
 //!
 //! // …and run by a worker that must verify it before it can use it.
 //! let directory = |key: i64| async move {
-//!     Ok::<_, std::io::Error>(if key == 42 { TenantStatus::Active } else { TenantStatus::Unknown })
+//!     Ok::<_, std::io::Error>((key == 42).then_some(TenantStatus::Active))
 //! };
 //! let (tenant, invoices) = job.verify(&directory).await?;
 //! let sent = spawn_for_tenant(tenant, move |tenant| async move {
@@ -32,13 +35,12 @@
 
 use core::future::Future;
 
-use tenancy_core::{KeyValue, TenantId, TenantKey, TenantStatus, VerifyTenant};
+use tenancy_core::{TenantId, TenantKey};
+#[cfg(feature = "postgres")]
+use tenancy_core::{KeyValue, TenantStatus};
 use tracing::Instrument;
 
-#[cfg(feature = "postgres")]
-pub use tenants_table::{TenantsTable, TenantsTableError};
-
-pub use tenancy_core::{JobError, TenantJob};
+pub use tenancy_core::{JobError, TenantJob, VerifyTenant};
 
 /// Spawns `task` on the current tokio runtime with the tenant's witness, in
 /// a span `tenant task` whose field `tenant.id` is the tenant's key and
@@ -64,103 +66,56 @@ where
 }
 
 #[cfg(feature = "postgres")]
-mod tenants_table {
-    use super::*;
-    use crate::Error;
-    use crate::ident::{quoted_table, truncate_for_error};
+mod directory {
+    //! The tenant directory, and the router over it, verify jobs: the
+    //! status a job is checked against is the one that lets the tenant's
+    //! transactions begin.
 
-    /// A [`VerifyTenant`] that reads the tenant's status from a table:
-    /// `SELECT <status>::text FROM <table> WHERE <key> = $1`.
-    ///
-    /// The status column holds `active`, `suspended`, `moving` or
-    /// `deleted` (any type whose text is one of these: `text`, an enum); a
-    /// key without a row is [`TenantStatus::Unknown`]; any other text, or
-    /// `NULL`, is an error, so a status this library does not know never
-    /// lets a job run. The pool's role needs `SELECT` on the table, and
-    /// nothing else; the table is not tenant-scoped (it lists every
-    /// tenant), so do not put row-level security on it for that role.
-    #[derive(Debug, Clone)]
-    pub struct TenantsTable {
-        pool: sqlx::PgPool,
-        sql: String,
+    use super::{Future, KeyValue, TenantKey, TenantStatus, VerifyTenant};
+    use crate::directory::{StaticDirectory, TableDirectory, TenantDirectory};
+    use crate::{Error, TenantRouter};
+
+    async fn status_in<D: TenantDirectory>(
+        directory: &D,
+        tenant: KeyValue,
+    ) -> Result<Option<TenantStatus>, Error> {
+        Ok(directory.entry(tenant).await?.map(|entry| entry.status))
     }
 
-    impl TenantsTable {
-        /// Reads statuses from `schema.table` (or `table` on the search
-        /// path), keyed by `key_column`.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::InvalidIdentifier`] when a name is not an identifier.
-        pub fn new(
-            pool: sqlx::PgPool,
-            schema: Option<&str>,
-            table: &str,
-            key_column: &str,
-            status_column: &str,
-        ) -> Result<Self, Error> {
-            let table = quoted_table(schema, table)?;
-            let key = tenancy_core::Identifier::new("column", key_column)?.quoted();
-            let status = tenancy_core::Identifier::new("column", status_column)?.quoted();
-            Ok(TenantsTable {
-                pool,
-                sql: format!("SELECT {status}::text FROM {table} WHERE {key} = $1"),
-            })
-        }
+    /// The status in the `tenancy_tenants` table, read now; a tenant
+    /// without a row is unknown.
+    impl<K: TenantKey> VerifyTenant<K> for TableDirectory {
+        type Error = Error;
 
-        async fn lookup(&self, key: KeyValue) -> Result<TenantStatus, TenantsTableError> {
-            let query =
-                sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(self.sql.clone()));
-            let query = match key {
-                KeyValue::I32(key) => query.bind(key),
-                KeyValue::I64(key) => query.bind(key),
-                #[cfg(feature = "uuid")]
-                KeyValue::Uuid(key) => query.bind(key),
-                #[allow(unreachable_patterns)] // `KeyValue` is non-exhaustive
-                other => return Err(TenantsTableError::UnsupportedKey(other)),
-            };
-            match query.fetch_optional(&self.pool).await? {
-                None => Ok(TenantStatus::Unknown),
-                Some(Some(text)) => match text.as_str() {
-                    "active" => Ok(TenantStatus::Active),
-                    "suspended" => Ok(TenantStatus::Suspended),
-                    "moving" => Ok(TenantStatus::Moving),
-                    "deleted" => Ok(TenantStatus::Deleted),
-                    _ => Err(TenantsTableError::UnrecognisedStatus(Some(
-                        truncate_for_error(&text),
-                    ))),
-                },
-                Some(None) => Err(TenantsTableError::UnrecognisedStatus(None)),
+        fn status(&self, key: K) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
+            status_in(self, key.to_key_value())
+        }
+    }
+
+    /// The status the directory was made with.
+    impl<K: TenantKey> VerifyTenant<K> for StaticDirectory {
+        type Error = Error;
+
+        fn status(&self, key: K) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
+            status_in(self, key.to_key_value())
+        }
+    }
+
+    /// The status of the router's directory, through the router's cache of
+    /// entries: a job is verified against exactly what its tenant's
+    /// [`begin`](TenantRouter::begin) would be, so a suspension reaches
+    /// workers within [`RouterOptions::placement_ttl`](crate::RouterOptions::placement_ttl),
+    /// as it reaches requests. Any [`TenantDirectory`] of yours verifies
+    /// jobs this way.
+    impl<K: TenantKey, D: TenantDirectory> VerifyTenant<K> for TenantRouter<D> {
+        type Error = Error;
+
+        async fn status(&self, key: K) -> Result<Option<TenantStatus>, Error> {
+            match self.entry(key.to_key_value()).await {
+                Ok(entry) => Ok(Some(entry.status)),
+                Err(Error::TenantNotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
             }
         }
-    }
-
-    impl<K: TenantKey> VerifyTenant<K> for TenantsTable {
-        type Error = TenantsTableError;
-
-        fn status(
-            &self,
-            key: K,
-        ) -> impl Future<Output = Result<TenantStatus, TenantsTableError>> + Send {
-            self.lookup(key.to_key_value())
-        }
-    }
-
-    /// Why a [`TenantsTable`] could not tell a tenant's status.
-    #[derive(Debug, thiserror::Error)]
-    #[non_exhaustive]
-    pub enum TenantsTableError {
-        /// The query failed.
-        #[error("could not read the tenant's status: {0}")]
-        Database(#[from] sqlx::Error),
-        /// The status is neither `active`, `suspended`, `moving` nor
-        /// `deleted` (`None`: it is `NULL`).
-        #[error(
-            "the tenant's status {0:?} is not one of active, suspended, moving, deleted: the job is refused"
-        )]
-        UnrecognisedStatus(Option<String>),
-        /// A key type this lookup cannot bind.
-        #[error("tenant key {0:?} cannot be looked up")]
-        UnsupportedKey(KeyValue),
     }
 }

@@ -29,7 +29,7 @@
 //!
 //! // The application connects as a role RLS applies to; a superuser,
 //! // BYPASSRLS or owner role is refused here.
-//! let pool = TenantPool::connect("postgres://app@db/shop", TenantPoolOptions::new().tables(&tables)).await?;
+//! let pool = TenantPool::connect("postgres://app@db/shop", TenantPoolOptions::new(&tables)).await?;
 //!
 //! // Per request, with the tenant your authentication layer verified:
 //! let tenant = TenantId::from_verified(42);
@@ -75,8 +75,12 @@
 //! | owner | [`OwnerPool`] | owns the tables; runs migrations and the RLS DDL |
 //!
 //! Cross-tenant work (erasure, exports) goes through [`OwnerPool`], made
-//! with a [`CrossTenant`] capability; reading across tenants there needs a
-//! role that `BYPASSRLS`, because RLS is forced on the owner too.
+//! with a [`CrossTenant`] capability. No role needs `BYPASSRLS` for
+//! anything the library does: RLS is forced on the owner too, and the
+//! generated policies give the owner (as the application) the rows of the
+//! tenant its transaction sets; erasure and export set one tenant per
+//! transaction (`lifecycle`, feature `lifecycle`), and admin work over many
+//! tenants runs one tenant transaction each with [`TenantPool::fan_out`].
 //!
 //! # Checking a live database
 //!
@@ -119,9 +123,10 @@
 //! }
 //!
 //! # async fn run() -> Result<(), tenancy_sqlx::Error> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<Note>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
-//!     .apply_schema(&TableSet::new().with::<Note>())
+//!     .apply_schema(&tables)
 //!     .await?;
 //!
 //! let tenant = TenantId::from_verified(7);
@@ -166,9 +171,10 @@
 //! }
 //!
 //! # async fn run() -> Result<(), tenancy_sqlx::Error> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<Sale>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! pool.owner_pool(CrossTenant::with_reason("create the tables")?)
-//!     .apply_schema(&TableSet::new().with::<Sale>())
+//!     .apply_schema(&tables)
 //!     .await?;
 //! for (key, amount) in [(7, 10), (7, 15), (8, 1000)] {
 //!     let tenant = TenantId::from_verified(key);
@@ -217,6 +223,8 @@
 //!   first generated from the registered tables, the next drafted from
 //!   drift) and a runner across tenant schemas and databases; and the JSON
 //!   form of the [`manifest`].
+//! - `lifecycle`: [`lifecycle`], erasure of a tenant with a certificate of
+//!   deletion, and the library's append-only records.
 
 #![cfg_attr(
     not(test),
@@ -230,53 +238,107 @@ compile_error!(
 );
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod analytics;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod audit;
 mod backend;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod directory;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod drift;
 mod error;
 mod execute;
+mod fan_out;
 mod guard;
 mod ident;
 pub mod job;
+#[cfg(feature = "lifecycle")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lifecycle")))]
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod manifest;
 #[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
 pub mod migrate;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod moves;
 mod owner;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod partition;
+mod pin;
 mod pool;
+#[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
+pub mod provision;
 mod refusal;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod rls;
 #[cfg(feature = "postgres")]
 mod role;
+#[cfg(feature = "postgres")]
+mod router;
 mod row;
+#[cfg(feature = "postgres")]
+mod search_path;
 mod setting;
 mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
 pub use error::{Error, PrivilegedRole};
-pub use ident::Identifier;
+pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError, TenantWork};
 pub use owner::OwnerPool;
+pub use pin::{PlanCacheMode, TransactionSettings};
 pub use pool::{TenantPool, TenantPoolOptions};
+#[cfg(feature = "postgres")]
+pub use router::{RouterOptions, TenantRouter};
 pub use row::DecodeRow;
-pub use setting::SettingName;
 pub use transaction::TenantTransaction;
 
+/// The PostgreSQL backend (feature `postgres`, on by default).
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sqlx::Postgres;
+/// The SQLite backend (feature `sqlite`).
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlx::Sqlite;
 
-pub use tenancy_core::*;
-pub use tenancy_core::{TenantSql, tenant_sql};
+// The core's public API, by name, so that what this crate offers is the
+// list below and nothing the core adds later leaks through unseen.
+pub use tenancy_core::{
+    Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
+    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
+    ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
+    Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
+    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind, JoinTarget, KeyValue,
+    MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable,
+    SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
+    StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta,
+    TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql, TenantStatus,
+    TenantStatusError, TenantWitness, TextColumn, Union, VerifyTenant,
+    Update, Window, WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped,
+    tenant_sql,
+};
+
+/// Support for code the macros generate; not public API (see
+/// `tenancy_core::__private_v0_1`).
+#[doc(hidden)]
+pub use tenancy_core::__private_v0_1;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 /// The README's code, compiled as doc tests so that it stays true.

@@ -27,9 +27,8 @@
 //!
 //! Everything in it is read back from the statements
 //! [`OwnerPool::apply_schema`](crate::OwnerPool::apply_schema) runs
-//! ([`ddl::create_table`] and
-//! [`RlsPolicy::table_statements`]), so the checks hold the database to
-//! exactly what the library would create.
+//! ([`ddl::create_table`] and [`RlsPolicy::statements`]), so the checks
+//! hold the database to exactly what the library would create.
 
 mod parse;
 
@@ -52,6 +51,8 @@ pub struct Manifest {
     format: u32,
     #[cfg_attr(feature = "migrate", serde(with = "json::setting"))]
     setting: SettingName,
+    #[cfg_attr(feature = "migrate", serde(with = "json::schema"))]
+    schema: Identifier,
     #[cfg_attr(feature = "migrate", serde(with = "json::role"))]
     role: Option<Identifier>,
     tables: Vec<TableSpec>,
@@ -129,27 +130,33 @@ pub struct IndexSpec {
 
 impl Manifest {
     /// The manifest of `tables`, protected by `policy`: the tables'
-    /// generated DDL, read back into columns, keys and indexes, and the RLS
-    /// statements and grants of `policy`.
+    /// generated DDL, read back into columns, keys and indexes, the set's
+    /// tenant setting, and the RLS statements and grants of `policy`. With
+    /// [`RlsPolicy::for_public`] no application role is known, and the
+    /// checks made from the manifest leave out the policy's target role and
+    /// the role's privileges.
     pub fn new(tables: &TableSet, policy: &RlsPolicy) -> Result<Self, Error> {
+        let setting = tables.setting();
         let specs = tables
             .tables()?
             .iter()
-            .map(|table| TableSpec::of(table, policy))
+            .map(|table| TableSpec::of(table, policy, setting))
             .collect::<Result<_, _>>()?;
         Ok(Manifest {
             format: FORMAT,
-            setting: policy.setting_name().clone(),
+            setting: setting.clone(),
+            schema: tables.schema(Dialect::Postgres).clone(),
             role: policy.role().cloned(),
             tables: specs,
         })
     }
 
-    /// The manifest of `tables` when only the tenant setting is known, not
-    /// the application role: the policy's target role and the role's
-    /// privileges are then not checked.
-    pub fn for_setting(tables: &TableSet, setting: &SettingName) -> Result<Self, Error> {
-        Self::new(tables, &RlsPolicy::for_public().setting(setting.clone()))
+    /// The schema the set places tables declared without one in (`public`
+    /// unless [`TableSet::in_schema`] names another): where the checks look
+    /// for them unless told to look in a tenant's schema.
+    #[must_use]
+    pub fn schema(&self) -> &Identifier {
+        &self.schema
     }
 
     /// The setting that carries the tenant.
@@ -192,7 +199,11 @@ impl Manifest {
 }
 
 impl TableSpec {
-    fn of(table: &'static TableMeta, policy: &RlsPolicy) -> Result<Self, Error> {
+    fn of(
+        table: &'static TableMeta,
+        policy: &RlsPolicy,
+        setting: &SettingName,
+    ) -> Result<Self, Error> {
         let create = ddl::create_table_unqualified(table, Dialect::Postgres)?;
         let unreadable = |error: parse::ParseError| Error::UnreadableDdl {
             table: table.qualified_name(),
@@ -263,7 +274,7 @@ impl TableSpec {
                 })
                 .collect(),
             indexes,
-            rls: policy.table_statements(table)?,
+            rls: policy.rls_of(table, setting)?,
             create,
         })
     }
@@ -622,6 +633,26 @@ mod json {
         }
     }
 
+    pub(super) mod schema {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use crate::ident::Identifier;
+
+        pub(crate) fn serialize<S: Serializer>(
+            schema: &Identifier,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(schema.as_str())
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Identifier, D::Error> {
+            let name = String::deserialize(deserializer)?;
+            Identifier::new("schema", &name).map_err(serde::de::Error::custom)
+        }
+    }
+
     pub(super) mod role {
         use serde::{Deserialize, Deserializer, Serializer};
 
@@ -750,8 +781,7 @@ mod tests {
     #[test]
     fn generated_columns_are_added_with_their_identity() {
         let manifest =
-            Manifest::for_setting(&TableSet::new().with::<Order>(), &SettingName::default())
-                .unwrap();
+            Manifest::new(&TableSet::new().with::<Order>(), &RlsPolicy::for_public()).unwrap();
         let orders = &manifest.tables()[0];
         assert_eq!(
             orders.column("id").unwrap().definition().unwrap(),
@@ -784,6 +814,12 @@ mod tests {
         let bad_type = json.replace("NUMERIC(12, 2)", "NUMERIC; DROP TABLE x");
         assert!(matches!(
             Manifest::from_json(&bad_type),
+            Err(Error::InvalidManifest { .. })
+        ));
+        let bad_schema = json.replace("\"schema\": \"public\"", "\"schema\": \"public; --\"");
+        assert_ne!(bad_schema, json);
+        assert!(matches!(
+            Manifest::from_json(&bad_schema),
             Err(Error::InvalidManifest { .. })
         ));
         let bad_setting = json.replace("app.tenant_id", "app.x'; --");

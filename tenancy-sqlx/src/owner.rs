@@ -2,11 +2,11 @@
 //! the [`CrossTenant`] capability.
 
 use core::future::Future;
+use std::sync::Arc;
 
 use sqlx::Connection;
 #[cfg(feature = "postgres")]
 use sqlx::postgres::PgPoolOptions;
-#[cfg(feature = "postgres")]
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, CrossTenant, Statement};
 
@@ -16,11 +16,11 @@ use crate::{DecodeRow, Error};
 #[cfg(feature = "postgres")]
 use crate::{
     Postgres,
-    audit::{self, Finding},
+    audit::{self, Finding, FindingKind},
     drift::{self, Drift},
     manifest::Manifest,
     rls::RlsPolicy,
-    setting::SettingName,
+    search_path,
 };
 
 /// A pool for the role that owns the tables: for migrations, the RLS DDL and
@@ -31,10 +31,14 @@ use crate::{
 /// (whose creation is logged with its reason), and every statement it runs is
 /// logged on target `tenancy::cross_tenant` with that reason.
 ///
-/// Row-level security is forced on tenant tables, so the owner role sees
-/// rows only if it skips the policies: give the role that runs cross-tenant
-/// reads `BYPASSRLS`, and keep it out of the application's configuration.
-/// DDL is not affected by policies.
+/// Row-level security is forced on tenant tables, on the owner too, and no
+/// role needs `BYPASSRLS` for anything the library does: the generated
+/// policies include one for the role that applies them
+/// ([`rls::OWNER_POLICY_NAME`](crate::rls::OWNER_POLICY_NAME)), so the owner
+/// sees the rows of the tenant its transaction sets and, without one, no
+/// row at all. Work on a tenant's rows (erasure, export) runs one
+/// transaction per tenant with the tenant set; a statement across all
+/// tenants sees nothing. DDL is not affected by policies.
 ///
 /// ```no_run
 /// # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
@@ -54,14 +58,17 @@ use crate::{
 /// cross-tenant statements, under the same capability and logging.
 pub struct OwnerPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
-    reason: std::sync::Arc<str>,
+    reason: Arc<str>,
+    /// The registered tables its statements may touch.
+    tables: Arc<TableSet>,
 }
 
 impl<DB: Backend> Clone for OwnerPool<DB> {
     fn clone(&self) -> Self {
         OwnerPool {
             pool: self.pool.clone(),
-            reason: std::sync::Arc::clone(&self.reason),
+            reason: Arc::clone(&self.reason),
+            tables: Arc::clone(&self.tables),
         }
     }
 }
@@ -71,6 +78,7 @@ impl<DB: Backend> core::fmt::Debug for OwnerPool<DB> {
         f.debug_struct("OwnerPool")
             .field("pool", &self.pool)
             .field("reason", &self.reason)
+            .field("tables", &self.tables)
             .finish()
     }
 }
@@ -97,20 +105,24 @@ impl OwnerPool<Postgres> {
     /// returns [`Error::SchemaDrift`] with each difference and the SQL that
     /// repairs it. Missing tables and indexes it creates; RLS and the
     /// policy it applies again.
+    ///
+    /// Then, in the same transaction, it checks its own result with the
+    /// catalog checks of [`audit::verify`], and if anything leaves a table
+    /// protected otherwise than the library would protect it — a
+    /// permissive policy of another name that widens what tenants see, a
+    /// privilege granted by hand beyond the generated grants (`TRUNCATE`,
+    /// writes to a global table), a key that does not lead with the tenant,
+    /// an application role that can create objects — it rolls everything
+    /// back and returns [`Error::SchemaNotProtected`] with each finding and
+    /// its fix. Drift it leaves alone by design (a nullable column or a key
+    /// the struct does not declare) is no reason to.
     pub async fn apply_schema(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
         let manifest = Manifest::new(tables, policy)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
-        // The generated DDL names tables declared without a schema bare, so
-        // that a migration file serves every tenant schema; here they go to
-        // the set's schema and nowhere else.
-        let pin = format!(
-            "SET LOCAL search_path TO {}, pg_temp",
-            tables.schema(Postgres::DIALECT).quoted()
-        );
-        execute_text::<Postgres>(&mut tx, pin).await?;
-        let blocking: Vec<Finding> = drift::detect(&mut tx, &manifest, None)
-            .await?
+        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
+        let drifted = drift::detect(&mut tx, &manifest, None).await?;
+        let blocking: Vec<Finding> = drifted
             .iter()
             .filter(|drift| drift.blocks_apply())
             .map(Drift::finding)
@@ -119,42 +131,86 @@ impl OwnerPool<Postgres> {
             tx.rollback().await?;
             return Err(Error::SchemaDrift { findings: blocking });
         }
-        for statement in manifest.schema_statements() {
-            tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            execute_text::<Postgres>(&mut tx, statement).await?;
+        // What the DDL leaves alone by design; what it creates must be there.
+        let tolerated: Vec<Finding> = drifted
+            .iter()
+            .map(Drift::finding)
+            .filter(|finding| {
+                !matches!(
+                    finding.kind,
+                    FindingKind::TableMissing | FindingKind::IndexMissing
+                )
+            })
+            .collect();
+        self.log_and_run(&mut tx, manifest.schema_statements())
+            .await?;
+        let findings: Vec<Finding> = audit::verify(&mut tx, &manifest, None)
+            .await?
+            .into_iter()
+            .filter(|finding| !tolerated.contains(finding))
+            .collect();
+        if !findings.is_empty() {
+            tx.rollback().await?;
+            return Err(Error::SchemaNotProtected { findings });
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// Runs only the RLS DDL ([`RlsPolicy::statements`]) in one transaction,
-    /// for tables your own migrations create. Safe to run again.
+    /// for tables your own migrations create. Safe to run again. The DDL
+    /// names tables declared without a schema bare: they are the set's
+    /// schema's, with `search_path` pinned to it for the transaction.
     pub async fn apply_rls(&self, tables: &TableSet, policy: &RlsPolicy) -> Result<(), Error> {
         let statements = policy.statements(tables)?;
-        self.run_ddl(statements).await
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = connection.begin().await?;
+        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
+        self.log_and_run(&mut tx, statements).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Checks the live catalog for `tables` ([`audit::verify_tables`]):
-    /// row-level security, the policy, tenant-led keys and indexes, and
-    /// drift from the tables' generated DDL.
-    pub async fn verify(
-        &self,
-        tables: &TableSet,
-        setting: &SettingName,
-    ) -> Result<Vec<Finding>, Error> {
+    /// row-level security, the policy reading the set's tenant setting,
+    /// tenant-led keys and indexes, and drift from the tables' generated
+    /// DDL.
+    pub async fn verify(&self, tables: &TableSet) -> Result<Vec<Finding>, Error> {
         let mut connection = self.pool.acquire().await?;
-        audit::verify_tables(&mut connection, tables, setting).await
+        audit::verify_tables(&mut connection, tables).await
     }
 }
 
 impl<DB: Backend> OwnerPool<DB> {
-    /// Wraps an existing pool of the owner role.
+    /// Wraps an existing pool of the owner role. It holds no registered
+    /// tables until [`with_tables`](Self::with_tables) gives it the
+    /// application's, and refuses every built statement until then.
     #[must_use]
     pub fn from_pool(pool: sqlx::Pool<DB>, capability: CrossTenant) -> Self {
         OwnerPool {
             pool,
             reason: capability.reason().into(),
+            tables: Arc::new(TableSet::new()),
         }
+    }
+
+    /// The application's registered tables, which the pool's statements
+    /// ([`fetch_all`](Self::fetch_all), [`execute`](Self::execute), ...)
+    /// are checked against, as a tenant transaction's are: a statement on a
+    /// table the set does not hold ([`Error::UnregisteredTable`]) or
+    /// describes with another type ([`Error::TableRegisteredDifferently`])
+    /// is refused before anything is sent. Tables declared without a schema
+    /// are qualified by the set's schema.
+    #[must_use]
+    pub fn with_tables(mut self, tables: &TableSet) -> Self {
+        self.tables = Arc::new(tables.clone());
+        self
+    }
+
+    /// The registered tables its statements are checked against.
+    #[must_use]
+    pub fn tables(&self) -> &TableSet {
+        &self.tables
     }
 
     /// The underlying pool, for migrations (`sqlx::migrate!`) and raw SQL
@@ -175,11 +231,22 @@ impl<DB: Backend> OwnerPool<DB> {
     pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
+        self.log_and_run(&mut tx, statements).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs DDL statements on `connection`, each logged on target
+    /// `tenancy::cross_tenant` with the capability's reason.
+    async fn log_and_run(
+        &self,
+        connection: &mut DB::Connection,
+        statements: impl IntoIterator<Item = String>,
+    ) -> Result<(), Error> {
         for statement in statements {
             tracing::info!(target: "tenancy::cross_tenant", reason = %self.reason, %statement, "schema change");
-            execute_text::<DB>(&mut tx, statement).await?;
+            execute_text::<DB>(connection, statement).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -188,7 +255,7 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 'p {
-        self.run::<AllRows<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<AllRows<R>>(self.prepared(&statement))
     }
 
     /// Runs a cross-tenant or global query and decodes its first row, if any.
@@ -196,13 +263,18 @@ impl<DB: Backend> OwnerPool<DB> {
         &'p self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 'p {
-        self.run::<FirstRow<R>>(Runner::CrossTenant.prepare::<DB>(&statement))
+        self.run::<FirstRow<R>>(self.prepared(&statement))
     }
 
     /// Runs a cross-tenant or global statement; returns the rows affected.
     pub async fn execute(&self, statement: impl BuildStatement) -> Result<u64, Error> {
-        self.run::<RowsAffected>(Runner::CrossTenant.prepare::<DB>(&statement))
-            .await
+        self.run::<RowsAffected>(self.prepared(&statement)).await
+    }
+
+    /// `statement` checked and built for the registered tables, in their
+    /// schema.
+    fn prepared(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        Runner::CrossTenant.prepare::<DB>(&self.tables, statement, self.tables.schema(DB::DIALECT))
     }
 
     /// The one body of the statement methods, given the statement checked
@@ -229,7 +301,7 @@ impl<DB: Backend> OwnerPool<DB> {
                 "cross-tenant statement"
             );
             let mut connection = self.pool.acquire().await?;
-            Ok(F::fetch(&mut connection, statement).await?)
+            Ok(F::fetch(&mut connection, statement, true).await?)
         }
     }
 }

@@ -256,10 +256,10 @@ impl OwnerPool<Postgres> {
         }
         self.partitioning(&mut tx, format!("DROP TABLE {old}"))
             .await?;
-        for statement in policy.table_statements(table)? {
+        for statement in policy.table_statements(tables, table)? {
             self.partitioning(&mut tx, statement).await?;
         }
-        for statement in policy.partition_statements(table, &names.default)? {
+        for statement in policy.partition_statements(table, &names.default, tables.setting())? {
             self.partitioning(&mut tx, statement).await?;
         }
         self.restore_referencing_keys(&mut tx, referencing).await?;
@@ -362,7 +362,7 @@ impl OwnerPool<Postgres> {
             format!("ALTER TABLE {default} FORCE ROW LEVEL SECURITY"),
         )
         .await?;
-        for statement in policy.partition_statements(table, &partition)? {
+        for statement in policy.partition_statements(table, &partition, tables.setting())? {
             self.partitioning(&mut tx, statement).await?;
         }
         self.restore_referencing_keys(&mut tx, referencing).await?;

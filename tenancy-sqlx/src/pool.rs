@@ -11,65 +11,71 @@ use tenancy_core::ddl::TableSet;
 use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
-use crate::backend::{Access, Backend, DefaultBackend};
+use crate::backend::{Backend, DefaultBackend};
 use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::ident::Identifier;
+use crate::pin::{Pin, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
-use crate::{Postgres, role::SessionCheck};
+use crate::{Postgres, execute::execute_text, role::SessionCheck};
 
-/// How a [`TenantPool`] is set up: the tenant setting, the registered
-/// tables, and which roles it accepts.
+/// How a [`TenantPool`] is set up: the application's registered tables
+/// (with them the schema of tables declared without one and the setting
+/// that carries the tenant), and which roles it accepts.
+///
+/// The [`TableSet`] is the one place these are configured: the pool sets
+/// the tenant in the set's setting, which is the one the policies of
+/// [`RlsPolicy::statements`](crate::rls::RlsPolicy::statements) for the
+/// same set read, and it runs only statements on the set's tables.
 ///
 /// ```
+/// use tenancy_sqlx::ddl::TableSet;
 /// use tenancy_sqlx::{SettingName, TenantPoolOptions};
 ///
-/// let options = TenantPoolOptions::new().setting(SettingName::new("myapp.tenant")?);
-/// assert_eq!(options.setting_name().as_str(), "myapp.tenant");
+/// let tables = TableSet::new().with_setting(SettingName::new("myapp.tenant")?);
+/// let options = TenantPoolOptions::new(&tables);
+/// assert_eq!(options.table_set().setting().as_str(), "myapp.tenant");
 /// # Ok::<(), tenancy_sqlx::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// A pool for raw SQL only can be made with an empty set: its transactions
+/// set the tenant, and refuse every built statement
+/// ([`Error::UnregisteredTable`]).
+#[derive(Debug, Clone)]
 pub struct TenantPoolOptions {
-    setting: SettingName,
-    // Read by the PostgreSQL session check only: SQLite has no roles.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     tables: TableSet,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     accept_bypassing_role: Option<String>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    accept_creating_role: Option<String>,
+    settings: TransactionSettings,
+    transaction_pooler: bool,
 }
 
 impl TenantPoolOptions {
-    /// Defaults: setting `app.tenant_id`, no registered tables, and a role
-    /// that bypasses row-level security is refused.
+    /// A pool of `tables`: its transactions run statements on these tables
+    /// only, and on PostgreSQL it refuses to connect as a role that owns any
+    /// of them (or has the privileges of their owner). A role that owns a
+    /// table with row-level security enabled is refused whether or not it
+    /// is registered; registering the tables also catches an owner before
+    /// RLS is set up. A role that bypasses row-level security is refused.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(tables: &TableSet) -> Self {
+        TenantPoolOptions {
+            tables: tables.clone(),
+            accept_bypassing_role: None,
+            accept_creating_role: None,
+            settings: TransactionSettings::default(),
+            transaction_pooler: false,
+        }
     }
 
-    /// The setting that carries the tenant; it must match the one in the RLS
-    /// policies ([`rls::RlsPolicy`](crate::rls::RlsPolicy)).
+    /// The registered tables.
     #[must_use]
-    pub fn setting(mut self, setting: SettingName) -> Self {
-        self.setting = setting;
-        self
-    }
-
-    /// The setting that carries the tenant.
-    #[must_use]
-    pub fn setting_name(&self) -> &SettingName {
-        &self.setting
-    }
-
-    /// The application's tables: the pool refuses to connect as a role that
-    /// owns any of them (or has the privileges of their owner). A role that
-    /// owns a table with row-level security enabled is refused whether or
-    /// not it is registered; registering the tables also catches an owner
-    /// before RLS is set up.
-    #[must_use]
-    pub fn tables(mut self, tables: &TableSet) -> Self {
-        self.tables = tables.clone();
-        self
+    pub fn table_set(&self) -> &TableSet {
+        &self.tables
     }
 
     /// Accepts a role that is a superuser, has `BYPASSRLS` or `CREATEROLE`,
@@ -82,6 +88,65 @@ impl TenantPoolOptions {
     #[must_use]
     pub fn allow_rls_bypassing_role(mut self, reason: impl Into<String>) -> Self {
         self.accept_bypassing_role = Some(reason.into());
+        self
+    }
+
+    /// Accepts a role that can create objects: one with `CREATE` on the
+    /// database (which creates schemas) or on any schema. Such a role can
+    /// create a function, operator or table that a `search_path` naming
+    /// that schema finds before the built-in one or the registered table,
+    /// so the pool refuses it unless told why. The reason is logged at
+    /// `WARN` on target `tenancy::pool` every time the pool opens a
+    /// connection; an empty reason is refused when the pool connects
+    /// ([`Error::MissingReason`]). A role accepted with
+    /// [`allow_rls_bypassing_role`](Self::allow_rls_bypassing_role) needs
+    /// no second reason: the policies do not confine it anyway.
+    #[must_use]
+    pub fn allow_role_that_creates_objects(mut self, reason: impl Into<String>) -> Self {
+        self.accept_creating_role = Some(reason.into());
+        self
+    }
+
+    /// The limits every transaction of the pool opens with (timeouts,
+    /// `plan_cache_mode`, read-only), set in the same simple query as
+    /// `BEGIN` and the tenant, so they cost no round trip.
+    #[must_use]
+    pub fn transaction_settings(mut self, settings: TransactionSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The limits every transaction of the pool opens with.
+    #[must_use]
+    pub fn settings(&self) -> &TransactionSettings {
+        &self.settings
+    }
+
+    /// The pool reaches PostgreSQL through a pooler in transaction mode
+    /// (PgBouncer's `pool_mode = transaction`, RDS Proxy), which runs
+    /// consecutive transactions of one connection on different server
+    /// connections and shares each server connection between clients.
+    ///
+    /// sqlx's named prepared statements do not survive that: a statement
+    /// prepared in one transaction is missing in the next, or clashes with
+    /// the same name prepared by another client. With this option the
+    /// pool's connections keep no statement cache, built statements run as
+    /// unnamed statements (one more round trip each: parse, then execute,
+    /// both inside the transaction, so on its server connection), and each
+    /// new connection's role check runs inside a transaction that removes
+    /// the statements it prepared. Without it, the clash is reported as
+    /// [`Error::PreparedStatementBehindPooler`], never as sqlx's `prepared
+    /// statement "sqlx_s_1" does not exist`.
+    ///
+    /// Everything else already holds behind such a pooler: the tenant and
+    /// every pin are transaction-local, and the clean-up after raw SQL runs
+    /// inside the transaction, so it reaches the server connection the raw
+    /// SQL ran on. Raw SQL's own queries should be `.persistent(false)`, and
+    /// session-level `SET` in raw SQL outside a tenant transaction reaches
+    /// other clients of the pooler: do not.
+    #[must_use]
+    pub fn behind_transaction_pooler(mut self) -> Self {
+        self.transaction_pooler = true;
         self
     }
 }
@@ -116,6 +181,9 @@ impl TenantPoolOptions {
 pub struct TenantPool<DB: Backend = DefaultBackend> {
     pool: sqlx::Pool<DB>,
     shared: Arc<Shared>,
+    settings: Arc<TransactionSettings>,
+    /// Whether statements are named and cached (not behind a pooler).
+    persistent: bool,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -123,6 +191,8 @@ impl<DB: Backend> Clone for TenantPool<DB> {
         TenantPool {
             pool: self.pool.clone(),
             shared: Arc::clone(&self.shared),
+            settings: Arc::clone(&self.settings),
+            persistent: self.persistent,
         }
     }
 }
@@ -130,7 +200,7 @@ impl<DB: Backend> Clone for TenantPool<DB> {
 impl<DB: Backend> core::fmt::Debug for TenantPool<DB> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TenantPool")
-            .field("setting", &self.shared.setting)
+            .field("tables", &self.shared.tables)
             .field("refused", &self.shared.refusal().is_some())
             .field("pool", &self.pool)
             .finish()
@@ -153,8 +223,36 @@ impl<DB: Backend> TenantPool<DB> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
-        let statement =
-            DB::begin_statement(&self.shared.setting, tenant.key_value(), Access::ReadWrite)?;
+        let tables = &self.shared.tables;
+        let pin = Pin::new(tables.setting(), tenant.key_value(), &self.settings);
+        self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
+            .await
+    }
+
+    /// Opens a transaction for `tenant` whose statements are built for
+    /// `schema`, the tenant's own, and whose `search_path` is pinned to it
+    /// in the same simple query as `BEGIN` (schema per tenant). The schema
+    /// comes from the tenant directory, validated.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) async fn begin_in_schema<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let setting = self.shared.tables.setting();
+        let pin = Pin::new(setting, tenant.key_value(), &self.settings).in_schema(schema);
+        self.begin_pinned(tenant, pin, schema).await
+    }
+
+    /// The one body of `begin`: the pin rendered (and so checked) before a
+    /// connection is taken, then sent as the one simple query of `BEGIN`.
+    async fn begin_pinned<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        pin: Pin<'_>,
+        schema: &Identifier,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let statement = DB::begin_statement(&pin)?;
         let mut connection = self.acquire().await?;
         let mut guard = CloseUnlessBegun::new(&mut connection);
         DB::TransactionManager::begin(
@@ -163,7 +261,13 @@ impl<DB: Backend> TenantPool<DB> {
         )
         .await?;
         guard.begun();
-        Ok(TenantTransaction::new(connection, *tenant))
+        Ok(TenantTransaction::new(
+            connection,
+            *tenant,
+            Arc::clone(&self.shared.tables),
+            schema.clone(),
+            self.persistent,
+        ))
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection
@@ -178,10 +282,23 @@ impl<DB: Backend> TenantPool<DB> {
         Ok(connection)
     }
 
-    /// The setting that carries the tenant.
+    /// Whether the pool's statements are sqlx's named, cached ones (not
+    /// behind a transaction-mode pooler).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn statements_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// The setting that carries the tenant: the registered tables'.
     #[must_use]
     pub fn setting(&self) -> &SettingName {
-        &self.shared.setting
+        self.shared.tables.setting()
+    }
+
+    /// The registered tables the pool was made with.
+    #[must_use]
+    pub fn tables(&self) -> &TableSet {
+        &self.shared.tables
     }
 
     /// The number of connections open, borrowed or idle.
@@ -215,16 +332,28 @@ impl<DB: Backend> TenantPool<DB> {
         pool_options: sqlx::pool::PoolOptions<DB>,
         connect_options: <DB::Connection as sqlx::Connection>::Options,
         shared: Arc<Shared>,
+        options: &TenantPoolOptions,
     ) -> Result<Self, Error> {
+        let settings = options.settings.clone();
+        // A setting the backend cannot send fails here, not on every
+        // `begin`: rendering a pin is the one check of its fields.
+        let any_key = tenancy_core::KeyValue::I64(0);
+        DB::begin_statement(&Pin::new(shared.tables.setting(), any_key, &settings))?;
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
-            .await?;
+            .await
+            .map_err(Error::from_execution::<DB>)?;
         if let Some(refusal) = shared.refusal() {
             pool.close().await;
             return Err(refusal.to_error());
         }
-        Ok(TenantPool { pool, shared })
+        Ok(TenantPool {
+            pool,
+            shared,
+            settings: Arc::new(settings),
+            persistent: !options.transaction_pooler,
+        })
     }
 }
 
@@ -234,10 +363,10 @@ impl TenantPool<Postgres> {
     /// [`connect_with`](Self::connect_with)).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
+    /// # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
     /// use tenancy_sqlx::{TenantPool, TenantPoolOptions};
     ///
-    /// let pool = TenantPool::connect("postgres://app@localhost/shop", TenantPoolOptions::new()).await?;
+    /// let pool = TenantPool::connect("postgres://app@localhost/shop", TenantPoolOptions::new(&tables)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn connect(url: &str, options: TenantPoolOptions) -> Result<Self, Error> {
@@ -259,7 +388,12 @@ impl TenantPool<Postgres> {
     /// which raw SQL could `SET ROLE` to. A superuser login that switched to
     /// the application role (`options=-c role=..` in the URL, or `SET
     /// SESSION AUTHORIZATION`) is refused too: `RESET ROLE` or `RESET
-    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused
+    /// SESSION AUTHORIZATION` in raw SQL would switch it back. Refused too,
+    /// unless [`TenantPoolOptions::allow_role_that_creates_objects`] says
+    /// why: a role with `CREATE` on the database or on any schema
+    /// ([`PrivilegedRole::CanCreate`](crate::PrivilegedRole::CanCreate)),
+    /// which could put a function or table where a `search_path` finds it
+    /// first. Refused
     /// whatever the options, with [`Error::SessionTenantDefault`]: sessions
     /// that start with the tenant setting already set, which outside a
     /// tenant transaction would act as that tenant instead of seeing no row.
@@ -285,25 +419,43 @@ impl TenantPool<Postgres> {
     ) -> Result<Self, Error> {
         // A set with two descriptions of one table is refused before use.
         let check = SessionCheck::new(
-            options.tables.tables()?,
-            options.setting.clone(),
+            &options.tables,
             options.accept_bypassing_role.as_deref(),
+            options.accept_creating_role.as_deref(),
         )?;
-        let shared = Shared::new(options.setting);
+        let shared = Shared::new(options.tables.clone());
         let on_connect = Arc::clone(&shared);
+        let pooler = options.transaction_pooler;
         let pool_options = pool_options.after_connect(move |connection, _metadata| {
             let check = check.clone();
             let shared = Arc::clone(&on_connect);
             Box::pin(async move {
+                // Behind a transaction-mode pooler the check's statements
+                // must share one server connection, and leave none of their
+                // prepared statements on it for another client to clash with.
+                if pooler {
+                    execute_text::<Postgres>(connection, "BEGIN".to_owned()).await?;
+                }
+                let refusal = check.run(connection).await?;
+                if pooler {
+                    let end = "DEALLOCATE ALL; COMMIT".to_owned();
+                    execute_text::<Postgres>(connection, end).await?;
+                }
                 // A refused connection is kept, not failed: sqlx would retry
                 // a failing hook until the acquire timed out. `acquire` hands
                 // out nothing once a refusal is recorded.
-                if let Some(refusal) = check.run(connection).await? {
+                if let Some(refusal) = refusal {
                     shared.refuse(refusal);
                 }
                 Ok(())
             })
         });
-        Self::built(pool_options, connect_options, shared).await
+        let connect_options = match pooler {
+            // Nothing cached that the next transaction's server connection
+            // would not have.
+            true => connect_options.statement_cache_capacity(0),
+            false => connect_options,
+        };
+        Self::built(pool_options, connect_options, shared, &options).await
     }
 }

@@ -1,17 +1,21 @@
-//! Why a tenant pool refuses to hand out connections: a new connection's
-//! session failed the pool's check. What the pool's handles and its
-//! `after_connect` hook share.
+//! What a tenant pool's handles, transactions and `after_connect` hook
+//! share: the registered tables, and why the pool refuses to hand out
+//! connections once a new connection's session failed the pool's check.
 
 use std::sync::{Arc, OnceLock};
 
+use tenancy_core::ddl::TableSet;
+
 use crate::Error;
 use crate::error::PrivilegedRole;
-use crate::setting::SettingName;
 
-/// What the pool's handles and its connection check share.
+/// What the pool's handles, its transactions and its connection check
+/// share.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) setting: SettingName,
+    /// The registered tables: the tenant setting, the schema statements are
+    /// built for, and the registry statements are checked against.
+    pub(crate) tables: Arc<TableSet>,
     /// Set by the first new connection that failed the check: from then on
     /// the pool hands out nothing. The role's attributes apply to every
     /// session at once, the pool's older connections included.
@@ -19,9 +23,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(setting: SettingName) -> Arc<Self> {
+    pub(crate) fn new(tables: TableSet) -> Arc<Self> {
         Arc::new(Shared {
-            setting,
+            tables: Arc::new(tables),
             refusal: OnceLock::new(),
         })
     }

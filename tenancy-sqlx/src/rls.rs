@@ -6,7 +6,9 @@
 //! a colleague's psql session as the application role — sees only the rows of
 //! the tenant set in the transaction.
 //!
-//! For every tenant-scoped table [`RlsPolicy::table_statements`] produces:
+//! For every tenant-scoped table of a [`TableSet`], [`RlsPolicy::statements`]
+//! produces (with the set's tenant setting, `app.tenant_id` unless
+//! [`TableSet::with_setting`] names another):
 //!
 //! ```sql
 //! ALTER TABLE "orders" ENABLE ROW LEVEL SECURITY;
@@ -15,13 +17,21 @@
 //! CREATE POLICY tenancy_isolation ON "orders" AS PERMISSIVE FOR ALL TO "app"
 //!     USING ("tenant_id" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))
 //!     WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint));
+//! DROP POLICY IF EXISTS tenancy_owner ON "orders";
+//! CREATE POLICY tenancy_owner ON "orders" AS PERMISSIVE FOR ALL TO CURRENT_USER
+//!     USING (..the same predicate..) WITH CHECK (..the same predicate..);
 //! GRANT SELECT, INSERT, UPDATE, DELETE ON "orders" TO "app";
 //! ```
 //!
 //! Every statement is safe to run again, so the whole set can be applied on
 //! every deploy. The form of the policy is deliberate:
 //!
-//! - `FORCE` makes the policy apply to the table's owner too;
+//! - `FORCE` makes the policies apply to the table's owner too, and the
+//!   second policy ([`OWNER_POLICY_NAME`], for the role that runs the DDL)
+//!   gives the owner the same one-tenant view the application has: the
+//!   owner's cross-tenant work (erasure, export) sets the tenant in each
+//!   transaction instead of skipping the policies, so no role needs
+//!   `BYPASSRLS`;
 //! - the sub-select makes PostgreSQL evaluate the setting once per statement
 //!   (an init plan), not once per row, so an index on the tenant column is
 //!   used;
@@ -42,14 +52,21 @@
 //! lack them.
 //!
 //! ```
-//! use tenancy_sqlx::Table;
+//! use tenancy_sqlx::ddl::TableSet;
 //! use tenancy_sqlx::rls::RlsPolicy;
+//! use tenancy_sqlx::SettingName;
 //! # #[tenancy_sqlx::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64 }
 //!
-//! let policy = RlsPolicy::for_role("app")?;
-//! let ddl = policy.table_statements(Order::meta())?;
+//! let tables = TableSet::new().with::<Order>();
+//! let ddl = RlsPolicy::for_role("app")?.statements(&tables)?;
 //! assert_eq!(ddl[1], r#"ALTER TABLE "orders" FORCE ROW LEVEL SECURITY"#);
 //! assert!(ddl[3].contains("USING (\"tenant_id\" = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))"));
+//!
+//! // The setting is the set's: the pool made with this set carries the
+//! // tenant in the very setting these policies read.
+//! let tables = tables.with_setting(SettingName::new("myapp.org")?);
+//! let ddl = RlsPolicy::for_role("app")?.statements(&tables)?;
+//! assert!(ddl[3].contains("current_setting('myapp.org', true)"));
 //! # Ok::<(), tenancy_sqlx::Error>(())
 //! ```
 
@@ -63,11 +80,21 @@ use crate::setting::SettingName;
 /// The name of the policy this module creates on every tenant-scoped table.
 pub const POLICY_NAME: &str = "tenancy_isolation";
 
-/// The row-level security set-up for one application: which setting carries
-/// the tenant and which role the policies and grants are for.
+/// The name of the second policy on every tenant-scoped table: the same
+/// tenant predicate, for the role that applies the DDL (the tables' owner).
+/// With it, the owner works under forced row-level security like the
+/// application does — it sees and changes the rows of the tenant its
+/// transaction sets, and no row without one — so cross-tenant work
+/// (erasure, export) never needs a role with `BYPASSRLS`.
+pub const OWNER_POLICY_NAME: &str = "tenancy_owner";
+
+/// The row-level security set-up for one application: which role the
+/// policies and grants are for. The setting the policies read is the
+/// [`TableSet`]'s ([`TableSet::with_setting`]), the one a
+/// [`TenantPool`](crate::TenantPool) made with the same set carries the
+/// tenant in, so the two cannot disagree.
 #[derive(Debug, Clone)]
 pub struct RlsPolicy {
-    setting: SettingName,
     role: Option<Identifier>,
 }
 
@@ -76,7 +103,6 @@ impl RlsPolicy {
     /// [`TenantPool`](crate::TenantPool) connects as).
     pub fn for_role(role: &str) -> Result<Self, Error> {
         Ok(RlsPolicy {
-            setting: SettingName::default(),
             role: Some(Identifier::new("role", role)?),
         })
     }
@@ -85,24 +111,7 @@ impl RlsPolicy {
     /// application role its privileges yourself.
     #[must_use]
     pub fn for_public() -> Self {
-        RlsPolicy {
-            setting: SettingName::default(),
-            role: None,
-        }
-    }
-
-    /// The setting the policies read; it must be the one the
-    /// [`TenantPool`](crate::TenantPool) sets. Default: `app.tenant_id`.
-    #[must_use]
-    pub fn setting(mut self, setting: SettingName) -> Self {
-        self.setting = setting;
-        self
-    }
-
-    /// The setting the policies read.
-    #[must_use]
-    pub fn setting_name(&self) -> &SettingName {
-        &self.setting
+        RlsPolicy { role: None }
     }
 
     /// The application role, or `None` for `PUBLIC`.
@@ -111,20 +120,47 @@ impl RlsPolicy {
         self.role.as_ref()
     }
 
-    /// The statements for every table of the set, in its order.
+    /// The statements for every table of the set, in its order, with the
+    /// set's tenant setting. Refused for a set with two descriptions of one
+    /// table ([`DdlError::ConflictingTables`](tenancy_core::DdlError::ConflictingTables)).
     pub fn statements(&self, tables: &TableSet) -> Result<Vec<String>, Error> {
         let mut statements = Vec::new();
         for table in tables.tables()? {
-            statements.extend(self.table_statements(table)?);
+            statements.extend(self.rls_of(table, tables.setting())?);
         }
         Ok(statements)
     }
 
-    /// The statements for one table: RLS and the policy for a tenant-scoped
-    /// table, then grants to the application role.
-    pub fn table_statements(&self, table: &TableMeta) -> Result<Vec<String>, Error> {
+    /// The statements for `table`, one of `tables`, with the set's tenant
+    /// setting: RLS and the policy for a tenant-scoped table, then grants
+    /// to the application role. Refused for a table the set does not hold
+    /// ([`Error::UnregisteredTable`]).
+    pub fn table_statements(
+        &self,
+        tables: &TableSet,
+        table: &'static TableMeta,
+    ) -> Result<Vec<String>, Error> {
+        if !tables
+            .tables()?
+            .iter()
+            .any(|known| core::ptr::eq(*known, table))
+        {
+            return Err(Error::UnregisteredTable {
+                table: table.qualified_name(),
+                type_name: table.type_name,
+            });
+        }
+        self.rls_of(table, tables.setting())
+    }
+
+    /// RLS, the policy reading `setting`, and the grants of one table.
+    pub(crate) fn rls_of(
+        &self,
+        table: &TableMeta,
+        setting: &SettingName,
+    ) -> Result<Vec<String>, Error> {
         let name = quoted_table(table.schema, table.name)?;
-        let mut statements = self.row_security(table, &name)?;
+        let mut statements = self.row_security(table, &name, setting)?;
         if let Some(role) = &self.role {
             statements.extend(self.grants(table, &name, role)?);
         }
@@ -140,8 +176,9 @@ impl RlsPolicy {
         &self,
         table: &TableMeta,
         partition: &str,
+        setting: &SettingName,
     ) -> Result<Vec<String>, Error> {
-        let mut statements = self.row_security(table, partition)?;
+        let mut statements = self.row_security(table, partition, setting)?;
         if let Some(role) = &self.role {
             statements.push(format!(
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON {partition} TO {}",
@@ -151,28 +188,41 @@ impl RlsPolicy {
         Ok(statements)
     }
 
-    /// `ENABLE` and `FORCE ROW LEVEL SECURITY` and the policy on `name`,
-    /// for a tenant-scoped table; nothing for a global one.
-    fn row_security(&self, table: &TableMeta, name: &str) -> Result<Vec<String>, Error> {
-        let Some(tenant) = &table.tenant else {
-            return Ok(Vec::new());
-        };
-        let column = Identifier::new("column", tenant.name)?;
-        let key_type = policy_key_type(table, tenant.name, tenant.sql_type)?;
-        let check = isolation_predicate(&column, &self.setting, key_type);
-        let to = self
-            .role
-            .as_ref()
-            .map_or_else(|| "PUBLIC".to_owned(), Identifier::quoted);
-        Ok(vec![
-            format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"),
-            format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"),
-            format!("DROP POLICY IF EXISTS {POLICY_NAME} ON {name}"),
-            format!(
+    /// `ENABLE` and `FORCE ROW LEVEL SECURITY` and the policies on `name`,
+    /// reading `setting`, for a tenant-scoped table; nothing for a global one.
+    fn row_security(
+        &self,
+        table: &TableMeta,
+        name: &str,
+        setting: &SettingName,
+    ) -> Result<Vec<String>, Error> {
+        let mut statements = Vec::new();
+        if let Some(tenant) = &table.tenant {
+            let column = Identifier::new("column", tenant.name)?;
+            let key_type = policy_key_type(table, tenant.name, tenant.sql_type)?;
+            let check = isolation_predicate(&column, setting, key_type);
+            let to = self
+                .role
+                .as_ref()
+                .map_or_else(|| "PUBLIC".to_owned(), Identifier::quoted);
+            statements.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"));
+            statements.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"));
+            statements.push(format!("DROP POLICY IF EXISTS {POLICY_NAME} ON {name}"));
+            statements.push(format!(
                 "CREATE POLICY {POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO {to} \
                  USING ({check}) WITH CHECK ({check})"
-            ),
-        ])
+            ));
+            if self.role.is_some() {
+                statements.push(format!(
+                    "DROP POLICY IF EXISTS {OWNER_POLICY_NAME} ON {name}"
+                ));
+                statements.push(format!(
+                    "CREATE POLICY {OWNER_POLICY_NAME} ON {name} AS PERMISSIVE FOR ALL TO CURRENT_USER \
+                     USING ({check}) WITH CHECK ({check})"
+                ));
+            }
+        }
+        Ok(statements)
     }
 
     fn grants(
@@ -273,24 +323,38 @@ mod tests {
         status: String,
     }
 
+    #[tenant_scoped(table = "invoices")]
+    struct Invoice {
+        tenant_id: i64,
+        #[tenancy(primary_key)]
+        id: i64,
+    }
+
     static ORDERS: fn() -> &'static TableMeta = SalesOrder::meta;
     static PLANS: fn() -> &'static TableMeta = Plan::meta;
 
+    fn tables() -> TableSet {
+        TableSet::new().with::<Plan>().with::<SalesOrder>()
+    }
+
     #[test]
     fn a_scoped_table_gets_forced_rls_one_policy_and_grants() {
-        let policy = RlsPolicy::for_role("app")
-            .unwrap()
-            .setting(SettingName::new("myapp.org").unwrap());
+        let policy = RlsPolicy::for_role("app").unwrap();
+        let tables = tables().with_setting(SettingName::new("myapp.org").unwrap());
         let predicate =
             r#""org_id" = (SELECT NULLIF(current_setting('myapp.org', true), '')::integer)"#;
         assert_eq!(
-            policy.table_statements(ORDERS()).unwrap(),
+            policy.table_statements(&tables, ORDERS()).unwrap(),
             [
                 r#"ALTER TABLE "sales"."orders" ENABLE ROW LEVEL SECURITY"#.to_owned(),
                 r#"ALTER TABLE "sales"."orders" FORCE ROW LEVEL SECURITY"#.to_owned(),
                 r#"DROP POLICY IF EXISTS tenancy_isolation ON "sales"."orders""#.to_owned(),
                 format!(
                     r#"CREATE POLICY tenancy_isolation ON "sales"."orders" AS PERMISSIVE FOR ALL TO "app" USING ({predicate}) WITH CHECK ({predicate})"#
+                ),
+                r#"DROP POLICY IF EXISTS tenancy_owner ON "sales"."orders""#.to_owned(),
+                format!(
+                    r#"CREATE POLICY tenancy_owner ON "sales"."orders" AS PERMISSIVE FOR ALL TO CURRENT_USER USING ({predicate}) WITH CHECK ({predicate})"#
                 ),
                 r#"GRANT USAGE ON SCHEMA "sales" TO "app""#.to_owned(),
                 r#"GRANT SELECT, INSERT, UPDATE, DELETE ON "sales"."orders" TO "app""#.to_owned(),
@@ -306,19 +370,40 @@ mod tests {
     fn a_global_table_is_only_readable() {
         let policy = RlsPolicy::for_role("app").unwrap();
         assert_eq!(
-            policy.table_statements(PLANS()).unwrap(),
+            policy.table_statements(&tables(), PLANS()).unwrap(),
             [r#"GRANT SELECT ON "plans" TO "app""#]
         );
     }
 
     #[test]
+    fn the_policies_read_the_sets_setting() {
+        let statements = |tables: &TableSet| RlsPolicy::for_public().statements(tables).unwrap();
+        assert!(statements(&tables())[3].contains("current_setting('app.tenant_id', true)"));
+        let custom = tables().with_setting(SettingName::new("myapp.org").unwrap());
+        assert!(statements(&custom)[3].contains("current_setting('myapp.org', true)"));
+    }
+
+    #[test]
+    fn a_table_outside_the_set_is_refused() {
+        let refused = RlsPolicy::for_role("app")
+            .unwrap()
+            .table_statements(&tables(), Invoice::meta());
+        assert!(
+            matches!(&refused, Err(Error::UnregisteredTable { table, .. }) if table == "invoices"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn a_public_policy_grants_nothing() {
-        let statements = RlsPolicy::for_public().table_statements(ORDERS()).unwrap();
+        let statements = RlsPolicy::for_public()
+            .table_statements(&tables(), ORDERS())
+            .unwrap();
         assert_eq!(statements.len(), 4);
         assert!(statements[3].contains("FOR ALL TO PUBLIC USING"));
         assert!(
             RlsPolicy::for_public()
-                .table_statements(PLANS())
+                .table_statements(&tables(), PLANS())
                 .unwrap()
                 .is_empty()
         );

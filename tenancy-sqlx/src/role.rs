@@ -1,17 +1,45 @@
 //! The check every new PostgreSQL connection of a tenant pool passes: no
 //! role of the session skips row-level security or can make itself one that
-//! does, and the session does not start as a tenant.
+//! does, none can create objects, and the session does not start as a
+//! tenant.
 
 use std::sync::Arc;
 
-use sqlx::PgConnection;
-use tenancy_core::TableMeta;
+use sqlx::{PgConnection, Postgres};
+use tenancy_core::ddl::TableSet;
 
 use crate::Error;
+use crate::backend::Backend;
 use crate::error::PrivilegedRole;
 use crate::ident::{self, truncate_for_error};
 use crate::refusal::Refusal;
 use crate::setting::SettingName;
+
+/// The places where the role whose oid is the SQL `$role` can create
+/// objects, sorted, one row each: `database "shop"` (`CREATE` on the
+/// database creates schemas) and `schema "public"`, for every schema but
+/// the sessions' temporary ones.
+macro_rules! places_role_creates_in {
+    ($role:literal) => {
+        concat!(
+            "SELECT place FROM (
+                SELECT 'database ' || pg_catalog.quote_ident(pg_catalog.current_database())
+                WHERE pg_catalog.has_database_privilege(",
+            $role,
+            ", pg_catalog.current_database(), 'CREATE')
+                UNION ALL
+                SELECT 'schema ' || pg_catalog.quote_ident(n.nspname)
+                FROM pg_catalog.pg_namespace n
+                WHERE n.nspname !~ '^pg_(toast_)?temp_'
+                  AND pg_catalog.has_schema_privilege(",
+            $role,
+            ", n.oid, 'CREATE')
+            ) AS c(place)
+            ORDER BY place"
+        )
+    };
+}
+pub(crate) use places_role_creates_in;
 
 /// One round trip. For each role of the session — the current role, the
 /// session role and the role it authenticated as (they differ after `SET
@@ -27,10 +55,12 @@ use crate::setting::SettingName;
 /// (which can grant themselves the owner), the predefined roles that read,
 /// write or run programs as the server's files (which reach every tenant's
 /// rows on disk), and the owners of those tables. Registered tables that do
-/// not exist yet are skipped. The current role comes first, then the
+/// not exist yet are skipped. Also where the role can create objects: the
+/// database (`CREATE` on it creates schemas) and every schema but the
+/// sessions' temporary ones. The current role comes first, then the
 /// session role. Every row also carries the tenant setting the session
 /// started with.
-const SESSION_FACTS: &str = "\
+const SESSION_FACTS: &str = concat!("\
 WITH registered AS (
     SELECT c.oid::regclass::text AS name, c.relowner AS owner
     FROM unnest($1::text[]) AS t(name)
@@ -68,11 +98,12 @@ SELECT r.rolname::text AS role,
            WHERE p.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
            ORDER BY 1
        ) AS member_of,
+       ARRAY(", places_role_creates_in!("r.oid"), ") AS creates_in,
        EXISTS (SELECT FROM login) AS login_known,
        pg_catalog.current_setting($2, true) AS tenant_setting
 FROM pg_catalog.pg_roles r
 WHERE r.rolname IN (current_user, session_user) OR r.oid IN (SELECT oid FROM login)
-ORDER BY r.rolname <> current_user, r.rolname <> session_user, r.rolname";
+ORDER BY r.rolname <> current_user, r.rolname <> session_user, r.rolname");
 
 /// What the catalog says about one role of the session.
 #[derive(Debug, sqlx::FromRow)]
@@ -84,29 +115,37 @@ struct RoleFacts {
     owned: Vec<String>,
     admin_of: Vec<String>,
     member_of: Vec<String>,
+    creates_in: Vec<String>,
     login_known: bool,
     tenant_setting: Option<String>,
 }
 
 impl RoleFacts {
-    /// What makes this role unsafe, if anything.
-    fn problem(self) -> Option<(String, PrivilegedRole)> {
-        let problem = if self.superuser {
+    /// What lets this role skip row-level security or become a role that
+    /// does, if anything; then where it can create objects, if anywhere.
+    fn problems(self) -> (String, Option<PrivilegedRole>, Option<PrivilegedRole>) {
+        let creates = (!self.creates_in.is_empty())
+            .then(|| PrivilegedRole::CanCreate(self.creates_in.clone()));
+        let rls = self.rls_problem();
+        (self.role, rls, creates)
+    }
+
+    fn rls_problem(&self) -> Option<PrivilegedRole> {
+        Some(if self.superuser {
             PrivilegedRole::Superuser
         } else if self.bypass_rls {
             PrivilegedRole::BypassRls
         } else if self.create_role {
             PrivilegedRole::CreateRole
         } else if !self.owned.is_empty() {
-            PrivilegedRole::OwnsTables(self.owned)
+            PrivilegedRole::OwnsTables(self.owned.clone())
         } else if !self.admin_of.is_empty() {
-            PrivilegedRole::AdminOf(self.admin_of)
+            PrivilegedRole::AdminOf(self.admin_of.clone())
         } else if !self.member_of.is_empty() {
-            PrivilegedRole::MemberOf(self.member_of)
+            PrivilegedRole::MemberOf(self.member_of.clone())
         } else {
             return None;
-        };
-        Some((self.role, problem))
+        })
     }
 }
 
@@ -114,33 +153,46 @@ impl RoleFacts {
 /// options once.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCheck {
-    /// The registered tables, quoted and schema-qualified where they have a
-    /// schema.
+    /// The registered tables, quoted and qualified by the schema they live
+    /// in (the set's for those declared without one).
     tables: Arc<[String]>,
     setting: SettingName,
     /// Why a role that skips the policies is accepted anyway, if it is.
     accept_privileged: Option<Arc<str>>,
+    /// Why a role that can create objects is accepted anyway, if it is.
+    accept_creating: Option<Arc<str>>,
 }
 
 impl SessionCheck {
+    /// The check for a pool of `tables` (refused if they describe one table
+    /// twice), accepting a privileged role, or one that can create objects,
+    /// only with a stated reason.
     pub(crate) fn new(
-        tables: &[&'static TableMeta],
-        setting: SettingName,
+        tables: &TableSet,
         accept_privileged: Option<&str>,
+        accept_creating: Option<&str>,
     ) -> Result<Self, Error> {
-        let tables = tables
+        let schema = tables.schema(Postgres::DIALECT);
+        let tables_sql = tables
+            .tables()?
             .iter()
-            .map(|table| ident::quoted_table(table.schema, table.name))
+            .map(|table| ident::quoted_table(Some(table.schema_or(schema.as_str())), table.name))
             .collect::<Result<Vec<_>, _>>()?;
         if accept_privileged.is_some_and(|reason| reason.trim().is_empty()) {
             return Err(Error::MissingReason {
                 what: "accepting a role that bypasses row-level security",
             });
         }
+        if accept_creating.is_some_and(|reason| reason.trim().is_empty()) {
+            return Err(Error::MissingReason {
+                what: "accepting a role that can create objects",
+            });
+        }
         Ok(SessionCheck {
-            tables: tables.into(),
-            setting,
+            tables: tables_sql.into(),
+            setting: tables.setting().clone(),
             accept_privileged: accept_privileged.map(Arc::from),
+            accept_creating: accept_creating.map(Arc::from),
         })
     }
 
@@ -178,24 +230,39 @@ impl SessionCheck {
                 value: truncate_for_error(value),
             }));
         }
-        let problem = match roles.find_map(RoleFacts::problem) {
-            Some(problem) => problem,
-            None if login_known => return Ok(None),
-            None => (role, PrivilegedRole::LoginRoleUnknown),
-        };
-        let (role, problem) = problem;
-        match &self.accept_privileged {
-            None => Ok(Some(Refusal::Role { role, problem })),
-            Some(reason) => {
-                tracing::warn!(
-                    target: "tenancy::pool",
-                    %role,
-                    %problem,
-                    %reason,
-                    "tenant pool accepts a role that bypasses row-level security"
-                );
-                Ok(None)
-            }
+        let mut found = Vec::new();
+        for facts in roles {
+            let (role, rls, creates) = facts.problems();
+            found.extend(
+                rls.map(|problem| (role.clone(), problem, self.accept_privileged.as_ref())),
+            );
+            // A role accepted as skipping the policies is not confined by
+            // them anyway: what it can create adds nothing.
+            let creating = self
+                .accept_creating
+                .as_ref()
+                .or(self.accept_privileged.as_ref());
+            found.extend(creates.map(|problem| (role, problem, creating)));
         }
+        if !login_known {
+            found.push((
+                role,
+                PrivilegedRole::LoginRoleUnknown,
+                self.accept_privileged.as_ref(),
+            ));
+        }
+        for (role, problem, accepted) in found {
+            let Some(reason) = accepted else {
+                return Ok(Some(Refusal::Role { role, problem }));
+            };
+            tracing::warn!(
+                target: "tenancy::pool",
+                %role,
+                %problem,
+                %reason,
+                "tenant pool accepts a role that row-level security alone does not confine"
+            );
+        }
+        Ok(None)
     }
 }

@@ -2,14 +2,10 @@
 //! text form of a key in the `SET LOCAL` that opens a tenant transaction.
 
 use tenancy_core::KeyValue;
+pub(crate) use tenancy_core::SettingName;
 
 use crate::Error;
 use crate::ident::truncate_for_error;
-
-/// The setting's name is validated by `tenancy-core` (where `TableSet`
-/// carries it); re-exported here so callers keep naming
-/// `tenancy_sqlx::SettingName`.
-pub use tenancy_core::SettingName;
 
 /// The key as the text placed in `SET LOCAL .. = '<key>'`.
 ///

@@ -1,16 +1,21 @@
 //! A transaction opened for one tenant.
 
+use std::sync::Arc;
+
 use sqlx::pool::PoolConnection;
 use sqlx_core::transaction::TransactionManager;
+use tenancy_core::ddl::TableSet;
 use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
+use crate::ident::Identifier;
 use crate::{DecodeRow, Error};
 
 /// A database transaction whose tenant context is set: every statement it
-/// runs is checked against its tenant before anything is sent, and on
-/// PostgreSQL the row-level security policies filter by the same tenant.
+/// runs is checked against its tenant and against the pool's registered
+/// tables before anything is sent, and on PostgreSQL the row-level security
+/// policies filter by the same tenant.
 ///
 /// Made by [`TenantPool::begin`](crate::TenantPool::begin). It ends with
 /// [`commit`](Self::commit) or [`rollback`](Self::rollback); dropping it
@@ -29,6 +34,15 @@ use crate::{DecodeRow, Error};
 pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     connection: PoolConnection<DB>,
     tenant: TenantId<K>,
+    /// The pool's registered tables: statements are refused on a table
+    /// they describe differently or do not hold.
+    tables: Arc<TableSet>,
+    /// Where tables declared without a schema are: the registered tables'
+    /// schema, or the tenant's own in a schema-per-tenant placement.
+    schema: Identifier,
+    /// Whether statements are sqlx's named, cached prepared statements, or
+    /// unnamed ones (behind a transaction-mode pooler).
+    persistent: bool,
     state: State,
 }
 
@@ -67,10 +81,19 @@ enum Ending {
 }
 
 impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
-    pub(crate) fn new(connection: PoolConnection<DB>, tenant: TenantId<K>) -> Self {
+    pub(crate) fn new(
+        connection: PoolConnection<DB>,
+        tenant: TenantId<K>,
+        tables: Arc<TableSet>,
+        schema: Identifier,
+        persistent: bool,
+    ) -> Self {
         TenantTransaction {
             connection,
             tenant,
+            tables,
+            schema,
+            persistent,
             state: State {
                 open: true,
                 ..State::default()
@@ -84,16 +107,36 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &self.tenant
     }
 
+    /// The schema the transaction's statements name for tables declared
+    /// without one: the pool's, or the tenant's own schema when the tenant
+    /// lives in one (its `search_path` is pinned there too).
+    #[must_use]
+    pub fn schema(&self) -> &Identifier {
+        &self.schema
+    }
+
+    /// A statement checked against the transaction's tenant and built for
+    /// its schema.
+    fn prepare(&self, statement: &impl BuildStatement) -> Result<Statement, Error> {
+        Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&self.tables, statement, &self.schema)
+    }
+
     /// Runs a query and decodes every row with [`sqlx::FromRow`].
     ///
-    /// A statement built for another tenant, or across all tenants, is
-    /// refused before anything is sent ([`Error::TenantMismatch`],
-    /// [`Error::CrossTenantInTenantTransaction`]).
+    /// Refused before anything is sent: a statement built for another
+    /// tenant, or across all tenants ([`Error::TenantMismatch`],
+    /// [`Error::CrossTenantInTenantTransaction`]), and one on a table that
+    /// the pool's [`TableSet`] does not hold ([`Error::UnregisteredTable`])
+    /// or describes with another type ([`Error::TableRegisteredDifferently`]:
+    /// a `#[global_table]` on a tenant table's name, a second struct with
+    /// another tenant column). Tables declared without a schema are
+    /// qualified by the transaction's schema ([`schema`](Self::schema)): the set's,
+    /// or the tenant's own.
     pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<AllRows<R>>(prepared)
     }
 
@@ -112,13 +155,13 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         statement: impl BuildStatement,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<FirstRow<R>>(prepared)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub async fn execute(&mut self, statement: impl BuildStatement) -> Result<u64, Error> {
-        let prepared = Runner::Tenant(self.tenant.key_value()).prepare::<DB>(&statement);
+        let prepared = self.prepare(&statement);
         self.run::<RowsAffected>(prepared).await
     }
 
@@ -133,6 +176,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         prepared: Result<Statement, Error>,
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
         let tenant = self.tenant.key_value();
+        let persistent = self.persistent;
         let TenantTransaction {
             connection, state, ..
         } = self;
@@ -142,12 +186,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            let result = F::fetch(connection, statement).await;
+            let result = F::fetch(connection, statement, persistent).await;
             state.in_flight = false;
             if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
                 state.aborted = true;
             }
-            Ok(result?)
+            match result {
+                Err(error) => Err(Error::from_execution::<DB>(error)),
+                Ok(output) => Ok(output),
+            }
         }
     }
 

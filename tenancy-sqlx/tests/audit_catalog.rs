@@ -10,7 +10,7 @@ use tenancy_sqlx::audit::{self, Finding, FindingKind};
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
-use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
+use tenancy_sqlx::testing::{APP_ROLE, OWNER_ROLE, TestDatabase};
 use tenancy_sqlx::{CrossTenant, OwnerPool, global_table, tenant_scoped};
 use tenancy_test::TestResult;
 use tenancy_test::sql::execute;
@@ -91,9 +91,10 @@ async fn a_policy_for_another_role_leaves_the_application_with_no_rows() -> Test
         kinds(&findings),
         [(Some("orders".to_owned()), FindingKind::PolicyRoleMismatch)]
     );
+    // The owner policy (same predicate, for the owner) is listed too.
     assert!(
         findings[0].message.contains(&format!(
-            "applies to {} but not to the application role `{APP_ROLE}`",
+            "applies to {}, {OWNER_ROLE} but not to the application role `{APP_ROLE}`",
             other.name()
         )),
         "{}",

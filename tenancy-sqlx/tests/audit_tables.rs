@@ -31,12 +31,12 @@ async fn applying_the_schema_twice_changes_nothing_and_leaves_no_findings() -> T
     owner.apply_schema(&table_set(), &policy).await?;
     owner.apply_schema(&table_set(), &policy).await?;
 
-    let findings = owner.verify(&table_set(), &SettingName::default()).await?;
+    let findings = owner.verify(&table_set()).await?;
     assert!(findings.is_empty(), "{findings:#?}");
 
     // The application role reads the catalog just as well.
     let mut app = db.app_pool().await?.acquire().await?;
-    let findings = audit::verify_tables(&mut app, &table_set(), &SettingName::default()).await?;
+    let findings = audit::verify_tables(&mut app, &table_set()).await?;
     assert!(findings.is_empty(), "{findings:#?}");
     Ok(())
 }
@@ -81,9 +81,7 @@ async fn the_audit_reports_a_table_set_up_by_hand() -> TestResult {
     .execute(&owner)
     .await?;
     let tables = TableSet::new().with::<Ledger>().with::<LedgerLine>();
-    let findings = owner_pool(owner.clone())
-        .verify(&tables, &SettingName::default())
-        .await?;
+    let findings = owner_pool(owner.clone()).verify(&tables).await?;
 
     let mut kinds: Vec<(String, FindingKind)> = findings
         .iter()
@@ -129,7 +127,7 @@ async fn the_audit_reports_a_table_set_up_by_hand() -> TestResult {
         .execute(&owner)
         .await?;
     let remaining: Vec<FindingKind> = owner_pool(owner)
-        .verify(&tables, &SettingName::default())
+        .verify(&tables)
         .await?
         .into_iter()
         .map(|finding| finding.kind)
@@ -149,7 +147,7 @@ async fn the_audit_reports_a_table_set_up_by_hand() -> TestResult {
 async fn a_missing_table_is_a_finding() -> TestResult {
     let db = TestDatabase::create().await?;
     let findings = owner_pool(db.owner_pool().await?)
-        .verify(&TableSet::new().with::<Order>(), &SettingName::default())
+        .verify(&TableSet::new().with::<Order>())
         .await?;
     let kinds: Vec<FindingKind> = findings.iter().map(|finding| finding.kind).collect();
     assert_eq!(kinds, [FindingKind::TableMissing]);
@@ -202,7 +200,7 @@ fn events() -> TableSet {
 
 /// What tenant 1's raw SQL reads from a partition of tenant 2.
 async fn tenant_one_reads(db: &TestDatabase, partition: &str) -> TestResult<Vec<String>> {
-    let options = TenantPoolOptions::new().tables(&events());
+    let options = TenantPoolOptions::new(&events());
     let pool = TenantPool::<Postgres>::connect(&db.app_url(), options).await?;
     let mut tx = pool.begin(&TenantId::from_verified(1)).await?;
     let bodies = sqlx::query_scalar(AssertSqlSafe(format!("SELECT body FROM {partition}")))
@@ -219,7 +217,7 @@ async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -
     // Named directly, a partition is checked against its own policies.
     assert_eq!(tenant_one_reads(&db, "events_2_all").await?, ["two"]);
 
-    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    let findings = owner.verify(&events()).await?;
     let found: Vec<(Option<String>, FindingKind)> = findings
         .iter()
         .map(|finding| (finding.table.clone(), finding.kind))
@@ -256,11 +254,60 @@ async fn the_audit_reports_partitions_that_row_level_security_does_not_cover() -
         .execute(owner.pool())
         .await?;
     }
-    let findings = owner.verify(&events(), &SettingName::default()).await?;
+    let findings = owner.verify(&events()).await?;
     assert_eq!(findings, [], "{findings:#?}");
     assert_eq!(
         tenant_one_reads(&db, "events_2_all").await?,
         Vec::<String>::new()
     );
+    Ok(())
+}
+
+/// With the application role known (a manifest), the audit reports where
+/// it can create objects, each with the `REVOKE` that fixes it.
+#[tokio::test]
+async fn the_audit_reports_an_application_role_that_can_create_objects() -> TestResult {
+    use tenancy_sqlx::manifest::Manifest;
+
+    let db = TestDatabase::create().await?;
+    let policy = RlsPolicy::for_role(APP_ROLE)?;
+    owner_pool(db.owner_pool().await?)
+        .apply_schema(&table_set(), &policy)
+        .await?;
+    let manifest = Manifest::new(&table_set(), &policy)?;
+    let mut app = db.app_pool().await?.acquire().await?;
+    let creates = |findings: Vec<audit::Finding>| -> Vec<String> {
+        findings
+            .into_iter()
+            .filter(|finding| finding.kind == FindingKind::ApplicationRoleCanCreate)
+            .map(|finding| finding.fix)
+            .collect()
+    };
+    assert_eq!(
+        creates(audit::verify(&mut app, &manifest, None).await?),
+        Vec::<String>::new()
+    );
+
+    let admin = db.admin_pool().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA scratch; GRANT CREATE ON SCHEMA scratch TO {APP_ROLE}"
+    )))
+    .execute(&admin)
+    .await?;
+    let fixes = creates(audit::verify(&mut app, &manifest, None).await?);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    assert!(
+        fixes[0].starts_with(&format!(
+            "REVOKE CREATE ON SCHEMA scratch FROM \"{APP_ROLE}\""
+        )),
+        "{fixes:?}"
+    );
+    // The fix it states is the fix.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "REVOKE CREATE ON SCHEMA scratch FROM {APP_ROLE}"
+    )))
+    .execute(&admin)
+    .await?;
+    assert!(creates(audit::verify(&mut app, &manifest, None).await?).is_empty());
     Ok(())
 }

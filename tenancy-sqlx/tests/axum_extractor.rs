@@ -225,12 +225,12 @@ fn key_of_7() -> tenancy_sqlx::Insert<ApiKey> {
 
 #[tokio::test]
 async fn keys_can_live_in_a_global_table() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let tables = TableSet::new().with::<ApiKey>();
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
     let owner =
         pool.owner_pool(CrossTenant::with_reason("test: issue keys").expect("a stated reason"));
-    owner
-        .apply_schema(&TableSet::new().with::<ApiKey>())
-        .await?;
+    owner.apply_schema(&tables).await?;
     owner.execute(key_of_7()).await?;
     let app = router(ApiKeys::in_table(
         &pool,
@@ -419,11 +419,12 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
     use tenancy_sqlx::{OwnerPool, Postgres, TenantId};
 
     let db = TestDatabase::create().await?;
+    let tables = TableSet::new().with::<ApiKey>();
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test: issue keys")?,
-    );
-    let tables = TableSet::new().with::<ApiKey>();
+    )
+    .with_tables(&tables);
     owner
         .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
@@ -439,7 +440,7 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
     let pool = TenantPool::<Postgres>::connect_with(
         sqlx::postgres::PgPoolOptions::new().max_connections(2),
         late.url().parse()?,
-        TenantPoolOptions::new().tables(&tables),
+        TenantPoolOptions::new(&tables),
     )
     .await?;
     let app = router(ApiKeys::in_table(

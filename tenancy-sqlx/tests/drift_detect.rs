@@ -12,7 +12,7 @@ use tenancy_sqlx::drift::{self, Change, Drift};
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{CrossTenant, Error, Identifier, OwnerPool, SettingName, tenant_scoped};
+use tenancy_sqlx::{CrossTenant, Error, Identifier, OwnerPool, tenant_scoped};
 use tenancy_test::TestResult;
 use tenancy_test::sql::execute;
 
@@ -165,7 +165,7 @@ async fn refused_with(
 async fn the_generated_schema_has_no_drift_for_any_column_type() -> TestResult {
     let (_db, owner) = applied().await?;
     assert_eq!(drift_of(&owner, &v1::tables(), None).await?, []);
-    let findings = owner.verify(&v1::tables(), &SettingName::default()).await?;
+    let findings = owner.verify(&v1::tables()).await?;
     assert_eq!(findings, [], "{findings:#?}");
     // Applying again is still fine.
     owner.apply_schema(&v1::tables(), &policy()).await?;
@@ -202,7 +202,7 @@ async fn a_field_added_to_the_struct_is_a_missing_column_and_apply_schema_says_w
             "missing {expected:?} in {message}"
         );
     }
-    let findings = owner.verify(&v2::tables(), &SettingName::default()).await?;
+    let findings = owner.verify(&v2::tables()).await?;
     let kinds: Vec<FindingKind> = findings.iter().map(|finding| finding.kind).collect();
     assert_eq!(kinds, [FindingKind::ColumnMissing]);
     Ok(())
@@ -225,7 +225,7 @@ async fn an_extra_column_blocks_apply_schema_only_when_inserts_would_fail() -> T
     // Harmless to the application: reported, not refused.
     owner.apply_schema(&v1::tables(), &policy()).await?;
     let kinds: Vec<FindingKind> = owner
-        .verify(&v1::tables(), &SettingName::default())
+        .verify(&v1::tables())
         .await?
         .iter()
         .map(|finding| finding.kind)

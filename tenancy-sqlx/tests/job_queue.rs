@@ -1,6 +1,6 @@
 //! Background jobs on PostgreSQL, as the application role under forced
 //! row-level security: a serialized job becomes a witness only after a
-//! lookup in the tenants table says the tenant is active, and two workers
+//! lookup in the tenant directory says the tenant is active, and two workers
 //! draining a job queue with `FOR UPDATE SKIP LOCKED` run every job once,
 //! each under the tenant that owns it.
 
@@ -12,38 +12,47 @@ use std::time::Duration;
 
 use sales::tables::Job;
 use sales::{A, B, TestResult, tenant};
-use tenancy_sqlx::job::{TenantsTable, TenantsTableError, spawn_for_tenant};
+use tenancy_sqlx::directory::{Placement, StaticDirectory, TableDirectory, TenantEntry};
+use tenancy_sqlx::job::spawn_for_tenant;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{Error, JobError, Postgres, TenantId, TenantJob, TenantPool, TenantStatus};
+use tenancy_sqlx::{
+    Error, Identifier, JobError, KeyValue, Postgres, RouterOptions, TenantId, TenantJob,
+    TenantPool, TenantRouter, TenantStatus, VerifyTenant,
+};
 
 /// Seeded like A and B, but suspended.
 const SUSPENDED: i64 = 3;
-/// Has no row in the tenants table.
+/// Has no entry in the directory.
 const UNKNOWN: i64 = 4;
 const DELETED: i64 = 5;
-const NULL_STATUS: i64 = 6;
-const SHOUTED: i64 = 7;
+const MOVING: i64 = 6;
 
-/// The tenants table, readable by the application role.
-async fn tenants_table(
+/// The tenant directory, written by the owner and read, as the router
+/// reads it, by the application role.
+async fn directory(
     db: &TestDatabase,
-) -> Result<TenantsTable, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<TableDirectory, Box<dyn std::error::Error + Send + Sync>> {
     let owner = db.owner_pool().await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE tenants (id bigint PRIMARY KEY, status text);
-         INSERT INTO tenants VALUES ({A}, 'active'), ({B}, 'active'), ({SUSPENDED}, 'suspended'),
-             ({DELETED}, 'deleted'), ({NULL_STATUS}, NULL), ({SHOUTED}, 'ACTIVE');
-         GRANT SELECT ON tenants TO {APP_ROLE};"
-    )))
-    .execute(&owner)
-    .await?;
-    Ok(TenantsTable::new(
-        db.app_pool().await?,
-        None,
-        "tenants",
-        "id",
-        "status",
-    )?)
+    for statement in TableDirectory::create_statements(&Identifier::new("role", APP_ROLE)?) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&owner)
+            .await?;
+    }
+    let writer = TableDirectory::new(owner);
+    for (key, status) in [
+        (A, TenantStatus::Active),
+        (B, TenantStatus::Active),
+        (SUSPENDED, TenantStatus::Suspended),
+        (DELETED, TenantStatus::Deleted),
+        (MOVING, TenantStatus::Moving),
+    ] {
+        let entry = TenantEntry {
+            placement: Placement::Shared,
+            status,
+        };
+        writer.put(KeyValue::I64(key), &entry).await?;
+    }
+    Ok(TableDirectory::new(db.app_pool().await?))
 }
 
 fn queued(key: i64) -> String {
@@ -51,55 +60,90 @@ fn queued(key: i64) -> String {
     serde_json::to_string(&job).expect("a job serializes")
 }
 
+/// What verifying a queued job for `key` against `verifier` gives: the
+/// status it was refused for, `None` for an unknown tenant, or the witness.
+async fn verified<V: VerifyTenant<i64>>(
+    verifier: &V,
+    key: i64,
+) -> Result<Result<TenantId, Option<TenantStatus>>, Box<dyn std::error::Error + Send + Sync>>
+where
+    V::Error: std::fmt::Debug,
+{
+    let job: TenantJob<i64, ()> = serde_json::from_str(&queued(key))?;
+    match job.verify(verifier).await {
+        Ok((tenant, ())) => Ok(Ok(tenant)),
+        Err(JobError::Refused { tenant, status }) => {
+            assert_eq!(tenant, KeyValue::I64(key));
+            Ok(Err(Some(status)))
+        }
+        Err(JobError::UnknownTenant { tenant }) => {
+            assert_eq!(tenant, KeyValue::I64(key));
+            Ok(Err(None))
+        }
+        Err(other) => Err(format!("tenant {key}: {other:?}").into()),
+    }
+}
+
 #[tokio::test]
-async fn the_tenants_table_yields_a_witness_only_for_an_active_tenant() -> TestResult {
-    let (db, _pool): (_, TenantPool<Postgres>) = sales::postgres().await?;
-    let table = tenants_table(&db).await?;
+async fn the_directory_yields_a_witness_only_for_an_active_tenant() -> TestResult {
+    let (db, pool): (_, TenantPool<Postgres>) = sales::postgres().await?;
+    let table = directory(&db).await?;
 
     let job: TenantJob<i64, String> =
         serde_json::from_str(&format!(r#"{{"tenant":{A},"payload":"invoice"}}"#))?;
     let (witness, payload) = job.verify(&table).await?;
     assert_eq!((witness, payload.as_str()), (tenant(A), "invoice"));
 
-    for (key, expected) in [
-        (SUSPENDED, TenantStatus::Suspended),
-        (DELETED, TenantStatus::Deleted),
-        (UNKNOWN, TenantStatus::Unknown),
-    ] {
-        let job: TenantJob<i64, ()> = serde_json::from_str(&queued(key))?;
-        match job.verify(&table).await {
-            Err(JobError::Refused { status, .. }) => assert_eq!(status, expected, "tenant {key}"),
-            other => return Err(format!("tenant {key}: {other:?}").into()),
+    // The same answers from the table, from the router over it (its cache
+    // included: a second round is served from it) and from a static
+    // directory with the same entries.
+    let router = TenantRouter::new(
+        TableDirectory::new(db.app_pool().await?),
+        pool,
+        sales::pool_options(),
+        RouterOptions::new(),
+    )?;
+    let mut fixed = StaticDirectory::new();
+    for (key, entry) in table.list().await? {
+        fixed = fixed.with(KeyValue::I64(key.parse()?), entry);
+    }
+    for round in 0..2 {
+        for (key, expected) in [
+            (SUSPENDED, Err(Some(TenantStatus::Suspended))),
+            (DELETED, Err(Some(TenantStatus::Deleted))),
+            (MOVING, Err(Some(TenantStatus::Moving))),
+            (UNKNOWN, Err(None)),
+            (B, Ok(tenant(B))),
+        ] {
+            assert_eq!(verified(&table, key).await?, expected, "table, tenant {key}");
+            assert_eq!(
+                verified(&router, key).await?,
+                expected,
+                "router round {round}, tenant {key}"
+            );
+            assert_eq!(verified(&fixed, key).await?, expected, "static, tenant {key}");
         }
     }
-    // A status the library does not know (or none) is no licence to run.
-    for key in [NULL_STATUS, SHOUTED] {
-        let job: TenantJob<i64, ()> = serde_json::from_str(&queued(key))?;
-        match job.verify(&table).await {
-            Err(JobError::Verifier {
-                source: TenantsTableError::UnrecognisedStatus(_),
-                ..
-            }) => {}
-            other => return Err(format!("tenant {key}: {other:?}").into()),
-        }
-    }
-    Ok(())
-}
 
-#[tokio::test]
-async fn the_tenants_table_refuses_hostile_names() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let pool = db.app_pool().await?;
-    for (table, key, status) in [
-        ("tenants; DROP TABLE x", "id", "status"),
-        ("tenants", "id\" = id OR \"", "status"),
-        ("tenants", "id", ""),
-    ] {
-        match TenantsTable::new(pool.clone(), None, table, key, status) {
-            Err(Error::InvalidIdentifier { .. }) => {}
-            other => return Err(format!("{table:?} {key:?} {status:?}: {other:?}").into()),
-        }
-    }
+    // A suspension reaches the table at once and the router once its
+    // cached entry is forgotten (or expires).
+    let owner = TableDirectory::new(db.owner_pool().await?);
+    owner
+        .set_status(KeyValue::I64(B), TenantStatus::Suspended)
+        .await?;
+    let suspended = Err(Some(TenantStatus::Suspended));
+    assert_eq!(verified(&table, B).await?, suspended);
+    router.forget(KeyValue::I64(B));
+    assert_eq!(verified(&router, B).await?, suspended);
+
+    let refused = TenantJob::new(&tenant(SUSPENDED), ())
+        .verify(&table)
+        .await
+        .expect_err("suspended");
+    assert_eq!(
+        refused.to_string(),
+        "job refused: tenant 3 is suspended until it is made active again"
+    );
     Ok(())
 }
 
@@ -155,7 +199,7 @@ async fn run_one(
 async fn two_workers_run_each_job_once_under_its_own_tenant() -> TestResult {
     let (db, pool): (_, TenantPool<Postgres>) = sales::postgres().await?;
     sales::seed(&pool, SUSPENDED).await?;
-    let table = Arc::new(tenants_table(&db).await?);
+    let table = Arc::new(directory(&db).await?);
 
     // Four jobs each for A and B (seeded), one message per job, interleaved
     // so both workers work on one tenant's queue at the same time; and
@@ -187,7 +231,8 @@ async fn two_workers_run_each_job_once_under_its_own_tenant() -> TestResult {
                                 .await??;
                         runs.extend(run);
                     }
-                    Err(JobError::Refused { status, .. }) => refused.push((key, status)),
+                    Err(JobError::Refused { status, .. }) => refused.push((key, Some(status))),
+                    Err(JobError::UnknownTenant { .. }) => refused.push((key, None)),
                     Err(error) => {
                         return Err(Box::<dyn std::error::Error + Send + Sync>::from(error));
                     }
@@ -220,10 +265,7 @@ async fn two_workers_run_each_job_once_under_its_own_tenant() -> TestResult {
     refused.sort_by_key(|(key, _)| *key);
     assert_eq!(
         refused,
-        [
-            (SUSPENDED, TenantStatus::Suspended),
-            (UNKNOWN, TenantStatus::Unknown)
-        ]
+        [(SUSPENDED, Some(TenantStatus::Suspended)), (UNKNOWN, None)]
     );
 
     // What the database holds agrees, and the suspended tenant's queue was

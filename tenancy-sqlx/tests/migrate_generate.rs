@@ -274,7 +274,7 @@ async fn row_level_security_the_audit_finds_wanting_is_drafted_again() -> TestRe
         Migrations::from_dir(dir.path()).await?,
     );
     runner.up(&[Target::schema("public")?]).await?;
-    execute(&owner, "ALTER TABLE comments NO FORCE ROW LEVEL SECURITY; DROP POLICY tenancy_isolation ON comments").await?;
+    execute(&owner, "ALTER TABLE comments NO FORCE ROW LEVEL SECURITY; DROP POLICY tenancy_isolation ON comments; DROP POLICY tenancy_owner ON comments").await?;
 
     let mut connection = owner.acquire().await?;
     let drift = drift::detect(&mut connection, &manifest, None).await?;

@@ -32,7 +32,8 @@ async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("erasure job")?,
-    );
+    )
+    .with_tables(&table_set());
     let tenant = TenantId::from_verified(3_i64);
     let refused = owner.execute(Customer::delete(&tenant)).await;
     match refused {
@@ -56,7 +57,8 @@ async fn every_statement_is_logged_with_the_reason_and_the_sql_but_not_the_value
     let (captured, _guard) = Capture::install();
     let db = shop(&[1, 2]).await?;
     let reason = "erasure of tenant 2, ticket OPS-1234";
-    let owner = OwnerPool::from_pool(db.owner_pool().await?, CrossTenant::with_reason(reason)?);
+    let owner = OwnerPool::from_pool(db.owner_pool().await?, CrossTenant::with_reason(reason)?)
+        .with_tables(&table_set());
     let created: Vec<CapturedEvent> = captured
         .events_of(TARGET)
         .into_iter()

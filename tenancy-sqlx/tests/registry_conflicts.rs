@@ -51,7 +51,9 @@ fn is_conflict(result: Result<(), Error>) -> bool {
 
 #[tokio::test]
 async fn sqlite_refuses_to_create_a_conflicted_set() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&TableSet::new()))
+            .await?;
     let owner = pool.owner_pool(capability()?);
     let conflicted = TableSet::new().with::<Invoice>().with::<InvoiceArchive>();
     assert!(is_conflict(owner.apply_schema(&conflicted).await));
@@ -83,11 +85,8 @@ async fn postgres_refuses_a_conflicted_set_everywhere() -> TestResult {
     owner
         .apply_schema(&TableSet::new().with::<Invoice>(), &policy)
         .await?;
-    let refused = TenantPool::<Postgres>::connect(
-        &db.app_url(),
-        TenantPoolOptions::new().tables(&conflicted),
-    )
-    .await;
+    let refused =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&conflicted)).await;
     assert!(
         matches!(refused, Err(Error::Ddl(DdlError::ConflictingTables { .. }))),
         "{refused:?}"

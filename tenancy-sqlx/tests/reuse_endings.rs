@@ -9,15 +9,16 @@
 //! inside the next tenant transaction, the session it finds.
 
 use std::pin::pin;
+use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tenancy_sqlx::testing::APP_ROLE;
-use tenancy_sqlx::{Error, TenantTransaction};
+use tenancy_sqlx::{Error, PlanCacheMode, TenantTransaction, TransactionSettings};
 use tenancy_test::pooled::PooledShop;
 use tenancy_test::probe::{PROBE_SETTING, backend_pid, session_state, tenant_outside_transactions};
 use tenancy_test::server::{backends, named};
 use tenancy_test::shop::tables::Order;
-use tenancy_test::shop::{A, B, customer, tenant};
+use tenancy_test::shop::{A, B, customer, pool_options, tenant};
 use tenancy_test::{BoxError, TestResult, poll_once};
 
 /// The probes must see what they are meant to see, or the tests built on
@@ -301,6 +302,79 @@ async fn begin_and_set_local_are_one_simple_query() -> TestResult {
             "idle in transaction",
             r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'"#
         )
+    );
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// Every pin of the pool's transaction settings goes in that same simple
+/// query, applies inside the transaction, and is gone after it: the next
+/// borrower finds the session as a fresh connection does.
+#[tokio::test]
+async fn transaction_settings_are_pinned_in_the_same_simple_query() -> TestResult {
+    let settings = TransactionSettings::new()
+        .statement_timeout(Duration::from_millis(1234))
+        .lock_timeout(Duration::from_millis(99))
+        .plan_cache_mode(PlanCacheMode::ForceCustomPlan);
+    let db = tenancy_test::shop::shop(&[A, B]).await?;
+    let url = db.app_url();
+    let h = PooledShop::with(
+        db,
+        "pins",
+        &url,
+        pool_options().transaction_settings(settings),
+    )
+    .await?;
+    let mut tx = h.pool.begin(&tenant(42)).await?;
+    let seen = backends(&h.admin, &h.name).await?;
+    assert_eq!(
+        seen[0].query,
+        r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'; SET LOCAL statement_timeout = '1234'; SET LOCAL lock_timeout = '99'; SET LOCAL plan_cache_mode = 'force_custom_plan'"#
+    );
+    let inside: (String, String, String) = sqlx::query_as(
+        "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'),
+                current_setting('plan_cache_mode')",
+    )
+    .fetch_one(tx.raw_connection())
+    .await?;
+    assert_eq!(
+        inside,
+        (
+            "1234ms".to_owned(),
+            "99ms".to_owned(),
+            "force_custom_plan".to_owned()
+        )
+    );
+    let slow = sqlx::query("SELECT pg_sleep(5)")
+        .execute(tx.raw_connection())
+        .await
+        .expect_err("the statement timeout cancels a longer statement");
+    assert_eq!(tenancy_test::sql::sqlstate(&slow).as_deref(), Some("57014"));
+    assert!(matches!(
+        tx.commit().await,
+        Err(Error::TransactionAborted { .. })
+    ));
+    h.assert_next_borrower_is_clean("pinned settings").await?;
+    Ok(())
+}
+
+/// A read-only pool opens `BEGIN READ ONLY`: raw SQL cannot write either.
+#[tokio::test]
+async fn a_read_only_pool_refuses_writes_raw_sql_included() -> TestResult {
+    let db = tenancy_test::shop::shop(&[A]).await?;
+    let pool = tenancy_sqlx::TenantPool::connect(
+        &db.app_url(),
+        pool_options().transaction_settings(TransactionSettings::new().read_only()),
+    )
+    .await?;
+    let mut tx = pool.begin(&tenant(A)).await?;
+    let refused = sqlx::query("UPDATE orders SET status = 'x'")
+        .execute(tx.raw_connection())
+        .await
+        .expect_err("a read-only transaction refuses writes");
+    assert_eq!(
+        tenancy_test::sql::sqlstate(&refused).as_deref(),
+        Some("25006")
     );
     tx.rollback().await?;
     Ok(())

@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
 use tenancy_sqlx::testing::APP_ROLE;
-use tenancy_sqlx::{Error, Postgres, SettingName};
+use tenancy_sqlx::{Error, Postgres, SettingName, TenantPoolOptions};
 use tenancy_test::TestResult;
 use tenancy_test::capture::{Capture, refresh_interest};
 use tenancy_test::pooled::PooledShop;
 use tenancy_test::probe::{PROBE_SETTING, backend_pid, next_borrower, tenant_outside_transactions};
 use tenancy_test::server::{backends, single_connection_pool};
-use tenancy_test::shop::tables::Order;
+use tenancy_test::shop::tables::{Order, table_set};
 use tenancy_test::shop::{A, B, pool_options, shop, tenant};
 
 /// How tenant A's transaction ends.
@@ -281,7 +281,7 @@ async fn a_setting_named_with_keywords_is_reset_in_place() -> TestResult {
     let pool = single_connection_pool(
         &db.app_url(),
         "raw-keyword-setting",
-        pool_options().setting(setting),
+        TenantPoolOptions::new(&table_set().with_setting(setting)),
     )
     .await?;
     let mut tx = pool.begin(&tenant(A)).await?;

@@ -226,8 +226,10 @@ async fn force_subjects_the_table_owner_to_the_policies() -> TestResult {
     assert_eq!(unforced.len(), 8, "{unforced:?}");
     tx.rollback().await?;
 
-    // The library's default: a policy for the application role only. No
-    // policy applies to the owner, and under FORCE that means no row.
+    // The library's default: the application role's policy, and the owner's
+    // own policy with the same tenant predicate. Under FORCE the owner sees
+    // exactly the tenant it set, as the application does: it never needs
+    // BYPASSRLS, and it never sees every tenant.
     owner_pool(&db)
         .await?
         .apply_rls(
@@ -237,7 +239,10 @@ async fn force_subjects_the_table_owner_to_the_policies() -> TestResult {
         .await?;
     let mut tx = owner.begin().await?;
     sqlx::query(set_a).execute(&mut *tx).await?;
-    assert_eq!(count(&mut tx, "orders").await?, 0);
+    assert_eq!(
+        tenant_ids(&mut tx, "SELECT tenant_id FROM orders").await?,
+        vec![A; 4]
+    );
     tx.rollback().await?;
     Ok(())
 }
@@ -521,9 +526,10 @@ async fn a_security_invoker_view_is_filtered_for_whoever_queries_it() -> TestRes
 /// here the tables' owner. What the application role then sees through it
 /// depends on the policies that apply *to the owner*:
 ///
-/// - library default (policy `TO` the application role) + FORCE: none apply
-///   to the owner, so the view shows no row to anyone — fail-closed, but the
-///   view is useless;
+/// - library default (a policy `TO` the application role, and the owner's
+///   own policy with the same predicate) + FORCE: the owner is filtered by
+///   the setting the application's transaction set, so the view shows the
+///   tenant's rows only;
 /// - policy `TO PUBLIC` + FORCE: the owner is filtered by the same setting,
 ///   which the application's transaction set, so the view shows the
 ///   tenant's rows only;
@@ -548,11 +554,9 @@ async fn a_view_without_security_invoker_is_filtered_as_its_owner() -> TestResul
         tenant_ids(tx.raw_connection(), "SELECT tenant_id FROM orders").await?,
         [A; 4]
     );
-    // ...through the owner's view, no policy applies, and FORCE denies all.
-    assert_eq!(
-        tenant_ids(tx.raw_connection(), through_view).await?,
-        Vec::<i64>::new()
-    );
+    // ...and through the owner's view, the owner's policy confines it to
+    // the same tenant.
+    assert_eq!(tenant_ids(tx.raw_connection(), through_view).await?, [A; 4]);
     tx.rollback().await?;
 
     owner_pool(&db)
@@ -598,5 +602,42 @@ async fn a_context_switched_by_raw_sql_leaves_builder_statements_seeing_nothing(
         .await?;
     assert_eq!(changed, 0);
     tx.rollback().await?;
+    Ok(())
+}
+
+/// The tenant setting is configured once, on the `TableSet`: the policies
+/// `apply_schema` creates read the very setting the pool made with the same
+/// set carries the tenant in, so a custom setting filters rows instead of
+/// hiding all of them.
+#[tokio::test]
+async fn a_custom_setting_reaches_the_pool_and_the_policies_from_one_table_set() -> TestResult {
+    use tenancy_sqlx::{Postgres, TenantPool, TenantPoolOptions};
+    use tenancy_test::shop::tables::{Customer, table_set};
+
+    let db = tenancy_sqlx::testing::TestDatabase::create().await?;
+    let tables = table_set().with_setting(SettingName::new("myapp.org")?);
+    owner_pool(&db)
+        .await?
+        .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    sqlx::raw_sql("INSERT INTO plans (id, name) VALUES (1, 'free')")
+        .execute(&db.owner_pool().await?)
+        .await?;
+    let pool =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
+    assert_eq!(pool.setting().as_str(), "myapp.org");
+    for (key, email) in [(A, "a@one.test"), (B, "b@two.test")] {
+        let mut tx = pool.begin(&tenant(key)).await?;
+        tx.execute(customer(&tenant(key), email)).await?;
+        tx.commit().await?;
+    }
+    let mut tx = pool.begin(&tenant(A)).await?;
+    let built: Vec<Customer> = tx.fetch_all(Customer::select(&tenant(A))).await?;
+    let raw: Vec<String> = sqlx::query_scalar("SELECT email FROM customers")
+        .fetch_all(tx.raw_connection())
+        .await?;
+    tx.rollback().await?;
+    assert_eq!(built.len(), 1);
+    assert_eq!(raw, ["a@one.test"], "the policy reads the pool's setting");
     Ok(())
 }

@@ -6,8 +6,9 @@
 //! refusal protects against.
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::testing::{APP_ROLE, OWNER_ROLE, RoleAttribute, TestDatabase, TestRole};
-use tenancy_sqlx::{Error, Postgres, PrivilegedRole, SettingName, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{Error, Postgres, PrivilegedRole, TenantPool, TenantPoolOptions};
 use tenancy_test::shop::tables::{Order, table_set};
 use tenancy_test::shop::{A, B, pool_options, shop, tenant};
 use tenancy_test::{BoxError, TestResult};
@@ -309,9 +310,7 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
         (APP_ROLE, APP_ROLE)
     );
 
-    let verdict =
-        tenancy_sqlx::audit::verify_session(&mut session, &table_set(), &SettingName::default())
-            .await;
+    let verdict = tenancy_sqlx::audit::verify_session(&mut session, &table_set()).await;
     let (role, problem, _) = refusal(verdict)?;
     assert_eq!(
         (role.as_str(), problem),
@@ -331,7 +330,7 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
 
     // The application role itself passes the same check.
     let mut app = PgConnection::connect(&db.app_url()).await?;
-    tenancy_sqlx::audit::verify_session(&mut app, &table_set(), &SettingName::default()).await?;
+    tenancy_sqlx::audit::verify_session(&mut app, &table_set()).await?;
     app.close().await?;
     Ok(())
 }
@@ -341,7 +340,9 @@ async fn a_superuser_login_behind_set_session_authorization_is_refused() -> Test
 #[tokio::test]
 async fn the_owner_is_refused_even_when_no_table_is_registered() -> TestResult {
     let db = tenancy_test::shop::shop(&[]).await?;
-    let pool = TenantPool::<Postgres>::connect(&db.owner_url(), TenantPoolOptions::new()).await;
+    let pool =
+        TenantPool::<Postgres>::connect(&db.owner_url(), TenantPoolOptions::new(&TableSet::new()))
+            .await;
     let (role, problem, _) = refusal(pool)?;
     assert_eq!(
         (role.as_str(), problem),
@@ -417,7 +418,8 @@ async fn a_stated_reason_admits_each_role_and_the_builder_still_confines_it() ->
     let roles = [
         ("superuser", db.admin_url(), 4, every_tenant.clone()),
         ("BYPASSRLS", bypass.url().to_owned(), 4, every_tenant),
-        ("owner", db.owner_url(), 0, vec![]),
+        // The owner's own policy confines it to the tenant it set.
+        ("owner", db.owner_url(), 4, vec![A; 4]),
         ("application", db.app_url(), 4, vec![A; 4]),
     ];
     for (kind, url, built_rows, raw_sees) in roles {
@@ -497,5 +499,60 @@ async fn a_session_that_starts_with_a_tenant_is_refused() -> TestResult {
         matches!(pool, Err(Error::SessionTenantDefault { .. })),
         "{pool:?}"
     );
+    Ok(())
+}
+
+/// A role with `CREATE` on a schema or on the database can put a function,
+/// operator or table where a `search_path` naming that schema finds it
+/// before the built-in one or the registered table: refused, and accepted
+/// only with a stated reason.
+#[tokio::test]
+async fn a_role_that_can_create_objects_is_refused_unless_a_reason_is_given() -> TestResult {
+    let db = shop(&[A]).await?;
+    let database: String = sqlx::query_scalar("SELECT quote_ident(current_database())")
+        .fetch_one(&db.admin_pool().await?)
+        .await?;
+    let grants = [
+        ("SCHEMA public", "schema public".to_owned()),
+        (
+            &*format!("DATABASE {database}"),
+            format!("database {database}"),
+        ),
+    ];
+    for (on, place) in grants {
+        as_admin(&db, format!("GRANT CREATE ON {on} TO {APP_ROLE}")).await?;
+        let (role, problem, message) = refusal(connect(&db.app_url()).await)?;
+        assert_eq!(
+            (role.as_str(), problem),
+            (APP_ROLE, PrivilegedRole::CanCreate(vec![place.clone()]))
+        );
+        assert!(message.contains(&place), "{message}");
+        assert!(
+            message.contains("allow_role_that_creates_objects"),
+            "{message}"
+        );
+
+        let empty = TenantPool::<Postgres>::connect(
+            &db.app_url(),
+            pool_options().allow_role_that_creates_objects(" "),
+        )
+        .await;
+        assert!(
+            matches!(empty, Err(Error::MissingReason { .. })),
+            "{empty:?}"
+        );
+        let accepted = TenantPool::<Postgres>::connect(
+            &db.app_url(),
+            pool_options().allow_role_that_creates_objects("a sandbox the role builds in"),
+        )
+        .await?;
+        let mut tx = accepted.begin(&tenant(A)).await?;
+        let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant(A))).await?;
+        assert_eq!(orders.len(), 4);
+        tx.rollback().await?;
+        accepted.close().await;
+        as_admin(&db, format!("REVOKE CREATE ON {on} FROM {APP_ROLE}")).await?;
+    }
+    connect(&db.app_url()).await?.close().await;
     Ok(())
 }

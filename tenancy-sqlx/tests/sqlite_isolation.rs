@@ -22,7 +22,8 @@ struct Seeded {
 /// An in-memory database with the shop's tables, one plan, and for each
 /// tenant two customers with an open and a paid order each.
 async fn two_tenants() -> TestResult<(TenantPool<Sqlite>, Seeded, Seeded)> {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&table_set())).await?;
     let owner = pool.owner_pool(CrossTenant::with_reason("test set-up")?);
     owner.apply_schema(&table_set()).await?;
     owner.execute(free_plan()).await?;

@@ -24,7 +24,7 @@ async fn shop_file(connections: u32) -> TestResult<(TenantPool<Sqlite>, tempfile
     let pool = TenantPool::connect_sqlite_with(
         SqlitePoolOptions::new().max_connections(connections),
         url.parse::<SqliteConnectOptions>()?,
-        TenantPoolOptions::new(),
+        TenantPoolOptions::new(&table_set()),
     )
     .await?;
     let owner = pool.owner_pool(CrossTenant::with_reason("test set-up")?);
@@ -46,7 +46,8 @@ async fn add_customer(pool: &TenantPool<Sqlite>, key: i64, email: &str) -> Resul
 
 #[tokio::test]
 async fn a_dropped_transaction_rolls_back_and_the_database_survives() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&table_set())).await?;
     pool.owner_pool(CrossTenant::with_reason("test set-up")?)
         .apply_schema(&table_set())
         .await?;
@@ -70,7 +71,8 @@ async fn a_dropped_transaction_rolls_back_and_the_database_survives() -> TestRes
 
 #[tokio::test]
 async fn an_in_memory_database_outlives_the_connections_the_pool_closes() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&table_set())).await?;
     pool.owner_pool(CrossTenant::with_reason("test set-up")?)
         .apply_schema(&table_set())
         .await?;
@@ -111,12 +113,14 @@ async fn a_file_database_uses_wal_and_enforces_foreign_keys() -> TestResult {
         dir.path().join("tenants.db").display()
     );
 
-    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?).await?;
+    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?)
+        .await?
+        .with_tables(&table_set());
     owner.apply_schema(&table_set()).await?;
     // Safe to run again.
     owner.apply_schema(&table_set()).await?;
 
-    let pool = TenantPool::connect_sqlite(&url, TenantPoolOptions::new()).await?;
+    let pool = TenantPool::connect_sqlite(&url, TenantPoolOptions::new(&table_set())).await?;
     let mut tx = pool.begin(&tenant(A)).await?;
     let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode")
         .fetch_one(tx.raw_connection())
@@ -158,7 +162,9 @@ async fn read_then_write_transactions_complete_under_concurrent_writers() -> Tes
     const TRANSACTIONS: usize = 40;
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
-    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?).await?;
+    let owner = OwnerPool::connect_sqlite(&url, CrossTenant::with_reason("migrations")?)
+        .await?
+        .with_tables(&table_set());
     owner.apply_schema(&table_set()).await?;
     owner.execute(free_plan()).await?;
     let options = || -> TestResult<(SqlitePoolOptions, SqliteConnectOptions)> {
@@ -202,8 +208,12 @@ async fn read_then_write_transactions_complete_under_concurrent_writers() -> Tes
     plain.close().await;
 
     let (pool_options, connect) = options()?;
-    let pool =
-        TenantPool::connect_sqlite_with(pool_options, connect, TenantPoolOptions::new()).await?;
+    let pool = TenantPool::connect_sqlite_with(
+        pool_options,
+        connect,
+        TenantPoolOptions::new(&table_set()),
+    )
+    .await?;
     let failures = read_then_write_workload(|task| {
         let pool = pool.clone();
         tokio::spawn(async move {

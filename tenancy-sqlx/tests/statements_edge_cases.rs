@@ -58,7 +58,8 @@ async fn empty_lists_combinators_and_extreme_row_counts_run_within_the_tenant() 
     let db = shop(&[]).await?;
     let postgres = tenant_pool(&db).await?;
     two_tenants_of_customers(&postgres).await?;
-    let sqlite = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let sqlite =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&table_set())).await?;
     let owner = sqlite.owner_pool(CrossTenant::with_reason("test set-up")?);
     owner.apply_schema(&table_set()).await?;
     owner.execute(free_plan()).await?;

@@ -7,7 +7,7 @@ use tenancy_sqlx::testing::TestDatabase;
 use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantId, TenantPool};
 use tenancy_test::TestResult;
 use tenancy_test::server::{backends, single_connection_pool};
-use tenancy_test::shop::tables::{Customer, Order, Plan};
+use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
 use tenancy_test::shop::{customer, pool_options, shop};
 
 async fn pool(db: &TestDatabase, application_name: &str) -> TestResult<TenantPool> {
@@ -67,7 +67,8 @@ async fn global_tables_are_readable_in_any_tenant_transaction() -> TestResult {
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("seed plans").expect("a stated reason"),
-    );
+    )
+    .with_tables(&table_set());
     owner
         .execute(
             Plan::insert()

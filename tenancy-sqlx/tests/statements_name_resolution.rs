@@ -6,6 +6,7 @@
 
 #![allow(missing_docs)] // a table struct of the tests
 
+use sqlx::AssertSqlSafe;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
@@ -93,7 +94,8 @@ macro_rules! shadowed {
 
 #[tokio::test]
 async fn a_temp_table_cannot_capture_statements_on_sqlite() -> TestResult {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables())).await?;
     pool.owner_pool(capability()?)
         .apply_schema(&tables())
         .await?;
@@ -116,8 +118,7 @@ async fn a_temp_table_cannot_capture_statements_on_postgres() -> TestResult {
         .apply_schema(&tables(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
     let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new().tables(&tables()))
-            .await?;
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables())).await?;
     let tenant = TenantId::from_verified(1_i64);
     let mut tx = pool.begin(&tenant).await?;
     shadowed!(&mut tx);
@@ -126,5 +127,68 @@ async fn a_temp_table_cannot_capture_statements_on_postgres() -> TestResult {
         .await?;
     assert_eq!(public, ["edited", "second"]);
     tx.commit().await?;
+    Ok(())
+}
+
+/// A set placed in schema `shop`, with a same-named decoy table in `public`
+/// (on the owner's and the application's `search_path`): the RLS DDL of
+/// `apply_rls` names the table bare, and protects `shop.notes` only because
+/// it runs with `search_path` pinned to the set's schema; the transactions
+/// of a pool made with the set write to `shop.notes`, never to the decoy.
+#[tokio::test]
+async fn the_rls_ddl_and_the_statements_reach_the_sets_schema_not_the_search_paths() -> TestResult {
+    use tenancy_sqlx::testing::OWNER_ROLE;
+    use tenancy_sqlx::{Dialect, Identifier};
+
+    let db = TestDatabase::create().await?;
+    let admin = db.admin_pool().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA shop AUTHORIZATION {OWNER_ROLE};
+         GRANT USAGE ON SCHEMA shop TO {APP_ROLE};
+         CREATE TABLE public.notes (tenant_id bigint, id bigint, body text);
+         ALTER TABLE public.notes OWNER TO {OWNER_ROLE}"
+    )))
+    .execute(&admin)
+    .await?;
+    let tables = tables().in_schema(Identifier::new("schema", "shop")?);
+    let owner = OwnerPool::from_pool(db.owner_pool().await?, capability()?);
+    for statement in tables.create_statements(Dialect::Postgres)? {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(owner.pool())
+            .await?;
+    }
+    owner
+        .apply_rls(&tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    let protected: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.oid::regclass::text, c.relrowsecurity FROM pg_class c
+         WHERE c.relname = 'notes' ORDER BY 1",
+    )
+    .fetch_all(&admin)
+    .await?;
+    assert_eq!(
+        protected,
+        [("notes".to_owned(), false), ("shop.notes".to_owned(), true)]
+    );
+
+    let pool =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
+    let tenant = TenantId::from_verified(1_i64);
+    let mut tx = pool.begin(&tenant).await?;
+    tx.execute(
+        Note::insert(&tenant)
+            .set(Note::ID, 1)
+            .set(Note::BODY, "in shop".to_owned()),
+    )
+    .await?;
+    let read: Vec<Note> = tx.fetch_all(Note::select(&tenant)).await?;
+    tx.commit().await?;
+    assert_eq!(read.len(), 1);
+    let placed: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT 'shop', count(*) FROM shop.notes UNION ALL SELECT 'public', count(*) FROM public.notes",
+    )
+    .fetch_all(&admin)
+    .await?;
+    assert_eq!(placed, [("shop".to_owned(), 1), ("public".to_owned(), 0)]);
     Ok(())
 }

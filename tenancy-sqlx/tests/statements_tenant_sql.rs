@@ -381,16 +381,14 @@ async fn postgres() -> Result<(TestDatabase, TenantPool), tenancy_test::BoxError
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("tenant_sql! tests: set-up")?,
-    );
+    )
+    .with_tables(&table_set());
     owner
         .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
     seed_plans(&owner).await?;
-    let pool = TenantPool::<Postgres>::connect(
-        &db.app_url(),
-        TenantPoolOptions::new().tables(&table_set()),
-    )
-    .await?;
+    let pool = TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&table_set()))
+        .await?;
     seed(&pool, A).await?;
     seed(&pool, B).await?;
     Ok((db, pool))
@@ -483,7 +481,7 @@ async fn postgres_refuses_another_tenant_s_statement_before_sending_it() -> Test
     let pool = single_connection_pool(
         &db.app_url(),
         "tenant-sql-mismatch",
-        TenantPoolOptions::new().tables(&table_set()),
+        TenantPoolOptions::new(&table_set()),
     )
     .await?;
     let (a, b) = (tenant(A), tenant(B));
@@ -529,11 +527,8 @@ async fn postgres_a_temporary_table_cannot_capture_a_statement() -> TestResult {
 // ---- SQLite ----
 
 async fn sqlite() -> Result<TenantPool<Sqlite>, tenancy_test::BoxError> {
-    let pool = TenantPool::connect_sqlite(
-        "sqlite::memory:",
-        TenantPoolOptions::new().tables(&table_set()),
-    )
-    .await?;
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&table_set())).await?;
     let owner = pool.owner_pool(CrossTenant::with_reason("tenant_sql! tests: set-up")?);
     owner.apply_schema(&table_set()).await?;
     seed_plans(&owner).await?;

@@ -169,16 +169,14 @@ async fn the_generated_grants_are_all_the_application_role_gets() -> TestResult 
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up")?,
-    );
+    )
+    .with_tables(&table_set());
     owner
         .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
     owner.execute(free_plan()).await?;
-    let pool = TenantPool::<Postgres>::connect(
-        &db.app_url(),
-        TenantPoolOptions::new().tables(&table_set()),
-    )
-    .await?;
+    let pool = TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&table_set()))
+        .await?;
     let a = tenant(1);
     let mut tx = pool.begin(&a).await?;
     let plans: Vec<Plan> = tx.fetch_all(Plan::select()).await?;

@@ -37,9 +37,11 @@ fn tenants() -> (TenantId, TenantId) {
 /// An in-memory database with `notes`, and a leak test whose two tenants
 /// each have two notes made of kit markers.
 async fn seeded() -> Result<(TenantPool<Sqlite>, LeakTest), LeakTestError> {
-    let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    let tables = TableSet::new().with::<Note>();
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
     pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a stated reason"))
-        .apply_schema(&TableSet::new().with::<Note>())
+        .apply_schema(&tables)
         .await?;
     let (a, b) = tenants();
     let mut test = LeakTest::new(a, b);
@@ -269,7 +271,7 @@ async fn on_postgres_row_level_security_stops_the_same_raw_sql() -> TestResult {
     .await?;
     let pool = TenantPool::<tenancy_sqlx::Postgres>::connect(
         &db.app_url(),
-        TenantPoolOptions::new().tables(&tables),
+        TenantPoolOptions::new(&tables),
     )
     .await?;
 

@@ -9,6 +9,7 @@
 
 pub mod capture;
 pub mod migrate;
+pub mod models;
 pub mod pooled;
 pub mod probe;
 pub mod server;

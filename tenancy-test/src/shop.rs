@@ -212,7 +212,8 @@ pub async fn owner_pool(db: &TestDatabase) -> TestResult<OwnerPool> {
     Ok(OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up: the shop")?,
-    ))
+    )
+    .with_tables(&tables::table_set()))
 }
 
 /// The application's tenant pool, as the application role.
@@ -222,7 +223,7 @@ pub async fn tenant_pool(db: &TestDatabase) -> TestResult<TenantPool> {
 
 /// The tenant pool's options: the shop's tables registered.
 pub fn pool_options() -> TenantPoolOptions {
-    TenantPoolOptions::new().tables(&tables::table_set())
+    TenantPoolOptions::new(&tables::table_set())
 }
 
 /// Every row that does not belong to `tenant`, in every table, with its

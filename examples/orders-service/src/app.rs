@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::get;
 use chrono::{DateTime, SubsecRound, Utc};
-use tenancy_sqlx::axum::request_span;
+use tenancy_sqlx::axum::{ApiKeyHash, request_span};
 use tenancy_sqlx::{Backend, DecodeRow, TenantPool};
 use tower_http::trace::TraceLayer;
 
@@ -14,21 +14,37 @@ use crate::routes::plan::TenantPlan;
 use crate::routes::{admin, customers, orders, plan};
 use crate::schema::{Customer, Order, OrderItem};
 
-/// What every handler shares: the tenant pool and the key verifier.
+/// What every handler shares: the tenant pool, the key verifier and the
+/// admin credential.
 pub struct AppState<DB: Backend> {
     /// Hands out tenant transactions.
     pub pool: TenantPool<DB>,
     /// Resolves API keys to tenants.
     pub keys: ApiKeyVerifier<DB>,
+    /// The SHA-256 of the admin credential, if one is configured; without
+    /// one, `/admin` refuses every request.
+    pub admin_key: Option<ApiKeyHash>,
 }
 
 impl<DB: Backend> AppState<DB> {
     /// State over `pool`, whose API keys are verified against the
-    /// `api_keys` table of the same database.
+    /// `api_keys` table of the same database, with no admin credential.
     #[must_use]
     pub fn new(pool: TenantPool<DB>) -> Self {
         let keys = auth::api_keys(&pool);
-        AppState { pool, keys }
+        AppState {
+            pool,
+            keys,
+            admin_key: None,
+        }
+    }
+
+    /// Accepts `key` (kept only as its SHA-256) as the admin credential of
+    /// `/admin`, which no tenant's API key reaches.
+    #[must_use]
+    pub fn with_admin_key(mut self, key: &str) -> Self {
+        self.admin_key = Some(ApiKeyHash::of(key));
+        self
     }
 }
 
@@ -37,6 +53,7 @@ impl<DB: Backend> Clone for AppState<DB> {
         AppState {
             pool: self.pool.clone(),
             keys: self.keys.clone(),
+            admin_key: self.admin_key,
         }
     }
 }

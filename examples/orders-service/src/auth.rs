@@ -98,3 +98,31 @@ impl KeyHolder {
         Ok(label)
     }
 }
+
+/// The admin credential, checked: extracting it succeeds only for a request
+/// whose `Authorization: Bearer <key>` is the configured admin key. A
+/// tenant's API key is refused (403) without being looked up; no key, 401.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl<DB: Backend> FromRequestParts<AppState<DB>> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<DB>) -> Result<Self, AppError> {
+        let key = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|key| key.trim_start_matches(' '))
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| AppError::Unauthorized("the admin credential is missing".to_owned()))?;
+        match state.admin_key {
+            Some(admin) if admin == ApiKeyHash::of(key) => Ok(Admin),
+            _ => Err(AppError::Forbidden(
+                "this endpoint needs the admin credential; a tenant's API key cannot reach it"
+                    .to_owned(),
+            )),
+        }
+    }
+}

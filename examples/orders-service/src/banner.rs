@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use crate::seed::{ACME, DEMO_TENANTS, GLOBEX, Seeded};
+use crate::seed::{ACME, DEMO_ADMIN_KEY, DEMO_TENANTS, GLOBEX, Seeded};
 use crate::startup::DatabaseConfig;
 
 /// The first line of the banner; the rest follows once the service is
@@ -30,6 +30,7 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
     let base = format!("http://{address}");
     let acme = format!("-H 'Authorization: Bearer {}'", ACME.api_key);
     let globex = format!("-H 'Authorization: Bearer {}'", GLOBEX.api_key);
+    let admin = format!("-H 'Authorization: Bearer {DEMO_ADMIN_KEY}'");
     let order = seeded.acme.order;
     let example = |comment: String, command: String| Example { comment, command };
     vec![
@@ -63,10 +64,20 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
         ),
         example(
             format!(
-                "export {}'s paid orders as CSV (each export is recorded in export_audit)",
-                ACME.name
+                "as the admin, export the paid orders of {} and {} as CSV (one tenant transaction each; each export is recorded, append-only, in export_audit)",
+                ACME.name, GLOBEX.name
             ),
-            format!("curl -s {acme} '{base}/admin/export/orders?format=csv&status=paid'"),
+            format!(
+                "curl -s {admin} '{base}/admin/export/orders?tenants={},{}&format=csv&status=paid'",
+                ACME.id, GLOBEX.id
+            ),
+        ),
+        example(
+            format!("{}'s key on the admin export: 403", ACME.name),
+            format!(
+                "curl -s -i {acme} '{base}/admin/export/orders?tenants={}'",
+                ACME.id
+            ),
         ),
         example(
             "no API key: 401".to_owned(),
@@ -87,6 +98,7 @@ pub fn banner(address: SocketAddr, database: &DatabaseConfig, seeded: Seeded) ->
     for tenant in DEMO_TENANTS {
         let _ = writeln!(text, "  {:<20} {}", tenant.name, tenant.api_key);
     }
+    let _ = writeln!(text, "  {:<20} {DEMO_ADMIN_KEY} (only /admin)", "admin");
     let _ = writeln!(text, "\nTry:");
     for example in examples(address, seeded) {
         let _ = writeln!(text, "  # {}\n  {}", example.comment, example.command);

@@ -12,6 +12,10 @@ pub enum AppError {
     /// No credential, or one that is not known: 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// A credential that is not allowed here (a tenant's key on an admin
+    /// endpoint): 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// A malformed id, body or query string: 400.
     #[error("{0}")]
     BadRequest(String),
@@ -51,6 +55,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -62,15 +62,25 @@ pub fn filter_description(params: &ExportParams) -> String {
     }
 }
 
+/// One tenant's part of an export.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantOrders {
+    /// The tenant.
+    pub tenant: i64,
+    /// Its orders.
+    pub orders: Vec<Order>,
+}
+
 /// The export as an HTTP response in the format asked for, offered as a
-/// download.
+/// download: JSON, an array of `{"tenant": .., "orders": [..]}`; CSV, one
+/// line per order with its tenant first.
 #[must_use]
-pub fn render(orders: Vec<Order>, format: ExportFormat) -> Response {
+pub fn render(exported: Vec<TenantOrders>, format: ExportFormat) -> Response {
     let disposition = format!("attachment; filename=\"orders.{}\"", format.as_str());
     match format {
         ExportFormat::Json => (
             [(header::CONTENT_DISPOSITION, disposition)],
-            axum::Json(orders),
+            axum::Json(exported),
         )
             .into_response(),
         ExportFormat::Csv => (
@@ -78,7 +88,7 @@ pub fn render(orders: Vec<Order>, format: ExportFormat) -> Response {
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (header::CONTENT_DISPOSITION, disposition),
             ],
-            to_csv(&orders),
+            to_csv(&exported),
         )
             .into_response(),
     }
@@ -86,10 +96,11 @@ pub fn render(orders: Vec<Order>, format: ExportFormat) -> Response {
 
 /// The orders as CSV (RFC 4180): a header line, then one line per order.
 #[must_use]
-pub fn to_csv(orders: &[Order]) -> String {
-    let mut csv = String::from("id,customer_id,status,total_cents,created_at\r\n");
-    for order in orders {
+pub fn to_csv(exported: &[TenantOrders]) -> String {
+    let mut csv = String::from("tenant_id,id,customer_id,status,total_cents,created_at\r\n");
+    for order in exported.iter().flat_map(|part| &part.orders) {
         let fields = [
+            order.tenant_id.to_string(),
             order.id.to_string(),
             order.customer_id.to_string(),
             order.status.clone(),
@@ -133,10 +144,13 @@ mod tests {
             total_cents: 1250,
             created_at: chrono::DateTime::from_timestamp(0, 0).unwrap_or_default(),
         };
-        let csv = to_csv(&[order]);
+        let csv = to_csv(&[TenantOrders {
+            tenant: 1,
+            orders: vec![order],
+        }]);
         assert_eq!(
             csv,
-            "id,customer_id,status,total_cents,created_at\r\n7,3,paid,1250,1970-01-01T00:00:00+00:00\r\n"
+            "tenant_id,id,customer_id,status,total_cents,created_at\r\n1,7,3,paid,1250,1970-01-01T00:00:00+00:00\r\n"
         );
     }
 }

@@ -123,7 +123,7 @@ where
     let seeded = seed::demo_data(&owner, &pool).await?;
     let address = listener.local_addr()?;
     println!("{}", banner::banner(address, config, seeded));
-    let router = app::router(AppState::new(pool));
+    let router = app::router(AppState::new(pool).with_admin_key(seed::DEMO_ADMIN_KEY));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             // If the signal cannot be listened for, run until killed.

@@ -271,3 +271,7 @@ where
         order: order.id,
     })
 }
+
+/// The demo's admin credential, for `/admin` (no tenant's key reaches it).
+/// A real deployment takes it from its secret store.
+pub const DEMO_ADMIN_KEY: &str = "demo-admin-key";

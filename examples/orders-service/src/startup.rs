@@ -5,10 +5,13 @@
 use std::path::Path;
 
 use sqlx::postgres::PgConnectOptions;
+use tenancy_sqlx::lifecycle::append_only_statements;
 use tenancy_sqlx::rls::RlsPolicy;
-use tenancy_sqlx::{CrossTenant, OwnerPool, Postgres, Sqlite, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{
+    CrossTenant, OwnerPool, Postgres, Sqlite, Table, TenantPool, TenantPoolOptions,
+};
 
-use crate::schema;
+use crate::schema::{self, ExportAudit};
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,9 +128,23 @@ fn setup_capability() -> Result<CrossTenant, tenancy_sqlx::Error> {
 pub async fn open_sqlite(
     url: &str,
 ) -> Result<(TenantPool<Sqlite>, OwnerPool<Sqlite>), StartupError> {
-    let pool = TenantPool::<Sqlite>::connect_sqlite(url, TenantPoolOptions::new()).await?;
+    let pool = TenantPool::<Sqlite>::connect_sqlite(url, TenantPoolOptions::new(&schema::tables()))
+        .await?;
     let owner = pool.owner_pool(setup_capability()?);
     owner.apply_schema(&schema::tables()).await?;
+    // The export audit is evidence: no one rewrites it (SQLite has no
+    // roles, so a trigger is the whole guard there).
+    for operation in ["UPDATE", "DELETE"] {
+        let trigger = format!(
+            "CREATE TRIGGER IF NOT EXISTS export_audit_append_only_{op} BEFORE {operation} ON export_audit \
+             BEGIN SELECT RAISE(ABORT, 'export_audit is append-only: {operation} refused'); END",
+            op = operation.to_lowercase()
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(trigger))
+            .execute(owner.pool())
+            .await
+            .map_err(tenancy_sqlx::Error::from)?;
+    }
     Ok((pool, owner))
 }
 
@@ -140,10 +157,22 @@ pub async fn open_postgres(
 ) -> Result<(TenantPool<Postgres>, OwnerPool<Postgres>), StartupError> {
     let app: PgConnectOptions = app_url.parse().map_err(StartupError::InvalidUrl)?;
     let tables = schema::tables();
-    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?).await?;
+    let owner = OwnerPool::<Postgres>::connect(owner_url, setup_capability()?)
+        .await?
+        .with_tables(&tables);
     let policy = RlsPolicy::for_role(app.get_username())?;
     owner.apply_schema(&tables, &policy).await?;
-    let options = TenantPoolOptions::new().tables(&tables);
+    // The export audit is evidence: the application role may only add to
+    // it, and a trigger refuses UPDATE and DELETE for everyone.
+    let role = tenancy_sqlx::Identifier::new("role", app.get_username())
+        .map_err(tenancy_sqlx::Error::from)?;
+    for statement in append_only_statements(ExportAudit::meta(), Some(&role))? {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(owner.pool())
+            .await
+            .map_err(tenancy_sqlx::Error::from)?;
+    }
+    let options = TenantPoolOptions::new(&tables);
     let pool = TenantPool::<Postgres>::connect(app_url, options).await?;
     Ok((pool, owner))
 }

@@ -170,7 +170,7 @@ async fn the_binary_starts_seeds_and_its_printed_commands_work() -> TestResult {
         running.banner
     );
     let commands = running.commands();
-    let statuses = [200, 200, 404, 201, 200, 200, 401];
+    let statuses = [200, 200, 404, 201, 200, 200, 403, 401];
     assert_eq!(commands.len(), statuses.len(), "{:#?}", running.banner);
 
     let client = reqwest::Client::new();
@@ -195,7 +195,9 @@ async fn the_binary_starts_seeds_and_its_printed_commands_work() -> TestResult {
     );
     assert!(bodies[1].contains("ACME-ANVIL"), "{}", bodies[1]);
     assert!(!bodies[0].contains("GLOBEX") && !bodies[1].contains("GLOBEX"));
-    assert!(bodies[5].starts_with("id,customer_id,status,total_cents,created_at"));
+    // The admin export: both tenants, one tenant column; a tenant key is refused.
+    assert!(bodies[5].starts_with("tenant_id,id,customer_id,status,total_cents,created_at"));
+    assert!(bodies[6].contains("admin credential"), "{}", bodies[6]);
     running.stop().await?;
 
     // Again on the same data: nothing is seeded twice.

@@ -56,6 +56,9 @@ on_both_backends!(
     plan_shows_own_plan,
     export_json_writes_one_audit_record,
     export_csv_writes_one_audit_record_with_the_filter,
+    export_of_two_tenants_writes_one_audit_record_in_each,
+    a_tenant_key_cannot_reach_the_admin_export,
+    the_export_audit_cannot_be_rewritten,
     missing_key_is_401,
     unknown_key_is_401,
     tenant_header_is_not_a_credential,
@@ -102,7 +105,6 @@ async fn leak_check_catches_other_tenants_rows(app: &TestApp) -> TestResult {
     for path in [
         "/orders".to_owned(),
         format!("/customers/{}/orders", app.b.ids.customer),
-        "/admin/export/orders?format=csv".to_owned(),
         "/plan".to_owned(),
     ] {
         let reply = app.get(&app.b, &path).await?;
@@ -385,17 +387,20 @@ async fn plan_shows_own_plan(app: &TestApp) -> TestResult {
 
 async fn export_json_writes_one_audit_record(app: &TestApp) -> TestResult {
     let before = app.row_counts().await?;
-    let reply = app.get(&app.a, "/admin/export/orders").await?;
+    let path = format!("/admin/export/orders?tenants={}", app.a.demo.id);
+    let reply = app.get_as_admin(&path).await?;
     assert_status(&reply, StatusCode::OK);
     app.assert_clean_for_a(&reply);
+    let body = reply.json();
+    assert_eq!(body[0]["tenant"], app.a.demo.id);
     assert_eq!(
-        ids(&reply.json()),
+        ids(&body[0]["orders"]),
         [app.a.ids.paid_order, app.a.ids.pending_order]
     );
 
     let audit = app.audit_records(&app.a).await?;
     assert_eq!(audit.len(), 1, "{audit:?}");
-    assert_eq!(audit[0].exported_by, "acme-admin");
+    assert_eq!(audit[0].exported_by, "admin");
     assert_eq!(audit[0].filter, "all");
     assert_eq!(audit[0].format, "json");
     assert_eq!(audit[0].record_count, 2);
@@ -408,9 +413,11 @@ async fn export_json_writes_one_audit_record(app: &TestApp) -> TestResult {
 }
 
 async fn export_csv_writes_one_audit_record_with_the_filter(app: &TestApp) -> TestResult {
-    let reply = app
-        .get(&app.a, "/admin/export/orders?format=csv&status=paid")
-        .await?;
+    let path = format!(
+        "/admin/export/orders?tenants={}&format=csv&status=paid",
+        app.a.demo.id
+    );
+    let reply = app.get_as_admin(&path).await?;
     assert_status(&reply, StatusCode::OK);
     assert_eq!(
         reply.content_type.as_deref(),
@@ -418,9 +425,12 @@ async fn export_csv_writes_one_audit_record_with_the_filter(app: &TestApp) -> Te
     );
     app.assert_clean_for_a(&reply);
     let lines: Vec<&str> = reply.text.lines().collect();
-    assert_eq!(lines[0], "id,customer_id,status,total_cents,created_at");
+    assert_eq!(
+        lines[0],
+        "tenant_id,id,customer_id,status,total_cents,created_at"
+    );
     assert_eq!(lines.len(), 2, "{}", reply.text);
-    assert!(lines[1].starts_with(&format!("{},", app.a.ids.paid_order)));
+    assert!(lines[1].starts_with(&format!("{},{},", app.a.demo.id, app.a.ids.paid_order)));
 
     let audit = app.audit_records(&app.a).await?;
     assert_eq!(audit.len(), 1, "{audit:?}");
@@ -430,7 +440,59 @@ async fn export_csv_writes_one_audit_record_with_the_filter(app: &TestApp) -> Te
     Ok(())
 }
 
-// --- bad input ---------------------------------------------------------------
+/// The fan-out: each tenant read in its own transaction, each audited in
+/// its own tenant.
+async fn export_of_two_tenants_writes_one_audit_record_in_each(app: &TestApp) -> TestResult {
+    let path = format!(
+        "/admin/export/orders?tenants={},{}",
+        app.b.demo.id, app.a.demo.id
+    );
+    let reply = app.get_as_admin(&path).await?;
+    assert_status(&reply, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body[0]["tenant"], app.b.demo.id, "in the order asked for");
+    assert_eq!(body[1]["tenant"], app.a.demo.id);
+    assert_eq!(
+        ids(&body[1]["orders"]),
+        [app.a.ids.paid_order, app.a.ids.pending_order]
+    );
+    assert_eq!(app.audit_records(&app.a).await?.len(), 1);
+    assert_eq!(app.audit_records(&app.b).await?.len(), 1);
+    Ok(())
+}
+
+/// Any tenant's key, even an admin-labelled one, gets 403 on `/admin`, and
+/// no key 401; nothing is exported or audited.
+async fn a_tenant_key_cannot_reach_the_admin_export(app: &TestApp) -> TestResult {
+    let before = app.row_counts().await?;
+    let path = format!("/admin/export/orders?tenants={}", app.b.demo.id);
+    let reply = app.get(&app.a, &path).await?;
+    assert_status(&reply, StatusCode::FORBIDDEN);
+    assert!(reply.error().contains("admin credential"), "{}", reply.text);
+    let reply = app.send(Method::GET, &path, None, None).await?;
+    assert_status(&reply, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.row_counts().await?, before);
+    Ok(())
+}
+
+/// The audit is evidence: the application cannot update or delete it.
+async fn the_export_audit_cannot_be_rewritten(app: &TestApp) -> TestResult {
+    let path = format!("/admin/export/orders?tenants={}", app.a.demo.id);
+    assert_status(&app.get_as_admin(&path).await?, StatusCode::OK);
+    for statement in [
+        "UPDATE export_audit SET exported_by = 'nobody'",
+        "DELETE FROM export_audit",
+    ] {
+        let refused = app.as_application(&app.a, statement).await;
+        let message = format!("{refused:?}");
+        assert!(
+            message.contains("append-only") || message.contains("permission denied"),
+            "{statement}: {message}"
+        );
+    }
+    assert_eq!(app.audit_records(&app.a).await?.len(), 1);
+    Ok(())
+}
 
 async fn missing_key_is_401(app: &TestApp) -> TestResult {
     let reply = app.send(Method::GET, "/orders", None, None).await?;
@@ -637,9 +699,9 @@ async fn failed_requests_write_nothing(app: &TestApp) -> TestResult {
         ),
         (
             Method::GET,
-            "/admin/export/orders?format=xml".into(),
+            "/admin/export/orders?tenants=1&format=xml".into(),
             None,
-            Some(app.a.key()),
+            Some(support::ADMIN_KEY),
         ),
     ];
     for (method, path, body, key) in failing {

@@ -68,7 +68,7 @@ mod tests;
 
 use core::fmt::Write as _;
 
-pub use table_set::{Registration, TableSet};
+pub use table_set::{Registration, TableSet, describe_difference};
 
 use crate::error::DdlError;
 use crate::ident::{Identifier, MAX_IDENTIFIER_BYTES, is_identifier};

@@ -227,12 +227,15 @@ fn conflict(first: &'static TableMeta, second: &'static TableMeta, schema: &str)
         table: format!("{}.{}", first.schema.unwrap_or(schema), first.name),
         first: first.type_name,
         second: second.type_name,
-        difference: difference(first, second),
+        difference: describe_difference(first, second),
     }
 }
 
-/// What differs between two descriptions of one table, for the message.
-fn difference(first: &TableMeta, second: &TableMeta) -> String {
+/// What differs between two descriptions of one table, in words, for an
+/// error message: the tenant column (or its absence), else the columns only
+/// one of them has, else the spelling of the name.
+#[must_use]
+pub fn describe_difference(first: &TableMeta, second: &TableMeta) -> String {
     let (a, b) = (first.type_name, second.type_name);
     match (first.tenant, second.tenant) {
         (Some(tenant), None) => {

@@ -16,6 +16,7 @@ const fn column(name: &'static str, sql_type: SqlType, nullable: bool) -> Column
         indexed: false,
         generated: false,
         references: None,
+        pii: None,
     }
 }
 

@@ -99,6 +99,52 @@ pub(super) fn flag(
     Ok(false)
 }
 
+/// `pii`, `pii = "null"`, `pii = "redacted"` or `pii = "schema.function"`.
+pub(super) fn pii(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<super::PiiAttr>> {
+    use super::PiiAttr;
+    const EXAMPLE: &str =
+        "`pii`, `pii = \"null\"`, `pii = \"redacted\"` or `pii = \"schema.function\"`";
+    let given = value(meta)?;
+    let text = match (&given, given.string()) {
+        (Value::Absent, _) => return Ok(Some(PiiAttr::Default)),
+        (_, Some(text)) => text,
+        (wrong, None) => {
+            errors.at(
+                wrong,
+                format!("`pii` takes a string in double quotes: {EXAMPLE}"),
+            );
+            return Ok(None);
+        }
+    };
+    let value = text.value();
+    let function = |name: &str| {
+        let parts: Vec<&str> = name.split('.').collect();
+        parts.len() <= 2
+            && parts
+                .iter()
+                .all(|part| crate::sql::identifier_problem(part).is_none())
+    };
+    Ok(match value.as_str() {
+        "null" => Some(PiiAttr::Null),
+        "redacted" => Some(PiiAttr::Redacted),
+        name if function(name) => Some(PiiAttr::Function(value.clone())),
+        _ => {
+            errors.at(
+                text,
+                format!(
+                    "`pii = \"{}\"` is neither `null`, `redacted` nor a function name \
+                     (`function` or `schema.function`, each an identifier): {EXAMPLE}",
+                    value.escape_default()
+                ),
+            );
+            None
+        }
+    })
+}
+
 /// A `key = "string"` option.
 pub(super) fn string(
     meta: &ParseNestedMeta<'_>,

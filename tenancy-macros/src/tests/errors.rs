@@ -221,7 +221,7 @@ fn unknown_field_key() {
     );
     assert_eq!(
         error.message,
-        "unknown key `nullable` in `#[tenancy(..)]` on field `note`; accepted keys: `tenant`, `primary_key`, `generated`, `rename = \"..\"`, `index`, `unique`, `references = Table`, `sql_type = \"..\"`, `skip`"
+        "unknown key `nullable` in `#[tenancy(..)]` on field `note`; accepted keys: `tenant`, `primary_key`, `generated`, `rename = \"..\"`, `index`, `unique`, `references = Table`, `sql_type = \"..\"`, `pii`, `skip`"
     );
     assert_eq!(error.at, "nullable");
     let error = one_error(

@@ -9,7 +9,6 @@ use super::{Finding, FindingKind};
 use crate::Error;
 use crate::ident::Identifier;
 use crate::role::SessionCheck;
-use crate::setting::SettingName;
 
 /// The role audit: the roles that can log in and skip every row-level
 /// security policy or can make themselves such a role, except those a
@@ -99,21 +98,19 @@ pub async fn roles_bypassing_rls(connection: &mut PgConnection) -> Result<Vec<Fi
 /// Checks `connection`'s session the way a [`TenantPool`](crate::TenantPool)
 /// checks each connection it opens: the current role, the session role and
 /// the role it authenticated as must not skip row-level security or be able
-/// to make themselves a role that does (see
+/// to make themselves a role that does, own a table of `tables`, or create
+/// objects in the database or any schema (see
 /// [`TenantPool::connect_with`](crate::TenantPool::connect_with)), and the
-/// session must not start with `setting` set. For pools and connections a
-/// tenant pool does not own — run it in their `after_connect` hook.
+/// session must not start with the set's tenant setting set. For pools and
+/// connections a tenant pool does not own — run it in their `after_connect`
+/// hook.
 ///
 /// # Errors
 ///
 /// [`Error::PrivilegedRole`] or [`Error::SessionTenantDefault`] for a
 /// session that fails the check, [`Error::Database`] if the query fails.
-pub async fn verify_session(
-    connection: &mut PgConnection,
-    tables: &TableSet,
-    setting: &SettingName,
-) -> Result<(), Error> {
-    let check = SessionCheck::new(tables.tables()?, setting.clone(), None)?;
+pub async fn verify_session(connection: &mut PgConnection, tables: &TableSet) -> Result<(), Error> {
+    let check = SessionCheck::new(tables, None, None)?;
     match check.run(connection).await? {
         Some(refusal) => Err(refusal.to_error()),
         None => Ok(()),

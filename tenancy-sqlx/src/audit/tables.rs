@@ -11,7 +11,9 @@ use crate::Error;
 use crate::drift::{self, Checker, table_oid};
 use crate::ident::Identifier;
 use crate::manifest::{Manifest, TableSpec};
-use crate::rls::isolation_predicate;
+use crate::rls::{RlsPolicy, isolation_predicate};
+use crate::role::places_role_creates_in;
+use crate::search_path;
 use crate::setting::SettingName;
 
 /// Checks every table: that it exists; for tenant-scoped tables, that the
@@ -26,21 +28,29 @@ use crate::setting::SettingName;
 /// the parent's. Every table is also checked for drift from its generated
 /// DDL ([`drift`]): missing, extra and changed columns, keys
 /// and indexes.
+///
+/// The policy is expected to read the set's tenant setting, and tables
+/// declared without a schema are looked for in the set's schema.
 pub async fn verify_tables(
     connection: &mut PgConnection,
     tables: &TableSet,
-    setting: &SettingName,
 ) -> Result<Vec<Finding>, Error> {
-    verify(connection, &Manifest::for_setting(tables, setting)?, None).await
+    verify(
+        connection,
+        &Manifest::new(tables, &RlsPolicy::for_public())?,
+        None,
+    )
+    .await
 }
 
 /// [`verify_tables`] for the tables of a [`Manifest`], placed in `placement`
 /// when they were declared without a schema (a tenant's schema in a
-/// schema-per-tenant deployment; `None`: the `search_path`'s). When the
-/// manifest names the application role, also checks that the policy
-/// applies to it, that it has the privileges the generated grants give it,
-/// that it cannot write global tables and that it cannot `TRUNCATE` tenant
-/// tables.
+/// schema-per-tenant deployment; `None`: the manifest's schema). Names
+/// resolve there and nowhere else: the checks run with `search_path`
+/// pinned to that schema. When the manifest names the application role,
+/// also checks that the policy applies to it, that it has the privileges
+/// the generated grants give it, that it cannot write global tables and
+/// that it cannot `TRUNCATE` tenant tables.
 pub async fn verify(
     connection: &mut PgConnection,
     manifest: &Manifest,
@@ -48,6 +58,7 @@ pub async fn verify(
 ) -> Result<Vec<Finding>, Error> {
     // One transaction: type names are resolved in savepoints.
     let mut tx = connection.begin().await?;
+    search_path::pin(&mut tx, placement.unwrap_or(manifest.schema())).await?;
     let mut resolved = Vec::with_capacity(manifest.tables().len());
     for table in manifest.tables() {
         let oid = table_oid(&mut tx, &table.quoted_in(placement)?).await?;
@@ -65,6 +76,9 @@ pub async fn verify(
         Some(name) => Some(AppRole::find(&mut tx, name, &mut findings).await?),
         None => None,
     };
+    if let Some(role) = role {
+        role.creates(&mut tx, &mut findings).await?;
+    }
 
     for (table, oid) in &resolved {
         let Some(oid) = oid else {
@@ -132,6 +146,44 @@ impl<'a> AppRole<'a> {
             });
         }
         Ok(AppRole { name, oid })
+    }
+
+    /// Where the role can create objects: the database and any schema but
+    /// the sessions' temporary ones (see `ApplicationRoleCanCreate`).
+    async fn creates(
+        self,
+        connection: &mut PgConnection,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let Some(role) = self.oid else {
+            return Ok(());
+        };
+        let places: Vec<String> = sqlx::query_scalar(places_role_creates_in!("$1::oid"))
+            .bind(role)
+            .fetch_all(&mut *connection)
+            .await?;
+        let role_sql = self.name.quoted();
+        // `database "shop"` is revoked `ON DATABASE "shop"`.
+        let on = |place: &str| match place.split_once(' ') {
+            Some((kind, name)) => format!("{} {name}", kind.to_uppercase()),
+            None => place.to_owned(),
+        };
+        findings.extend(places.into_iter().map(|place| Finding {
+            table: None,
+            kind: FindingKind::ApplicationRoleCanCreate,
+            message: format!(
+                "the application role `{}` can create objects in {place}: what it creates \
+                 there can stand in for a built-in function or a registered table wherever a \
+                 search_path names that schema, and a tenant pool refuses the role",
+                self.name,
+            ),
+            fix: format!(
+                "REVOKE CREATE ON {} FROM {role_sql} (and from PUBLIC, if it is granted there); \
+                 if the role owns the schema, give it to the owner role",
+                on(&place)
+            ),
+        }));
+        Ok(())
     }
 
     /// The privileges of the generated grants: all four on a tenant table,
@@ -562,6 +614,9 @@ impl TableChecks<'_> {
         for policy in policies
             .iter()
             .filter(|policy| policy.permissive && !is_isolating(policy))
+            // The read-only analytics policy widens nothing the application
+            // sees: it is for another role, and only reads.
+            .filter(|policy| !is_read_only_analytics(policy))
         {
             findings.push(self.finding(
                 FindingKind::ExtraPermissivePolicy,
@@ -679,6 +734,15 @@ struct PolicyRow {
     roles: Vec<String>,
     /// Whether it applies to the application role.
     applies_to_role: bool,
+}
+
+/// The read-only analytics policy (`analytics::AnalyticsPolicy`) on a role
+/// that is not the application's.
+fn is_read_only_analytics(policy: &PolicyRow) -> bool {
+    policy.name == crate::analytics::ANALYTICS_POLICY_NAME
+        && policy.command == "r"
+        && !policy.applies_to_role
+        && !policy.roles.iter().any(|role| role == "PUBLIC")
 }
 
 impl PolicyRow {

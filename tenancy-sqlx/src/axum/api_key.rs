@@ -199,7 +199,8 @@ where
                 // Through the tenant pool's own acquire, which refuses once
                 // a connection failed the pool's check.
                 let mut connection = pool.acquire().await?;
-                let row = FirstRow::<(K,)>::fetch(&mut connection, statement?).await?;
+                let persistent = pool.statements_persistent();
+                let row = FirstRow::<(K,)>::fetch(&mut connection, statement?, persistent).await?;
                 Ok(row.map(|(key,)| key))
             });
         // Boxed, so that the caller's future need not prove sqlx's futures

@@ -4,11 +4,12 @@
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, Postgres};
-use tenancy_core::{Dialect, KeyValue};
+use tenancy_core::Dialect;
 
-use super::{Access, Backend, Internals, RawSessionReset};
+use super::{Backend, Internals, RawSessionReset};
 use crate::Error;
-use crate::setting::{SettingName, key_literal};
+use crate::pin::{Access, Pin};
+use crate::setting::key_literal;
 
 /// SQLSTATE `no_active_sql_transaction`: `SAVEPOINT` outside a transaction
 /// block, which is where raw SQL's `COMMIT` or `ROLLBACK` left the session.
@@ -17,6 +18,14 @@ const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
 /// SQLSTATE `in_failed_sql_transaction`: any statement but `ROLLBACK` in an
 /// aborted transaction.
 const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
+
+/// SQLSTATE `invalid_sql_statement_name`: `prepared statement "sqlx_s_1"
+/// does not exist`.
+const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+
+/// SQLSTATE `duplicate_prepared_statement`: `prepared statement "sqlx_s_1"
+/// already exists`.
+const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
 
 /// Fails with 25P01 outside a transaction block — inside the implicit block
 /// of a multi-statement query too — and with 25P02 in an aborted one.
@@ -81,13 +90,12 @@ impl Internals for Postgres {
         result.rows_affected()
     }
 
-    fn begin_statement(
-        setting: &SettingName,
-        tenant: KeyValue,
-        access: Access,
-    ) -> Result<String, Error> {
-        let begin = match access {
+    fn begin_statement(pin: &Pin<'_>) -> Result<String, Error> {
+        use core::fmt::Write as _;
+
+        let begin = match pin.access {
             Access::ReadWrite => "BEGIN",
+            Access::ReadOnly => "BEGIN READ ONLY",
         };
         // One simple query, so one round trip. `SET LOCAL` is PostgreSQL's
         // `set_config(.., true)`: COMMIT or ROLLBACK clears it. Never plain
@@ -95,11 +103,25 @@ impl Internals for Postgres {
         // As a utility statement it is neither planned nor returns a row,
         // which makes it measurably cheaper than `SELECT set_config(..)`
         // (BENCHMARKS.md, tenant transaction).
-        Ok(format!(
+        let mut sql = format!(
             "{begin}; SET LOCAL {setting} = '{key}'",
-            setting = setting.quoted(),
-            key = key_literal(tenant)?
-        ))
+            setting = pin.setting.quoted(),
+            key = key_literal(pin.tenant)?
+        );
+        if let Some(schema) = pin.search_path {
+            // `pg_temp` named last: a temporary table, which any role may
+            // create, cannot stand in for one of the tenant's tables.
+            let _ = write!(
+                sql,
+                "; SET LOCAL search_path TO {}, pg_temp",
+                schema.quoted()
+            );
+        }
+        for (name, value) in pin.settings.limits()? {
+            // Names are this crate's constants; values digits or keywords.
+            let _ = write!(sql, "; SET LOCAL {name} = '{value}'");
+        }
+        Ok(sql)
     }
 
     fn is_no_transaction(error: &sqlx::Error) -> bool {
@@ -108,6 +130,14 @@ impl Internals for Postgres {
 
     fn is_aborted_transaction(error: &sqlx::Error) -> bool {
         has_sqlstate(error, IN_FAILED_SQL_TRANSACTION)
+    }
+
+    fn is_prepared_statement_mismatch(error: &sqlx::Error) -> bool {
+        (has_sqlstate(error, INVALID_SQL_STATEMENT_NAME)
+            || has_sqlstate(error, DUPLICATE_PREPARED_STATEMENT))
+            && error
+                .as_database_error()
+                .is_some_and(|error| error.message().contains("\"sqlx_s_"))
     }
 
     async fn settle(_connection: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -127,15 +157,44 @@ fn has_sqlstate(error: &sqlx::Error, code: &str) -> bool {
 mod tests {
     use super::*;
 
+    use crate::pin::{PlanCacheMode, TransactionSettings};
+    use core::time::Duration;
+    use tenancy_core::KeyValue;
+
+    use crate::ident::Identifier;
+    use crate::setting::SettingName;
+
     #[test]
     fn begin_is_one_statement_string_with_a_local_setting() {
-        let sql = Postgres::begin_statement(
-            &SettingName::default(),
-            KeyValue::I64(42),
-            Access::ReadWrite,
-        )
-        .unwrap();
+        let setting = SettingName::default();
+        let settings = TransactionSettings::new();
+        let pin = Pin::new(&setting, KeyValue::I64(42), &settings);
+        let sql = Postgres::begin_statement(&pin).unwrap();
         assert_eq!(sql, r#"BEGIN; SET LOCAL "app"."tenant_id" = '42'"#);
+    }
+
+    #[test]
+    fn every_pin_is_one_more_local_setting_of_the_same_query() {
+        let setting = SettingName::default();
+        let settings = TransactionSettings::new()
+            .statement_timeout(Duration::from_secs(5))
+            .lock_timeout(Duration::from_millis(250))
+            .idle_in_transaction_timeout(Duration::from_secs(60))
+            .plan_cache_mode(PlanCacheMode::ForceCustomPlan)
+            .read_only();
+        let schema = Identifier::new("schema", "tenant_42").unwrap();
+        let pin = Pin {
+            search_path: Some(&schema),
+            ..Pin::new(&setting, KeyValue::I64(42), &settings)
+        };
+        assert_eq!(
+            Postgres::begin_statement(&pin).unwrap(),
+            "BEGIN READ ONLY; SET LOCAL \"app\".\"tenant_id\" = '42'; \
+             SET LOCAL search_path TO \"tenant_42\", pg_temp; \
+             SET LOCAL statement_timeout = '5000'; SET LOCAL lock_timeout = '250'; \
+             SET LOCAL idle_in_transaction_session_timeout = '60000'; \
+             SET LOCAL plan_cache_mode = 'force_custom_plan'"
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@
 use sea_query_sqlx::SqlxValues;
 use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{Connection, Sqlite, SqliteConnection};
-use tenancy_core::{Dialect, KeyValue};
+use tenancy_core::Dialect;
 
-use super::{Access, Backend, Internals, RawSessionReset};
+use super::{Backend, Internals, RawSessionReset};
 use crate::Error;
-use crate::setting::SettingName;
+use crate::pin::{Access, Pin};
 
 mod owner;
 mod pool;
@@ -47,19 +47,28 @@ impl Internals for Sqlite {
         result.rows_affected()
     }
 
-    fn begin_statement(
-        _setting: &SettingName,
-        _tenant: KeyValue,
-        access: Access,
-    ) -> Result<String, Error> {
-        // Nothing to set: without RLS, no statement reads the tenant from
-        // the connection. A transaction that may write takes the write lock
-        // when it begins: a deferred `BEGIN` that reads first fails at once
-        // with `database is locked` when it tries to write while another
-        // connection writes (SQLite does not apply the busy timeout to that
-        // upgrade), whereas `BEGIN IMMEDIATE` waits its turn.
-        Ok(match access {
+    fn begin_statement(pin: &Pin<'_>) -> Result<String, Error> {
+        // Nothing to set for the tenant: without RLS, no statement reads it
+        // from the connection. Schemas and limits have no SQLite form, and a
+        // limit silently not applied is worse than a refusal.
+        let unsupported = pin
+            .search_path
+            .map(|_| "search_path")
+            .or_else(|| pin.settings.limits().ok()?.first().map(|(name, _)| *name));
+        if let Some(name) = unsupported {
+            return Err(Error::InvalidTransactionSetting {
+                name,
+                reason: "SQLite has no such setting".to_owned(),
+            });
+        }
+        // A transaction that may write takes the write lock when it begins:
+        // a deferred `BEGIN` that reads first fails at once with `database
+        // is locked` when it tries to write while another connection writes
+        // (SQLite does not apply the busy timeout to that upgrade), whereas
+        // `BEGIN IMMEDIATE` waits its turn. A read-only one takes no lock.
+        Ok(match pin.access {
             Access::ReadWrite => "BEGIN IMMEDIATE",
+            Access::ReadOnly => "BEGIN DEFERRED",
         }
         .to_owned())
     }
@@ -75,6 +84,11 @@ impl Internals for Sqlite {
         false
     }
 
+    fn is_prepared_statement_mismatch(_error: &sqlx::Error) -> bool {
+        // Statements live in the process: no pooler sits in between.
+        false
+    }
+
     async fn settle(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         // The worker thread runs commands in order, and a queued rollback
         // lowers the depth only when it has run: once the ping is answered,
@@ -87,14 +101,37 @@ impl Internals for Sqlite {
 mod tests {
     use super::*;
 
+    use crate::pin::TransactionSettings;
+    use crate::setting::SettingName;
+    use core::time::Duration;
+    use tenancy_core::KeyValue;
+
     #[test]
     fn a_tenant_transaction_takes_the_write_lock_when_it_begins() {
-        let sql = Sqlite::begin_statement(
-            &SettingName::default(),
-            KeyValue::I64(42),
-            Access::ReadWrite,
-        )
-        .unwrap();
-        assert_eq!(sql, "BEGIN IMMEDIATE");
+        let setting = SettingName::default();
+        let settings = TransactionSettings::new();
+        let pin = Pin::new(&setting, KeyValue::I64(42), &settings);
+        assert_eq!(Sqlite::begin_statement(&pin).unwrap(), "BEGIN IMMEDIATE");
+        let read_only = TransactionSettings::new().read_only();
+        let pin = Pin::new(&setting, KeyValue::I64(42), &read_only);
+        assert_eq!(Sqlite::begin_statement(&pin).unwrap(), "BEGIN DEFERRED");
+    }
+
+    #[test]
+    fn a_limit_sqlite_cannot_apply_is_refused() {
+        let setting = SettingName::default();
+        let settings = TransactionSettings::new().statement_timeout(Duration::from_secs(1));
+        let pin = Pin::new(&setting, KeyValue::I64(42), &settings);
+        let error = Sqlite::begin_statement(&pin).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidTransactionSetting {
+                    name: "statement_timeout",
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 }

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use sqlx::migrate::Migration;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use tenancy_core::Dialect;
 
 use super::ledger::{Attempt, Ledger, MARKER_SETTING};
 use super::monitor::Activity;
 use super::split;
 use super::{Event, Failure, FailureKind, RunnerOptions, Step, Target};
+use crate::search_path;
 
 /// SQLSTATEs after which the same migration may well succeed if tried
 /// again: `lock_not_available` (from `lock_timeout`), `deadlock_detected`,
@@ -242,7 +244,8 @@ impl Apply<'_> {
     }
 
     /// `SET` clauses for the migration's session or transaction: the lock
-    /// and statement timeouts and the target's schema.
+    /// and statement timeouts and the target's schema (see
+    /// `search_path`).
     fn settings(&self, scope: &str) -> String {
         let mut settings = format!(
             "SET {scope}lock_timeout = '{}ms'",
@@ -254,13 +257,14 @@ impl Apply<'_> {
                 timeout.as_millis().max(1)
             ));
         }
-        if let Some(schema) = self.target.schema_name() {
-            // pg_temp last: a temporary table cannot capture a name.
-            settings.push_str(&format!(
-                "; SET {scope}search_path TO {}, pg_temp",
-                schema.quoted()
-            ));
-        }
+        // Migration files name tables declared without a schema bare: they
+        // go to the target's schema and nowhere else, `public` for a
+        // database that names none.
+        let schema = self
+            .target
+            .schema_name()
+            .unwrap_or(Dialect::Postgres.default_schema());
+        settings.push_str(&format!("; SET {scope}{}", search_path::only(schema)));
         settings
     }
 

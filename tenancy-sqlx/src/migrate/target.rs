@@ -27,7 +27,7 @@ pub(crate) enum Place {
     /// `SET LOCAL search_path` to it.
     Schema(Identifier),
     /// A database of its own, with its own ledger; optionally with a schema
-    /// to run in.
+    /// to run in, else `public`.
     Database {
         options: Box<PgConnectOptions>,
         schema: Option<Identifier>,
@@ -48,8 +48,8 @@ impl Target {
 
     /// A database of its own, reached with `options` (the runner's
     /// application name and timeouts are added), labelled `label` in the
-    /// ledger and the reports. Its migrations run in its connection's
-    /// `search_path`, or in `schema` if given.
+    /// ledger and the reports. Its migrations run with `search_path`
+    /// pinned to `schema`, or to `public` if none is given.
     ///
     /// The label is the target's identity in its ledger: keep it stable
     /// (the database's name, or a tenant id), or the runner takes the

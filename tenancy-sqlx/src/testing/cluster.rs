@@ -41,7 +41,7 @@ impl Cluster {
         let started = Instant::now();
         let binaries = PgBinaries::locate()?;
         let run_as = RunAs::detect()?;
-        let dir = create_cluster_dir()?;
+        let dir = private_temp_dir("tenancy-pg")?;
         run_as.give_directory(&dir)?;
         let data_dir = dir.join("data");
         let log_file = dir.join("postgres.log");
@@ -61,8 +61,9 @@ impl Cluster {
     }
 }
 
-/// A new, private directory under the system's temporary directory.
-fn create_cluster_dir() -> Result<PathBuf, TestSupportError> {
+/// A new, private directory under the system's temporary directory, named
+/// `<prefix>-<pid>-<sequence>-<nanos>`.
+pub(crate) fn private_temp_dir(prefix: &str) -> Result<PathBuf, TestSupportError> {
     static SEQUENCE: AtomicU32 = AtomicU32::new(0);
     let temp = std::env::temp_dir();
     let temp_text = temp.to_string_lossy();
@@ -76,7 +77,7 @@ fn create_cluster_dir() -> Result<PathBuf, TestSupportError> {
         .map(|elapsed| elapsed.subsec_nanos())
         .unwrap_or_default();
     let dir = temp.join(format!(
-        "tenancy-pg-{}-{}-{nanos:x}",
+        "{prefix}-{}-{}-{nanos:x}",
         std::process::id(),
         SEQUENCE.fetch_add(1, Ordering::Relaxed)
     ));
@@ -179,7 +180,7 @@ fn read_log(log_file: &Path) -> String {
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, TestSupportError> {
+pub(crate) fn free_port() -> Result<u16, TestSupportError> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -226,7 +227,7 @@ fn describe(command: &Command) -> String {
         .join(" ")
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }

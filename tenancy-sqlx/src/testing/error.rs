@@ -26,6 +26,17 @@ pub enum TestSupportError {
         searched: String,
     },
 
+    /// A test asked for PgBouncer, and it is not installed.
+    #[error(
+        "no PgBouncer for the tests (looked for: {searched}). Install it (Debian/Ubuntu: \
+         `apt-get install pgbouncer`; Fedora: `dnf install pgbouncer`; macOS: \
+         `brew install pgbouncer`)"
+    )]
+    NoPgBouncer {
+        /// Where it was looked for.
+        searched: String,
+    },
+
     /// `TENANCY_TEST_DATABASE_URL` is not a PostgreSQL URL.
     #[error(
         "TENANCY_TEST_DATABASE_URL is not a valid PostgreSQL URL ({reason}); expected a \

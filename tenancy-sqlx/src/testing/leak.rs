@@ -24,9 +24,10 @@
 //! }
 //!
 //! # async fn leak_test() -> Result<(), LeakTestError> {
-//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+//! let tables = TableSet::new().with::<Note>();
+//! let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables)).await?;
 //! pool.owner_pool(CrossTenant::with_reason("test set-up").expect("a non-empty reason"))
-//!     .apply_schema(&TableSet::new().with::<Note>())
+//!     .apply_schema(&tables)
 //!     .await?;
 //!
 //! let (a, b) = (TenantId::from_verified(1), TenantId::from_verified(2));

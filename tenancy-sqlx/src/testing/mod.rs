@@ -112,6 +112,13 @@
 //! In a test suite the body above sits in a
 //! `#[tokio::test] async fn ...() -> Result<(), Box<dyn std::error::Error>>`.
 //!
+//! # Behind PgBouncer
+//!
+//! [`PgBouncer::start`] starts a real PgBouncer (`pool_mode = transaction`,
+//! a server pool of the size asked for, the test roles as its users) in
+//! front of a [`TestDatabase`], on a free port, from `PATH` or `/usr/sbin`;
+//! it stops when dropped or when the test process exits.
+//!
 //! # Cleaning up
 //!
 //! A throwaway cluster disappears with the test process, databases and all.
@@ -130,6 +137,7 @@ mod cluster;
 mod database;
 mod error;
 pub mod leak;
+mod pgbouncer;
 mod reaper;
 mod roles;
 mod run_as;
@@ -139,5 +147,6 @@ mod sql;
 pub use database::{TestDatabase, TestRole};
 pub use error::TestSupportError;
 pub use leak::{LeakReport, LeakTest, LeakTestError, TenantSeed};
+pub use pgbouncer::PgBouncer;
 pub use roles::{APP_ROLE, OWNER_ROLE, RoleAttribute};
 pub use server::DATABASE_URL_ENV;

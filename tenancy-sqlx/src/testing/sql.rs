@@ -17,10 +17,11 @@ pub(crate) fn quote_ident(name: &str) -> String {
 
 /// Accepts a plain lower-case identifier of at most `max_len` characters.
 pub(crate) fn validate_role_name(name: &str, max_len: usize) -> Result<(), TestSupportError> {
-    let mut chars = name.chars();
-    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_is_plain = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if starts_with_letter && rest_is_plain && name.len() <= max_len {
+    // The library's identifier rule, and lower case, so that the name is
+    // the same quoted and unquoted in the test SQL that names the role.
+    let is_identifier = tenancy_core::Identifier::new("role", name).is_ok();
+    let is_lower = !name.bytes().any(|b| b.is_ascii_uppercase());
+    if is_identifier && is_lower && name.len() <= max_len {
         Ok(())
     } else {
         Err(TestSupportError::InvalidRoleName {

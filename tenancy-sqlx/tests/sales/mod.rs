@@ -184,7 +184,7 @@ pub fn balances(tenant: i64) -> [i64; 2] {
 
 /// Registers the tables with a pool.
 pub fn pool_options() -> TenantPoolOptions {
-    TenantPoolOptions::new().tables(&tables::table_set())
+    TenantPoolOptions::new(&tables::table_set())
 }
 
 /// A fresh PostgreSQL database with the ledger's tables, protected by the
@@ -195,7 +195,8 @@ pub async fn postgres() -> Result<(TestDatabase, TenantPool<Postgres>), BoxError
     let owner = OwnerPool::from_pool(
         db.owner_pool().await?,
         CrossTenant::with_reason("sales ledger set-up").expect("a stated reason"),
-    );
+    )
+    .with_tables(&tables::table_set());
     owner
         .apply_schema(&tables::table_set(), &RlsPolicy::for_role(APP_ROLE)?)
         .await?;

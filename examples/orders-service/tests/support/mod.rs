@@ -13,7 +13,7 @@ use orders_service::routes::customers::CustomerOrder;
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Customer, ExportAudit, Order, OrderItem};
 use orders_service::seed::{self, ACME, DemoTenant, GLOBEX};
-use orders_service::startup;
+use orders_service::{schema, startup};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tenancy_sqlx::DecodeRow;
@@ -97,6 +97,9 @@ impl Reply {
     }
 }
 
+/// The admin credential the test service accepts on `/admin`.
+pub const ADMIN_KEY: &str = "test-admin-credential-7d1c";
+
 /// The service, running, and what was seeded in it.
 pub struct TestApp {
     base: String,
@@ -147,7 +150,8 @@ impl TestApp {
             database.admin_pool().await?,
             CrossTenant::with_reason("tests: count rows as the superuser")
                 .expect("a stated reason"),
-        );
+        )
+        .with_tables(&schema::tables());
         let store = Store::Postgres(pool.clone(), reader);
         start(pool, &owner, store, Some(database)).await
     }
@@ -187,6 +191,11 @@ impl TestApp {
             content_type,
             text,
         })
+    }
+
+    /// `GET path` with the admin credential.
+    pub async fn get_as_admin(&self, path: &str) -> Result<Reply, BoxError> {
+        self.send(Method::GET, path, Some(ADMIN_KEY), None).await
     }
 
     /// `GET path` as `party`.
@@ -230,6 +239,29 @@ impl TestApp {
             Store::Sqlite(_, owner) => count_rows(owner).await,
             Store::Postgres(_, owner) => count_rows(owner).await,
         }
+    }
+
+    /// Runs raw SQL as the application, in a tenant transaction of
+    /// `party`, and commits; the error of the statement if it fails.
+    pub async fn as_application(&self, party: &Party, sql: &str) -> Result<(), BoxError> {
+        let tenant = party.tenant();
+        match &self.store {
+            Store::Sqlite(pool, _) => {
+                let mut tx = pool.begin(&tenant).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(tx.raw_connection())
+                    .await?;
+                tx.commit().await?;
+            }
+            Store::Postgres(pool, _) => {
+                let mut tx = pool.begin(&tenant).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(tx.raw_connection())
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     /// `party`'s export audit records, read as that tenant.
@@ -324,7 +356,7 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = app::router(AppState::new(pool));
+    let router = app::router(AppState::new(pool).with_admin_key(ADMIN_KEY));
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).into_future().await {
             eprintln!("test server stopped: {error}");

@@ -21,8 +21,11 @@ impl TenantPool<Sqlite> {
     /// **SQLite has no Row Level Security**: the builder's tenant predicate
     /// is the only runtime guard, and raw SQL through
     /// [`TenantTransaction::raw_connection`](crate::TenantTransaction::raw_connection)
-    /// sees every tenant's rows. `options` change nothing here: there is no
-    /// setting to carry the tenant and no role to check.
+    /// sees every tenant's rows. Of `options`, only
+    /// [`TransactionSettings::read_only`](crate::TransactionSettings::read_only)
+    /// applies: there is no setting to carry the tenant and no role to
+    /// check, and a pool with timeouts or a plan cache mode, which SQLite
+    /// does not have, is refused ([`Error::InvalidTransactionSetting`]).
     ///
     /// An in-memory database lives as long as a connection to it is open, so
     /// for one the pool keeps a connection of its own, unused, until the pool
@@ -34,9 +37,10 @@ impl TenantPool<Sqlite> {
     ///
     /// ```
     /// # async fn run() -> Result<(), tenancy_sqlx::Error> {
+    /// use tenancy_sqlx::ddl::TableSet;
     /// use tenancy_sqlx::{TenantId, TenantPool, TenantPoolOptions};
     ///
-    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new()).await?;
+    /// let pool = TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&TableSet::new())).await?;
     /// let tx = pool.begin(&TenantId::from_verified(7)).await?;
     /// tx.commit().await?;
     /// # Ok(()) }
@@ -76,18 +80,25 @@ impl TenantPool<Sqlite> {
         connect_options: SqliteConnectOptions,
         options: TenantPoolOptions,
     ) -> Result<Self, Error> {
-        let shared = Shared::new(options.setting_name().clone());
-        Self::built(pool_options, connect_options.foreign_keys(true), shared).await
+        let shared = Shared::new(options.table_set().clone());
+        Self::built(
+            pool_options,
+            connect_options.foreign_keys(true),
+            shared,
+            &options,
+        )
+        .await
     }
 
     /// An owner pool on the same connections, made with a [`CrossTenant`]
     /// capability: for creating the tables
     /// ([`OwnerPool::<Sqlite>::apply_schema`](OwnerPool::apply_schema)) and
     /// for statements across tenants. SQLite has no roles, so the two pools
-    /// differ only in what they accept.
+    /// differ only in what they accept. It checks its statements against
+    /// this pool's registered tables ([`OwnerPool::with_tables`]).
     #[must_use]
     pub fn owner_pool(&self, capability: CrossTenant) -> OwnerPool<Sqlite> {
-        OwnerPool::from_pool(self.sqlx_pool().clone(), capability)
+        OwnerPool::from_pool(self.sqlx_pool().clone(), capability).with_tables(self.tables())
     }
 }
 

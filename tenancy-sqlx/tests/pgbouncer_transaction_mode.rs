@@ -1,0 +1,194 @@
+//! Behind a real PgBouncer in transaction mode, where consecutive
+//! transactions of one client run on different server connections and a
+//! session-level `SET` of one client is seen by another.
+//!
+//! Most tests give PgBouncer a single server connection, so that every
+//! client shares it: what one client leaves on the session, the next one
+//! finds, deterministically.
+
+use std::time::Duration;
+
+use sqlx::{Connection, PgConnection};
+use tenancy_sqlx::testing::{PgBouncer, TestDatabase};
+use tenancy_sqlx::{Error, TenantPool, TenantPoolOptions};
+use tenancy_test::TestResult;
+use tenancy_test::models::visible_tenants;
+use tenancy_test::shop::tables::Order;
+use tenancy_test::shop::{A, B, ORDERS_PER_TENANT, order, pool_options, shop, tenant};
+
+async fn bounced(server_connections: u32) -> TestResult<(TestDatabase, PgBouncer)> {
+    let db = shop(&[A, B]).await?;
+    let bouncer = PgBouncer::start(&db, server_connections).await?;
+    Ok((db, bouncer))
+}
+
+fn behind_pooler() -> TenantPoolOptions {
+    pool_options().behind_transaction_pooler()
+}
+
+async fn pool(
+    bouncer: &PgBouncer,
+    options: TenantPoolOptions,
+    size: u32,
+) -> Result<TenantPool, Error> {
+    TenantPool::connect_with(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(Duration::from_secs(20)),
+        bouncer.app_url().parse()?,
+        options,
+    )
+    .await
+}
+
+/// The reading of the tenant setting and of the rows another client sees
+/// outside any transaction, with simple queries only (which PgBouncer
+/// runs on one server connection each).
+async fn what_another_client_sees(bouncer: &PgBouncer) -> TestResult<(String, i64, String)> {
+    let mut other = PgConnection::connect(&bouncer.app_url()).await?;
+    let row: (Option<String>, i64, String) = sqlx::query_as(
+        "SELECT current_setting('app.tenant_id', true), (SELECT count(*) FROM orders),
+                current_setting('statement_timeout')",
+    )
+    .persistent(false)
+    .fetch_one(&mut other)
+    .await?;
+    other.close().await?;
+    Ok((row.0.unwrap_or_default(), row.1, row.2))
+}
+
+/// A raw session-level `SET app.tenant_id` by one client reaches another
+/// client through the pooler, which then reads that tenant's rows: the
+/// leak the library's transaction-local setting prevents. The library's
+/// transactions, on the same server connection, see only their own tenant.
+#[tokio::test]
+async fn a_session_set_by_one_client_reaches_another_but_not_a_tenant_transaction() -> TestResult {
+    let (_db, bouncer) = bounced(1).await?;
+    // Made first: a pool refuses sessions that start with a tenant set.
+    let library = pool(&bouncer, behind_pooler(), 2).await?;
+    assert_eq!(what_another_client_sees(&bouncer).await?.1, 0);
+
+    let mut careless = PgConnection::connect(&bouncer.app_url()).await?;
+    sqlx::raw_sql("SET app.tenant_id = '1'")
+        .execute(&mut careless)
+        .await?;
+    let (setting, orders, _) = what_another_client_sees(&bouncer).await?;
+    assert_eq!(
+        (setting.as_str(), orders),
+        ("1", ORDERS_PER_TENANT),
+        "another client of the pooler inherits the session's tenant and reads its rows"
+    );
+
+    for _ in 0..5 {
+        let mut tx = library.begin(&tenant(B)).await?;
+        let (built, raw) = visible_tenants(&mut tx).await?;
+        let expected = vec![B; ORDERS_PER_TENANT as usize];
+        assert_eq!((built, raw), (expected.clone(), expected));
+        tx.commit().await?;
+    }
+    careless.close().await?;
+    Ok(())
+}
+
+/// What raw SQL sets at session level inside a tenant transaction is reset
+/// inside the transaction, so on the server connection it ran on: the next
+/// client finds nothing. The same statements in a plain sqlx transaction
+/// do reach the next client, so the test can fail.
+#[tokio::test]
+async fn the_clean_up_after_raw_sql_reaches_the_server_connection_it_ran_on() -> TestResult {
+    let (_db, bouncer) = bounced(1).await?;
+    let library = pool(&bouncer, behind_pooler(), 1).await?;
+    let default = what_another_client_sees(&bouncer).await?;
+    let leave_behind = "SET app.tenant_id = '1'; SET statement_timeout = '4321s'";
+
+    let mut tx = library.begin(&tenant(A)).await?;
+    sqlx::raw_sql(leave_behind)
+        .execute(tx.raw_connection())
+        .await?;
+    tx.commit().await?;
+    assert_eq!(what_another_client_sees(&bouncer).await?, default);
+
+    let mut plain = PgConnection::connect(&bouncer.app_url()).await?;
+    let mut plain_tx = plain.begin().await?;
+    sqlx::raw_sql(leave_behind).execute(&mut *plain_tx).await?;
+    plain_tx.commit().await?;
+    let (setting, _, timeout) = what_another_client_sees(&bouncer).await?;
+    assert_eq!((setting.as_str(), timeout.as_str()), ("1", "4321s"));
+    Ok(())
+}
+
+/// Pools that keep sqlx's named prepared statements clash on the shared
+/// server connection: each client numbers its statements from
+/// `sqlx_s_1`. The error says why and what to do, instead of `prepared
+/// statement "sqlx_s_2" already exists`.
+#[tokio::test]
+async fn named_prepared_statements_clash_with_a_clear_error() -> TestResult {
+    let (_db, bouncer) = bounced(1).await?;
+    let first = pool(&bouncer, pool_options(), 1).await?;
+    // The second pool's own connection check may clash already (sqlx then
+    // retries it on a fresh server connection); its first statement does.
+    let clash = match pool(&bouncer, pool_options(), 1).await {
+        Err(error) => error,
+        Ok(second) => {
+            let mut tx = first.begin(&tenant(A)).await?;
+            tx.fetch_all::<Order>(Order::select(&tenant(A))).await?;
+            tx.commit().await?;
+            let mut tx = second.begin(&tenant(B)).await?;
+            let built = tx.fetch_all::<Order>(Order::select(&tenant(B))).await;
+            built
+                .err()
+                .ok_or("the second pool's named statements did not clash")?
+        }
+    };
+    assert!(
+        matches!(clash, Error::PreparedStatementBehindPooler { .. }),
+        "{clash}"
+    );
+    assert!(
+        clash.to_string().contains("behind_transaction_pooler"),
+        "{clash}"
+    );
+    Ok(())
+}
+
+/// Many clients, few server connections, tenants interleaved: every
+/// transaction reads and writes its own tenant's rows only, and no
+/// prepared statement goes missing.
+#[tokio::test]
+async fn tenant_transactions_never_see_another_tenant_behind_the_pooler() -> TestResult {
+    let (db, bouncer) = bounced(2).await?;
+    let mut tasks = Vec::new();
+    for client in 0..3 {
+        let pool = pool(&bouncer, behind_pooler(), 4).await?;
+        for round in 0..20_i64 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let key = if (client + round) % 2 == 0 { A } else { B };
+                let tenant = tenant(key);
+                let mut tx = pool.begin(&tenant).await?;
+                tx.execute(order(&tenant, 1, "bounced")).await?;
+                let (built, raw) = visible_tenants(&mut tx).await?;
+                tx.commit().await?;
+                Ok::<_, tenancy_test::BoxError>((key, built, raw))
+            }));
+        }
+    }
+    for task in tasks {
+        let (key, built, raw) = task.await??;
+        assert!(
+            built.iter().chain(&raw).all(|seen| *seen == key),
+            "{key}: {built:?} {raw:?}"
+        );
+        // Each read sees at least the seed and this transaction's order
+        // (the two reads may see different numbers of concurrent commits).
+        assert!(built.len() > ORDERS_PER_TENANT as usize && !raw.is_empty());
+    }
+    let written: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT tenant_id, count(*) FROM orders WHERE status = 'bounced'
+         GROUP BY tenant_id ORDER BY tenant_id",
+    )
+    .fetch_all(&db.admin_pool().await?)
+    .await?;
+    assert_eq!(written, [(A, 30), (B, 30)]);
+    Ok(())
+}
