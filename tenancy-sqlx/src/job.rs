@@ -35,9 +35,9 @@
 
 use core::future::Future;
 
-use tenancy_core::{TenantId, TenantKey};
 #[cfg(feature = "postgres")]
 use tenancy_core::{KeyValue, TenantStatus};
+use tenancy_core::{TenantId, TenantKey};
 use tracing::Instrument;
 
 pub use tenancy_core::{JobError, TenantJob, VerifyTenant};
@@ -87,7 +87,10 @@ mod directory {
     impl<K: TenantKey> VerifyTenant<K> for TableDirectory {
         type Error = Error;
 
-        fn status(&self, key: K) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
+        fn status(
+            &self,
+            key: K,
+        ) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
             status_in(self, key.to_key_value())
         }
     }
@@ -96,7 +99,10 @@ mod directory {
     impl<K: TenantKey> VerifyTenant<K> for StaticDirectory {
         type Error = Error;
 
-        fn status(&self, key: K) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
+        fn status(
+            &self,
+            key: K,
+        ) -> impl Future<Output = Result<Option<TenantStatus>, Error>> + Send {
             status_in(self, key.to_key_value())
         }
     }

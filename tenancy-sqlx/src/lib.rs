@@ -289,6 +289,7 @@ mod row;
 #[cfg(feature = "postgres")]
 mod search_path;
 mod setting;
+pub mod telemetry;
 mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
@@ -318,14 +319,13 @@ pub use tenancy_core::{
     BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
     ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
     Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
-    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind, JoinTarget, KeyValue,
-    MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable,
-    SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
+    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind, JoinTarget,
+    KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select,
+    Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
     StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta,
     TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql, TenantStatus,
-    TenantStatusError, TenantWitness, TextColumn, Union, VerifyTenant,
-    Update, Window, WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped,
-    tenant_sql,
+    TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant, Window,
+    WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped, tenant_sql,
 };
 
 /// Support for code the macros generate; not public API (see

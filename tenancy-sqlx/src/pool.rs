@@ -17,9 +17,11 @@ use crate::ident::Identifier;
 use crate::pin::{Pin, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
+use crate::telemetry::{Isolation, TransactionTrace};
 use crate::transaction::TenantTransaction;
 #[cfg(feature = "postgres")]
 use crate::{Postgres, execute::execute_text, role::SessionCheck};
+use tracing::Instrument;
 
 /// How a [`TenantPool`] is set up: the application's registered tables
 /// (with them the schema of tables declared without one and the setting
@@ -184,6 +186,9 @@ pub struct TenantPool<DB: Backend = DefaultBackend> {
     settings: Arc<TransactionSettings>,
     /// Whether statements are named and cached (not behind a pooler).
     persistent: bool,
+    /// Where its tenants' rows are, for the transaction spans: the shared
+    /// tables (or a tenant's schema), or a database of the tenant's own.
+    isolation: Isolation,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -193,6 +198,7 @@ impl<DB: Backend> Clone for TenantPool<DB> {
             shared: Arc::clone(&self.shared),
             settings: Arc::clone(&self.settings),
             persistent: self.persistent,
+            isolation: self.isolation,
         }
     }
 }
@@ -253,21 +259,40 @@ impl<DB: Backend> TenantPool<DB> {
         schema: &Identifier,
     ) -> Result<TenantTransaction<K, DB>, Error> {
         let statement = DB::begin_statement(&pin)?;
-        let mut connection = self.acquire().await?;
-        let mut guard = CloseUnlessBegun::new(&mut connection);
-        DB::TransactionManager::begin(
-            guard.connection(),
-            Some(AssertSqlSafe(statement).into_sql_str()),
-        )
-        .await?;
-        guard.begun();
+        let isolation = match pin.search_path {
+            Some(_) => Isolation::Schema,
+            None => self.isolation,
+        };
+        let trace = TransactionTrace::new(DB::DIALECT, pin.tenant, isolation);
+        let span = trace.span().clone();
+        let begun = async {
+            let mut connection = self.acquire().await?;
+            let mut guard = CloseUnlessBegun::new(&mut connection);
+            DB::TransactionManager::begin(
+                guard.connection(),
+                Some(AssertSqlSafe(statement).into_sql_str()),
+            )
+            .await?;
+            guard.begun();
+            Ok::<_, Error>(connection)
+        };
+        let connection = begun.instrument(span).await?;
         Ok(TenantTransaction::new(
             connection,
             *tenant,
             Arc::clone(&self.shared.tables),
             schema.clone(),
             self.persistent,
+            trace,
         ))
+    }
+
+    /// The pool of a tenant's own database, as the router makes it: its
+    /// transactions' spans say so.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) fn database_per_tenant(mut self) -> Self {
+        self.isolation = Isolation::Database;
+        self
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection
@@ -353,6 +378,7 @@ impl<DB: Backend> TenantPool<DB> {
             shared,
             settings: Arc::new(settings),
             persistent: !options.transaction_pooler,
+            isolation: Isolation::Shared,
         })
     }
 }

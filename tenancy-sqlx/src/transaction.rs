@@ -10,7 +10,9 @@ use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
 use crate::ident::Identifier;
+use crate::telemetry::{Outcome, TransactionTrace};
 use crate::{DecodeRow, Error};
+use tracing::Instrument;
 
 /// A database transaction whose tenant context is set: every statement it
 /// runs is checked against its tenant and against the pool's registered
@@ -44,6 +46,8 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     /// unnamed ones (behind a transaction-mode pooler).
     persistent: bool,
     state: State,
+    /// Its span, which every statement's event is inside.
+    trace: TransactionTrace,
 }
 
 /// What the transaction knows about itself, all of it tracked locally.
@@ -87,6 +91,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         tables: Arc<TableSet>,
         schema: Identifier,
         persistent: bool,
+        trace: TransactionTrace,
     ) -> Self {
         TenantTransaction {
             connection,
@@ -98,7 +103,19 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 open: true,
                 ..State::default()
             },
+            trace,
         }
+    }
+
+    /// The transaction's `tracing` span (`tenant transaction`, with the
+    /// tenant, its isolation model, and at the end the statement count,
+    /// the outcome and the duration: [`telemetry`](crate::telemetry)). Built statements
+    /// run inside it; instrument raw SQL with it to put sqlx's events of
+    /// that SQL there too:
+    /// `sqlx::query(..).execute(tx.raw_connection()).instrument(span)`.
+    #[must_use]
+    pub fn span(&self) -> &tracing::Span {
+        self.trace.span()
     }
 
     /// The tenant this transaction runs for. Build its statements with it.
@@ -178,7 +195,10 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         let tenant = self.tenant.key_value();
         let persistent = self.persistent;
         let TenantTransaction {
-            connection, state, ..
+            connection,
+            state,
+            trace,
+            ..
         } = self;
         async move {
             let statement = prepared?;
@@ -186,7 +206,11 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            let result = F::fetch(connection, statement, persistent).await;
+            trace.statement(statement.sql());
+            let span = trace.span().clone();
+            let result = F::fetch(connection, statement, persistent)
+                .instrument(span)
+                .await;
             state.in_flight = false;
             if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
                 state.aborted = true;
@@ -249,14 +273,26 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// transaction, [`Error::TransactionEndedByRawSql`]. In each case nothing
     /// is committed.
     pub async fn commit(mut self) -> Result<(), Error> {
-        self.end(Ending::Commit).await
+        self.end_traced(Ending::Commit).await
     }
 
     /// Rolls the transaction back. Nothing of it is committed, whatever this
     /// returns, unless raw SQL committed part of it first, which is reported
     /// ([`Error::TransactionEndedByRawSql`]).
     pub async fn rollback(mut self) -> Result<(), Error> {
-        self.end(Ending::Rollback).await
+        self.end_traced(Ending::Rollback).await
+    }
+
+    /// [`end`](Self::end) inside the span, which then records the outcome.
+    async fn end_traced(&mut self, ending: Ending) -> Result<(), Error> {
+        let span = self.trace.span().clone();
+        let ended = self.end(ending).instrument(span).await;
+        self.trace.end(match (&ended, ending) {
+            (Ok(()), Ending::Commit) => Outcome::Commit,
+            (Err(Error::TransactionEndedByRawSql { .. }), _) => Outcome::EndedByRawSql,
+            _ => Outcome::Rollback,
+        });
+        ended
     }
 
     async fn end(&mut self, ending: Ending) -> Result<(), Error> {

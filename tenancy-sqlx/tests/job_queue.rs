@@ -115,13 +115,21 @@ async fn the_directory_yields_a_witness_only_for_an_active_tenant() -> TestResul
             (UNKNOWN, Err(None)),
             (B, Ok(tenant(B))),
         ] {
-            assert_eq!(verified(&table, key).await?, expected, "table, tenant {key}");
+            assert_eq!(
+                verified(&table, key).await?,
+                expected,
+                "table, tenant {key}"
+            );
             assert_eq!(
                 verified(&router, key).await?,
                 expected,
                 "router round {round}, tenant {key}"
             );
-            assert_eq!(verified(&fixed, key).await?, expected, "static, tenant {key}");
+            assert_eq!(
+                verified(&fixed, key).await?,
+                expected,
+                "static, tenant {key}"
+            );
         }
     }
 

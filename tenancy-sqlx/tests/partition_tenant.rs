@@ -334,8 +334,7 @@ async fn identity_columns_continue_after_partitioning() -> TestResult {
     let tables = TableSet::new().with::<Ticket>();
     owner.apply_schema(&tables, &policy()).await?;
     let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables))
-            .await?;
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
     let insert = |tenant: TenantId, title: &str| {
         Ticket::insert(&tenant).set(Ticket::TITLE, title.to_owned())
     };
