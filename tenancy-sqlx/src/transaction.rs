@@ -10,6 +10,8 @@ use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
 use crate::ident::Identifier;
+use crate::limits::Turn;
+use crate::pin::Timeouts;
 use crate::telemetry::{Outcome, TransactionTrace};
 use crate::{DecodeRow, Error};
 use tracing::Instrument;
@@ -48,6 +50,20 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     state: State,
     /// Its span, which every statement's event is inside.
     trace: TransactionTrace,
+    /// The timeouts it opened with, to report the errors they cause.
+    timeouts: Timeouts,
+    /// Its turn under the pool's per-tenant limits, given back when it
+    /// ends (after its connection: fields drop in order).
+    _turn: Option<Turn>,
+}
+
+/// What a transaction is opened with besides its connection and tenant:
+/// its span, the timeouts it was pinned with, and its turn under the
+/// pool's per-tenant limits.
+pub(crate) struct Opened {
+    pub(crate) trace: TransactionTrace,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) turn: Option<Turn>,
 }
 
 /// What the transaction knows about itself, all of it tracked locally.
@@ -91,7 +107,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         tables: Arc<TableSet>,
         schema: Identifier,
         persistent: bool,
-        trace: TransactionTrace,
+        opened: Opened,
     ) -> Self {
         TenantTransaction {
             connection,
@@ -103,7 +119,9 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 open: true,
                 ..State::default()
             },
-            trace,
+            trace: opened.trace,
+            timeouts: opened.timeouts,
+            _turn: opened.turn,
         }
     }
 
@@ -194,6 +212,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
         let tenant = self.tenant.key_value();
         let persistent = self.persistent;
+        let timeouts = self.timeouts;
         let TenantTransaction {
             connection,
             state,
@@ -216,7 +235,15 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 state.aborted = true;
             }
             match result {
-                Err(error) => Err(Error::from_execution::<DB>(error)),
+                Err(error) => match timeouts.classify(tenant, error) {
+                    Ok(timeout @ Error::IdleInTransactionTimeout { .. }) => {
+                        // The server ended the session.
+                        state.abandon();
+                        Err(timeout)
+                    }
+                    Ok(timeout) => Err(timeout),
+                    Err(error) => Err(Error::from_execution::<DB>(error)),
+                },
                 Ok(output) => Ok(output),
             }
         }
@@ -362,7 +389,10 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                     true => Error::TransactionAborted {
                         tenant: self.tenant.key_value(),
                     },
-                    false => Error::Database(error),
+                    false => match self.timeouts.classify(self.tenant.key_value(), error) {
+                        Ok(timeout) => timeout,
+                        Err(error) => Error::Database(error),
+                    },
                 })
             }
         }
