@@ -17,11 +17,13 @@ mod column_type;
 pub mod ddl;
 mod error;
 mod ident;
+mod job;
 mod keys;
 mod meta;
 mod query;
 mod setting;
 mod statement;
+mod status;
 mod tenant;
 mod tenant_sql;
 
@@ -30,6 +32,7 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
+pub use job::{JobError, TenantJob, VerifyTenant};
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
     ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
@@ -44,6 +47,7 @@ pub use query::{
 };
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};
+pub use status::{TenantStatus, TenantStatusError};
 pub use tenant::{KeyValue, TenantId, TenantKey, TenantWitness};
 pub use tenant_sql::TenantSql;
 

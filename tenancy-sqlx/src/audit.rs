@@ -160,6 +160,10 @@ pub enum FindingKind {
     /// `'local'` for the application's sessions, so the tenant setting does
     /// not reach the workers' policies and tenants see no row.
     CitusSetCommandsNotPropagated,
+    /// A partition or inheritance child of a tenant-scoped table is owned by
+    /// another role than the table, or by the application role: its owner
+    /// can turn its row-level security off.
+    PartitionOwner,
 }
 
 /// One problem found in the catalog.

@@ -13,6 +13,9 @@ use std::collections::HashMap;
 
 use sqlx::postgres::PgConnectOptions;
 use tenancy_core::KeyValue;
+/// Whether a tenant may be served; the same status a job's verification
+/// reads ([`TenantJob::verify`](crate::TenantJob::verify)).
+pub use tenancy_core::TenantStatus;
 
 use crate::Error;
 use crate::ident::{Identifier, truncate_for_error};
@@ -85,57 +88,6 @@ impl Placement {
             Placement::Schema(_) => "schema",
             Placement::Database(_) => "database",
         }
-    }
-}
-
-/// Whether a tenant may be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TenantStatus {
-    /// Served.
-    Active,
-    /// Refused, until it is made active again.
-    Suspended,
-    /// Being moved to another placement: refused for the move's switch,
-    /// so that no write lands in the place being left.
-    Moving,
-    /// Erased, or being erased: refused for good.
-    Deleted,
-}
-
-impl TenantStatus {
-    /// The status as the [`TableDirectory`] stores it.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantStatus::Active => "active",
-            TenantStatus::Suspended => "suspended",
-            TenantStatus::Moving => "moving",
-            TenantStatus::Deleted => "deleted",
-        }
-    }
-
-    /// The status stored as `text`.
-    pub fn parse(text: &str) -> Result<Self, Error> {
-        Ok(match text {
-            "active" => TenantStatus::Active,
-            "suspended" => TenantStatus::Suspended,
-            "moving" => TenantStatus::Moving,
-            "deleted" => TenantStatus::Deleted,
-            other => {
-                return Err(Error::InvalidDirectoryEntry {
-                    reason: format!(
-                        "unknown status {:?}: expected active, suspended, moving or deleted",
-                        truncate_for_error(other)
-                    ),
-                });
-            }
-        })
-    }
-}
-
-impl fmt::Display for TenantStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -296,18 +248,5 @@ mod tests {
             matches!(error, Error::InvalidDirectoryEntry { .. }),
             "{error}"
         );
-    }
-
-    #[test]
-    fn statuses_round_trip_and_unknown_ones_are_refused() {
-        for status in [
-            TenantStatus::Active,
-            TenantStatus::Suspended,
-            TenantStatus::Moving,
-            TenantStatus::Deleted,
-        ] {
-            assert_eq!(TenantStatus::parse(status.as_str()).unwrap(), status);
-        }
-        assert!(TenantStatus::parse("Active").is_err());
     }
 }

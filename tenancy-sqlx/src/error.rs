@@ -367,6 +367,83 @@ pub enum Error {
         reason: String,
     },
 
+    /// Per-tenant limits that could never admit a transaction (a limit of
+    /// 0), or a tenant assigned to a tier that does not exist. Refused when
+    /// the pool is made.
+    #[error("invalid tenant limits: {reason}")]
+    InvalidTenantLimits {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The tenant's transaction got no turn within the limits' `max_wait`
+    /// ([`limits`](crate::limits)): its tenant, its tier or the whole pool
+    /// had as many transactions in flight as allowed, and none ended in
+    /// time. Nothing was sent to the server; retry later, or shed the
+    /// request (HTTP 429 or 503).
+    #[error("tenant {tenant} is busy: {limit}; no turn came within {waited:?}")]
+    TenantBusy {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The limit that held it.
+        limit: crate::limits::BusyLimit,
+        /// How long it waited.
+        waited: core::time::Duration,
+    },
+
+    /// The statement ran longer than the transaction's `statement_timeout`
+    /// and the server cancelled it. The transaction is aborted: roll it
+    /// back (a `commit` reports [`Error::TransactionAborted`]); its
+    /// connection goes back to the pool clean.
+    #[error(
+        "tenant {tenant}'s statement ran past its statement_timeout of {timeout:?} and was \
+         cancelled; the transaction is aborted"
+    )]
+    StatementTimeout {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The timeout.
+        timeout: core::time::Duration,
+        /// The server's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The statement waited longer than the transaction's `lock_timeout`
+    /// for a lock. The transaction is aborted, as for
+    /// [`Error::StatementTimeout`].
+    #[error(
+        "tenant {tenant}'s statement waited past its lock_timeout of {timeout:?} for a lock; \
+         the transaction is aborted"
+    )]
+    LockTimeout {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The timeout.
+        timeout: core::time::Duration,
+        /// The server's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The transaction stayed idle longer than its
+    /// `idle_in_transaction_session_timeout`, and the server ended its
+    /// session: nothing of it was committed, and the connection is closed,
+    /// not reused.
+    #[error(
+        "tenant {tenant}'s transaction was idle past its idle_in_transaction_session_timeout \
+         of {timeout:?}; the server ended the session and nothing was committed"
+    )]
+    IdleInTransactionTimeout {
+        /// The tenant.
+        tenant: KeyValue,
+        /// The timeout.
+        timeout: core::time::Duration,
+        /// The server's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
     /// A statement failed because sqlx's named prepared statement was
     /// missing on the server connection, or was already there: the pool
     /// reaches PostgreSQL through a pooler in transaction mode (PgBouncer
@@ -400,11 +477,7 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error(
         "tenant {tenant} is {status}, so its transactions are refused{}",
-        match status {
-            crate::directory::TenantStatus::Moving => ": retry once the move has switched it",
-            crate::directory::TenantStatus::Suspended => " until it is made active again",
-            _ => "",
-        }
+        status.refusal_hint()
     )]
     TenantUnavailable {
         /// The tenant.
@@ -553,6 +626,12 @@ pub enum Error {
         /// Why, and what to change.
         reason: String,
     },
+
+    /// A table could not be partitioned by tenant, or a tenant's partition
+    /// added; nothing was changed.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Partition(#[from] crate::partition::PartitionError),
 
     /// A tenant column whose SQL type cannot key a policy.
     #[error(

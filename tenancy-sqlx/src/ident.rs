@@ -24,7 +24,7 @@ pub(crate) fn quoted_table(schema: Option<&str>, table: &str) -> Result<String, 
 /// valid quoted identifier once its double quotes are doubled. Only for
 /// names the catalog returned, never for names a user typed (those go
 /// through [`Identifier`]).
-#[cfg(all(feature = "lifecycle", feature = "postgres"))]
+#[cfg(feature = "postgres")]
 pub(crate) fn quote_catalog_name(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -216,6 +216,9 @@
 //! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
 //!   [`TenantId`] only after verifying a credential, and a verifier of
 //!   hashed API keys.
+//! - `serde`: `Serialize` for [`TenantId`] (its bare key) and `Serialize`
+//!   and `Deserialize` for [`TenantJob`], the unverified form of a tenant
+//!   that a job queue carries ([`job`]).
 //! - `testing`: [`testing`], a throwaway PostgreSQL cluster for tests, and
 //!   the leak-test kit ([`testing::LeakTest`]).
 //! - `migrate`: [`migrate`], versioned migrations in sqlx's layout (the
@@ -260,9 +263,11 @@ mod execute;
 mod fan_out;
 mod guard;
 mod ident;
+pub mod job;
 #[cfg(feature = "lifecycle")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lifecycle")))]
 pub mod lifecycle;
+pub mod limits;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod manifest;
@@ -273,6 +278,9 @@ pub mod migrate;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod moves;
 mod owner;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod partition;
 mod pin;
 mod pool;
 #[cfg(feature = "migrate")]
@@ -290,6 +298,7 @@ mod row;
 #[cfg(feature = "postgres")]
 mod search_path;
 mod setting;
+pub mod telemetry;
 mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
@@ -319,13 +328,13 @@ pub use tenancy_core::{
     BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
     ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
     Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
-    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JoinKind, JoinTarget, KeyValue,
-    MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select, Selectable,
-    SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
+    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind, JoinTarget,
+    KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select,
+    Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
     StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta,
-    TenantId, TenantIdError, TenantKey, TenantScoped, TenantSql, TenantWitness, TextColumn, Union,
-    Update, Window, WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped,
-    tenant_sql,
+    TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql, TenantStatus,
+    TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant, Window,
+    WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped, tenant_sql,
 };
 
 /// Support for code the macros generate; not public API (see

@@ -137,6 +137,32 @@ impl TransactionSettings {
         self.read_only
     }
 
+    /// The lock timeout, if one is set.
+    #[must_use]
+    pub fn lock_timeout_value(&self) -> Option<Duration> {
+        self.lock_timeout
+    }
+
+    /// The idle-in-transaction timeout, if one is set.
+    #[must_use]
+    pub fn idle_in_transaction_timeout_value(&self) -> Option<Duration> {
+        self.idle_in_transaction_timeout
+    }
+
+    /// These settings with each one `other` sets in its place; read-only if
+    /// either is.
+    pub(crate) fn overridden_by(&self, other: &TransactionSettings) -> TransactionSettings {
+        TransactionSettings {
+            statement_timeout: other.statement_timeout.or(self.statement_timeout),
+            lock_timeout: other.lock_timeout.or(self.lock_timeout),
+            idle_in_transaction_timeout: other
+                .idle_in_transaction_timeout
+                .or(self.idle_in_transaction_timeout),
+            plan_cache_mode: other.plan_cache_mode.or(self.plan_cache_mode),
+            read_only: self.read_only || other.read_only,
+        }
+    }
+
     /// The limits as PostgreSQL setting names and values, in the order they
     /// are sent. Values are rendered here from durations and enums only.
     pub(crate) fn limits(&self) -> Result<Vec<(&'static str, String)>, Error> {
@@ -157,6 +183,84 @@ impl TransactionSettings {
             limits.push(("plan_cache_mode", mode.as_sql().to_owned()));
         }
         Ok(limits)
+    }
+}
+
+/// The timeouts a transaction opened with, to tell the errors they cause
+/// from other errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Timeouts {
+    statement: Option<Duration>,
+    lock: Option<Duration>,
+    idle_in_transaction: Option<Duration>,
+}
+
+/// SQLSTATE `query_canceled`: a statement timeout (or a cancel request).
+const QUERY_CANCELED: &str = "57014";
+/// SQLSTATE `lock_not_available`: a lock timeout (or `NOWAIT`).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLSTATE `idle_in_transaction_session_timeout`.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "25P03";
+
+impl Timeouts {
+    /// The timeouts of `settings`.
+    pub(crate) fn of(settings: &TransactionSettings) -> Self {
+        Timeouts {
+            statement: settings.statement_timeout,
+            lock: settings.lock_timeout,
+            idle_in_transaction: settings.idle_in_transaction_timeout,
+        }
+    }
+
+    /// The timeout error `error` is, if it is the server enforcing one of
+    /// these timeouts (a timeout that is not set cannot have fired: the
+    /// same SQLSTATE then means something else, and stays a database
+    /// error); otherwise `error` itself.
+    pub(crate) fn classify(
+        &self,
+        tenant: KeyValue,
+        error: sqlx::Error,
+    ) -> Result<Error, sqlx::Error> {
+        let code = error
+            .as_database_error()
+            .and_then(|database| database.code())
+            .map(|code| code.into_owned());
+        match (code.as_deref(), self) {
+            (
+                Some(QUERY_CANCELED),
+                Timeouts {
+                    statement: Some(timeout),
+                    ..
+                },
+            ) => Ok(Error::StatementTimeout {
+                tenant,
+                timeout: *timeout,
+                source: error,
+            }),
+            (
+                Some(LOCK_NOT_AVAILABLE),
+                Timeouts {
+                    lock: Some(timeout),
+                    ..
+                },
+            ) => Ok(Error::LockTimeout {
+                tenant,
+                timeout: *timeout,
+                source: error,
+            }),
+            (
+                Some(IDLE_IN_TRANSACTION_TIMEOUT),
+                Timeouts {
+                    idle_in_transaction: Some(timeout),
+                    ..
+                },
+            ) => Ok(Error::IdleInTransactionTimeout {
+                tenant,
+                timeout: *timeout,
+                source: error,
+            }),
+            _ => Err(error),
+        }
     }
 }
 

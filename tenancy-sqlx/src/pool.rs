@@ -14,12 +14,15 @@ use crate::Error;
 use crate::backend::{Backend, DefaultBackend};
 use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
 use crate::ident::Identifier;
-use crate::pin::{Pin, TransactionSettings};
+use crate::limits::{Admission, TenantLimits};
+use crate::pin::{Pin, Timeouts, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
-use crate::transaction::TenantTransaction;
+use crate::telemetry::{Isolation, TransactionTrace};
+use crate::transaction::{Opened, TenantTransaction};
 #[cfg(feature = "postgres")]
 use crate::{Postgres, execute::execute_text, role::SessionCheck};
+use tracing::Instrument;
 
 /// How a [`TenantPool`] is set up: the application's registered tables
 /// (with them the schema of tables declared without one and the setting
@@ -52,6 +55,7 @@ pub struct TenantPoolOptions {
     accept_creating_role: Option<String>,
     settings: TransactionSettings,
     transaction_pooler: bool,
+    limits: Option<TenantLimits>,
 }
 
 impl TenantPoolOptions {
@@ -69,7 +73,22 @@ impl TenantPoolOptions {
             accept_creating_role: None,
             settings: TransactionSettings::default(),
             transaction_pooler: false,
+            limits: None,
         }
+    }
+
+    /// Per-tenant limits ([`limits`](crate::limits)): how many
+    /// transactions each tenant and each tier of tenants may have in
+    /// flight, fair turns between tenants for the pool's connections, a
+    /// bounded wait ending in [`Error::TenantBusy`], and per tier timeouts
+    /// set in the same simple query as `BEGIN`. Checked when the pool is
+    /// made ([`Error::InvalidTenantLimits`], and
+    /// [`Error::InvalidTransactionSetting`] for a tier's setting the
+    /// backend cannot apply).
+    #[must_use]
+    pub fn limits(mut self, limits: TenantLimits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     /// The registered tables.
@@ -184,6 +203,11 @@ pub struct TenantPool<DB: Backend = DefaultBackend> {
     settings: Arc<TransactionSettings>,
     /// Whether statements are named and cached (not behind a pooler).
     persistent: bool,
+    /// Where its tenants' rows are, for the transaction spans: the shared
+    /// tables (or a tenant's schema), or a database of the tenant's own.
+    isolation: Isolation,
+    /// The per-tenant limits, if the pool has any.
+    admission: Option<Arc<Admission>>,
 }
 
 impl<DB: Backend> Clone for TenantPool<DB> {
@@ -193,6 +217,8 @@ impl<DB: Backend> Clone for TenantPool<DB> {
             shared: Arc::clone(&self.shared),
             settings: Arc::clone(&self.settings),
             persistent: self.persistent,
+            isolation: self.isolation,
+            admission: self.admission.clone(),
         }
     }
 }
@@ -224,9 +250,19 @@ impl<DB: Backend> TenantPool<DB> {
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
         let tables = &self.shared.tables;
-        let pin = Pin::new(tables.setting(), tenant.key_value(), &self.settings);
+        let key = tenant.key_value();
+        let pin = Pin::new(tables.setting(), key, self.settings_of(key));
         self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
             .await
+    }
+
+    /// The settings `tenant`'s transactions open with: its tier's, laid
+    /// over the pool's.
+    fn settings_of(&self, tenant: tenancy_core::KeyValue) -> &TransactionSettings {
+        match &self.admission {
+            Some(admission) => admission.settings_of(tenant),
+            None => &self.settings,
+        }
     }
 
     /// Opens a transaction for `tenant` whose statements are built for
@@ -240,7 +276,8 @@ impl<DB: Backend> TenantPool<DB> {
         schema: &Identifier,
     ) -> Result<TenantTransaction<K, DB>, Error> {
         let setting = self.shared.tables.setting();
-        let pin = Pin::new(setting, tenant.key_value(), &self.settings).in_schema(schema);
+        let key = tenant.key_value();
+        let pin = Pin::new(setting, key, self.settings_of(key)).in_schema(schema);
         self.begin_pinned(tenant, pin, schema).await
     }
 
@@ -253,21 +290,50 @@ impl<DB: Backend> TenantPool<DB> {
         schema: &Identifier,
     ) -> Result<TenantTransaction<K, DB>, Error> {
         let statement = DB::begin_statement(&pin)?;
-        let mut connection = self.acquire().await?;
-        let mut guard = CloseUnlessBegun::new(&mut connection);
-        DB::TransactionManager::begin(
-            guard.connection(),
-            Some(AssertSqlSafe(statement).into_sql_str()),
-        )
-        .await?;
-        guard.begun();
+        let isolation = match pin.search_path {
+            Some(_) => Isolation::Schema,
+            None => self.isolation,
+        };
+        let trace = TransactionTrace::new(DB::DIALECT, pin.tenant, isolation);
+        let span = trace.span().clone();
+        let begun = async {
+            // The turn first: a tenant over its limits waits here, in its
+            // turn, without holding a connection.
+            let turn = match &self.admission {
+                Some(admission) => Some(admission.admit(pin.tenant).await?),
+                None => None,
+            };
+            let mut connection = self.acquire().await?;
+            let mut guard = CloseUnlessBegun::new(&mut connection);
+            DB::TransactionManager::begin(
+                guard.connection(),
+                Some(AssertSqlSafe(statement).into_sql_str()),
+            )
+            .await?;
+            guard.begun();
+            Ok::<_, Error>((connection, turn))
+        };
+        let (connection, turn) = begun.instrument(span).await?;
         Ok(TenantTransaction::new(
             connection,
             *tenant,
             Arc::clone(&self.shared.tables),
             schema.clone(),
             self.persistent,
+            Opened {
+                trace,
+                timeouts: Timeouts::of(pin.settings),
+                turn,
+            },
         ))
+    }
+
+    /// The pool of a tenant's own database, as the router makes it: its
+    /// transactions' spans say so.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) fn database_per_tenant(mut self) -> Self {
+        self.isolation = Isolation::Database;
+        self
     }
 
     /// A connection of the pool, unless the pool refuses (a new connection
@@ -339,6 +405,17 @@ impl<DB: Backend> TenantPool<DB> {
         // `begin`: rendering a pin is the one check of its fields.
         let any_key = tenancy_core::KeyValue::I64(0);
         DB::begin_statement(&Pin::new(shared.tables.setting(), any_key, &settings))?;
+        let capacity = usize::try_from(pool_options.get_max_connections()).unwrap_or(usize::MAX);
+        let admission = match &options.limits {
+            Some(limits) => {
+                let admission = Admission::new(limits.clone(), &settings, capacity)?;
+                for tier in admission.all_settings() {
+                    DB::begin_statement(&Pin::new(shared.tables.setting(), any_key, tier))?;
+                }
+                Some(Arc::new(admission))
+            }
+            None => None,
+        };
         // The first connection is opened, and checked, here.
         let pool = release_only_outside_transactions(pool_options)
             .connect_with(connect_options)
@@ -353,6 +430,8 @@ impl<DB: Backend> TenantPool<DB> {
             shared,
             settings: Arc::new(settings),
             persistent: !options.transaction_pooler,
+            isolation: Isolation::Shared,
+            admission,
         })
     }
 }

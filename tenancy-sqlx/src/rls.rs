@@ -168,6 +168,42 @@ impl RlsPolicy {
         setting: &SettingName,
     ) -> Result<Vec<String>, Error> {
         let name = quoted_table(table.schema, table.name)?;
+        let mut statements = self.row_security(table, &name, setting)?;
+        if let Some(role) = &self.role {
+            statements.extend(self.grants(table, &name, role)?);
+        }
+        Ok(statements)
+    }
+
+    /// The statements for `partition` (quoted, qualified) of the
+    /// tenant-scoped `table`: the same row-level security and policy as the
+    /// parent, since SQL that names a partition is checked against the
+    /// partition's policies, and the parent's table grant (its identity
+    /// sequences belong to the parent).
+    pub(crate) fn partition_statements(
+        &self,
+        table: &TableMeta,
+        partition: &str,
+        setting: &SettingName,
+    ) -> Result<Vec<String>, Error> {
+        let mut statements = self.row_security(table, partition, setting)?;
+        if let Some(role) = &self.role {
+            statements.push(format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON {partition} TO {}",
+                role.quoted()
+            ));
+        }
+        Ok(statements)
+    }
+
+    /// `ENABLE` and `FORCE ROW LEVEL SECURITY` and the policies on `name`,
+    /// reading `setting`, for a tenant-scoped table; nothing for a global one.
+    fn row_security(
+        &self,
+        table: &TableMeta,
+        name: &str,
+        setting: &SettingName,
+    ) -> Result<Vec<String>, Error> {
         let mut statements = Vec::new();
         if let Some(tenant) = &table.tenant {
             let column = Identifier::new("column", tenant.name)?;
@@ -193,9 +229,6 @@ impl RlsPolicy {
                      USING ({check}) WITH CHECK ({check})"
                 ));
             }
-        }
-        if let Some(role) = &self.role {
-            statements.extend(self.grants(table, &name, role)?);
         }
         Ok(statements)
     }

@@ -10,7 +10,11 @@ use tenancy_core::{BuildStatement, Statement, TenantId, TenantKey};
 use crate::backend::{Backend, DefaultBackend, RawSessionReset};
 use crate::execute::{AllRows, Fetch, FirstRow, RowsAffected, Runner, execute_text};
 use crate::ident::Identifier;
+use crate::limits::Turn;
+use crate::pin::Timeouts;
+use crate::telemetry::{Outcome, TransactionTrace};
 use crate::{DecodeRow, Error};
+use tracing::Instrument;
 
 /// A database transaction whose tenant context is set: every statement it
 /// runs is checked against its tenant and against the pool's registered
@@ -44,6 +48,22 @@ pub struct TenantTransaction<K: TenantKey = i64, DB: Backend = DefaultBackend> {
     /// unnamed ones (behind a transaction-mode pooler).
     persistent: bool,
     state: State,
+    /// Its span, which every statement's event is inside.
+    trace: TransactionTrace,
+    /// The timeouts it opened with, to report the errors they cause.
+    timeouts: Timeouts,
+    /// Its turn under the pool's per-tenant limits, given back when it
+    /// ends (after its connection: fields drop in order).
+    _turn: Option<Turn>,
+}
+
+/// What a transaction is opened with besides its connection and tenant:
+/// its span, the timeouts it was pinned with, and its turn under the
+/// pool's per-tenant limits.
+pub(crate) struct Opened {
+    pub(crate) trace: TransactionTrace,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) turn: Option<Turn>,
 }
 
 /// What the transaction knows about itself, all of it tracked locally.
@@ -87,6 +107,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         tables: Arc<TableSet>,
         schema: Identifier,
         persistent: bool,
+        opened: Opened,
     ) -> Self {
         TenantTransaction {
             connection,
@@ -98,7 +119,21 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 open: true,
                 ..State::default()
             },
+            trace: opened.trace,
+            timeouts: opened.timeouts,
+            _turn: opened.turn,
         }
+    }
+
+    /// The transaction's `tracing` span (`tenant transaction`, with the
+    /// tenant, its isolation model, and at the end the statement count,
+    /// the outcome and the duration: [`telemetry`](crate::telemetry)). Built statements
+    /// run inside it; instrument raw SQL with it to put sqlx's events of
+    /// that SQL there too:
+    /// `sqlx::query(..).execute(tx.raw_connection()).instrument(span)`.
+    #[must_use]
+    pub fn span(&self) -> &tracing::Span {
+        self.trace.span()
     }
 
     /// The tenant this transaction runs for. Build its statements with it.
@@ -177,8 +212,12 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
         let tenant = self.tenant.key_value();
         let persistent = self.persistent;
+        let timeouts = self.timeouts;
         let TenantTransaction {
-            connection, state, ..
+            connection,
+            state,
+            trace,
+            ..
         } = self;
         async move {
             let statement = prepared?;
@@ -186,13 +225,25 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            let result = F::fetch(connection, statement, persistent).await;
+            trace.statement(statement.sql());
+            let span = trace.span().clone();
+            let result = F::fetch(connection, statement, persistent)
+                .instrument(span)
+                .await;
             state.in_flight = false;
             if DB::ERROR_ABORTS_TRANSACTION && matches!(result, Err(sqlx::Error::Database(_))) {
                 state.aborted = true;
             }
             match result {
-                Err(error) => Err(Error::from_execution::<DB>(error)),
+                Err(error) => match timeouts.classify(tenant, error) {
+                    Ok(timeout @ Error::IdleInTransactionTimeout { .. }) => {
+                        // The server ended the session.
+                        state.abandon();
+                        Err(timeout)
+                    }
+                    Ok(timeout) => Err(timeout),
+                    Err(error) => Err(Error::from_execution::<DB>(error)),
+                },
                 Ok(output) => Ok(output),
             }
         }
@@ -249,14 +300,26 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
     /// transaction, [`Error::TransactionEndedByRawSql`]. In each case nothing
     /// is committed.
     pub async fn commit(mut self) -> Result<(), Error> {
-        self.end(Ending::Commit).await
+        self.end_traced(Ending::Commit).await
     }
 
     /// Rolls the transaction back. Nothing of it is committed, whatever this
     /// returns, unless raw SQL committed part of it first, which is reported
     /// ([`Error::TransactionEndedByRawSql`]).
     pub async fn rollback(mut self) -> Result<(), Error> {
-        self.end(Ending::Rollback).await
+        self.end_traced(Ending::Rollback).await
+    }
+
+    /// [`end`](Self::end) inside the span, which then records the outcome.
+    async fn end_traced(&mut self, ending: Ending) -> Result<(), Error> {
+        let span = self.trace.span().clone();
+        let ended = self.end(ending).instrument(span).await;
+        self.trace.end(match (&ended, ending) {
+            (Ok(()), Ending::Commit) => Outcome::Commit,
+            (Err(Error::TransactionEndedByRawSql { .. }), _) => Outcome::EndedByRawSql,
+            _ => Outcome::Rollback,
+        });
+        ended
     }
 
     async fn end(&mut self, ending: Ending) -> Result<(), Error> {
@@ -326,7 +389,10 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                     true => Error::TransactionAborted {
                         tenant: self.tenant.key_value(),
                     },
-                    false => Error::Database(error),
+                    false => match self.timeouts.classify(self.tenant.key_value(), error) {
+                        Ok(timeout) => timeout,
+                        Err(error) => Error::Database(error),
+                    },
                 })
             }
         }

@@ -91,6 +91,7 @@ pub async fn verify(
                 table,
                 placement,
                 oid: *oid,
+                parent_oid: *oid,
                 child: None,
                 setting: manifest.setting(),
                 role,
@@ -289,6 +290,9 @@ struct TableChecks<'a> {
     /// The schema a table declared without one is placed in.
     placement: Option<&'a Identifier>,
     oid: Oid,
+    /// The table whose partition or inheritance child this is (`oid`
+    /// itself for the table).
+    parent_oid: Oid,
     /// The partition or inheritance child of `table` checked, by its
     /// `regclass` name (quoted where needed); `None` for `table` itself.
     child: Option<String>,
@@ -371,11 +375,89 @@ impl TableChecks<'_> {
         for (oid, name) in children {
             let child = TableChecks {
                 oid,
+                parent_oid: self.oid,
                 child: Some(name),
                 ..*self
             };
             child.row_security(connection, findings).await?;
             child.policies(connection, findings).await?;
+            child.child_owner(connection, findings).await?;
+            if let Some(role) = self.role {
+                child.child_truncate(connection, role, findings).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A child must be owned by the parent's owner, never by the
+    /// application role: an owner can disable the child's row-level
+    /// security, and a second owner is a second role that can.
+    async fn child_owner(
+        &self,
+        connection: &mut PgConnection,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let (child_owner, parent_owner): (String, String) = sqlx::query_as(
+            "SELECT pg_catalog.pg_get_userbyid(c.relowner)::text, pg_catalog.pg_get_userbyid(p.relowner)::text
+             FROM pg_catalog.pg_class c, pg_catalog.pg_class p
+             WHERE c.oid = $1 AND p.oid = $2",
+        )
+        .bind(self.oid)
+        .bind(self.parent_oid)
+        .fetch_one(&mut *connection)
+        .await?;
+        let app_owns = self
+            .role
+            .is_some_and(|role| role.name.as_str() == child_owner);
+        if child_owner != parent_owner || app_owns {
+            findings.push(self.finding(
+                FindingKind::PartitionOwner,
+                format!(
+                    "it is owned by `{child_owner}`, the table by `{parent_owner}`: the owner of a \
+                     partition can turn its row-level security off"
+                ),
+                format!(
+                    "ALTER TABLE {} OWNER TO {}",
+                    self.name(),
+                    crate::ident::quote_catalog_name(&parent_owner)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `TRUNCATE` on a child empties it for every tenant whose rows it
+    /// holds: row-level security does not apply to it.
+    async fn child_truncate(
+        &self,
+        connection: &mut PgConnection,
+        role: AppRole<'_>,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let Some(role_oid) = role.oid else {
+            return Ok(());
+        };
+        let truncate: bool = sqlx::query_scalar(
+            "SELECT pg_catalog.has_table_privilege($1::oid, $2::oid, 'TRUNCATE')",
+        )
+        .bind(role_oid)
+        .bind(self.oid)
+        .fetch_one(&mut *connection)
+        .await?;
+        if truncate {
+            findings.push(self.finding(
+                FindingKind::TruncateAllowed,
+                format!(
+                    "the application role `{}` may TRUNCATE it: row-level security does not apply \
+                     to TRUNCATE, which empties it for every tenant",
+                    role.name
+                ),
+                format!(
+                    "REVOKE TRUNCATE ON {} FROM {}",
+                    self.name(),
+                    role.name.quoted()
+                ),
+            ));
         }
         Ok(())
     }

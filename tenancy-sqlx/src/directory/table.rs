@@ -183,7 +183,9 @@ pub(crate) fn placement_columns(placement: &Placement) -> (Option<&str>, Option<
 fn entry_of((_, placement, schema, database, status): Row) -> Result<TenantEntry, Error> {
     Ok(TenantEntry {
         placement: placement_of(&placement, schema, database)?,
-        status: TenantStatus::parse(&status)?,
+        status: TenantStatus::parse(&status).map_err(|error| Error::InvalidDirectoryEntry {
+            reason: error.to_string(),
+        })?,
     })
 }
 

@@ -73,6 +73,8 @@ impl LiveTable {
         .bind(table)
         .fetch_all(&mut *connection)
         .await?;
+        // A foreign key to a partitioned table has an internal copy per
+        // partition it references (`conparentid` set): not a key of its own.
         let constraints = sqlx::query_as(
             "SELECT c.conname::text AS name, c.contype::text AS kind,
                     ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(n, o)
@@ -84,7 +86,7 @@ impl LiveTable {
                           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
                           ORDER BY k.o) AS target_columns
              FROM pg_catalog.pg_constraint c
-             WHERE c.conrelid = $1 AND c.contype IN ('p', 'u', 'f')
+             WHERE c.conrelid = $1 AND c.contype IN ('p', 'u', 'f') AND c.conparentid = 0
              ORDER BY c.conname",
         )
         .bind(table)

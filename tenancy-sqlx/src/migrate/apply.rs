@@ -2,6 +2,7 @@
 //! written inside it, or statement by statement for `-- no-transaction`;
 //! lock timeouts and deadlocks retried with backoff.
 
+use crate::ident::quote_catalog_name as quote;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -428,11 +429,6 @@ impl Apply<'_> {
         }
         Ok(())
     }
-}
-
-/// A name quoted for SQL, whatever it contains.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A library error from a ledger write, as an attempt error.

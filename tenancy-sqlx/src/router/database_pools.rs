@@ -123,7 +123,8 @@ impl DatabasePools {
             .acquire_timeout(self.limits.acquire_timeout);
         let pool =
             TenantPool::connect_with(pool_options, url.connect_options()?, self.options.clone())
-                .await?;
+                .await?
+                .database_per_tenant();
         self.created.fetch_add(1, Ordering::Relaxed);
         Ok((pool, Arc::new(permit)))
     }
