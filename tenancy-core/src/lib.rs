@@ -27,6 +27,15 @@ mod tenant_sql;
 
 pub use capability::{CrossTenant, CrossTenantError};
 pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
+#[cfg(feature = "array")]
+#[cfg_attr(docsrs, doc(cfg(feature = "array")))]
+pub use column_type::ArrayColumn;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use column_type::JsonColumn;
+#[cfg(feature = "ipnetwork")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
+pub use column_type::NetworkColumn;
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};

@@ -32,6 +32,18 @@ pub enum SqlType {
     Timestamp,
     /// `DATE` (`TEXT` in SQLite).
     Date,
+    /// `NUMERIC`, an exact decimal (feature `decimal`). PostgreSQL only:
+    /// SQLite has no exact decimal type.
+    Numeric,
+    /// `JSONB` (feature `json`); `TEXT` holding JSON in SQLite.
+    Jsonb,
+    /// `INET`, an IPv4 or IPv6 host or network (feature `ipnetwork`).
+    /// PostgreSQL only.
+    Inet,
+    /// `TEXT[]` (feature `array`). PostgreSQL only.
+    TextArray,
+    /// `BIGINT[]` (feature `array`). PostgreSQL only.
+    BigIntArray,
     /// A type given verbatim with `#[tenancy(sql_type = "..")]`, used as is in
     /// both dialects.
     Custom(&'static str),

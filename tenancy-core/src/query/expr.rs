@@ -162,6 +162,13 @@ pub enum ArithOp {
     Div,
     /// `%`
     Rem,
+    /// `->` of JSON: a member, as JSON (not arithmetic; it shares the
+    /// parenthesising of binary operators).
+    #[cfg(feature = "json")]
+    JsonGet,
+    /// `->>` of JSON: a member, as text.
+    #[cfg(feature = "json")]
+    JsonGetText,
 }
 
 impl ArithOp {
@@ -172,6 +179,10 @@ impl ArithOp {
             ArithOp::Mul => " * ",
             ArithOp::Div => " / ",
             ArithOp::Rem => " % ",
+            #[cfg(feature = "json")]
+            ArithOp::JsonGet => " -> ",
+            #[cfg(feature = "json")]
+            ArithOp::JsonGetText => " ->> ",
         }
     }
 }

@@ -464,3 +464,5 @@ impl<T: Table, V: ColumnType> Column<T, V> {
         })
     }
 }
+
+mod postgres_types;

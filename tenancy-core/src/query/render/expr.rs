@@ -142,11 +142,13 @@ impl<'q> Renderer<'_, 'q> {
 
     /// A type name the library knows, in the statement's dialect.
     fn type_name(&mut self, to: SqlType) -> Result<(), BuildError> {
-        if matches!(to, SqlType::Custom(_)) {
-            return Err(BuildError::UnsupportedCast { sql_type: to });
+        match sql_type(to, self.dialect()) {
+            Some(name) if !matches!(to, SqlType::Custom(_)) => {
+                self.w.keyword(name);
+                Ok(())
+            }
+            _ => Err(BuildError::UnsupportedCast { sql_type: to }),
         }
-        self.w.keyword(sql_type(to, self.dialect()));
-        Ok(())
     }
 
     /// A subquery at the position of an expression or filter: a select of
