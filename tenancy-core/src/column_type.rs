@@ -61,7 +61,9 @@ pub trait ColumnType: sealed::Sealed + Sized {
     fn null_value() -> Value;
 }
 
-mod sealed {
+/// Sealing traits; generated code reaches them through `__private_v0_1`.
+#[doc(hidden)]
+pub mod sealed {
     /// Implemented with [`ColumnType`](super::ColumnType), in this crate only.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be a column type: column types come from tenancy only",

@@ -19,6 +19,7 @@ mod error;
 mod ident;
 mod keys;
 mod meta;
+mod pg_enum;
 mod query;
 mod setting;
 mod statement;
@@ -41,7 +42,7 @@ pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
-    ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
+    ColumnMeta, EnumType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
     TenantScoped,
 };
 pub use query::functions;

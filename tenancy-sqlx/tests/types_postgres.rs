@@ -19,10 +19,22 @@ use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
     BuildError, BuildStatement, CrossTenant, Filter, OwnerPool, Postgres, TenantId, TenantPool,
-    TenantPoolOptions, tenant_scoped,
+    TenantPoolOptions, pg_enum, tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
+
+pg_enum! {
+    /// Where an asset is in its life: a PostgreSQL enum.
+    #[derive(sqlx::Type)]
+    #[sqlx(type_name = "asset_state", rename_all = "lowercase")]
+    pub enum AssetState as "asset_state" {
+        /// In use.
+        Active = "active",
+        /// Taken out of use.
+        Retired = "retired",
+    }
+}
 
 /// A row with one column of every type.
 #[tenant_scoped(table = "assets")]
@@ -42,6 +54,8 @@ pub struct Asset {
     pub seen_at: DateTime<Utc>,
     pub local_at: NaiveDateTime,
     pub bought_on: NaiveDate,
+    pub state: AssetState,
+    pub previous_state: Option<AssetState>,
 }
 
 fn tables() -> TableSet {
@@ -67,6 +81,8 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
         seen_at: "2026-03-01T12:30:00Z".parse()?,
         local_at: "2026-03-01T12:30:00.250".parse()?,
         bought_on: NaiveDate::from_ymd_opt(2025, 12, 24).ok_or("a date")?,
+        state: AssetState::Active,
+        previous_state: None,
     })
 }
 
@@ -78,6 +94,10 @@ async fn assets() -> TestResult<(TestDatabase, TenantPool)> {
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up: assets")?,
     );
+    // The enum type comes from the application's own migration.
+    sqlx::raw_sql("CREATE TYPE public.asset_state AS ENUM ('active', 'retired')")
+        .execute(owner.pool())
+        .await?;
     owner.apply_schema(&tables(), &policy()).await?;
     let pool =
         TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables())).await?;
@@ -166,6 +186,7 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
         ("inet <<", Asset::ADDRESS.is_within(host)),
         ("text[] = ANY", Asset::TAGS.has_element("core")),
         ("bigint[] @>", Asset::COUNTS.array_contains([4_i64])),
+        ("enum", Asset::STATE.eq(AssetState::Retired)),
     ];
     for (what, filter) in misses {
         let found: Vec<Asset> = tx.fetch_all(Asset::select(&a).filter(filter)).await?;
@@ -184,6 +205,8 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
             .set(Asset::DISCOUNT, Some(Decimal::new(5, 1)))
             .set(Asset::PRICE, Asset::PRICE - Decimal::ONE)
             .set(Asset::TAGS, vec!["core".to_owned()])
+            .set(Asset::STATE, AssetState::Retired)
+            .set(Asset::PREVIOUS_STATE, Some(AssetState::Active))
             .filter(Asset::ID.eq(7)),
     )
     .await?;

@@ -8,9 +8,23 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 use tenancy_sqlx::ddl::TableSet;
-use tenancy_sqlx::{CrossTenant, Filter, TenantId, TenantPool, TenantPoolOptions, tenant_scoped};
+use tenancy_sqlx::{
+    CrossTenant, Filter, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
+};
 use tenancy_test::TestResult;
 use uuid::Uuid;
+
+pg_enum! {
+    /// An enum: `TEXT` holding the label on SQLite.
+    #[derive(sqlx::Type)]
+    #[sqlx(rename_all = "lowercase")]
+    pub enum AssetState as "asset_state" {
+        /// In use.
+        Active = "active",
+        /// Taken out of use.
+        Retired = "retired",
+    }
+}
 
 /// A row with one column of every type SQLite stores.
 #[tenant_scoped(table = "assets")]
@@ -26,6 +40,7 @@ pub struct Asset {
     pub seen_at: DateTime<Utc>,
     pub local_at: NaiveDateTime,
     pub bought_on: NaiveDate,
+    pub state: AssetState,
 }
 
 fn tables() -> TableSet {
@@ -43,6 +58,7 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
         seen_at: "2026-03-01T12:30:00Z".parse()?,
         local_at: "2026-03-01T12:30:00.250".parse()?,
         bought_on: NaiveDate::from_ymd_opt(2025, 12, 24).ok_or("a date")?,
+        state: AssetState::Active,
     })
 }
 
@@ -78,6 +94,8 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
         ("timestamptz", Asset::SEEN_AT.lt(Utc::now())),
         ("timestamp", Asset::LOCAL_AT.eq(read.local_at)),
         ("date", Asset::BOUGHT_ON.eq(read.bought_on)),
+        ("enum", Asset::STATE.eq(AssetState::Active)),
+        ("enum IN", Asset::STATE.is_in([AssetState::Active])),
     ];
     for (what, filter) in filters {
         let found: Vec<Asset> = tx.fetch_all(Asset::select(&a).filter(filter)).await?;

@@ -224,7 +224,7 @@ impl<'s> Layout<'s> {
         if sqlite_key == Some(column.name) {
             return Ok(format!("{name} INTEGER PRIMARY KEY AUTOINCREMENT"));
         }
-        let Some(type_name) = sql_type(column.sql_type, self.dialect) else {
+        let Some(type_name) = self.column_type(column.sql_type) else {
             return Err(DdlError::UnsupportedType {
                 table: self.table.name,
                 column: column.name,
@@ -240,6 +240,22 @@ impl<'s> Layout<'s> {
             definition.push_str(" NOT NULL");
         }
         Ok(definition)
+    }
+
+    /// A column's type as DDL writes it. A PostgreSQL enum type is
+    /// qualified like the table: by its declared schema, else the schema
+    /// the DDL is for (none in a file for many schemas).
+    fn column_type(&self, column_type: SqlType) -> Option<String> {
+        match (column_type, self.dialect) {
+            (SqlType::Enum(enum_type), Dialect::Postgres) => {
+                let schema = enum_type.schema.or(self.schema.map(Identifier::as_str));
+                Some(match schema {
+                    Some(schema) => format!("{}.{}", quote(schema), quote(enum_type.name)),
+                    None => quote(enum_type.name),
+                })
+            }
+            _ => sql_type(column_type, self.dialect).map(str::to_owned),
+        }
     }
 
     /// `PRIMARY KEY (tenant, pk...)`; with a SQLite generated key, that key
@@ -526,6 +542,8 @@ pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> Option<&'static s
         (Dialect::Postgres, SqlType::Inet) => "INET",
         (Dialect::Postgres, SqlType::TextArray) => "TEXT[]",
         (Dialect::Postgres, SqlType::BigIntArray) => "BIGINT[]",
+        // Named by schema and name, quoted: see `Layout::column_type`.
+        (Dialect::Postgres, SqlType::Enum(_)) => return None,
         // SQLite's type affinities; sqlx decodes these back into the Rust types.
         (
             Dialect::Sqlite,
@@ -538,7 +556,8 @@ pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> Option<&'static s
             | SqlType::TimestampTz
             | SqlType::Timestamp
             | SqlType::Date
-            | SqlType::Jsonb,
+            | SqlType::Jsonb
+            | SqlType::Enum(_),
         ) => "TEXT",
         (Dialect::Sqlite, SqlType::Bytes | SqlType::Uuid) => "BLOB",
         (

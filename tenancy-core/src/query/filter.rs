@@ -62,8 +62,8 @@ pub enum Node {
     In {
         /// The tested expression.
         expr: ExprNode,
-        /// The bound values.
-        values: Vec<Value>,
+        /// The bound values (each cast where its type needs it).
+        values: Vec<ExprNode>,
         /// `NOT IN`.
         negated: bool,
     },

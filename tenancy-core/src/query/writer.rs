@@ -103,6 +103,15 @@ impl<'s> SqlWriter<'s> {
         }
     }
 
+    /// `"schema"."name"` of an enum type: its declared schema, else the
+    /// statement's, as for tables.
+    pub(crate) fn enum_type(&mut self, enum_type: &'static crate::meta::EnumType) {
+        let schema = enum_type.schema.unwrap_or(self.schema.as_str());
+        self.identifier(schema);
+        self.sql.push('.');
+        self.identifier(enum_type.name);
+    }
+
     /// A placeholder for `value`, and `value` as its binding.
     pub(crate) fn bind(&mut self, value: &Value) -> Result<(), BuildError> {
         admit(value, self.dialect)?;

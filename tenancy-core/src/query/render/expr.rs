@@ -142,6 +142,10 @@ impl<'q> Renderer<'_, 'q> {
 
     /// A type name the library knows, in the statement's dialect.
     fn type_name(&mut self, to: SqlType) -> Result<(), BuildError> {
+        if let (SqlType::Enum(enum_type), Dialect::Postgres) = (to, self.dialect()) {
+            self.w.enum_type(enum_type);
+            return Ok(());
+        }
         match sql_type(to, self.dialect()) {
             Some(name) if !matches!(to, SqlType::Custom(_)) => {
                 self.w.keyword(name);

@@ -147,7 +147,7 @@ impl<'q> Renderer<'_, 'q> {
                     if index > 0 {
                         self.w.keyword(", ");
                     }
-                    self.w.bind(value)?;
+                    self.operand(value)?;
                 }
                 self.w.keyword(")");
                 Ok(())
