@@ -267,13 +267,50 @@ column_types! {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a JSON column type",
     label = "`->`, `->>`, `@>` and `?` apply to `jsonb`",
-    note = "JSON columns are `serde_json::Value` (or `Option<serde_json::Value>`), with feature `json`"
+    note = "JSON columns are `serde_json::Value` and `tenancy_core::Json<T>` (or `Option`s of them), with feature `json`"
 )]
-pub trait JsonColumn: ColumnType<Compare = serde_json::Value> + sealed::SealedCapability {}
+pub trait JsonColumn: ColumnType + sealed::SealedCapability {}
 #[cfg(feature = "json")]
 impl JsonColumn for serde_json::Value {}
 #[cfg(feature = "json")]
 impl JsonColumn for Option<serde_json::Value> {}
+#[cfg(feature = "json")]
+impl<T> JsonColumn for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> JsonColumn for Option<crate::Json<T>> {}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedCapability for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedCapability for Option<crate::Json<T>> {}
+
+// A typed document binds as the document it was serialized to.
+#[cfg(feature = "json")]
+impl<T> sealed::Sealed for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> ColumnType for crate::Json<T> {
+    const SQL_TYPE: SqlType = SqlType::Jsonb;
+    type Compare = crate::Json<T>;
+    type Nullable = Option<crate::Json<T>>;
+    type Or<W: ColumnType<Compare = crate::Json<T>>> = W;
+    type Coalesce<W: ColumnType<Compare = crate::Json<T>>> = crate::Json<T>;
+    type Rebase<B: ColumnType<Compare = B> + Bind> = B;
+    fn into_value(self) -> Value {
+        self.into_document().into()
+    }
+    fn null_value() -> Value {
+        <serde_json::Value as sea_query::Nullable>::null()
+    }
+}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedBind for crate::Json<T> {
+    fn bind_value(self) -> Value {
+        self.into_value()
+    }
+}
+#[cfg(feature = "json")]
+impl<T> Bind for crate::Json<T> {
+    type Type = crate::Json<T>;
+}
 #[cfg(feature = "json")]
 impl sealed::SealedCapability for serde_json::Value {}
 #[cfg(feature = "json")]

@@ -17,6 +17,8 @@ mod column_type;
 pub mod ddl;
 mod error;
 mod ident;
+#[cfg(feature = "json")]
+mod json;
 mod keys;
 mod meta;
 mod pg_enum;
@@ -40,6 +42,9 @@ pub use column_type::NetworkColumn;
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use json::Json;
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
     ColumnMeta, EnumType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,

@@ -110,6 +110,9 @@ macro_rules! pg_enum {
             }
         }
 
+        // Checks the name when the program is compiled, used or not.
+        const _: &'static $crate::EnumType = $name::SQL_ENUM;
+
         impl $crate::__private_v0_1::SealedColumnType for $name {}
 
         impl $crate::ColumnType for $name {

@@ -336,14 +336,14 @@ pub use tenancy_core::{
 #[cfg(feature = "array")]
 #[cfg_attr(docsrs, doc(cfg(feature = "array")))]
 pub use tenancy_core::ArrayColumn;
-/// JSON columns' operators (feature `json`).
-#[cfg(feature = "json")]
-#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use tenancy_core::JsonColumn;
 /// Network address columns' operators (feature `ipnetwork`).
 #[cfg(feature = "ipnetwork")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
 pub use tenancy_core::NetworkColumn;
+/// JSON columns' operators (feature `json`).
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use tenancy_core::{Json, JsonColumn};
 
 /// Support for code the macros generate; not public API (see
 /// `tenancy_core::__private_v0_1`).

@@ -18,8 +18,8 @@ use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
-    BuildError, BuildStatement, CrossTenant, Filter, OwnerPool, Postgres, TenantId, TenantPool,
-    TenantPoolOptions, pg_enum, tenant_scoped,
+    BuildError, BuildStatement, CrossTenant, Filter, Json, OwnerPool, Postgres, TenantId,
+    TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
@@ -36,6 +36,13 @@ pg_enum! {
     }
 }
 
+/// A typed JSON document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    pub team: String,
+    pub on_call: bool,
+}
+
 /// A row with one column of every type.
 #[tenant_scoped(table = "assets")]
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -46,6 +53,8 @@ pub struct Asset {
     pub price: Decimal,
     pub discount: Option<Decimal>,
     pub spec: serde_json::Value,
+    #[sqlx(try_from = "serde_json::Value")]
+    pub owner: Json<Owner>,
     pub address: IpNetwork,
     pub tags: Vec<String>,
     pub counts: Vec<i64>,
@@ -72,6 +81,10 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
         id,
         price: "1234.5678".parse()?,
         discount: None,
+        owner: Json::new(Owner {
+            team: format!("team-{tenant}"),
+            on_call: true,
+        })?,
         spec: json!({"kind": "router", "ports": [1, 2], "vendor": {"name": "acme"}}),
         address: "10.1.2.3/32".parse()?,
         tags: vec!["network".to_owned(), "edge".to_owned()],
@@ -125,6 +138,8 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
     let office: IpNetwork = "10.1.0.0/16".parse()?;
     let host = IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3));
     let filters: Vec<(&str, Filter)> = vec![
+        ("Json<T> =", Asset::OWNER.eq(read.owner.clone())),
+        ("Json<T> ->>", Asset::OWNER.get_text("team").eq("team-1")),
         (
             "numeric =",
             Asset::PRICE.eq("1234.5678".parse::<Decimal>()?),
@@ -172,6 +187,7 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
 
     // Filters that must not match, so that the ones above could fail.
     let misses: Vec<(&str, Filter)> = vec![
+        ("Json<T> ->>", Asset::OWNER.get_text("team").eq("team-2")),
         (
             "numeric",
             Asset::PRICE.eq(Decimal::new(12345678, 4) + Decimal::ONE),

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::{
-    CrossTenant, Filter, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
+    CrossTenant, Filter, Json, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
@@ -26,6 +26,13 @@ pg_enum! {
     }
 }
 
+/// A typed JSON document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    pub team: String,
+    pub on_call: bool,
+}
+
 /// A row with one column of every type SQLite stores.
 #[tenant_scoped(table = "assets")]
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -34,6 +41,8 @@ pub struct Asset {
     #[tenancy(primary_key)]
     pub id: i64,
     pub spec: serde_json::Value,
+    #[sqlx(try_from = "serde_json::Value")]
+    pub owner: Json<Owner>,
     pub note: Option<serde_json::Value>,
     pub blob: Vec<u8>,
     pub serial: Uuid,
@@ -51,6 +60,10 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
     Ok(Asset {
         tenant_id: tenant,
         id,
+        owner: Json::new(Owner {
+            team: format!("team-{tenant}"),
+            on_call: true,
+        })?,
         spec: json!({"kind": "router", "vendor": {"name": "acme"}}),
         note: None,
         blob: vec![0, 159, 146, 150],
@@ -83,6 +96,8 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
     assert_eq!(read, asset(1, 7)?);
 
     let filters: Vec<(&str, Filter)> = vec![
+        ("Json<T> =", Asset::OWNER.eq(read.owner.clone())),
+        ("Json<T> ->>", Asset::OWNER.get_text("team").eq("team-1")),
         ("json ->>", Asset::SPEC.get_text("kind").eq("router")),
         (
             "json -> ->>",
@@ -103,6 +118,7 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
         assert_eq!(found[0].tenant_id, 1, "{what}");
     }
     let misses: Vec<(&str, Filter)> = vec![
+        ("Json<T> ->>", Asset::OWNER.get_text("team").eq("team-2")),
         ("json ->>", Asset::SPEC.get_text("kind").eq("switch")),
         (
             "json -> ->>",

@@ -35,7 +35,7 @@ fn json_get<V>(target: ExprNode, op: ArithOp, key: String) -> Expr<V> {
 
 // JSON (feature `json`).
 #[cfg(feature = "json")]
-expression_methods! {
+row_expression_methods! {
     where [] {
         /// `self -> key`: the member `key` of a JSON object, as JSON; NULL
         /// where there is none. Feature `json`; PostgreSQL and SQLite.
@@ -94,7 +94,7 @@ expression_methods! {
 
 // Network addresses (feature `ipnetwork`).
 #[cfg(feature = "ipnetwork")]
-expression_methods! {
+row_expression_methods! {
     where [] {
         /// `self << network`: the address or network lies strictly within
         /// `network`. Feature `ipnetwork`; PostgreSQL only.
@@ -153,7 +153,7 @@ expression_methods! {
 
 // Arrays (feature `array`).
 #[cfg(feature = "array")]
-expression_methods! {
+row_expression_methods! {
     where [] {
         /// `self @> elements`: the array holds every one of `elements`.
         /// Feature `array`; PostgreSQL only.
