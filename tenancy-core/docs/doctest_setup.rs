@@ -38,3 +38,33 @@ pub struct Order {
     pub status: String,
     pub total: i64,
 }
+
+/// A tenant's audit events, with a JSON payload (feature `json`).
+#[cfg(feature = "json")]
+#[tenancy_core::tenant_scoped]
+pub struct Event {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    pub payload: serde_json::Value,
+}
+
+/// A tenant's devices, by network address (feature `ipnetwork`).
+#[cfg(feature = "ipnetwork")]
+#[tenancy_core::tenant_scoped]
+pub struct Device {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    pub address: ipnetwork::IpNetwork,
+}
+
+/// A tenant's articles, with tags (feature `array`).
+#[cfg(feature = "array")]
+#[tenancy_core::tenant_scoped]
+pub struct Article {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    pub tags: Vec<String>,
+}

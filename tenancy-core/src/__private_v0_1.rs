@@ -86,6 +86,31 @@ pub const fn identifier_literal(name: &'static str) -> crate::Identifier {
     crate::Identifier::known(name)
 }
 
+/// The sealing traits of column types, for the impls `pg_enum!` writes.
+pub use crate::column_type::sealed::{Sealed as SealedColumnType, SealedBind};
+
+/// A PostgreSQL enum type; its schema and name are checked.
+#[must_use]
+pub const fn enum_type(
+    schema: Option<&'static str>,
+    name: &'static str,
+    labels: &'static [&'static str],
+) -> crate::meta::EnumType {
+    let schema_ok = match schema {
+        Some(schema) => is_identifier(schema),
+        None => true,
+    };
+    assert!(
+        schema_ok && is_identifier(name),
+        "tenancy: a PostgreSQL enum type's name and schema are written into every statement that binds its values, so each must be an identifier (1 to 63 bytes: an ASCII letter or `_`, then ASCII letters, digits or `_`)"
+    );
+    crate::meta::EnumType {
+        schema,
+        name,
+        labels,
+    }
+}
+
 /// The metadata of a table; every name in it is checked.
 #[must_use]
 pub const fn table(

@@ -20,7 +20,10 @@ use crate::meta::SqlType;
 ///
 /// Implemented for the integer, float, `bool`, `String`, `Vec<u8>` types,
 /// `uuid::Uuid` (feature `uuid`), `chrono` date and time types (feature
-/// `chrono`), and `Option<T>` of those. Other field types can still be
+/// `chrono`), `rust_decimal::Decimal` (`numeric`, feature `decimal`),
+/// `serde_json::Value` (`jsonb`, feature `json`), `ipnetwork::IpNetwork`
+/// (`inet`, feature `ipnetwork`), `Vec<String>` and `Vec<i64>` (`text[]`
+/// and `bigint[]`, feature `array`), and `Option<T>` of those. Other field types can still be
 /// columns: give them `#[tenancy(sql_type = "..")]`; they can be read and
 /// projected, but not filtered on or assigned.
 ///
@@ -58,7 +61,9 @@ pub trait ColumnType: sealed::Sealed + Sized {
     fn null_value() -> Value;
 }
 
-mod sealed {
+/// Sealing traits; generated code reaches them through `__private_v0_1`.
+#[doc(hidden)]
+pub mod sealed {
     /// Implemented with [`ColumnType`](super::ColumnType), in this crate only.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be a column type: column types come from tenancy only",
@@ -87,7 +92,7 @@ mod sealed {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value tenancy can bind",
     label = "not a value of a column type",
-    note = "values are integers, floats, booleans, strings, byte vectors, UUIDs (feature `uuid`) and `chrono` dates and times (feature `chrono`)"
+    note = "values are integers, floats, booleans, strings, byte vectors, UUIDs (feature `uuid`), `chrono` dates and times (feature `chrono`), decimals (feature `decimal`), JSON (feature `json`), network addresses (feature `ipnetwork`) and arrays (feature `array`)"
 )]
 pub trait Bind: sealed::SealedBind {
     /// The column type of this value.
@@ -232,6 +237,135 @@ column_types! {
 #[cfg(feature = "chrono")]
 capabilities! {
     ordered: chrono::DateTime<chrono::Utc>, chrono::NaiveDateTime, chrono::NaiveDate
+}
+
+#[cfg(feature = "decimal")]
+column_types! { rust_decimal::Decimal => Numeric; }
+
+// `sum` and `avg` of `numeric` are `numeric` on PostgreSQL.
+#[cfg(feature = "decimal")]
+capabilities! {
+    numeric:
+    rust_decimal::Decimal => sum rust_decimal::Decimal, false, avg rust_decimal::Decimal, false;
+}
+
+#[cfg(feature = "json")]
+column_types! { serde_json::Value => Jsonb; }
+
+#[cfg(feature = "ipnetwork")]
+column_types! { ipnetwork::IpNetwork => Inet, binds std::net::IpAddr; }
+
+#[cfg(feature = "array")]
+column_types! {
+    Vec<String> => TextArray;
+    Vec<i64> => BigIntArray;
+}
+
+/// `jsonb` columns (feature `json`), which alone have the JSON operators
+/// `->`, `->>`, `@>` and `?`.
+#[cfg(feature = "json")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a JSON column type",
+    label = "`->`, `->>`, `@>` and `?` apply to `jsonb`",
+    note = "JSON columns are `serde_json::Value` and `tenancy_core::Json<T>` (or `Option`s of them), with feature `json`"
+)]
+pub trait JsonColumn: ColumnType + sealed::SealedCapability {}
+#[cfg(feature = "json")]
+impl JsonColumn for serde_json::Value {}
+#[cfg(feature = "json")]
+impl JsonColumn for Option<serde_json::Value> {}
+#[cfg(feature = "json")]
+impl<T> JsonColumn for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> JsonColumn for Option<crate::Json<T>> {}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedCapability for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedCapability for Option<crate::Json<T>> {}
+
+// A typed document binds as the document it was serialized to.
+#[cfg(feature = "json")]
+impl<T> sealed::Sealed for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> ColumnType for crate::Json<T> {
+    const SQL_TYPE: SqlType = SqlType::Jsonb;
+    type Compare = crate::Json<T>;
+    type Nullable = Option<crate::Json<T>>;
+    type Or<W: ColumnType<Compare = crate::Json<T>>> = W;
+    type Coalesce<W: ColumnType<Compare = crate::Json<T>>> = crate::Json<T>;
+    type Rebase<B: ColumnType<Compare = B> + Bind> = B;
+    fn into_value(self) -> Value {
+        self.into_document().into()
+    }
+    fn null_value() -> Value {
+        <serde_json::Value as sea_query::Nullable>::null()
+    }
+}
+#[cfg(feature = "json")]
+impl<T> sealed::SealedBind for crate::Json<T> {
+    fn bind_value(self) -> Value {
+        self.into_value()
+    }
+}
+#[cfg(feature = "json")]
+impl<T> Bind for crate::Json<T> {
+    type Type = crate::Json<T>;
+}
+#[cfg(feature = "json")]
+impl sealed::SealedCapability for serde_json::Value {}
+#[cfg(feature = "json")]
+impl sealed::SealedCapability for Option<serde_json::Value> {}
+
+/// `inet` columns (feature `ipnetwork`), which alone have the containment
+/// operators `<<`, `<<=`, `>>` and `>>=`.
+#[cfg(feature = "ipnetwork")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a network address column type",
+    label = "`<<`, `<<=`, `>>` and `>>=` apply to `inet`",
+    note = "network columns are `ipnetwork::IpNetwork` (or `Option<ipnetwork::IpNetwork>`), with feature `ipnetwork`"
+)]
+pub trait NetworkColumn:
+    ColumnType<Compare = ipnetwork::IpNetwork> + sealed::SealedCapability
+{
+}
+#[cfg(feature = "ipnetwork")]
+impl NetworkColumn for ipnetwork::IpNetwork {}
+#[cfg(feature = "ipnetwork")]
+impl NetworkColumn for Option<ipnetwork::IpNetwork> {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for ipnetwork::IpNetwork {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for Option<ipnetwork::IpNetwork> {}
+
+/// Array columns (feature `array`): `text[]` and `bigint[]`, which have
+/// `@>` (contains every element of) and `= ANY` (has an element).
+#[cfg(feature = "array")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an array column type",
+    label = "`@>` and `= ANY` apply to arrays",
+    note = "array columns are `Vec<String>` and `Vec<i64>` (or `Option`s of them), with feature `array`"
+)]
+pub trait ArrayColumn: ColumnType + sealed::SealedCapability {
+    /// The type of one element.
+    type Element: ColumnType<Compare = Self::Element> + Bind;
+}
+#[cfg(feature = "array")]
+macro_rules! array_columns {
+    ($($array:ty => $element:ty;)*) => {$(
+        impl sealed::SealedCapability for $array {}
+        impl sealed::SealedCapability for Option<$array> {}
+        impl ArrayColumn for $array {
+            type Element = $element;
+        }
+        impl ArrayColumn for Option<$array> {
+            type Element = $element;
+        }
+    )*};
+}
+#[cfg(feature = "array")]
+array_columns! {
+    Vec<String> => String;
+    Vec<i64> => i64;
 }
 
 impl<T: ColumnType<Compare = T> + Bind> sealed::Sealed for Option<T> {}

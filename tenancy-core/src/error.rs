@@ -327,6 +327,21 @@ pub enum DdlError {
         /// The column.
         column: &'static str,
     },
+    /// A column type the dialect does not have: SQLite has no exact decimal
+    /// (`NUMERIC`), network address (`INET`) or array type.
+    #[error(
+        "`{table}.{column}` is {sql_type:?}, which {dialect:?} does not have; keep such tables on PostgreSQL, or give the field a type that dialect stores (text, integer, bytes)"
+    )]
+    UnsupportedType {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The column's type.
+        sql_type: SqlType,
+        /// The dialect the DDL was asked for.
+        dialect: Dialect,
+    },
     /// More than one generated column in a SQLite table, which allows only
     /// one `INTEGER PRIMARY KEY AUTOINCREMENT`.
     #[error(

@@ -18,8 +18,11 @@ pub mod ddl;
 mod error;
 mod ident;
 mod job;
+#[cfg(feature = "json")]
+mod json;
 mod keys;
 mod meta;
+mod pg_enum;
 mod query;
 mod setting;
 mod statement;
@@ -29,13 +32,25 @@ mod tenant_sql;
 
 pub use capability::{CrossTenant, CrossTenantError};
 pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
+#[cfg(feature = "array")]
+#[cfg_attr(docsrs, doc(cfg(feature = "array")))]
+pub use column_type::ArrayColumn;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use column_type::JsonColumn;
+#[cfg(feature = "ipnetwork")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
+pub use column_type::NetworkColumn;
 pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
 pub use job::{JobError, TenantJob, VerifyTenant};
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use json::Json;
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
-    ColumnMeta, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
+    ColumnMeta, EnumType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
     TenantScoped,
 };
 pub use query::functions;

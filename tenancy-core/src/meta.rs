@@ -32,9 +32,44 @@ pub enum SqlType {
     Timestamp,
     /// `DATE` (`TEXT` in SQLite).
     Date,
+    /// `NUMERIC`, an exact decimal (feature `decimal`). PostgreSQL only:
+    /// SQLite has no exact decimal type.
+    Numeric,
+    /// `JSONB` (feature `json`); `TEXT` holding JSON in SQLite.
+    Jsonb,
+    /// `INET`, an IPv4 or IPv6 host or network (feature `ipnetwork`).
+    /// PostgreSQL only.
+    Inet,
+    /// `TEXT[]` (feature `array`). PostgreSQL only.
+    TextArray,
+    /// `BIGINT[]` (feature `array`). PostgreSQL only.
+    BigIntArray,
+    /// A PostgreSQL enum type, declared with [`pg_enum!`](crate::pg_enum)
+    /// (`TEXT` in SQLite). Its name is an identifier checked when the
+    /// program was compiled; values are bound as text and cast to it by
+    /// name, never by a name taken from a value.
+    Enum(&'static EnumType),
     /// A type given verbatim with `#[tenancy(sql_type = "..")]`, used as is in
     /// both dialects.
     Custom(&'static str),
+}
+
+/// A PostgreSQL enum type: its schema, name and labels, as declared with
+/// [`pg_enum!`](crate::pg_enum).
+///
+/// Made only by that macro, whose constructor checks the schema and the
+/// name to be identifiers when the program is compiled: statements and DDL
+/// write them, double-quoted, wherever the type is named.
+#[derive(Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct EnumType {
+    /// The schema the type was declared in; without one, the schema of the
+    /// statement (or DDL) that names it, like a table's.
+    pub schema: Option<&'static str>,
+    /// The type's name.
+    pub name: &'static str,
+    /// The labels, in declaration order.
+    pub labels: &'static [&'static str],
 }
 
 /// Metadata of one column.

@@ -213,6 +213,18 @@
 //! - `sqlite`: the SQLite backend (bundled SQLite; no Row Level Security).
 //!   At least one of `postgres` and `sqlite` is needed.
 //! - `uuid`: `uuid::Uuid` tenant keys and columns.
+//! - `chrono`: `chrono` date and time columns.
+//! - `decimal`: `rust_decimal::Decimal` as `NUMERIC` (PostgreSQL only).
+//! - `json`: `serde_json::Value` as `JSONB` (`TEXT` on SQLite), with the
+//!   JSON operators.
+//! - `ipnetwork`: `ipnetwork::IpNetwork` as `INET`, with the containment
+//!   operators (PostgreSQL only).
+//! - `array`: `Vec<String>` and `Vec<i64>` as `TEXT[]` and `BIGINT[]`, with
+//!   `@>` and `= ANY` (PostgreSQL only).
+//!
+//!   Each type feature turns on the core's column type, its binding and
+//!   sqlx's decoding together; the column types and their operators are
+//!   listed in the core's documentation (`tenancy_core`, "Column types").
 //! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
 //!   [`TenantId`] only after verifying a credential, and a verifier of
 //!   hashed API keys.
@@ -327,15 +339,29 @@ pub use tenancy_core::{
     Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
     BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
     ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
-    Dialect, DoUpdate, Exists, Expr, ExprList, Filter, GlobalTable, Identifier, IdentifierError,
-    IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind, JoinTarget,
-    KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList, Pii, Select,
-    Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope, StoreKeyError,
-    StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn, TenantColumnMeta,
-    TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql, TenantStatus,
-    TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant, Window,
-    WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped, tenant_sql,
+    Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
+    IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind,
+    JoinTarget, KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList,
+    Pii, Select, Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope,
+    StoreKeyError, StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn,
+    TenantColumnMeta, TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql,
+    TenantStatus, TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant,
+    Window, WindowFunction, ddl, functions, global_table, ident, pg_enum, sea_query, tenant_scoped,
+    tenant_sql,
 };
+
+/// Array columns' operators (feature `array`).
+#[cfg(feature = "array")]
+#[cfg_attr(docsrs, doc(cfg(feature = "array")))]
+pub use tenancy_core::ArrayColumn;
+/// Network address columns' operators (feature `ipnetwork`).
+#[cfg(feature = "ipnetwork")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
+pub use tenancy_core::NetworkColumn;
+/// JSON columns' operators (feature `json`).
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use tenancy_core::{Json, JsonColumn};
 
 /// Support for code the macros generate; not public API (see
 /// `tenancy_core::__private_v0_1`).

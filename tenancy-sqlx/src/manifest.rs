@@ -604,13 +604,30 @@ mod json {
         }
     }
 
-    /// The same rule the DDL generator applies to custom types.
-    fn is_plain_type(text: &str) -> bool {
+    /// The same rule the DDL generator applies to custom types; double
+    /// quotes only as the DDL writes a PostgreSQL enum type,
+    /// `"schema"."name"` or `"name"`, each part an identifier.
+    pub(super) fn is_plain_type(text: &str) -> bool {
+        if text.contains('"') {
+            return is_quoted_type_name(text);
+        }
         !(text.trim().is_empty()
-            || text.contains([';', '\'', '\\', '"'])
+            || text.contains([';', '\'', '\\'])
             || text.contains("--")
             || text.contains("/*")
             || text.chars().any(char::is_control))
+    }
+
+    fn is_quoted_type_name(text: &str) -> bool {
+        let quoted = |part: &str| {
+            part.strip_prefix('"')
+                .and_then(|part| part.strip_suffix('"'))
+                .is_some_and(|name| Identifier::new("type", name).is_ok())
+        };
+        match text.split_once("\".\"") {
+            Some((schema, name)) => quoted(&format!("{schema}\"")) && quoted(&format!("\"{name}")),
+            None => quoted(text),
+        }
     }
 
     pub(super) mod setting {
@@ -710,6 +727,30 @@ mod tests {
 
     fn strings(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[cfg(feature = "migrate")]
+    #[test]
+    fn quoted_type_names_are_plain_only_as_enum_type_names() {
+        use super::json::is_plain_type;
+        for plain in [
+            "\"public\".\"ticket_state\"",
+            "\"ticket_state\"",
+            "NUMERIC(12, 2)",
+            "TEXT[]",
+        ] {
+            assert!(is_plain_type(plain), "{plain}");
+        }
+        for hostile in [
+            "\"a\"; DROP TABLE t",
+            "\"a\" DEFAULT 1",
+            "\"a\".\"b\".\"c\"",
+            "\"a b\"",
+            "\"\"",
+            "\"a\".\"b\" --",
+        ] {
+            assert!(!is_plain_type(hostile), "{hostile}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! request carries.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, SubsecRound, Utc};
 use tenancy_sqlx::axum::{ApiKeyHash, request_span};
 use tenancy_sqlx::{Backend, DecodeRow, TenantPool};
@@ -10,9 +10,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, ApiKeyVerifier};
 use crate::routes::customers::CustomerOrder;
+use crate::routes::dashboard::{StatusSummary, TopCustomer};
 use crate::routes::plan::TenantPlan;
-use crate::routes::{admin, customers, orders, plan};
-use crate::schema::{Customer, Order, OrderItem};
+use crate::routes::{accounts, admin, customers, dashboard, orders, plan};
+use crate::schema::{Account, Customer, Order, OrderItem};
 
 /// What every handler shares: the tenant pool, the key verifier and the
 /// admin credential.
@@ -70,6 +71,9 @@ where
     Customer: DecodeRow<DB>,
     CustomerOrder: DecodeRow<DB>,
     TenantPlan: DecodeRow<DB>,
+    Account: DecodeRow<DB>,
+    StatusSummary: DecodeRow<DB>,
+    TopCustomer: DecodeRow<DB>,
     (i64,): DecodeRow<DB>,
     (bool,): DecodeRow<DB>,
     (String,): DecodeRow<DB>,
@@ -92,6 +96,10 @@ where
         )
         .route("/customers/{id}/orders", get(customers::orders::<DB>))
         .route("/plan", get(plan::get::<DB>))
+        .route("/dashboard", get(dashboard::get::<DB>))
+        .route("/accounts", post(accounts::create::<DB>))
+        .route("/accounts/{id}", get(accounts::get::<DB>))
+        .route("/accounts/{id}/transfer", post(accounts::transfer::<DB>))
         .route("/admin/export/orders", get(admin::export_orders::<DB>))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

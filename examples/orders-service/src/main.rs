@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use orders_service::app::{self, AppState};
 use orders_service::routes::customers::CustomerOrder;
+use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
 use orders_service::routes::plan::TenantPlan;
-use orders_service::schema::{Customer, Order, OrderItem};
+use orders_service::schema::{Account, Customer, Order, OrderItem};
 use orders_service::startup::{self, DatabaseConfig};
 use orders_service::{banner, seed};
 use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
@@ -116,6 +117,9 @@ where
     Customer: DecodeRow<DB>,
     CustomerOrder: DecodeRow<DB>,
     TenantPlan: DecodeRow<DB>,
+    Account: DecodeRow<DB>,
+    StatusSummary: DecodeRow<DB>,
+    TopCustomer: DecodeRow<DB>,
     (i64,): DecodeRow<DB>,
     (bool,): DecodeRow<DB>,
     (String,): DecodeRow<DB>,

@@ -115,8 +115,15 @@ impl OrderListParams {
 
     /// The date range asked for; both ends are whole days, inclusive.
     pub fn created_range(&self) -> Result<CreatedRange, AppError> {
-        let from = parse_day("created_from", self.created_from.as_deref())?;
-        let to = parse_day("created_to", self.created_to.as_deref())?;
+        CreatedRange::parse(self.created_from.as_deref(), self.created_to.as_deref())
+    }
+}
+
+impl CreatedRange {
+    /// `created_from` and `created_to` as sent: whole days, inclusive.
+    pub fn parse(created_from: Option<&str>, created_to: Option<&str>) -> Result<Self, AppError> {
+        let from = parse_day("created_from", created_from)?;
+        let to = parse_day("created_to", created_to)?;
         if let (Some(from), Some(to)) = (from, to)
             && from > to
         {
@@ -128,6 +135,90 @@ impl OrderListParams {
             from: from.map(start_of_day),
             until: to.and_then(|day| day.succ_opt()).map(start_of_day),
         })
+    }
+}
+
+/// The largest number of customers the dashboard ranks.
+pub const MAX_TOP: i64 = 50;
+
+/// `GET /dashboard?created_from=&created_to=&top=`, as sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct DashboardParams {
+    /// Only orders placed on or after this day (UTC), `YYYY-MM-DD`.
+    pub created_from: Option<String>,
+    /// Only orders placed on or before this day (UTC), `YYYY-MM-DD`.
+    pub created_to: Option<String>,
+    /// How many customers to rank, 1 to [`MAX_TOP`] (default 5).
+    pub top: Option<i64>,
+}
+
+impl DashboardParams {
+    /// The date range asked for; both ends are whole days, inclusive.
+    pub fn created_range(&self) -> Result<CreatedRange, AppError> {
+        CreatedRange::parse(self.created_from.as_deref(), self.created_to.as_deref())
+    }
+
+    /// How many customers to rank.
+    pub fn top(&self) -> Result<u64, AppError> {
+        let top = self.top.unwrap_or(5);
+        u64::try_from(top)
+            .ok()
+            .filter(|top| (1..=MAX_TOP.unsigned_abs()).contains(top))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!("top must be between 1 and {MAX_TOP}, got {top}"))
+            })
+    }
+}
+
+/// The body of `POST /accounts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Display name, not empty.
+    pub name: String,
+    /// The opening balance, in cents, 0 or more.
+    pub balance_cents: i64,
+}
+
+impl NewAccount {
+    /// Checks the fields.
+    pub fn validate(&self) -> Result<(), AppError> {
+        require_text("name", &self.name, 200)?;
+        if self.balance_cents < 0 {
+            return Err(AppError::BadRequest(format!(
+                "balance_cents must be 0 or more, got {}",
+                self.balance_cents
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The body of `POST /accounts/{id}/transfer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The account credited, of the same tenant.
+    pub to: i64,
+    /// How much, in cents, more than 0.
+    pub amount_cents: i64,
+}
+
+impl TransferRequest {
+    /// Checks the fields against the debited account `from`.
+    pub fn validate(&self, from: i64) -> Result<(), AppError> {
+        if self.amount_cents <= 0 {
+            return Err(AppError::BadRequest(format!(
+                "amount_cents must be more than 0, got {}",
+                self.amount_cents
+            )));
+        }
+        if self.to == from {
+            return Err(AppError::BadRequest(format!(
+                "an account cannot transfer to itself (account {from})"
+            )));
+        }
+        Ok(())
     }
 }
 

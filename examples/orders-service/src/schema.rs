@@ -145,6 +145,26 @@ pub struct ExportAudit {
     pub record_count: i64,
 }
 
+/// A prepaid account of a tenant (a budget, a wallet). Its balance changes
+/// only by transfers, each one `UPDATE .. SET balance_cents = balance_cents
+/// - amount` guarded by `balance_cents >= amount`: one statement, never a
+/// read followed by a write, so concurrent transfers cannot lose an update
+/// or overdraw it.
+#[tenant_scoped]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Account {
+    /// The owning tenant; never sent to clients.
+    #[serde(skip)]
+    pub tenant_id: i64,
+    /// The account's id, unique within the tenant.
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The balance, in cents; never below 0.
+    pub balance_cents: i64,
+}
+
 /// Every table, referenced tables first: the order DDL is applied in.
 #[must_use]
 pub fn tables() -> TableSet {
@@ -156,4 +176,5 @@ pub fn tables() -> TableSet {
         .with::<Order>()
         .with::<OrderItem>()
         .with::<ExportAudit>()
+        .with::<Account>()
 }

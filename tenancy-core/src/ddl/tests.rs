@@ -65,17 +65,7 @@ fn every_sql_type_has_a_name_in_both_dialects() {
         column("m", SqlType::Custom("NUMERIC(12, 2)"), true),
     ];
     static META: TableMeta = table(None, "types", None, &COLUMNS, &[]);
-    let types = |dialect| {
-        let table = create_table(&META, dialect)
-            .expect("valid metadata")
-            .remove(0);
-        table
-            .lines()
-            .skip(1)
-            .filter(|line| line.starts_with("    "))
-            .map(|line| line.trim().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let types = |dialect| column_lines(&META, dialect);
     assert_eq!(
         types(Dialect::Postgres),
         [
@@ -197,4 +187,88 @@ fn indexes_on_unknown_columns_are_refused() {
             column: "b"
         }
     );
+}
+
+static STATE: crate::meta::EnumType = crate::meta::EnumType {
+    schema: None,
+    name: "ticket_state",
+    labels: &["open", "closed"],
+};
+
+static SUPPORT_STATE: crate::meta::EnumType = crate::meta::EnumType {
+    schema: Some("support"),
+    name: "ticket_state",
+    labels: &["open"],
+};
+
+/// The column lines of `meta`'s `CREATE TABLE` in `dialect`.
+fn column_lines(meta: &'static TableMeta, dialect: Dialect) -> Vec<String> {
+    create_table(meta, dialect)
+        .expect("valid metadata")
+        .remove(0)
+        .lines()
+        .skip(1)
+        .filter(|line| line.starts_with("    "))
+        .map(|line| line.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn postgres_types_have_their_names_and_enums_are_qualified() {
+    static COLUMNS: [ColumnMeta; 7] = [
+        column("a", SqlType::Numeric, false),
+        column("b", SqlType::Jsonb, false),
+        column("c", SqlType::Inet, false),
+        column("d", SqlType::TextArray, false),
+        column("e", SqlType::BigIntArray, true),
+        column("f", SqlType::Enum(&STATE), false),
+        column("g", SqlType::Enum(&SUPPORT_STATE), true),
+    ];
+    static META: TableMeta = table(None, "types", None, &COLUMNS, &[]);
+    assert_eq!(
+        column_lines(&META, Dialect::Postgres),
+        [
+            "\"a\" NUMERIC NOT NULL,",
+            "\"b\" JSONB NOT NULL,",
+            "\"c\" INET NOT NULL,",
+            "\"d\" TEXT[] NOT NULL,",
+            "\"e\" BIGINT[],",
+            "\"f\" \"public\".\"ticket_state\" NOT NULL,",
+            "\"g\" \"support\".\"ticket_state\"",
+        ]
+    );
+    // In a file for many schemas, an enum declared without one is
+    // unqualified, like the table.
+    let unqualified = create_table_unqualified(&META, Dialect::Postgres).expect("valid metadata");
+    assert!(
+        unqualified[0].contains("\"f\" \"ticket_state\" NOT NULL"),
+        "{unqualified:?}"
+    );
+}
+
+#[test]
+fn sqlite_stores_json_and_enums_as_text_and_refuses_postgres_only_types() {
+    static TEXT_LIKE: [ColumnMeta; 2] = [
+        column("b", SqlType::Jsonb, false),
+        column("f", SqlType::Enum(&STATE), false),
+    ];
+    static TEXT_META: TableMeta = table(None, "texts", None, &TEXT_LIKE, &[]);
+    assert_eq!(
+        column_lines(&TEXT_META, Dialect::Sqlite),
+        ["\"b\" TEXT NOT NULL,", "\"f\" TEXT NOT NULL"]
+    );
+    static NUMERIC: [ColumnMeta; 1] = [column("amount", SqlType::Numeric, false)];
+    static NUMERIC_META: TableMeta = table(None, "amounts", None, &NUMERIC, &[]);
+    assert_eq!(
+        refused(&NUMERIC_META, Dialect::Sqlite),
+        DdlError::UnsupportedType {
+            table: "amounts",
+            column: "amount",
+            sql_type: SqlType::Numeric,
+            dialect: Dialect::Sqlite,
+        }
+    );
+    for sql_type in [SqlType::Inet, SqlType::TextArray, SqlType::BigIntArray] {
+        assert_eq!(crate::ddl::sql_type(sql_type, Dialect::Sqlite), None);
+    }
 }

@@ -162,6 +162,13 @@ pub enum ArithOp {
     Div,
     /// `%`
     Rem,
+    /// `->` of JSON: a member, as JSON (not arithmetic; it shares the
+    /// parenthesising of binary operators).
+    #[cfg(feature = "json")]
+    JsonGet,
+    /// `->>` of JSON: a member, as text.
+    #[cfg(feature = "json")]
+    JsonGetText,
 }
 
 impl ArithOp {
@@ -172,6 +179,10 @@ impl ArithOp {
             ArithOp::Mul => " * ",
             ArithOp::Div => " / ",
             ArithOp::Rem => " % ",
+            #[cfg(feature = "json")]
+            ArithOp::JsonGet => " -> ",
+            #[cfg(feature = "json")]
+            ArithOp::JsonGetText => " ->> ",
         }
     }
 }
@@ -286,9 +297,19 @@ pub trait Assign<V: ColumnType>: AssignAs<V> {}
 
 // ---- values -----------------------------------------------------------
 
+/// A bound value of a column of `sql_type`: the placeholder alone, or cast
+/// to an enum type by the type's checked name (PostgreSQL compares no enum
+/// with text).
+pub(crate) fn value_node(sql_type: SqlType, value: Value) -> ExprNode {
+    match sql_type {
+        SqlType::Enum(_) => ExprNode::Cast(Box::new(ExprNode::Value(value)), sql_type),
+        _ => ExprNode::Value(value),
+    }
+}
+
 impl<X: Bind> IntoNode for X {
     fn into_node(self) -> ExprNode {
-        ExprNode::Value(self.bind_value())
+        value_node(<X::Type as ColumnType>::SQL_TYPE, self.bind_value())
     }
 }
 
@@ -298,7 +319,7 @@ impl<X: Bind> IntoExpr for X {
 
 impl<V: ColumnType, X: Bind + Into<V::Compare>> LowerAs<V> for X {
     fn lower_as(self) -> ExprNode {
-        ExprNode::Value(self.into().into_value())
+        value_node(V::SQL_TYPE, self.into().into_value())
     }
 }
 
@@ -308,7 +329,7 @@ impl<V: ColumnType, X: Bind + Into<V::Compare>> AsExpr<V> for X {
 
 impl<V: ColumnType, X: Bind + Into<V>> AssignAs<V> for X {
     fn assign_as(self) -> ExprNode {
-        ExprNode::Value(self.into().into_value())
+        value_node(V::SQL_TYPE, self.into().into_value())
     }
 }
 

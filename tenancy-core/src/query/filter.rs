@@ -62,8 +62,8 @@ pub enum Node {
     In {
         /// The tested expression.
         expr: ExprNode,
-        /// The bound values.
-        values: Vec<Value>,
+        /// The bound values (each cast where its type needs it).
+        values: Vec<ExprNode>,
         /// `NOT IN`.
         negated: bool,
     },
@@ -131,6 +131,22 @@ pub enum CompareOp {
     Gt,
     /// `>=`
     Gte,
+    /// `@>` of `jsonb`: the left document contains the right one.
+    JsonContains,
+    /// `?` of `jsonb`: the right key is a member of the left object.
+    JsonHasKey,
+    /// `<<` of `inet`: strictly within the right network.
+    Within,
+    /// `<<=` of `inet`: within the right network or equal to it.
+    WithinOrEqual,
+    /// `>>` of `inet`: strictly contains the right address or network.
+    Encloses,
+    /// `>>=` of `inet`: contains the right address or network, or equals it.
+    EnclosesOrEqual,
+    /// `@>` of arrays: the left array holds every element of the right one.
+    ArrayContains,
+    /// `<left> = ANY(<right>)`: the right array has the left element.
+    EqAny,
 }
 
 impl CompareOp {
@@ -142,6 +158,33 @@ impl CompareOp {
             CompareOp::Lte => " <= ",
             CompareOp::Gt => " > ",
             CompareOp::Gte => " >= ",
+            CompareOp::JsonContains | CompareOp::ArrayContains => " @> ",
+            CompareOp::JsonHasKey => " ? ",
+            CompareOp::Within => " << ",
+            CompareOp::WithinOrEqual => " <<= ",
+            CompareOp::Encloses => " >> ",
+            CompareOp::EnclosesOrEqual => " >>= ",
+            CompareOp::EqAny => " = ANY(",
+        }
+    }
+
+    /// The operator's name where only PostgreSQL has it.
+    pub(crate) fn postgres_only(self) -> Option<&'static str> {
+        match self {
+            CompareOp::Eq
+            | CompareOp::Ne
+            | CompareOp::Lt
+            | CompareOp::Lte
+            | CompareOp::Gt
+            | CompareOp::Gte => None,
+            CompareOp::JsonContains => Some("the JSON operator `@>`"),
+            CompareOp::JsonHasKey => Some("the JSON operator `?`"),
+            CompareOp::Within
+            | CompareOp::WithinOrEqual
+            | CompareOp::Encloses
+            | CompareOp::EnclosesOrEqual => Some("a network containment operator"),
+            CompareOp::ArrayContains => Some("the array operator `@>`"),
+            CompareOp::EqAny => Some("`= ANY(array)`"),
         }
     }
 }

@@ -268,9 +268,16 @@ impl<T: Table> Insert<T> {
 }
 
 fn row_of<T: InsertRow>(row: &T) -> Row {
+    let table = T::meta();
     row.insert_values()
         .into_iter()
-        .map(|(column, value)| (column, RowValue::Expr(ExprNode::Value(value))))
+        .map(|(column, value)| {
+            let node = match table.column(column) {
+                Some(meta) => crate::query::expr::value_node(meta.sql_type, value),
+                None => ExprNode::Value(value),
+            };
+            (column, RowValue::Expr(node))
+        })
         .collect()
 }
 

@@ -14,7 +14,7 @@ use crate::meta::Table;
 use crate::query::aggregate::{AggFunc, Aggregate};
 
 use crate::query::expr::sealed::IntoNode;
-use crate::query::expr::{AsExpr, Call, Expr, ExprNode};
+use crate::query::expr::{AsExpr, Call, Expr, ExprNode, value_node};
 use crate::query::filter::{CompareOp, Filter, Node};
 use crate::query::order::{Aliased, Ordering};
 use crate::query::subquery::Subquery;
@@ -56,7 +56,7 @@ where
         expr,
         values: values
             .into_iter()
-            .map(|value| value.into().into_value())
+            .map(|value| value_node(V::SQL_TYPE, value.into().into_value()))
             .collect(),
         negated,
     })
@@ -464,3 +464,5 @@ impl<T: Table, V: ColumnType> Column<T, V> {
         })
     }
 }
+
+mod postgres_types;

@@ -103,9 +103,18 @@ impl<'s> SqlWriter<'s> {
         }
     }
 
+    /// `"schema"."name"` of an enum type: its declared schema, else the
+    /// statement's, as for tables.
+    pub(crate) fn enum_type(&mut self, enum_type: &'static crate::meta::EnumType) {
+        let schema = enum_type.schema.unwrap_or(self.schema.as_str());
+        self.identifier(schema);
+        self.sql.push('.');
+        self.identifier(enum_type.name);
+    }
+
     /// A placeholder for `value`, and `value` as its binding.
     pub(crate) fn bind(&mut self, value: &Value) -> Result<(), BuildError> {
-        admit(value)?;
+        admit(value, self.dialect)?;
         self.values.push(value.clone());
         match self.dialect {
             Dialect::Postgres => {
@@ -125,8 +134,29 @@ impl<'s> SqlWriter<'s> {
 
 /// The kinds of value the library binds: those its column types and tenant
 /// keys convert into. sea-query writes a few other kinds (enums among them)
-/// with text taken from the value, so anything else is refused.
-fn admit(value: &Value) -> Result<(), BuildError> {
+/// with text taken from the value, so anything else is refused. Values of
+/// PostgreSQL-only types are refused for SQLite, whose driver has no
+/// binding for them (and would fail at run time, or worse, store a decimal
+/// as a float).
+fn admit(value: &Value, dialect: Dialect) -> Result<(), BuildError> {
+    if dialect == Dialect::Sqlite {
+        let postgres_only = match value {
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => Some("a `numeric` value (`rust_decimal::Decimal`)"),
+            #[cfg(feature = "ipnetwork")]
+            Value::IpNetwork(_) => Some("an `inet` value (`ipnetwork::IpNetwork`)"),
+            #[cfg(feature = "array")]
+            Value::Array(..) => Some("an array value"),
+            _ => None,
+        };
+        if let Some(construct) = postgres_only {
+            return Err(BuildError::UnsupportedInDialect {
+                construct,
+                dialect,
+                hint: "SQLite has no such type; keep this table on PostgreSQL",
+            });
+        }
+    }
     match value {
         Value::Bool(_)
         | Value::SmallInt(_)
@@ -141,6 +171,15 @@ fn admit(value: &Value) -> Result<(), BuildError> {
         Value::Uuid(_) => Ok(()),
         #[cfg(feature = "chrono")]
         Value::ChronoDate(_) | Value::ChronoDateTime(_) | Value::ChronoDateTimeUtc(_) => Ok(()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => Ok(()),
+        #[cfg(feature = "json")]
+        Value::Json(_) => Ok(()),
+        #[cfg(feature = "ipnetwork")]
+        Value::IpNetwork(_) => Ok(()),
+        // Only the element kinds of the library's array types.
+        #[cfg(feature = "array")]
+        Value::Array(sea_query::ArrayType::String | sea_query::ArrayType::BigInt, _) => Ok(()),
         // Other variants exist when other crates enable sea-query features.
         other => Err(BuildError::UnsupportedValue {
             kind: kind_of(other),

@@ -10,8 +10,9 @@ use std::future::IntoFuture;
 use chrono::{DateTime, TimeZone, Utc};
 use orders_service::app::{self, AppState};
 use orders_service::routes::customers::CustomerOrder;
+use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
 use orders_service::routes::plan::TenantPlan;
-use orders_service::schema::{Customer, ExportAudit, Order, OrderItem};
+use orders_service::schema::{Account, Customer, ExportAudit, Order, OrderItem};
 use orders_service::seed::{self, ACME, DemoTenant, GLOBEX};
 use orders_service::{schema, startup};
 use reqwest::{Method, StatusCode};
@@ -361,6 +362,9 @@ where
     Customer: DecodeRow<DB>,
     CustomerOrder: DecodeRow<DB>,
     TenantPlan: DecodeRow<DB>,
+    Account: DecodeRow<DB>,
+    StatusSummary: DecodeRow<DB>,
+    TopCustomer: DecodeRow<DB>,
     (i64,): DecodeRow<DB>,
     (bool,): DecodeRow<DB>,
     (String,): DecodeRow<DB>,

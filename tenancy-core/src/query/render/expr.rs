@@ -142,11 +142,17 @@ impl<'q> Renderer<'_, 'q> {
 
     /// A type name the library knows, in the statement's dialect.
     fn type_name(&mut self, to: SqlType) -> Result<(), BuildError> {
-        if matches!(to, SqlType::Custom(_)) {
-            return Err(BuildError::UnsupportedCast { sql_type: to });
+        if let (SqlType::Enum(enum_type), Dialect::Postgres) = (to, self.dialect()) {
+            self.w.enum_type(enum_type);
+            return Ok(());
         }
-        self.w.keyword(sql_type(to, self.dialect()));
-        Ok(())
+        match sql_type(to, self.dialect()) {
+            Some(name) if !matches!(to, SqlType::Custom(_)) => {
+                self.w.keyword(name);
+                Ok(())
+            }
+            _ => Err(BuildError::UnsupportedCast { sql_type: to }),
+        }
     }
 
     /// A subquery at the position of an expression or filter: a select of

@@ -9,8 +9,9 @@
 //! a user `OR` can never absorb the tenant predicate.
 
 use crate::BuildError;
-use crate::query::filter::Node;
+use crate::query::filter::{CompareOp, Node};
 use crate::query::render::Renderer;
+use crate::statement::Dialect;
 
 /// How a filter binds, for parenthesising it as an operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,9 +112,22 @@ impl<'q> Renderer<'_, 'q> {
     fn bare(&mut self, node: &'q Node) -> Result<(), BuildError> {
         match node {
             Node::Compare { left, op, right } => {
+                if let Some(construct) = op.postgres_only()
+                    && self.dialect() == Dialect::Sqlite
+                {
+                    return Err(BuildError::UnsupportedInDialect {
+                        construct,
+                        dialect: Dialect::Sqlite,
+                        hint: "SQLite has no such operator; filter on PostgreSQL, or compare with `eq`",
+                    });
+                }
                 self.operand(left)?;
                 self.w.keyword(op.sql());
-                self.operand(right)
+                self.operand(right)?;
+                if *op == CompareOp::EqAny {
+                    self.w.keyword(")");
+                }
+                Ok(())
             }
             // `IN ()` is not SQL: an empty list matches nothing.
             Node::In {
@@ -133,7 +147,7 @@ impl<'q> Renderer<'_, 'q> {
                     if index > 0 {
                         self.w.keyword(", ");
                     }
-                    self.w.bind(value)?;
+                    self.operand(value)?;
                 }
                 self.w.keyword(")");
                 Ok(())

@@ -10,6 +10,8 @@ use crate::BuildError;
 use crate::meta::{SqlType, TableMeta};
 use crate::query::compound::CompoundQuery;
 use crate::query::cte::CteDef;
+#[cfg(feature = "json")]
+use crate::query::expr::ArithOp;
 use crate::query::expr::{Call, ExprNode};
 use crate::query::render::Renderer;
 use crate::query::select::{SelectQuery, all_columns};
@@ -95,6 +97,8 @@ impl Renderer<'_, '_> {
                 }
             }
             ExprNode::Value(value) => value_type(value),
+            #[cfg(feature = "json")]
+            ExprNode::Binary(binary) if binary.op == ArithOp::JsonGetText => Some(SqlType::Text),
             ExprNode::Binary(binary) => self.expr_type(select, &binary.left, depth),
             ExprNode::Negate(operand) => self.expr_type(select, operand, depth),
             ExprNode::Call(Call::Lower | Call::Upper, _) => Some(SqlType::Text),
@@ -140,6 +144,7 @@ impl Renderer<'_, '_> {
             AggFunc::Sum | AggFunc::Avg => aggregate.postgres_cast.or_else(|| {
                 let argument = self.expr_type(select, aggregate.argument.as_ref()?, depth)?;
                 Some(match (aggregate.function, argument) {
+                    (_, SqlType::Numeric) => SqlType::Numeric,
                     (AggFunc::Avg, _) => SqlType::Double,
                     (_, SqlType::SmallInt | SqlType::Integer) => SqlType::BigInt,
                     (_, other) => other,
@@ -192,6 +197,16 @@ fn value_type(value: &Value) -> Option<SqlType> {
         Value::ChronoDateTime(_) => SqlType::Timestamp,
         #[cfg(feature = "chrono")]
         Value::ChronoDateTimeUtc(_) => SqlType::TimestampTz,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => SqlType::Numeric,
+        #[cfg(feature = "json")]
+        Value::Json(_) => SqlType::Jsonb,
+        #[cfg(feature = "ipnetwork")]
+        Value::IpNetwork(_) => SqlType::Inet,
+        #[cfg(feature = "array")]
+        Value::Array(sea_query::ArrayType::String, _) => SqlType::TextArray,
+        #[cfg(feature = "array")]
+        Value::Array(sea_query::ArrayType::BigInt, _) => SqlType::BigIntArray,
         _ => return None,
     })
 }

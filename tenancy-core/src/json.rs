@@ -1,0 +1,101 @@
+//! Typed JSON documents in `jsonb` columns (feature `json`).
+
+use core::ops::Deref;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A JSON document of type `T` in a `jsonb` column (`TEXT` in SQLite):
+/// the value, and the document it serializes to.
+///
+/// The document is made once, by [`Json::new`], which reports a value that
+/// cannot be serialized (a map with non-string keys, say) as an error, so
+/// that binding it later cannot fail. The column has the JSON operators of
+/// [`JsonColumn`](crate::JsonColumn) and compares with other `Json<T>`.
+///
+/// A row decodes it from the column's document: give the field
+/// `#[sqlx(try_from = "serde_json::Value")]`, which deserializes the
+/// document into `T` (an error for a document of another shape).
+///
+/// ```
+/// # include!("../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tenancy_core::{BuildStatement, Json, TenantId, tenant_scoped};
+///
+/// #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// pub struct Settings {
+///     pub theme: String,
+/// }
+///
+/// #[tenant_scoped]
+/// pub struct Profile {
+///     pub tenant_id: i64,
+///     #[tenancy(primary_key)]
+///     pub id: i64,
+///     pub settings: Json<Settings>,
+/// }
+///
+/// let tenant = TenantId::<i64>::from_verified(7);
+/// let dark = Json::new(Settings { theme: "dark".to_owned() })?;
+/// assert_eq!(dark.theme, "dark");
+/// let statement = Profile::update(&tenant)
+///     .set(Profile::SETTINGS, dark)
+///     .filter(Profile::SETTINGS.get_text("theme").eq("light"))
+///     .to_postgres()?;
+/// assert_eq!(
+///     statement.sql(),
+///     r#"UPDATE "public"."profiles" SET "settings" = $1 WHERE "profiles"."tenant_id" = $2 AND "profiles"."settings" ->> $3 = $4"#
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Json<T> {
+    value: T,
+    document: serde_json::Value,
+}
+
+impl<T: Serialize> Json<T> {
+    /// `value` with its JSON document; an error when `value` cannot be
+    /// serialized to JSON.
+    pub fn new(value: T) -> Result<Self, serde_json::Error> {
+        let document = serde_json::to_value(&value)?;
+        Ok(Json { value, document })
+    }
+}
+
+impl<T> Json<T> {
+    /// The document the value serializes to, as it is stored.
+    #[must_use]
+    pub fn document(&self) -> &serde_json::Value {
+        &self.document
+    }
+
+    /// The value.
+    #[must_use]
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    pub(crate) fn into_document(self) -> serde_json::Value {
+        self.document
+    }
+}
+
+impl<T> Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Deserializes a stored document into `T`, keeping the document.
+impl<T: DeserializeOwned> TryFrom<serde_json::Value> for Json<T> {
+    type Error = serde_json::Error;
+
+    fn try_from(document: serde_json::Value) -> Result<Self, Self::Error> {
+        let value = T::deserialize(&document)?;
+        Ok(Json { value, document })
+    }
+}
