@@ -10,6 +10,7 @@
 //! | `index_order` | a tenant's status query with an index led by `tenant_id` vs by `status` |
 //! | `migrate` | the migration runner on 1,000 tenant schemas × 3 migrations at concurrency 1, 4 and 20 vs "one migration × batches" |
 //! | `erasure` | erasing a tenant of 1,000,000 rows across 6 tables with `erase_tenant` vs a hand-written `DELETE` per table, by wall time and longest transaction |
+//! | `neighbours` | 20 small tenants' latency while one tenant floods a pool of 8, with and without per-tenant limits, vs no flood |
 //! | `compile-cost` (binary) | building 100 `#[tenant_scoped]` structs vs 100 plain `FromRow` structs, and with `--baseline <revision>` vs the same structs built against the tenancy crates of that revision |
 //!
 //! Each benchmark binary measures its contenders in interleaved rounds

@@ -140,6 +140,7 @@ impl DatabaseUrl {
 /// `base` (its role, password and other options) at the host, port and
 /// database of `place`: how the owner reaches a tenant's database, whose
 /// directory URL is the application role's.
+#[cfg(any(feature = "lifecycle", feature = "migrate"))]
 pub(crate) fn as_role_at(base: &PgConnectOptions, place: &PgConnectOptions) -> PgConnectOptions {
     let options = base.clone().host(place.get_host()).port(place.get_port());
     match place.get_database() {
