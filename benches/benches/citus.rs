@@ -8,8 +8,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 use tenancy_benches::database::{BenchDatabase, connect_options, execute, pool_options};
 use tenancy_benches::harness::{Contender, Settings, Timing, measure};
-use tenancy_benches::machine::load_average;
-use tenancy_benches::results::{BenchResult, Section, Unit};
+use tenancy_benches::results::{BenchResult, Load, Section, Unit};
 use tenancy_benches::schema::Account;
 use tenancy_benches::{BenchError, Step, run_main};
 use tenancy_sqlx::ddl::TableSet;
@@ -47,7 +46,7 @@ it sends to all 32 shards and merges.";
 fn main() -> std::process::ExitCode {
     run_main(|runtime| {
         let started = Instant::now();
-        let load_average = load_average();
+        let load = Load::at_start();
         let setup = runtime.block_on(Setup::create())?;
         let transactions = measure(
             Settings::TRANSACTIONS,
@@ -73,7 +72,7 @@ fn main() -> std::process::ExitCode {
             description: DESCRIPTION.to_owned(),
             postgres: Some(setup.postgres.clone()),
             elapsed_seconds: started.elapsed().as_secs_f64(),
-            load_average,
+            load,
             sections: vec![first, second],
         }
         .save()

@@ -151,13 +151,18 @@ fn workload(
     size: &str,
     tenant: PickedTenant,
 ) -> Result<Section, BenchError> {
-    let statement = query.statement(tenant.id)?;
-    let outcome = runtime.block_on(same_outcome(sessions, query, &statement))?;
+    // Each layout's copy of `orders` is in its own schema.
+    let statements = LAYOUTS
+        .iter()
+        .map(|layout| query.statement_in(tenant.id, layout.schema))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = runtime.block_on(same_outcome(sessions, query, &statements))?;
     let samples = measure(
         Settings::QUERIES,
         sessions
             .iter_mut()
-            .map(|session| session.contender(runtime, query, &statement))
+            .zip(&statements)
+            .map(|(session, statement)| session.contender(runtime, query, statement))
             .collect(),
     )?;
     let mut section = Section::new(
@@ -183,8 +188,8 @@ fn workload(
         tenant.id,
         outcome.describe()
     ));
-    for session in sessions.iter_mut() {
-        let counts = runtime.block_on(session.plan_counts(&statement))?;
+    for (session, statement) in sessions.iter_mut().zip(&statements) {
+        let counts = runtime.block_on(session.plan_counts(statement))?;
         section.notes.push(counts);
         section.plans.push(Plan {
             title: format!(
@@ -193,7 +198,7 @@ fn workload(
                 session.name()
             ),
             sql: statement.sql().to_owned(),
-            text: runtime.block_on(session.explain(&statement))?,
+            text: runtime.block_on(session.explain(statement))?,
         });
     }
     Ok(section)

@@ -52,7 +52,8 @@ fn main() -> std::process::ExitCode {
             for (size, tenant) in [("large", large), ("small", small)] {
                 let section = runtime.block_on(prepare(&mut sessions, tenant))?;
                 let statement = query.statement(tenant.id)?;
-                let outcome = runtime.block_on(same_outcome(&mut sessions, query, &statement))?;
+                let statements = vec![statement.clone(); sessions.len()];
+                let outcome = runtime.block_on(same_outcome(&mut sessions, query, &statements))?;
                 let samples = measure(
                     Settings::QUERIES,
                     sessions

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenancy_sqlx::{BuildStatement, Statement, TenantId};
+use tenancy_sqlx::{BuildStatement, Dialect, Identifier, Statement, TenantId};
 
 use crate::cpu::{self, Backends};
 use crate::database::{connect_options, execute, explain_analyze};
@@ -24,13 +24,24 @@ pub enum Query {
 }
 
 impl Query {
-    /// The statement, built by the library for `tenant`.
+    /// The statement, built by the library for `tenant`, on `orders` in
+    /// the `public` schema.
     pub fn statement(self, tenant: i64) -> Result<Statement, BenchError> {
+        self.statement_in(tenant, "public")
+    }
+
+    /// The statement, built by the library for `tenant`, on `orders` in
+    /// `schema` (every table the builder writes is schema-qualified).
+    pub fn statement_in(self, tenant: i64, schema: &str) -> Result<Statement, BenchError> {
         let tenant = TenantId::from_verified(tenant);
+        let schema = Identifier::new("schema", schema).step("name the schema")?;
         let open = Order::select(&tenant).filter(Order::STATUS.eq("open"));
         let built = match self {
-            Query::List => open.order_by_desc(Order::PLACED_AT).limit(50).to_postgres(),
-            Query::Count => open.count().to_postgres(),
+            Query::List => open
+                .order_by_desc(Order::PLACED_AT)
+                .limit(50)
+                .build_in(Dialect::Postgres, &schema),
+            Query::Count => open.count().build_in(Dialect::Postgres, &schema),
         };
         built.step("build the benchmark query")
     }
@@ -221,10 +232,17 @@ async fn run(
 pub async fn same_outcome(
     sessions: &mut [Session],
     query: Query,
-    statement: &Statement,
+    statements: &[Statement],
 ) -> Result<Outcome, BenchError> {
+    if statements.len() != sessions.len() {
+        return Err(BenchError::message(format!(
+            "{} statements for {} sessions",
+            statements.len(),
+            sessions.len()
+        )));
+    }
     let mut outcomes = Vec::with_capacity(sessions.len());
-    for session in sessions.iter_mut() {
+    for (session, statement) in sessions.iter_mut().zip(statements) {
         outcomes.push((session.name.clone(), session.run(query, statement).await?));
     }
     let Some((_, first)) = outcomes.first().cloned() else {
@@ -235,7 +253,7 @@ pub async fn same_outcome(
     } else {
         Err(BenchError::message(format!(
             "the contenders disagree on `{}`: {outcomes:?}",
-            statement.sql()
+            statements[0].sql()
         )))
     }
 }
