@@ -22,7 +22,6 @@ use tenancy_core::ddl::TableSet;
 use tenancy_core::{Dialect, TenantId, TenantKey};
 use tenancy_sql::{AllowList, Backend as SqlBackend, QualifiedName};
 
-use crate::execute::execute_text;
 use crate::{Error, Postgres, TenantPool};
 use sea_query_sqlx::SqlxValues;
 
@@ -172,12 +171,13 @@ impl TenantPool<Postgres> {
         let key = tenant.key().to_value();
         let values = sea_query::Values(vec![key; rendered.binds.len()]);
 
-        let mut tx = self.begin(tenant).await?;
-        let settings = format!(
-            "SET LOCAL transaction_read_only = on; SET LOCAL statement_timeout = '{}ms'",
-            query.timeout.as_millis()
-        );
-        execute_text::<Postgres>(tx.raw_connection(), settings).await?;
+        // READ ONLY and the timeout go in the same simple query as BEGIN.
+        let settings = self
+            .settings_of(tenant.key_value())
+            .clone()
+            .read_only()
+            .statement_timeout(query.timeout);
+        let mut tx = self.begin_with_settings(tenant, &settings).await?;
         let lines: Vec<String> =
             sqlx::query_scalar_with(AssertSqlSafe(statement.clone()), SqlxValues(values))
                 .persistent(false)

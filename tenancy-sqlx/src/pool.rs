@@ -256,9 +256,24 @@ impl<DB: Backend> TenantPool<DB> {
             .await
     }
 
+    /// Opens a transaction for `tenant` that pins `settings` instead of the
+    /// ones its tier gives it (still one simple query, still behind its
+    /// turn): for a caller that narrows them, as an ad hoc query does.
+    #[cfg(feature = "adhoc")]
+    pub(crate) async fn begin_with_settings<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        settings: &TransactionSettings,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
+        let tables = &self.shared.tables;
+        let pin = Pin::new(tables.setting(), tenant.key_value(), settings);
+        self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
+            .await
+    }
+
     /// The settings `tenant`'s transactions open with: its tier's, laid
     /// over the pool's.
-    fn settings_of(&self, tenant: tenancy_core::KeyValue) -> &TransactionSettings {
+    pub(crate) fn settings_of(&self, tenant: tenancy_core::KeyValue) -> &TransactionSettings {
         match &self.admission {
             Some(admission) => admission.settings_of(tenant),
             None => &self.settings,
