@@ -127,21 +127,7 @@ fn tables() -> TableSet {
 }
 
 fn main() -> std::process::ExitCode {
-    // Two worker threads: the contender and the lock sampler run at once.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    let outcome = runtime
-        .step("start the async runtime")
-        .and_then(|runtime| runtime.block_on(run()));
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("benchmark failed: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tenancy_benches::run_async_main(run())
 }
 
 /// One erasure by one contender, on a fresh copy of the seeded database.

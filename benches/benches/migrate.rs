@@ -33,21 +33,7 @@ const DEFAULT_CONCURRENCY: usize = 20;
 const ROUNDS: usize = 3;
 
 fn main() -> std::process::ExitCode {
-    // Two worker threads, as the `tenancy` binary has on this machine.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    let outcome = runtime
-        .step("start the async runtime")
-        .and_then(|runtime| runtime.block_on(run()));
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("benchmark failed: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tenancy_benches::run_async_main(run())
 }
 
 /// One run at one concurrency, on a database of its own.

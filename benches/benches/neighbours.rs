@@ -94,20 +94,7 @@ fn tables() -> TableSet {
 }
 
 fn main() -> std::process::ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    let outcome = runtime
-        .step("start the async runtime")
-        .and_then(|runtime| runtime.block_on(run()));
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("benchmark failed: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tenancy_benches::run_async_main(run())
 }
 
 async fn run() -> Result<(), BenchError> {

@@ -52,6 +52,26 @@ pub fn run_main(
         .build()
         .step("start the async runtime")
         .and_then(|runtime| body(&runtime));
+    exit_code(outcome)
+}
+
+/// Runs an asynchronous benchmark body on two worker threads, for the
+/// benchmarks whose contender runs beside tasks of its own (a sampler,
+/// concurrent clients, a runner's workers), and turns an error into a
+/// message and exit code 1.
+pub fn run_async_main(
+    body: impl std::future::Future<Output = Result<(), BenchError>>,
+) -> std::process::ExitCode {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .step("start the async runtime")
+        .and_then(|runtime| runtime.block_on(body));
+    exit_code(outcome)
+}
+
+fn exit_code(outcome: Result<(), BenchError>) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

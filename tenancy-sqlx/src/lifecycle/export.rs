@@ -246,6 +246,16 @@ impl TableSql {
         })
     }
 
+    /// `SELECT <row> FROM t WHERE tenant = <placeholder> ORDER BY key`.
+    fn select(&self, row: &str, placeholder: &str) -> String {
+        format!(
+            "SELECT {row} FROM {} t WHERE t.{} = {placeholder} ORDER BY {}",
+            self.qualified,
+            self.tenant.quoted(),
+            self.order_by
+        )
+    }
+
     fn file(&self, format: ExportFormat) -> String {
         format!("{}.{}", self.name, format.extension())
     }
@@ -288,21 +298,15 @@ trait ExportSql: Backend {
 }
 
 #[cfg(feature = "postgres")]
-const DB_DIALECT: tenancy_core::Dialect = tenancy_core::Dialect::Postgres;
-
-#[cfg(feature = "postgres")]
 impl ExportSql for crate::Postgres {
     fn select_json(table: &TableSql) -> String {
         let columns: Vec<String> = std::iter::once(&table.tenant)
             .chain(&table.columns)
             .map(|c| format!("'{}', t.{}", c.as_str(), c.quoted()))
             .collect();
-        format!(
-            "SELECT json_build_object({})::text FROM {} t WHERE t.{} = $1 ORDER BY {}",
-            columns.join(", "),
-            table.qualified,
-            table.tenant.quoted(),
-            table.order_by
+        table.select(
+            &format!("json_build_object({})::text", columns.join(", ")),
+            "$1",
         )
     }
 
@@ -327,12 +331,9 @@ impl ExportSql for crate::Postgres {
             .chain(&table.columns)
             .map(|c| format!("t.{}::text", c.quoted()))
             .collect();
-        format!(
-            "SELECT json_build_array({})::text FROM {} t WHERE t.{} = $1 ORDER BY {}",
-            columns.join(", "),
-            table.qualified,
-            table.tenant.quoted(),
-            table.order_by
+        table.select(
+            &format!("json_build_array({})::text", columns.join(", ")),
+            "$1",
         )
     }
 
@@ -368,7 +369,7 @@ impl ExportSql for crate::Postgres {
                 .map(|table| {
                     let schema = table
                         .schema
-                        .unwrap_or_else(|| tables.schema(DB_DIALECT).as_str());
+                        .unwrap_or_else(|| tables.schema(tenancy_core::Dialect::Postgres).as_str());
                     (schema.to_owned(), table.name.to_owned())
                 })
                 .collect();
@@ -419,13 +420,7 @@ impl ExportSql for crate::Sqlite {
             .chain(&table.columns)
             .map(|c| format!("'{}', t.{}", c.as_str(), c.quoted()))
             .collect();
-        format!(
-            "SELECT json_object({}) FROM {} t WHERE t.{} = ?1 ORDER BY {}",
-            columns.join(", "),
-            table.qualified,
-            table.tenant.quoted(),
-            table.order_by
-        )
+        table.select(&format!("json_object({})", columns.join(", ")), "?1")
     }
 
     fn insert_json(table: &TableSql) -> String {
@@ -458,13 +453,7 @@ impl ExportSql for crate::Sqlite {
                 format!("CAST(t.{c} AS TEXT)")
             }
         }));
-        format!(
-            "SELECT json_array({}) FROM {} t WHERE t.{} = ?1 ORDER BY {}",
-            columns.join(", "),
-            table.qualified,
-            table.tenant.quoted(),
-            table.order_by
-        )
+        table.select(&format!("json_array({})", columns.join(", ")), "?1")
     }
 
     fn insert_text(table: &TableSql, _types: &[String]) -> String {
