@@ -4,6 +4,7 @@ use tenancy_sqlx::citus::{self, ShardPlacement, TenantShard};
 
 use crate::cli::IsolateTenantArgs;
 use crate::error::CliError;
+use crate::server::parse_server;
 use crate::text::Exit;
 
 pub async fn isolate_tenant(args: IsolateTenantArgs) -> Result<Exit, CliError> {
@@ -25,18 +26,17 @@ pub async fn isolate_tenant(args: IsolateTenantArgs) -> Result<Exit, CliError> {
     let mut after = citus::isolate_tenant(&mut connection, &shard).await?;
     println!("isolated: {}", describe(&after));
     if let Some((host, port)) = to_worker {
-        after = citus::move_tenant(&mut connection, &shard, host, port).await?;
+        after = citus::move_tenant(&mut connection, &shard, &host, port).await?;
         println!("moved:    {}", describe(&after));
     }
     Ok(Exit::Clean)
 }
 
 /// `HOST:PORT`, the port a number.
-fn worker_address(text: &str) -> Result<(&str, i32), CliError> {
-    text.rsplit_once(':')
-        .and_then(|(host, port)| Some((host, port.parse().ok()?)))
-        .filter(|(host, _)| !host.is_empty())
-        .ok_or_else(|| {
+fn worker_address(text: &str) -> Result<(String, i32), CliError> {
+    parse_server(text)
+        .map(|(host, port)| (host, i32::from(port)))
+        .map_err(|_| {
             CliError::Usage(format!(
                 "--to-worker {text:?} is not HOST:PORT (a worker as `pg_dist_node` names it)"
             ))
@@ -65,7 +65,7 @@ mod tests {
     fn worker_addresses_need_a_host_and_a_numeric_port() {
         assert_eq!(
             worker_address("10.0.0.2:5432").ok(),
-            Some(("10.0.0.2", 5432))
+            Some(("10.0.0.2".to_owned(), 5432))
         );
         assert!(worker_address("10.0.0.2").is_err());
         assert!(worker_address(":5432").is_err());

@@ -188,10 +188,19 @@ pub struct TargetArgs {
     /// The schema or database of every tenant that the tenant directory
     /// (`tenancy_tenants` in `--database-url`) places in one of its own,
     /// deleted tenants left out; a database is reached as `--database-url`'s
-    /// role at the host and database the directory names. The shared
-    /// tables are not among them: add `--schema public`.
+    /// role at the host and database the directory names — on
+    /// `--database-url`'s own server or one given with `--trust-server`;
+    /// an entry naming any other server is refused before anything is
+    /// migrated, as the role's password would go there. The shared tables
+    /// are not among them: add `--schema public`.
     #[arg(long)]
     pub directory: bool,
+
+    /// A server besides `--database-url`'s own where `--directory` may
+    /// reach tenant databases as `--database-url`'s role (repeatable):
+    /// `HOST:PORT`, spelled as the directory's URLs spell it.
+    #[arg(long = "trust-server", value_name = "HOST:PORT", value_parser = crate::server::parse_server, requires = "directory")]
+    pub trusted_servers: Vec<(String, u16)>,
 
     /// Every database of the `--database-url` server whose name matches
     /// this SQL LIKE pattern, reached as `--database-url` with that

@@ -17,6 +17,7 @@ mod error;
 mod input;
 mod migrate;
 mod progress;
+mod server;
 mod targets;
 mod text;
 

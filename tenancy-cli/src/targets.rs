@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tenancy_sqlx::directory::TableDirectory;
+use tenancy_sqlx::directory::{TableDirectory, TrustedServers};
 use tenancy_sqlx::migrate::{self, Target};
 
 use crate::cli::TargetArgs;
@@ -56,7 +56,14 @@ pub async fn resolve(
             .connect_with(home.clone())
             .await
             .map_err(tenancy_sqlx::Error::from)?;
-        let found = migrate::directory_targets(&TableDirectory::new(pool.clone()), home).await;
+        let trusted = args
+            .trusted_servers
+            .iter()
+            .fold(TrustedServers::new(), |trusted, (host, port)| {
+                trusted.with(host.as_str(), *port)
+            });
+        let found =
+            migrate::directory_targets(&TableDirectory::new(pool.clone()), home, &trusted).await;
         pool.close().await;
         targets.extend(found?);
     }

@@ -636,5 +636,48 @@ async fn the_directory_names_the_tenants_schemas_and_databases() -> TestResult {
         .fetch_one(&owner)
         .await?;
     assert_eq!(shared, None, "the shared schema is not named");
+
+    // An entry naming a server nobody trusted: refused before anything is
+    // migrated, as the owner's password would go there.
+    let at = own
+        .app_url()
+        .split_once('@')
+        .map(|(user, _)| user.to_owned());
+    let elsewhere = format!(
+        "{}@203.0.113.7:5432/tenant_5",
+        at.ok_or("no user in the URL")?
+    );
+    directory
+        .put(
+            KeyValue::I64(5),
+            &TenantEntry::active(Placement::Database(DatabaseUrl::new(elsewhere)?)),
+        )
+        .await?;
+    execute(&owner, "CREATE SCHEMA tenant_6").await?;
+    directory
+        .put(KeyValue::I64(6), &TenantEntry::active(schema("tenant_6")?))
+        .await?;
+    let refused = tenancy(&[
+        "migrate",
+        "up",
+        "--database-url",
+        url.as_str(),
+        "--source",
+        str_of(dir.path())?,
+        "--directory",
+    ])?;
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(
+        refused.stderr.contains("203.0.113.7:5432") && refused.stderr.contains("--trust-server"),
+        "{refused}"
+    );
+    let migrated: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('tenant_6.orders')::text")
+            .fetch_one(&owner)
+            .await?;
+    assert_eq!(
+        migrated, None,
+        "nothing is migrated when one target is refused"
+    );
     Ok(())
 }

@@ -137,15 +137,71 @@ impl DatabaseUrl {
     }
 }
 
-/// `base` (its role, password and other options) at the host, port and
-/// database of `place`: how the owner reaches a tenant's database, whose
-/// directory URL is the application role's.
+/// The database servers the owner's credentials may be sent to when a
+/// directory entry places a tenant's database: the owner's own server, and
+/// the servers added here. The directory's URL names the host, and the
+/// owner's role and password go there, so a server nobody trusted cannot
+/// collect them through a forged entry.
+///
+/// Hosts are compared as written (`localhost` and `127.0.0.1` are two
+/// servers here): add each spelling the directory uses.
+///
+/// ```
+/// use tenancy_sqlx::directory::TrustedServers;
+///
+/// // Tenant databases on the owner's own server and on db-2.internal.
+/// let trusted = TrustedServers::new().with("db-2.internal", 5432);
+/// # let _ = trusted;
+/// ```
+///
+/// *Available with the `lifecycle` or `migrate` feature.*
 #[cfg(any(feature = "lifecycle", feature = "migrate"))]
-pub(crate) fn as_role_at(base: &PgConnectOptions, place: &PgConnectOptions) -> PgConnectOptions {
-    let options = base.clone().host(place.get_host()).port(place.get_port());
-    match place.get_database() {
-        Some(database) => options.database(database),
-        None => options,
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedServers {
+    others: Vec<(String, u16)>,
+}
+
+#[cfg(any(feature = "lifecycle", feature = "migrate"))]
+impl TrustedServers {
+    /// The owner's own server only.
+    #[must_use]
+    pub fn new() -> Self {
+        TrustedServers::default()
+    }
+
+    /// Trusts `host:port` too.
+    #[must_use]
+    pub fn with(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.others.push((host.into(), port));
+        self
+    }
+
+    /// `base` (its role, password and other options) at the host, port and
+    /// database of `place`: how the owner reaches a tenant's database, whose
+    /// directory URL is the application role's. Refused unless `place`'s
+    /// server is `base`'s or one trusted here.
+    pub(crate) fn as_role_at(
+        &self,
+        base: &PgConnectOptions,
+        place: &PgConnectOptions,
+    ) -> Result<PgConnectOptions, Error> {
+        let server = (place.get_host(), place.get_port());
+        let trusted = server == (base.get_host(), base.get_port())
+            || self
+                .others
+                .iter()
+                .any(|(host, port)| (host.as_str(), *port) == server);
+        if !trusted {
+            return Err(Error::UntrustedDatabaseServer {
+                server: format!("{}:{}", truncate_for_error(server.0), server.1),
+                owner_server: format!("{}:{}", base.get_host(), base.get_port()),
+            });
+        }
+        let options = base.clone().host(place.get_host()).port(place.get_port());
+        Ok(match place.get_database() {
+            Some(database) => options.database(database),
+            None => options,
+        })
     }
 }
 
@@ -249,5 +305,32 @@ mod tests {
             matches!(error, Error::InvalidDirectoryEntry { .. }),
             "{error}"
         );
+    }
+
+    #[cfg(any(feature = "lifecycle", feature = "migrate"))]
+    #[test]
+    fn the_owner_s_credentials_go_only_to_trusted_servers() {
+        let options = |url: &str| url.parse::<PgConnectOptions>().unwrap();
+        let owner = options("postgres://owner:secret@db-1:5432/shared");
+        let same = options("postgres://app:app@db-1:5432/tenant_7");
+        let reached = TrustedServers::new().as_role_at(&owner, &same).unwrap();
+        assert_eq!(reached.get_username(), "owner");
+        assert_eq!(reached.get_database(), Some("tenant_7"));
+
+        let other = options("postgres://app:app@db-2:6432/tenant_8");
+        assert!(matches!(
+            TrustedServers::new().as_role_at(&owner, &other),
+            Err(Error::UntrustedDatabaseServer { server, owner_server })
+                if server == "db-2:6432" && owner_server == "db-1:5432"
+        ));
+        // Another port of a trusted host is another server.
+        let trusted = TrustedServers::new().with("db-2", 5432);
+        assert!(trusted.as_role_at(&owner, &other).is_err());
+        let reached = trusted
+            .with("db-2", 6432)
+            .as_role_at(&owner, &other)
+            .unwrap();
+        assert_eq!(reached.get_host(), "db-2");
+        assert_eq!(reached.get_username(), "owner");
     }
 }

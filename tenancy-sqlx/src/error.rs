@@ -317,6 +317,22 @@ pub enum Error {
         value: String,
     },
 
+    /// A directory entry places a tenant's database on a server the owner's
+    /// credentials are not sent to.
+    #[cfg(any(feature = "lifecycle", feature = "migrate"))]
+    #[error(
+        "the tenant directory places a database on {server}, but the owner's role and password \
+         are sent only to its own server ({owner_server}) and the servers trusted with \
+         TrustedServers::with (the command line's --trust-server HOST:PORT); trust {server} if \
+         it is yours, or correct the directory entry"
+    )]
+    UntrustedDatabaseServer {
+        /// The server the entry names, `host:port`.
+        server: String,
+        /// The owner's own server, `host:port`.
+        owner_server: String,
+    },
+
     /// A reason that must be stated was empty.
     #[error("{what} needs a reason: say why, in words that will make sense in the logs")]
     MissingReason {

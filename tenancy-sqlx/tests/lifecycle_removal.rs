@@ -229,6 +229,31 @@ async fn a_place_that_is_not_the_tenants_alone_is_refused() -> TestResult {
             .fetch_one(&admin)
             .await?;
     assert_eq!(schemas, 1, "the schema tenant's schema is still there");
+    // A database on a server nobody trusted: the owner's password is not
+    // sent there (refused before any connection; the address is one that
+    // answers no one, so a connection would hang the test).
+    let elsewhere = foreign_server(&own.app_url());
+    directory
+        .put(
+            KeyValue::I64(13),
+            &TenantEntry::active(Placement::Database(DatabaseUrl::new(&elsewhere)?)),
+        )
+        .await?;
+    let untrusted = owner
+        .remove_tenant(&tenant(13), &directory, &options())
+        .await
+        .err();
+    match untrusted {
+        Some(Error::UntrustedDatabaseServer {
+            server,
+            owner_server,
+        }) => {
+            assert_eq!(server, "203.0.113.7:5432");
+            assert_ne!(owner_server, server);
+        }
+        other => return Err(format!("expected an untrusted server, got {other:?}").into()),
+    }
+    assert_eq!(status(&directory, 13).await?, Some(TenantStatus::Active));
     let unknown = owner
         .remove_tenant(&tenant(99), &directory, &options())
         .await
@@ -238,4 +263,12 @@ async fn a_place_that_is_not_the_tenants_alone_is_refused() -> TestResult {
         "{unknown:?}"
     );
     Ok(())
+}
+
+/// `url` with its server replaced by one in TEST-NET-3, which no one
+/// answers.
+fn foreign_server(url: &str) -> String {
+    let (scheme_and_user, rest) = url.split_once('@').unwrap_or(("postgres://x", url));
+    let path = rest.find('/').map_or("", |at| &rest[at..]);
+    format!("{scheme_and_user}@203.0.113.7:5432{path}")
 }

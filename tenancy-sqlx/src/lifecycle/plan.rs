@@ -11,6 +11,7 @@ use tenancy_core::{Pii, TableMeta};
 
 use super::catalog::{self, CatalogColumn, CatalogTable, ForeignKey};
 use super::error::{LifecycleError, PlanProblem};
+use crate::directory::TrustedServers;
 use crate::ident::quote_catalog_name;
 use crate::setting::SettingName;
 use crate::{Error, Identifier, Postgres};
@@ -43,6 +44,7 @@ pub struct ErasureOptions {
     pub(crate) batch_time: Duration,
     pub(crate) pause: Duration,
     pub(crate) records_schema: Identifier,
+    pub(crate) trusted_servers: TrustedServers,
 }
 
 /// The schema of the library's own records (the deletion ledger, the
@@ -71,6 +73,7 @@ impl ErasureOptions {
             #[allow(clippy::expect_used, reason = "a constant that is an identifier")]
             records_schema: Identifier::new("schema", DEFAULT_RECORDS_SCHEMA)
                 .expect("the default records schema is an identifier"),
+            trusted_servers: TrustedServers::new(),
         }
     }
 
@@ -159,6 +162,16 @@ impl ErasureOptions {
     pub fn records_schema(mut self, schema: &str) -> Result<Self, Error> {
         self.records_schema = Identifier::new("schema", schema)?;
         Ok(self)
+    }
+
+    /// The servers besides this pool's own where
+    /// [`remove_tenant`](crate::OwnerPool::remove_tenant) may reach a
+    /// tenant's own database, as this pool's role and password; a directory
+    /// entry naming another server is refused before anything changes.
+    #[must_use]
+    pub fn trusted_servers(mut self, servers: TrustedServers) -> Self {
+        self.trusted_servers = servers;
+        self
     }
 
     /// The most rows one batch touches.

@@ -11,7 +11,7 @@ use super::erase::Erasure;
 use super::error::LifecycleError;
 use super::plan::ErasureOptions;
 use super::records::{self, DELETION_CERTIFICATES};
-use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus, as_role_at};
+use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus};
 use crate::ident::Identifier;
 use crate::setting::key_literal;
 use crate::{CrossTenant, Error, OwnerPool, Postgres};
@@ -41,7 +41,9 @@ impl OwnerPool<Postgres> {
     ///    verified and certified: in this database for the shared tables and
     ///    a schema of its own; in its own database for that placement, as
     ///    this pool's role (its password too) at the directory URL's host,
-    ///    port and database,
+    ///    port and database — this pool's own server or one of the options'
+    ///    [`trusted_servers`](ErasureOptions::trusted_servers), any other
+    ///    refused first ([`Error::UntrustedDatabaseServer`]),
     ///    the certificate then also kept in this database's append-only
     ///    `tenant_deletion_certificates` (the one in the tenant's database
     ///    goes with it).
@@ -94,7 +96,9 @@ impl OwnerPool<Postgres> {
                 None
             }
             Placement::Database(url) => {
-                let target = as_role_at(&self.pool().connect_options(), &url.connect_options()?);
+                let target = options
+                    .trusted_servers
+                    .as_role_at(&self.pool().connect_options(), &url.connect_options()?)?;
                 if let Some(reason) = self.shared_database(&target, &others)? {
                     return Err(refused(reason));
                 }

@@ -187,13 +187,18 @@ pub async fn databases_like(
 /// own, deleted tenants left out, each once, in key order. A database is
 /// reached as `base`'s role (the migrations' owner, with its password) at
 /// the host, port and database of the directory's URL, which is the
-/// application role's; its label is its database's name. Tenants of the
-/// shared tables have no target of their own: name the shared schema too.
+/// application role's, when that server is `base`'s own or one of
+/// `trusted` (any other is refused with
+/// [`Error::UntrustedDatabaseServer`](crate::Error::UntrustedDatabaseServer)
+/// before anything is migrated); its label is its database's name. Tenants
+/// of the shared tables have no target of their own: name the shared schema
+/// too.
 pub async fn directory_targets(
     directory: &crate::directory::TableDirectory,
     base: &PgConnectOptions,
+    trusted: &crate::directory::TrustedServers,
 ) -> Result<Vec<Target>, MigrateError> {
-    use crate::directory::{Placement, TenantStatus, as_role_at};
+    use crate::directory::{Placement, TenantStatus};
     let mut targets: Vec<Target> = Vec::new();
     for (_, entry) in directory.list().await? {
         if entry.status == TenantStatus::Deleted {
@@ -203,7 +208,7 @@ pub async fn directory_targets(
             Placement::Shared => continue,
             Placement::Schema(schema) => Target::schema(schema.as_str())?,
             Placement::Database(url) => {
-                let options = as_role_at(base, &url.connect_options()?);
+                let options = trusted.as_role_at(base, &url.connect_options()?)?;
                 let label = options.get_database().unwrap_or_default().to_owned();
                 Target::database(&label, options, None)?
             }
