@@ -663,6 +663,20 @@ pub enum Error {
         sql_type: String,
     },
 
+    /// A Citus coordinator refused an `INSERT` whose values hold a subquery:
+    /// Citus runs none, on one shard or many. The hint it gives, writing
+    /// `INSERT .. SELECT`, does not help under row-level security.
+    #[error(
+        "Citus runs no INSERT whose values hold a subquery ({message}), on one shard or many, and \
+         its hint to write INSERT .. SELECT fails under row-level security (COPY FROM not \
+         supported with row-level security): select the value first in the same transaction, \
+         then insert it as a bound value"
+    )]
+    CitusInsertWithSubquery {
+        /// The coordinator's message.
+        message: String,
+    },
+
     /// A tenant's ad hoc query was refused before anything was sent: it is
     /// not one read-only `SELECT` over the allowed tables and functions.
     #[error("ad hoc query refused: {reasons}")]
@@ -679,17 +693,26 @@ pub enum Error {
     },
 }
 
+/// What a Citus coordinator says of an `INSERT .. VALUES` whose values hold
+/// a subquery.
+const CITUS_INSERT_WITH_SUBQUERY: &str = "subqueries are not supported within INSERT queries";
+
 impl Error {
     /// The error of a statement the adapter ran: a prepared statement that
-    /// a transaction-mode pooler lost or duplicated says so.
+    /// a transaction-mode pooler lost or duplicated says so, and so does an
+    /// insert Citus cannot run.
     pub(crate) fn from_execution<DB: crate::Backend>(error: sqlx::Error) -> Self {
+        let message = || {
+            error
+                .as_database_error()
+                .map(|error| error.message().to_owned())
+                .unwrap_or_default()
+        };
         if DB::is_prepared_statement_mismatch(&error) {
-            return Error::PreparedStatementBehindPooler {
-                message: error
-                    .as_database_error()
-                    .map(|error| error.message().to_owned())
-                    .unwrap_or_default(),
-            };
+            return Error::PreparedStatementBehindPooler { message: message() };
+        }
+        if message() == CITUS_INSERT_WITH_SUBQUERY {
+            return Error::CitusInsertWithSubquery { message: message() };
         }
         Error::Database(error)
     }

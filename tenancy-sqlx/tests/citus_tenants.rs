@@ -297,6 +297,49 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
     Ok(())
 }
 
+/// Citus runs no `INSERT .. VALUES` whose values hold a subquery: the
+/// library says so and what to do instead, and the transaction's other
+/// work is unaffected once it rolls back.
+#[tokio::test]
+async fn an_insert_with_a_subquery_among_its_values_is_explained() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop().await?;
+    let pool = app_pool(&db).await?;
+    seed(&pool, tenants).await?;
+    let tenant = tenant(tenants[0]);
+    let mut tx = pool.begin(&tenant).await?;
+    let newest = Customer::select(&tenant).scalar(Customer::ID.max());
+    let insert = Order::insert(&tenant)
+        .set(Order::CUSTOMER_ID, newest.coalesce(0_i64))
+        .set(Order::STATUS, "open".to_owned())
+        .set(Order::TOTAL_CENTS, 1);
+    match tx.execute(insert).await {
+        Err(error @ Error::CitusInsertWithSubquery { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains("select the value first"), "{message}");
+        }
+        other => return Err(format!("expected the Citus refusal, got {other:?}").into()),
+    }
+    tx.rollback().await?;
+    // Selected first, then bound: the same insert runs.
+    let mut tx = pool.begin(&tenant).await?;
+    let newest: Customer = tx
+        .fetch_one(
+            Customer::select(&tenant)
+                .order_by_desc(Customer::ID)
+                .limit(1),
+        )
+        .await?;
+    tx.execute(
+        Order::insert(&tenant)
+            .set(Order::CUSTOMER_ID, newest.id)
+            .set(Order::STATUS, "open".to_owned())
+            .set(Order::TOTAL_CENTS, 1),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_pool_refuses_a_coordinator_that_keeps_set_local_to_itself() -> TestResult {
     let (db, _owner, _) = distributed_shop().await?;
