@@ -8,7 +8,7 @@
 //! witness.
 
 use crate::column::Column;
-use crate::column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
+use crate::column_type::{Bind, ColumnType, Comparable, Numeric, Ordered, TextColumn};
 use crate::ident::Identifier;
 use crate::meta::Table;
 use crate::query::aggregate::{AggFunc, Aggregate};
@@ -70,7 +70,7 @@ fn call<V>(call: Call, arguments: Vec<ExprNode>) -> Expr<V> {
 // base type: `Order::TOTAL.gt(100)`, `Order::TOTAL.gt(Order::PAID)`,
 // `Order::TOTAL.gt(Order::PAID * 2)`.
 expression_methods! {
-    where [V: ColumnType] {
+    where [V: ColumnType, V::Compare: Comparable] {
         /// `self = other`.
         pub fn eq(self, other: impl AsExpr<V>) -> Filter {
             compare(self.into_node(), CompareOp::Eq, other)
@@ -160,6 +160,17 @@ expression_methods! {
             Filter(Node::in_subquery(self.into_node(), subquery, true))
         }
 
+        /// `NULLIF(self, other)`: NULL where `self` equals `other`, else
+        /// `self`.
+        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable> {
+            call(Call::NullIf, vec![self.into_node(), other.lower_as()])
+        }
+    }
+}
+
+// Functions and casts, for every column type.
+expression_methods! {
+    where [V: ColumnType] {
         /// `COALESCE(self, other)`: `other` where `self` is NULL. The result
         /// is NULL only if both may be, so a nullable column coalesced with
         /// a value is not nullable.
@@ -175,12 +186,6 @@ expression_methods! {
         /// ```
         pub fn coalesce<R: AsExpr<V>>(self, other: R) -> Expr<V::Coalesce<R::Type>> {
             call(Call::Coalesce, vec![self.into_node(), other.lower_as()])
-        }
-
-        /// `NULLIF(self, other)`: NULL where `self` equals `other`, else
-        /// `self`.
-        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable> {
-            call(Call::NullIf, vec![self.into_node(), other.lower_as()])
         }
 
         /// `CAST(self AS <B's SQL type>)`: the type name is the library's
@@ -428,7 +433,10 @@ mod refused {
 }
 
 /// What only a column of a table has.
-impl<T: Table, V: ColumnType> Column<T, V> {
+impl<T: Table, V: ColumnType> Column<T, V>
+where
+    V::Compare: Comparable,
+{
     /// `column = other_column`, for join conditions and correlated
     /// subqueries: the same as [`eq`](Column::eq) with a column. The
     /// columns may differ in nullability but not in type.
@@ -446,7 +454,10 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     ) -> Filter {
         self.eq(other)
     }
+}
 
+/// What only a column of a table has.
+impl<T: Table, V: ColumnType> Column<T, V> {
     /// `SELECT column FROM <its table> WHERE filter`, for
     /// [`in_subquery`](Column::in_subquery). When the table is tenant-scoped,
     /// the subquery is scoped with the tenant of the statement that embeds it.
