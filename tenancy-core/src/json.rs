@@ -13,9 +13,11 @@ use serde::de::DeserializeOwned;
 /// that binding it later cannot fail. The column has the JSON operators of
 /// [`JsonColumn`](crate::JsonColumn) and compares with other `Json<T>`.
 ///
-/// A row decodes it from the column's document: give the field
-/// `#[sqlx(try_from = "serde_json::Value")]`, which deserializes the
-/// document into `T` (an error for a document of another shape).
+/// A row decodes it from the column's document, deserialized into `T` (an
+/// error for a document of another shape): with tenancy-sqlx (the core's
+/// feature `sqlx`) `Json<T>` and `Option<Json<T>>` are fields of a
+/// `sqlx::FromRow` row as they are; `#[sqlx(try_from =
+/// "serde_json::Value")]` also works.
 ///
 /// ```
 /// # include!("../docs/doctest_setup.rs");

@@ -109,11 +109,11 @@ impl FromStr for Cidr {
     /// `10.1.0.0/16`, `2001:db8::/32`; an address alone is a one-host
     /// network.
     fn from_str(text: &str) -> Result<Self, CidrError> {
-        let network: IpNetwork = text.parse().map_err(|error: ipnetwork::IpNetworkError| {
-            CidrError::Malformed {
-                reason: error.to_string(),
-            }
-        })?;
+        let network: IpNetwork =
+            text.parse()
+                .map_err(|error: ipnetwork::IpNetworkError| CidrError::Malformed {
+                    reason: error.to_string(),
+                })?;
         Cidr::new(network)
     }
 }
@@ -130,12 +130,18 @@ mod tests {
 
     #[test]
     fn host_bits_are_refused_with_the_network_they_meant() {
-        assert_eq!("10.1.0.0/16".parse::<Cidr>().map(Cidr::to_string), Ok("10.1.0.0/16".to_owned()));
+        assert_eq!(
+            "10.1.0.0/16".parse::<Cidr>().map(Cidr::to_string),
+            Ok("10.1.0.0/16".to_owned())
+        );
         let Err(CidrError::HostBitsSet { network, .. }) = "10.1.2.3/16".parse::<Cidr>() else {
             panic!("host bits were accepted");
         };
         assert_eq!(network.to_string(), "10.1.0.0/16");
-        assert!(matches!("10.1/99".parse::<Cidr>(), Err(CidrError::Malformed { .. })));
+        assert!(matches!(
+            "10.1/99".parse::<Cidr>(),
+            Err(CidrError::Malformed { .. })
+        ));
         assert!("2001:db8::/32".parse::<Cidr>().is_ok());
     }
 }

@@ -337,9 +337,9 @@ pub use sqlx::Sqlite;
 // list below and nothing the core adds later leaks through unseen.
 pub use tenancy_core::{
     Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
-    BuildStatement, Case, Column, ColumnList, Comparable, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
-    ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
-    Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
+    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, Comparable,
+    ConflictTarget, ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError,
+    Delete, Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
     IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind,
     JoinTarget, KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList,
     Pii, Select, Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope,

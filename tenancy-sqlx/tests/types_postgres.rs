@@ -14,10 +14,10 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::drift;
+use tenancy_sqlx::functions::now;
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::functions::now;
 use tenancy_sqlx::{
     BuildError, BuildStatement, Cidr, CrossTenant, Filter, Interval, Json, OwnerPool, PlainJson,
     Postgres, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
@@ -166,16 +166,31 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
             "Option<Json<T>> ->>",
             Asset::BACKUP_OWNER.get_text("team").eq("backup"),
         ),
-        ("Option<Json<T>> <>", Asset::BACKUP_OWNER.ne(read.owner.clone())),
+        (
+            "Option<Json<T>> <>",
+            Asset::BACKUP_OWNER.ne(read.owner.clone()),
+        ),
         ("json ->>", Asset::RAW.get_text("source").eq("webhook")),
-        ("json -> ->>", Asset::RAW.get("nested").get_text("k").eq("v")),
+        (
+            "json -> ->>",
+            Asset::RAW.get("nested").get_text("k").eq("v"),
+        ),
         ("json NOT NULL", Asset::RAW_EXTRA.is_not_null()),
         ("cidr =", Asset::NETWORK.eq(office_cidr)),
         ("cidr >>", Asset::NETWORK.encloses(host)),
-        ("cidr <<", Asset::NETWORK.is_within("10.0.0.0/8".parse::<IpNetwork>()?)),
-        ("cidr >>= cidr", Asset::NETWORK.encloses_or_equal(office_cidr)),
+        (
+            "cidr <<",
+            Asset::NETWORK.is_within("10.0.0.0/8".parse::<IpNetwork>()?),
+        ),
+        (
+            "cidr >>= cidr",
+            Asset::NETWORK.encloses_or_equal(office_cidr),
+        ),
         ("inet << cidr", Asset::ADDRESS.is_within(office_cidr)),
-        ("inet = cidr", Asset::ADDRESS.eq("10.1.2.3/32".parse::<Cidr>()?)),
+        (
+            "inet = cidr",
+            Asset::ADDRESS.eq("10.1.2.3/32".parse::<Cidr>()?),
+        ),
         (
             "Option<cidr> IN",
             Asset::GATEWAY_NETWORK.is_in(["2001:db8::/32".parse::<Cidr>()?]),
@@ -183,7 +198,10 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
         ("interval =", Asset::WARRANTY.eq(Interval::from_months(12))),
         // PostgreSQL compares a month as 30 days.
         ("interval >", Asset::WARRANTY.gt(Interval::from_days(359))),
-        ("interval BETWEEN", Asset::GRACE.between(Interval::from_days(1), Interval::from_days(30))),
+        (
+            "interval BETWEEN",
+            Asset::GRACE.between(Interval::from_days(1), Interval::from_days(30)),
+        ),
         (
             "timestamptz + interval column",
             Asset::SEEN_AT
@@ -268,8 +286,14 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
         ("Option<Json<T>> NULL", Asset::BACKUP_OWNER.is_null()),
         ("json ->>", Asset::RAW.get_text("source").eq("poll")),
         ("cidr =", Asset::NETWORK.eq("10.2.0.0/16".parse::<Cidr>()?)),
-        ("cidr >>", Asset::NETWORK.encloses(IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1)))),
-        ("inet << cidr", Asset::ADDRESS.is_within("10.2.0.0/16".parse::<Cidr>()?)),
+        (
+            "cidr >>",
+            Asset::NETWORK.encloses(IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1))),
+        ),
+        (
+            "inet << cidr",
+            Asset::ADDRESS.is_within("10.2.0.0/16".parse::<Cidr>()?),
+        ),
         ("interval >", Asset::WARRANTY.gt(Interval::from_days(361))),
         (
             "timestamptz - interval",
@@ -320,7 +344,13 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
             updated.raw_extra,
             updated.backup_owner
         ),
-        (None, Interval::from_days(90), "192.168.0.0/24".to_owned(), None, None)
+        (
+            None,
+            Interval::from_days(90),
+            "192.168.0.0/24".to_owned(),
+            None,
+            None
+        )
     );
     tx.commit().await?;
 

@@ -122,9 +122,18 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
             "Option<Json<T>> ->>",
             Asset::BACKUP_OWNER.get_text("team").eq("backup"),
         ),
-        ("plain json ->>", Asset::RAW.get_text("source").eq("webhook")),
-        ("plain json -> ->>", Asset::RAW.get("nested").get_text("k").eq("v")),
-        ("Option<plain json> NOT NULL", Asset::RAW_EXTRA.is_not_null()),
+        (
+            "plain json ->>",
+            Asset::RAW.get_text("source").eq("webhook"),
+        ),
+        (
+            "plain json -> ->>",
+            Asset::RAW.get("nested").get_text("k").eq("v"),
+        ),
+        (
+            "Option<plain json> NOT NULL",
+            Asset::RAW_EXTRA.is_not_null(),
+        ),
         ("blob", Asset::BLOB.eq(vec![0_u8, 159, 146, 150])),
         ("uuid", Asset::SERIAL.eq(read.serial)),
         ("timestamptz", Asset::SEEN_AT.lt(Utc::now())),
@@ -164,7 +173,11 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
     let updated: Asset = tx.fetch_one(Asset::select(&a)).await?;
     assert_eq!(
         (updated.note, updated.raw, updated.backup_owner),
-        (Some(json!(["checked"])), PlainJson(json!({"source": "poll"})), None)
+        (
+            Some(json!(["checked"])),
+            PlainJson(json!({"source": "poll"})),
+            None
+        )
     );
     tx.commit().await?;
 

@@ -344,9 +344,10 @@ impl TypedLeaf {
                 .expect("a prefix of 8 to 32 bits")
         };
         match self {
-            TypedLeaf::JsonPath(key, member, text) => {
-                spec.get(key.as_str()).get_text(member.as_str()).eq(text.clone())
-            }
+            TypedLeaf::JsonPath(key, member, text) => spec
+                .get(key.as_str())
+                .get_text(member.as_str())
+                .eq(text.clone()),
             TypedLeaf::JsonText(key, text) => spec.get_text(key.as_str()).eq(text.clone()),
             TypedLeaf::JsonContains(key, n) => spec.json_contains(serde_json::Value::Object(
                 std::iter::once((key.clone(), serde_json::Value::from(*n))).collect(),
@@ -369,9 +370,11 @@ impl TypedLeaf {
 #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
 fn typed_leaf(reference: Ref, leaf: &TypedLeaf) -> Filter {
     match reference {
-        Ref::Table(Tbl::Assets, None) => {
-            leaf.build(Asset::SPEC.into(), Asset::ADDRESS.into(), Asset::TAGS.into())
-        }
+        Ref::Table(Tbl::Assets, None) => leaf.build(
+            Asset::SPEC.into(),
+            Asset::ADDRESS.into(),
+            Asset::TAGS.into(),
+        ),
         Ref::Table(Tbl::Assets, Some(index)) => {
             let asset = alias::<Asset>(index);
             leaf.build(

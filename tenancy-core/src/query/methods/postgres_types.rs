@@ -17,12 +17,12 @@
 use super::*;
 #[cfg(feature = "array")]
 use crate::column_type::ArrayColumn;
+#[cfg(feature = "ipnetwork")]
+use crate::column_type::NetworkColumn;
 #[cfg(feature = "interval")]
 use crate::column_type::TimestampColumn;
 #[cfg(feature = "json")]
 use crate::column_type::{JsonColumn, JsonbColumn};
-#[cfg(feature = "ipnetwork")]
-use crate::column_type::NetworkColumn;
 #[cfg(any(feature = "json", feature = "interval"))]
 use crate::query::expr::ArithOp;
 
