@@ -413,16 +413,21 @@ impl<T> JsonbColumn for Option<crate::Json<T>> {}
 )]
 pub trait NetworkColumn: ColumnType + sealed::SealedCapability {}
 #[cfg(feature = "ipnetwork")]
-macro_rules! network_columns {
-    ($($ty:ty),*) => {$(
-        impl NetworkColumn for $ty {}
-        impl NetworkColumn for Option<$ty> {}
-        impl sealed::SealedCapability for $ty {}
-        impl sealed::SealedCapability for Option<$ty> {}
-    )*};
-}
+impl NetworkColumn for ipnetwork::IpNetwork {}
 #[cfg(feature = "ipnetwork")]
-network_columns!(ipnetwork::IpNetwork, crate::Cidr);
+impl NetworkColumn for Option<ipnetwork::IpNetwork> {}
+#[cfg(feature = "ipnetwork")]
+impl NetworkColumn for crate::Cidr {}
+#[cfg(feature = "ipnetwork")]
+impl NetworkColumn for Option<crate::Cidr> {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for ipnetwork::IpNetwork {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for Option<ipnetwork::IpNetwork> {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for crate::Cidr {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for Option<crate::Cidr> {}
 
 /// Timestamp columns (feature `interval`), which an
 /// interval is added to and subtracted from.

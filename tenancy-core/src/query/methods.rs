@@ -70,40 +70,59 @@ fn call<V>(call: Call, arguments: Vec<ExprNode>) -> Expr<V> {
 // base type: `Order::TOTAL.gt(100)`, `Order::TOTAL.gt(Order::PAID)`,
 // `Order::TOTAL.gt(Order::PAID * 2)`.
 expression_methods! {
-    where [V: ColumnType, V::Compare: Comparable] {
+    where [V: ColumnType] {
         /// `self = other`.
-        pub fn eq(self, other: impl AsExpr<V>) -> Filter {
+        pub fn eq(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Eq, other)
         }
 
         /// `self <> other`.
-        pub fn ne(self, other: impl AsExpr<V>) -> Filter {
+        pub fn ne(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Ne, other)
         }
 
         /// `self < other`.
-        pub fn lt(self, other: impl AsExpr<V>) -> Filter {
+        pub fn lt(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Lt, other)
         }
 
         /// `self <= other`.
-        pub fn lte(self, other: impl AsExpr<V>) -> Filter {
+        pub fn lte(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Lte, other)
         }
 
         /// `self > other`.
-        pub fn gt(self, other: impl AsExpr<V>) -> Filter {
+        pub fn gt(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Gt, other)
         }
 
         /// `self >= other`.
-        pub fn gte(self, other: impl AsExpr<V>) -> Filter {
+        pub fn gte(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Gte, other)
         }
 
         /// `self IN (values...)`, each value bound; with no values, `FALSE`.
         pub fn is_in<I>(self, values: I) -> Filter
         where
+            V::Compare: Comparable,
             I: IntoIterator,
             I::Item: Into<V::Compare>,
         {
@@ -113,6 +132,7 @@ expression_methods! {
         /// `self NOT IN (values...)`; with no values, `TRUE`.
         pub fn is_not_in<I>(self, values: I) -> Filter
         where
+            V::Compare: Comparable,
             I: IntoIterator,
             I::Item: Into<V::Compare>,
         {
@@ -120,7 +140,10 @@ expression_methods! {
         }
 
         /// `self BETWEEN low AND high` (both ends included).
-        pub fn between(self, low: impl AsExpr<V>, high: impl AsExpr<V>) -> Filter {
+        pub fn between(self, low: impl AsExpr<V>, high: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::Between {
                 expr: self.into_node(),
                 low: low.lower_as(),
@@ -148,7 +171,10 @@ expression_methods! {
         /// # Ok(())
         /// # }
         /// ```
-        pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter {
+        pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::in_subquery(self.into_node(), subquery, false))
         }
 
@@ -156,13 +182,19 @@ expression_methods! {
         pub fn not_in_subquery<W: ColumnType<Compare = V::Compare>>(
             self,
             subquery: Subquery<W>,
-        ) -> Filter {
+        ) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::in_subquery(self.into_node(), subquery, true))
         }
 
         /// `NULLIF(self, other)`: NULL where `self` equals `other`, else
         /// `self`.
-        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable> {
+        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable>
+        where
+            V::Compare: Comparable,
+        {
             call(Call::NullIf, vec![self.into_node(), other.lower_as()])
         }
     }
