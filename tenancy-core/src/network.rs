@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn host_bits_are_refused_with_the_network_they_meant() {
         assert_eq!(
-            "10.1.0.0/16".parse::<Cidr>().map(Cidr::to_string),
+            "10.1.0.0/16".parse::<Cidr>().map(|cidr| cidr.to_string()),
             Ok("10.1.0.0/16".to_owned())
         );
         let Err(CidrError::HostBitsSet { network, .. }) = "10.1.2.3/16".parse::<Cidr>() else {
