@@ -68,3 +68,25 @@ pub struct Article {
     pub id: i64,
     pub tags: Vec<String>,
 }
+
+/// A tenant's received webhooks, kept as sent in a `json` column (feature
+/// `json`).
+#[cfg(feature = "json")]
+#[tenancy_core::tenant_scoped]
+pub struct Webhook {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    pub body: tenancy_core::PlainJson,
+}
+
+/// A tenant's sessions, with an idle timeout (feature `interval`).
+#[cfg(feature = "interval")]
+#[tenancy_core::tenant_scoped]
+pub struct Session {
+    pub tenant_id: i64,
+    #[tenancy(primary_key, generated)]
+    pub id: i64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub idle_timeout: tenancy_core::Interval,
+}

@@ -21,9 +21,14 @@ use crate::meta::SqlType;
 /// Implemented for the integer, float, `bool`, `String`, `Vec<u8>` types,
 /// `uuid::Uuid` (feature `uuid`), `chrono` date and time types (feature
 /// `chrono`), `rust_decimal::Decimal` (`numeric`, feature `decimal`),
-/// `serde_json::Value` (`jsonb`, feature `json`), `ipnetwork::IpNetwork`
-/// (`inet`, feature `ipnetwork`), `Vec<String>` and `Vec<i64>` (`text[]`
-/// and `bigint[]`, feature `array`), and `Option<T>` of those. Other field types can still be
+/// `serde_json::Value` and [`Json<T>`](crate::Json) (`jsonb`, feature
+/// `json`), [`PlainJson`](crate::PlainJson) (`json`, feature `json`),
+/// `ipnetwork::IpNetwork` (`inet`, feature `ipnetwork`),
+/// [`Cidr`](crate::Cidr) (`cidr`, feature `ipnetwork`),
+/// [`Interval`](crate::Interval) (`interval`, feature `interval`),
+/// `Vec<String>` and `Vec<i64>` (`text[]` and `bigint[]`, feature `array`),
+/// enums declared with [`pg_enum!`](crate::pg_enum), and `Option<T>` of
+/// those. Other field types can still be
 /// columns: give them `#[tenancy(sql_type = "..")]`; they can be read and
 /// projected, but not filtered on or assigned.
 ///
@@ -122,6 +127,16 @@ pub trait Numeric: ColumnType<Compare = Self> + sealed::SealedCapability {
     const CAST_AVG: bool;
 }
 
+/// A column type the database compares with `=`, `<>`, `<`, `IN` and
+/// `BETWEEN`: every column type but `json` ([`PlainJson`](crate::PlainJson)),
+/// which PostgreSQL has no equality or order for.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared",
+    label = "PostgreSQL has no `=`, `<` or `IN` for this type",
+    note = "a `json` column has no equality: compare one of its members (`.get_text(\"key\")`), or store the document as `jsonb` (`serde_json::Value` or `Json<T>`), which compares"
+)]
+pub trait Comparable: ColumnType<Compare = Self> {}
+
 /// A column type with an order that `MIN` and `MAX` follow.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no order for `MIN` and `MAX`",
@@ -167,6 +182,7 @@ macro_rules! column_types {
         impl Bind for $ty {
             type Type = $ty;
         }
+        impl Comparable for $ty {}
         $($(
             impl sealed::SealedBind for $from {
                 fn bind_value(self) -> Value {
@@ -261,81 +277,171 @@ column_types! {
     Vec<i64> => BigIntArray;
 }
 
-/// `jsonb` columns (feature `json`), which alone have the JSON operators
-/// `->`, `->>`, `@>` and `?`.
-#[cfg(feature = "json")]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a JSON column type",
-    label = "`->`, `->>`, `@>` and `?` apply to `jsonb`",
-    note = "JSON columns are `serde_json::Value` and `tenancy_core::Json<T>` (or `Option`s of them), with feature `json`"
-)]
-pub trait JsonColumn: ColumnType + sealed::SealedCapability {}
-#[cfg(feature = "json")]
-impl JsonColumn for serde_json::Value {}
-#[cfg(feature = "json")]
-impl JsonColumn for Option<serde_json::Value> {}
-#[cfg(feature = "json")]
-impl<T> JsonColumn for crate::Json<T> {}
-#[cfg(feature = "json")]
-impl<T> JsonColumn for Option<crate::Json<T>> {}
-#[cfg(feature = "json")]
-impl<T> sealed::SealedCapability for crate::Json<T> {}
-#[cfg(feature = "json")]
-impl<T> sealed::SealedCapability for Option<crate::Json<T>> {}
+/// A column type of the library's own: a wrapper of a value that binds as
+/// another type (cast to its SQL type where the statement binds it).
+#[cfg(any(feature = "json", feature = "ipnetwork", feature = "interval"))]
+macro_rules! wrapper_column_type {
+    ($(@[$($generic:ident),*])? $ty:ty => $sql:ident, |$value:ident| $into:expr, null $null:expr) => {
+        impl$(<$($generic),*>)? sealed::Sealed for $ty {}
+        impl$(<$($generic),*>)? ColumnType for $ty {
+            const SQL_TYPE: SqlType = SqlType::$sql;
+            type Compare = $ty;
+            type Nullable = Option<$ty>;
+            type Or<W: ColumnType<Compare = $ty>> = W;
+            type Coalesce<W: ColumnType<Compare = $ty>> = $ty;
+            type Rebase<B: ColumnType<Compare = B> + Bind> = B;
+            fn into_value(self) -> Value {
+                let $value = self;
+                $into
+            }
+            fn null_value() -> Value {
+                $null
+            }
+        }
+        impl$(<$($generic),*>)? sealed::SealedBind for $ty {
+            fn bind_value(self) -> Value {
+                self.into_value()
+            }
+        }
+        impl$(<$($generic),*>)? Bind for $ty {
+            type Type = $ty;
+        }
+    };
+}
 
 // A typed document binds as the document it was serialized to.
 #[cfg(feature = "json")]
-impl<T> sealed::Sealed for crate::Json<T> {}
-#[cfg(feature = "json")]
-impl<T> ColumnType for crate::Json<T> {
-    const SQL_TYPE: SqlType = SqlType::Jsonb;
-    type Compare = crate::Json<T>;
-    type Nullable = Option<crate::Json<T>>;
-    type Or<W: ColumnType<Compare = crate::Json<T>>> = W;
-    type Coalesce<W: ColumnType<Compare = crate::Json<T>>> = crate::Json<T>;
-    type Rebase<B: ColumnType<Compare = B> + Bind> = B;
-    fn into_value(self) -> Value {
-        self.into_document().into()
-    }
-    fn null_value() -> Value {
-        <serde_json::Value as sea_query::Nullable>::null()
-    }
+wrapper_column_type! {
+    @[T] crate::Json<T> => Jsonb,
+    |json| json.into_document().into(),
+    null <serde_json::Value as sea_query::Nullable>::null()
 }
 #[cfg(feature = "json")]
-impl<T> sealed::SealedBind for crate::Json<T> {
-    fn bind_value(self) -> Value {
-        self.into_value()
-    }
-}
-#[cfg(feature = "json")]
-impl<T> Bind for crate::Json<T> {
-    type Type = crate::Json<T>;
-}
-#[cfg(feature = "json")]
-impl sealed::SealedCapability for serde_json::Value {}
-#[cfg(feature = "json")]
-impl sealed::SealedCapability for Option<serde_json::Value> {}
+impl<T> Comparable for crate::Json<T> {}
 
-/// `inet` columns (feature `ipnetwork`), which alone have the containment
-/// operators `<<`, `<<=`, `>>` and `>>=`.
+// A `json` document binds as JSON, cast to `json`; it has no comparison.
+#[cfg(feature = "json")]
+wrapper_column_type! {
+    crate::PlainJson => Json,
+    |json| json.0.into(),
+    null <serde_json::Value as sea_query::Nullable>::null()
+}
+
+// A network binds as an address, cast to `cidr`.
+#[cfg(feature = "ipnetwork")]
+wrapper_column_type! {
+    crate::Cidr => Cidr,
+    |cidr| cidr.network().into(),
+    null <ipnetwork::IpNetwork as sea_query::Nullable>::null()
+}
+#[cfg(feature = "ipnetwork")]
+impl Comparable for crate::Cidr {}
+
+// An interval binds as its text, cast to `interval` (sea-query has no
+// interval value).
+#[cfg(feature = "interval")]
+wrapper_column_type! {
+    crate::Interval => Interval,
+    |interval| Value::String(Some(interval.to_string())),
+    null Value::String(None)
+}
+#[cfg(feature = "interval")]
+impl Comparable for crate::Interval {}
+#[cfg(feature = "interval")]
+capabilities! { ordered: crate::Interval }
+
+/// JSON columns (feature `json`), `jsonb` and `json`, which have the member
+/// operators `->` and `->>`.
+#[cfg(feature = "json")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a JSON column type",
+    label = "`->` and `->>` apply to `jsonb` and `json`",
+    note = "JSON columns are `serde_json::Value`, `tenancy_core::Json<T>` (`jsonb`) and `tenancy_core::PlainJson` (`json`), or `Option`s of them, with feature `json`"
+)]
+pub trait JsonColumn: ColumnType + sealed::SealedCapability {
+    /// The type of a member (`self -> key`): `jsonb` of a `jsonb`
+    /// document, `json` of a `json` one.
+    type Member: ColumnType<Compare = Self::Member> + Bind;
+}
+
+/// `jsonb` columns (feature `json`), which alone have the containment
+/// operators `@>` and `?`: PostgreSQL has neither for `json`.
+#[cfg(feature = "json")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `jsonb` column type",
+    label = "`@>` and `?` apply to `jsonb` only, not to `json`",
+    note = "`jsonb` columns are `serde_json::Value` and `tenancy_core::Json<T>` (or `Option`s of them); a `json` column (`PlainJson`) has `->` and `->>` only"
+)]
+pub trait JsonbColumn: JsonColumn {}
+
+#[cfg(feature = "json")]
+macro_rules! json_columns {
+    ($($(@[$generic:ident])? $ty:ty => $member:ty;)*) => {$(
+        impl$(<$generic>)? sealed::SealedCapability for $ty {}
+        impl$(<$generic>)? sealed::SealedCapability for Option<$ty> {}
+        impl$(<$generic>)? JsonColumn for $ty {
+            type Member = $member;
+        }
+        impl$(<$generic>)? JsonColumn for Option<$ty> {
+            type Member = $member;
+        }
+    )*};
+}
+#[cfg(feature = "json")]
+json_columns! {
+    serde_json::Value => serde_json::Value;
+    @[T] crate::Json<T> => serde_json::Value;
+    crate::PlainJson => crate::PlainJson;
+}
+#[cfg(feature = "json")]
+impl JsonbColumn for serde_json::Value {}
+#[cfg(feature = "json")]
+impl JsonbColumn for Option<serde_json::Value> {}
+#[cfg(feature = "json")]
+impl<T> JsonbColumn for crate::Json<T> {}
+#[cfg(feature = "json")]
+impl<T> JsonbColumn for Option<crate::Json<T>> {}
+
+/// Network address columns (feature `ipnetwork`), `inet` and `cidr`,
+/// which have the containment operators `<<`, `<<=`, `>>` and `>>=`, with
+/// addresses and networks of either type.
 #[cfg(feature = "ipnetwork")]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network address column type",
-    label = "`<<`, `<<=`, `>>` and `>>=` apply to `inet`",
-    note = "network columns are `ipnetwork::IpNetwork` (or `Option<ipnetwork::IpNetwork>`), with feature `ipnetwork`"
+    label = "`<<`, `<<=`, `>>` and `>>=` apply to `inet` and `cidr`",
+    note = "network columns are `ipnetwork::IpNetwork` (`inet`) and `tenancy_core::Cidr` (`cidr`), or `Option`s of them, with feature `ipnetwork`"
 )]
-pub trait NetworkColumn:
-    ColumnType<Compare = ipnetwork::IpNetwork> + sealed::SealedCapability
-{
-}
+pub trait NetworkColumn: ColumnType + sealed::SealedCapability {}
 #[cfg(feature = "ipnetwork")]
 impl NetworkColumn for ipnetwork::IpNetwork {}
 #[cfg(feature = "ipnetwork")]
 impl NetworkColumn for Option<ipnetwork::IpNetwork> {}
 #[cfg(feature = "ipnetwork")]
+impl NetworkColumn for crate::Cidr {}
+#[cfg(feature = "ipnetwork")]
+impl NetworkColumn for Option<crate::Cidr> {}
+#[cfg(feature = "ipnetwork")]
 impl sealed::SealedCapability for ipnetwork::IpNetwork {}
 #[cfg(feature = "ipnetwork")]
 impl sealed::SealedCapability for Option<ipnetwork::IpNetwork> {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for crate::Cidr {}
+#[cfg(feature = "ipnetwork")]
+impl sealed::SealedCapability for Option<crate::Cidr> {}
+
+/// Timestamp columns (feature `interval`), which an
+/// interval is added to and subtracted from.
+#[cfg(feature = "interval")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a timestamp column type",
+    label = "an interval is added to timestamps",
+    note = "timestamp columns are `chrono::DateTime<chrono::Utc>` (`timestamptz`) and `chrono::NaiveDateTime` (`timestamp`)"
+)]
+pub trait TimestampColumn: ColumnType<Compare = Self> + sealed::SealedCapability {}
+#[cfg(feature = "interval")]
+impl TimestampColumn for chrono::DateTime<chrono::Utc> {}
+#[cfg(feature = "interval")]
+impl TimestampColumn for chrono::NaiveDateTime {}
 
 /// Array columns (feature `array`): `text[]` and `bigint[]`, which have
 /// `@>` (contains every element of) and `= ANY` (has an element).

@@ -13,9 +13,11 @@ use serde::de::DeserializeOwned;
 /// that binding it later cannot fail. The column has the JSON operators of
 /// [`JsonColumn`](crate::JsonColumn) and compares with other `Json<T>`.
 ///
-/// A row decodes it from the column's document: give the field
-/// `#[sqlx(try_from = "serde_json::Value")]`, which deserializes the
-/// document into `T` (an error for a document of another shape).
+/// A row decodes it from the column's document, deserialized into `T` (an
+/// error for a document of another shape): with tenancy-sqlx (the core's
+/// feature `sqlx`) `Json<T>` and `Option<Json<T>>` are fields of a
+/// `sqlx::FromRow` row as they are; `#[sqlx(try_from =
+/// "serde_json::Value")]` also works.
 ///
 /// ```
 /// # include!("../docs/doctest_setup.rs");
@@ -97,5 +99,43 @@ impl<T: DeserializeOwned> TryFrom<serde_json::Value> for Json<T> {
     fn try_from(document: serde_json::Value) -> Result<Self, Self::Error> {
         let value = T::deserialize(&document)?;
         Ok(Json { value, document })
+    }
+}
+
+/// A document in a `json` column (not `jsonb`): PostgreSQL keeps its text
+/// as written, key order and duplicate keys included; `TEXT` holding JSON
+/// in SQLite.
+///
+/// A `json` column has the member operators `->` and `->>` of
+/// [`JsonColumn`](crate::JsonColumn), whose results are `json` again; it
+/// has neither `@>` nor `?` (PostgreSQL has them for `jsonb` only) nor
+/// `=`, `<` or `IN` (PostgreSQL has no equality of `json`): a filter that
+/// uses them does not compile. Values bind as JSON cast to `json`. With
+/// tenancy-sqlx it decodes as a field of a `sqlx::FromRow` row, and
+/// `Option<PlainJson>` from a nullable column.
+///
+/// ```
+/// # include!("../docs/doctest_setup.rs");
+/// # fn main() -> Result<(), tenancy_core::BuildError> {
+/// use tenancy_core::{BuildStatement, PlainJson, TenantId};
+///
+/// let tenant = TenantId::<i64>::from_verified(7);
+/// let statement = Webhook::update(&tenant)
+///     .set(Webhook::BODY, PlainJson(serde_json::json!({"event": "paid"})))
+///     .filter(Webhook::BODY.get("event").get_text("kind").eq("card"))
+///     .to_postgres()?;
+/// assert_eq!(
+///     statement.sql(),
+///     r#"UPDATE "public"."webhooks" SET "body" = CAST($1 AS JSON) WHERE "webhooks"."tenant_id" = $2 AND ("webhooks"."body" -> $3) ->> $4 = $5"#
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlainJson(pub serde_json::Value);
+
+impl From<serde_json::Value> for PlainJson {
+    fn from(document: serde_json::Value) -> Self {
+        PlainJson(document)
     }
 }

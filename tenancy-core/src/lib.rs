@@ -15,13 +15,19 @@ mod capability;
 mod column;
 mod column_type;
 pub mod ddl;
+#[cfg(feature = "sqlx")]
+mod decode;
 mod error;
 mod ident;
+#[cfg(feature = "interval")]
+mod interval;
 mod job;
 #[cfg(feature = "json")]
 mod json;
 mod keys;
 mod meta;
+#[cfg(feature = "ipnetwork")]
+mod network;
 mod pg_enum;
 mod query;
 mod setting;
@@ -35,24 +41,33 @@ pub use column::{AnyColumn, Assignable, Column, ColumnRef, TenantColumn};
 #[cfg(feature = "array")]
 #[cfg_attr(docsrs, doc(cfg(feature = "array")))]
 pub use column_type::ArrayColumn;
-#[cfg(feature = "json")]
-#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use column_type::JsonColumn;
 #[cfg(feature = "ipnetwork")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
 pub use column_type::NetworkColumn;
-pub use column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
+#[cfg(feature = "interval")]
+#[cfg_attr(docsrs, doc(cfg(feature = "interval")))]
+pub use column_type::TimestampColumn;
+pub use column_type::{Bind, ColumnType, Comparable, Numeric, Ordered, TextColumn};
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use column_type::{JsonColumn, JsonbColumn};
 pub use error::{BuildError, DdlError, TenantIdError};
 pub use ident::{Identifier, IdentifierError, IdentifierProblem};
+#[cfg(feature = "interval")]
+#[cfg_attr(docsrs, doc(cfg(feature = "interval")))]
+pub use interval::Interval;
 pub use job::{JobError, TenantJob, VerifyTenant};
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use json::Json;
+pub use json::{Json, PlainJson};
 pub use keys::{MAX_INDEX_NAME_LEN, StoreKeyError, StoreKeyParts};
 pub use meta::{
     ColumnMeta, EnumType, GlobalTable, InsertRow, Pii, SqlType, Table, TableMeta, TenantColumnMeta,
     TenantScoped,
 };
+#[cfg(feature = "ipnetwork")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
+pub use network::{Cidr, CidrError};
 pub use query::functions;
 pub use query::{
     Aggregate, Aliased, AsExpr, Assign, AssignableList, Case, ColumnList, ConflictTarget,

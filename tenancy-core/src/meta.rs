@@ -40,6 +40,15 @@ pub enum SqlType {
     /// `INET`, an IPv4 or IPv6 host or network (feature `ipnetwork`).
     /// PostgreSQL only.
     Inet,
+    /// `CIDR`, an IPv4 or IPv6 network whose host bits are zero (feature
+    /// `ipnetwork`). PostgreSQL only.
+    Cidr,
+    /// `JSON`, a document kept as written (feature `json`); `TEXT`
+    /// holding JSON in SQLite.
+    Json,
+    /// `INTERVAL`, a span of months, days and microseconds (feature
+    /// `interval`). PostgreSQL only.
+    Interval,
     /// `TEXT[]` (feature `array`). PostgreSQL only.
     TextArray,
     /// `BIGINT[]` (feature `array`). PostgreSQL only.

@@ -141,5 +141,7 @@ macro_rules! pg_enum {
         impl $crate::Bind for $name {
             type Type = $name;
         }
+
+        impl $crate::Comparable for $name {}
     };
 }

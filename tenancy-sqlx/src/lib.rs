@@ -337,9 +337,9 @@ pub use sqlx::Sqlite;
 // list below and nothing the core adds later leaks through unseen.
 pub use tenancy_core::{
     Aggregate, Aliased, AnyColumn, AsExpr, Assign, Assignable, AssignableList, Bind, BuildError,
-    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, ConflictTarget,
-    ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError, Delete,
-    Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
+    BuildStatement, Case, Column, ColumnList, ColumnMeta, ColumnRef, ColumnType, Comparable,
+    ConflictTarget, ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError,
+    Delete, Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
     IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind,
     JoinTarget, KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList,
     Pii, Select, Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope,
@@ -354,14 +354,20 @@ pub use tenancy_core::{
 #[cfg(feature = "array")]
 #[cfg_attr(docsrs, doc(cfg(feature = "array")))]
 pub use tenancy_core::ArrayColumn;
-/// Network address columns' operators (feature `ipnetwork`).
+/// Network address columns' operators, and `cidr` networks (feature
+/// `ipnetwork`).
 #[cfg(feature = "ipnetwork")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ipnetwork")))]
-pub use tenancy_core::NetworkColumn;
-/// JSON columns' operators (feature `json`).
+pub use tenancy_core::{Cidr, CidrError, NetworkColumn};
+/// `interval` values and the timestamps they shift (feature `interval`).
+#[cfg(feature = "interval")]
+#[cfg_attr(docsrs, doc(cfg(feature = "interval")))]
+pub use tenancy_core::{Interval, TimestampColumn};
+/// JSON columns' operators, typed `jsonb` documents and `json` documents
+/// (feature `json`).
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-pub use tenancy_core::{Json, JsonColumn};
+pub use tenancy_core::{Json, JsonColumn, JsonbColumn, PlainJson};
 
 /// Support for code the macros generate; not public API (see
 /// `tenancy_core::__private_v0_1`).

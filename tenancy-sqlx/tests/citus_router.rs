@@ -416,13 +416,27 @@ where
 }
 
 fn i64_tables() -> TableSet {
-    TableSet::new()
-        .with::<Plan>()
-        .with::<Country>()
-        .with::<Customer>()
-        .with::<Order>()
-        .with::<Line>()
-        .with::<Invoice>()
+    with_typed_columns(
+        TableSet::new()
+            .with::<Plan>()
+            .with::<Country>()
+            .with::<Customer>()
+            .with::<Order>()
+            .with::<Line>()
+            .with::<Invoice>(),
+    )
+}
+
+/// The generator's table with JSON, network and array columns, when the
+/// features that give its operators are on.
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+fn with_typed_columns(set: TableSet) -> TableSet {
+    set.with::<tables::Asset>()
+}
+
+#[cfg(not(all(feature = "json", feature = "ipnetwork", feature = "array")))]
+fn with_typed_columns(set: TableSet) -> TableSet {
+    set
 }
 
 fn i32_tables() -> TableSet {

@@ -14,12 +14,13 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::drift;
+use tenancy_sqlx::functions::now;
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
-    BuildError, BuildStatement, CrossTenant, Filter, Json, OwnerPool, Postgres, TenantId,
-    TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
+    BuildError, BuildStatement, Cidr, CrossTenant, Filter, Interval, Json, OwnerPool, PlainJson,
+    Postgres, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
@@ -53,9 +54,15 @@ pub struct Asset {
     pub price: Decimal,
     pub discount: Option<Decimal>,
     pub spec: serde_json::Value,
-    #[sqlx(try_from = "serde_json::Value")]
     pub owner: Json<Owner>,
+    pub backup_owner: Option<Json<Owner>>,
+    pub raw: PlainJson,
+    pub raw_extra: Option<PlainJson>,
     pub address: IpNetwork,
+    pub network: Cidr,
+    pub gateway_network: Option<Cidr>,
+    pub warranty: Interval,
+    pub grace: Option<Interval>,
     pub tags: Vec<String>,
     pub counts: Vec<i64>,
     pub blob: Vec<u8>,
@@ -85,8 +92,24 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
             team: format!("team-{tenant}"),
             on_call: true,
         })?,
+        // Tenant 1's row has the nullable columns set, tenant 2's NULL.
+        backup_owner: match tenant {
+            1 => Some(Json::new(Owner {
+                team: "backup".to_owned(),
+                on_call: false,
+            })?),
+            _ => None,
+        },
         spec: json!({"kind": "router", "ports": [1, 2], "vendor": {"name": "acme"}}),
+        // `json` keeps the text as written: key order and duplicates.
+        raw: PlainJson(json!({"source": "webhook", "nested": {"k": "v"}})),
+        raw_extra: (tenant == 1).then(|| PlainJson(json!([1, "two", null]))),
         address: "10.1.2.3/32".parse()?,
+        network: "10.1.0.0/16".parse()?,
+        gateway_network: (tenant == 1).then(|| "2001:db8::/32".parse()).transpose()?,
+        warranty: Interval::from_months(12),
+        // Mixed signs and every part: 1 month, -3 days, -1:02:03.000004.
+        grace: (tenant == 1).then_some(Interval::new(1, -3, -3_723_000_004)),
         tags: vec!["network".to_owned(), "edge".to_owned()],
         counts: vec![3, 5, 8],
         blob: vec![0, 159, 146, 150],
@@ -137,7 +160,64 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
 
     let office: IpNetwork = "10.1.0.0/16".parse()?;
     let host = IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3));
+    let office_cidr: Cidr = "10.1.0.0/16".parse()?;
     let filters: Vec<(&str, Filter)> = vec![
+        (
+            "Option<Json<T>> ->>",
+            Asset::BACKUP_OWNER.get_text("team").eq("backup"),
+        ),
+        (
+            "Option<Json<T>> <>",
+            Asset::BACKUP_OWNER.ne(read.owner.clone()),
+        ),
+        ("json ->>", Asset::RAW.get_text("source").eq("webhook")),
+        (
+            "json -> ->>",
+            Asset::RAW.get("nested").get_text("k").eq("v"),
+        ),
+        ("json NOT NULL", Asset::RAW_EXTRA.is_not_null()),
+        ("cidr =", Asset::NETWORK.eq(office_cidr)),
+        ("cidr >>", Asset::NETWORK.encloses(host)),
+        (
+            "cidr <<",
+            Asset::NETWORK.is_within("10.0.0.0/8".parse::<IpNetwork>()?),
+        ),
+        (
+            "cidr >>= cidr",
+            Asset::NETWORK.encloses_or_equal(office_cidr),
+        ),
+        ("inet << cidr", Asset::ADDRESS.is_within(office_cidr)),
+        (
+            "inet = cidr",
+            Asset::ADDRESS.eq("10.1.2.3/32".parse::<Cidr>()?),
+        ),
+        (
+            "Option<cidr> IN",
+            Asset::GATEWAY_NETWORK.is_in(["2001:db8::/32".parse::<Cidr>()?]),
+        ),
+        ("interval =", Asset::WARRANTY.eq(Interval::from_months(12))),
+        // PostgreSQL compares a month as 30 days.
+        ("interval >", Asset::WARRANTY.gt(Interval::from_days(359))),
+        (
+            "interval BETWEEN",
+            Asset::GRACE.between(Interval::from_days(1), Interval::from_days(30)),
+        ),
+        (
+            "timestamptz + interval column",
+            Asset::SEEN_AT
+                .plus_interval(Asset::WARRANTY)
+                .eq("2027-03-01T12:30:00Z".parse::<DateTime<Utc>>()?),
+        ),
+        (
+            "now() - interval",
+            Asset::SEEN_AT.gt(now().minus_interval(Interval::from_months(12 * 100))),
+        ),
+        (
+            "timestamp + interval",
+            Asset::LOCAL_AT
+                .plus_interval(Interval::new(0, 1, 1_000))
+                .eq("2026-03-02T12:30:00.251".parse::<NaiveDateTime>()?),
+        ),
         ("Json<T> =", Asset::OWNER.eq(read.owner.clone())),
         ("Json<T> ->>", Asset::OWNER.get_text("team").eq("team-1")),
         (
@@ -203,6 +283,22 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
         ("text[] = ANY", Asset::TAGS.has_element("core")),
         ("bigint[] @>", Asset::COUNTS.array_contains([4_i64])),
         ("enum", Asset::STATE.eq(AssetState::Retired)),
+        ("Option<Json<T>> NULL", Asset::BACKUP_OWNER.is_null()),
+        ("json ->>", Asset::RAW.get_text("source").eq("poll")),
+        ("cidr =", Asset::NETWORK.eq("10.2.0.0/16".parse::<Cidr>()?)),
+        (
+            "cidr >>",
+            Asset::NETWORK.encloses(IpAddr::V4(Ipv4Addr::new(10, 2, 0, 1))),
+        ),
+        (
+            "inet << cidr",
+            Asset::ADDRESS.is_within("10.2.0.0/16".parse::<Cidr>()?),
+        ),
+        ("interval >", Asset::WARRANTY.gt(Interval::from_days(361))),
+        (
+            "timestamptz - interval",
+            Asset::SEEN_AT.lt(now().minus_interval(Interval::from_months(12 * 100))),
+        ),
     ];
     for (what, filter) in misses {
         let found: Vec<Asset> = tx.fetch_all(Asset::select(&a).filter(filter)).await?;
@@ -223,6 +319,11 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
             .set(Asset::TAGS, vec!["core".to_owned()])
             .set(Asset::STATE, AssetState::Retired)
             .set(Asset::PREVIOUS_STATE, Some(AssetState::Active))
+            .set(Asset::GRACE, None::<Interval>)
+            .set(Asset::WARRANTY, Interval::from_days(90))
+            .set(Asset::NETWORK, "192.168.0.0/24".parse::<Cidr>()?)
+            .set(Asset::RAW_EXTRA, None::<PlainJson>)
+            .set(Asset::BACKUP_OWNER, None::<Json<Owner>>)
             .filter(Asset::ID.eq(7)),
     )
     .await?;
@@ -233,6 +334,22 @@ async fn a_row_of_every_type_round_trips_and_each_column_filters() -> TestResult
             Some(Decimal::new(5, 1)),
             "1233.5678".parse()?,
             ["core".to_owned()].as_slice()
+        )
+    );
+    assert_eq!(
+        (
+            updated.grace,
+            updated.warranty,
+            updated.network.to_string(),
+            updated.raw_extra,
+            updated.backup_owner
+        ),
+        (
+            None,
+            Interval::from_days(90),
+            "192.168.0.0/24".to_owned(),
+            None,
+            None
         )
     );
     tx.commit().await?;
@@ -276,6 +393,18 @@ async fn postgres_only_types_are_refused_for_sqlite_before_anything_runs() -> Te
             .err(),
         Asset::select(&a)
             .filter(Asset::TAGS.has_element("x"))
+            .to_sqlite()
+            .err(),
+        Asset::select(&a)
+            .filter(Asset::WARRANTY.eq(Interval::from_days(1)))
+            .to_sqlite()
+            .err(),
+        Asset::select(&a)
+            .filter(Asset::SEEN_AT.lt(now().minus_interval(Interval::from_days(1))))
+            .to_sqlite()
+            .err(),
+        Asset::select(&a)
+            .filter(Asset::NETWORK.eq("10.0.0.0/8".parse::<Cidr>()?))
             .to_sqlite()
             .err(),
         Asset::insert(&a).row(&asset(1, 1)?).to_sqlite().err(),

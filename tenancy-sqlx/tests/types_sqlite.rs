@@ -1,6 +1,7 @@
 //! The column types SQLite has, end to end: a whole row inserted from its
 //! struct, read back with `FromRow`, and found again by a filter on each
-//! column — JSON (stored as text) with `->` and `->>` — for one tenant only.
+//! column — JSON (stored as text, `jsonb` and `json` alike) with `->` and
+//! `->>` — for one tenant only.
 
 // The struct describes a table; its fields are its columns.
 #![allow(missing_docs)]
@@ -9,7 +10,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::{
-    CrossTenant, Filter, Json, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
+    CrossTenant, Filter, Json, PlainJson, TenantId, TenantPool, TenantPoolOptions, pg_enum,
+    tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
@@ -41,8 +43,10 @@ pub struct Asset {
     #[tenancy(primary_key)]
     pub id: i64,
     pub spec: serde_json::Value,
-    #[sqlx(try_from = "serde_json::Value")]
     pub owner: Json<Owner>,
+    pub backup_owner: Option<Json<Owner>>,
+    pub raw: PlainJson,
+    pub raw_extra: Option<PlainJson>,
     pub note: Option<serde_json::Value>,
     pub blob: Vec<u8>,
     pub serial: Uuid,
@@ -64,7 +68,17 @@ fn asset(tenant: i64, id: i64) -> TestResult<Asset> {
             team: format!("team-{tenant}"),
             on_call: true,
         })?,
+        // Tenant 1's row has the nullable columns set, tenant 2's NULL.
+        backup_owner: match tenant {
+            1 => Some(Json::new(Owner {
+                team: "backup".to_owned(),
+                on_call: false,
+            })?),
+            _ => None,
+        },
         spec: json!({"kind": "router", "vendor": {"name": "acme"}}),
+        raw: PlainJson(json!({"source": "webhook", "nested": {"k": "v"}})),
+        raw_extra: (tenant == 1).then(|| PlainJson(json!([1, "two", null]))),
         note: None,
         blob: vec![0, 159, 146, 150],
         serial: Uuid::from_u128(0xfeed_0000 + u128::from(tenant.unsigned_abs())),
@@ -104,6 +118,22 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
             Asset::SPEC.get("vendor").get_text("name").eq("acme"),
         ),
         ("json NULL", Asset::NOTE.is_null()),
+        (
+            "Option<Json<T>> ->>",
+            Asset::BACKUP_OWNER.get_text("team").eq("backup"),
+        ),
+        (
+            "plain json ->>",
+            Asset::RAW.get_text("source").eq("webhook"),
+        ),
+        (
+            "plain json -> ->>",
+            Asset::RAW.get("nested").get_text("k").eq("v"),
+        ),
+        (
+            "Option<plain json> NOT NULL",
+            Asset::RAW_EXTRA.is_not_null(),
+        ),
         ("blob", Asset::BLOB.eq(vec![0_u8, 159, 146, 150])),
         ("uuid", Asset::SERIAL.eq(read.serial)),
         ("timestamptz", Asset::SEEN_AT.lt(Utc::now())),
@@ -124,6 +154,8 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
             "json -> ->>",
             Asset::SPEC.get("vendor").get_text("name").eq("other"),
         ),
+        ("Option<Json<T>> NULL", Asset::BACKUP_OWNER.is_null()),
+        ("plain json ->>", Asset::RAW.get_text("source").eq("poll")),
     ];
     for (what, filter) in misses {
         let found: Vec<Asset> = tx.fetch_all(Asset::select(&a).filter(filter)).await?;
@@ -133,11 +165,20 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
     tx.execute(
         Asset::update(&a)
             .set(Asset::NOTE, Some(json!(["checked"])))
+            .set(Asset::RAW, PlainJson(json!({"source": "poll"})))
+            .set(Asset::BACKUP_OWNER, None::<Json<Owner>>)
             .filter(Asset::ID.eq(7)),
     )
     .await?;
     let updated: Asset = tx.fetch_one(Asset::select(&a)).await?;
-    assert_eq!(updated.note, Some(json!(["checked"])));
+    assert_eq!(
+        (updated.note, updated.raw, updated.backup_owner),
+        (
+            Some(json!(["checked"])),
+            PlainJson(json!({"source": "poll"})),
+            None
+        )
+    );
     tx.commit().await?;
 
     let mut tx = pool.begin(&b).await?;

@@ -521,7 +521,8 @@ fn is_integer(sql_type: SqlType) -> bool {
 }
 
 /// The column type in a dialect; `None` for a type the dialect does not
-/// have (SQLite has no exact decimal, network address or array type).
+/// have (SQLite has no exact decimal, network address, interval or array
+/// type).
 pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> Option<&'static str> {
     Some(match (dialect, sql_type) {
         (_, SqlType::Custom(text)) => text,
@@ -540,6 +541,9 @@ pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> Option<&'static s
         (Dialect::Postgres, SqlType::Numeric) => "NUMERIC",
         (Dialect::Postgres, SqlType::Jsonb) => "JSONB",
         (Dialect::Postgres, SqlType::Inet) => "INET",
+        (Dialect::Postgres, SqlType::Cidr) => "CIDR",
+        (Dialect::Postgres, SqlType::Json) => "JSON",
+        (Dialect::Postgres, SqlType::Interval) => "INTERVAL",
         (Dialect::Postgres, SqlType::TextArray) => "TEXT[]",
         (Dialect::Postgres, SqlType::BigIntArray) => "BIGINT[]",
         // Named by schema and name, quoted: see `Layout::column_type`.
@@ -557,12 +561,18 @@ pub(crate) fn sql_type(sql_type: SqlType, dialect: Dialect) -> Option<&'static s
             | SqlType::Timestamp
             | SqlType::Date
             | SqlType::Jsonb
+            | SqlType::Json
             | SqlType::Enum(_),
         ) => "TEXT",
         (Dialect::Sqlite, SqlType::Bytes | SqlType::Uuid) => "BLOB",
         (
             Dialect::Sqlite,
-            SqlType::Numeric | SqlType::Inet | SqlType::TextArray | SqlType::BigIntArray,
+            SqlType::Numeric
+            | SqlType::Inet
+            | SqlType::Cidr
+            | SqlType::Interval
+            | SqlType::TextArray
+            | SqlType::BigIntArray,
         ) => return None,
     })
 }

@@ -298,11 +298,14 @@ pub trait Assign<V: ColumnType>: AssignAs<V> {}
 // ---- values -----------------------------------------------------------
 
 /// A bound value of a column of `sql_type`: the placeholder alone, or cast
-/// to an enum type by the type's checked name (PostgreSQL compares no enum
-/// with text).
+/// to the column's type where the value binds as another: an enum by the
+/// type's checked name (PostgreSQL compares no enum with text), `json`,
+/// `cidr` and `interval` (bound as `jsonb`, `inet` and text).
 pub(crate) fn value_node(sql_type: SqlType, value: Value) -> ExprNode {
     match sql_type {
-        SqlType::Enum(_) => ExprNode::Cast(Box::new(ExprNode::Value(value)), sql_type),
+        SqlType::Enum(_) | SqlType::Json | SqlType::Cidr | SqlType::Interval => {
+            ExprNode::Cast(Box::new(ExprNode::Value(value)), sql_type)
+        }
         _ => ExprNode::Value(value),
     }
 }

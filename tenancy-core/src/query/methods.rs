@@ -8,7 +8,7 @@
 //! witness.
 
 use crate::column::Column;
-use crate::column_type::{Bind, ColumnType, Numeric, Ordered, TextColumn};
+use crate::column_type::{Bind, ColumnType, Comparable, Numeric, Ordered, TextColumn};
 use crate::ident::Identifier;
 use crate::meta::Table;
 use crate::query::aggregate::{AggFunc, Aggregate};
@@ -72,38 +72,57 @@ fn call<V>(call: Call, arguments: Vec<ExprNode>) -> Expr<V> {
 expression_methods! {
     where [V: ColumnType] {
         /// `self = other`.
-        pub fn eq(self, other: impl AsExpr<V>) -> Filter {
+        pub fn eq(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Eq, other)
         }
 
         /// `self <> other`.
-        pub fn ne(self, other: impl AsExpr<V>) -> Filter {
+        pub fn ne(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Ne, other)
         }
 
         /// `self < other`.
-        pub fn lt(self, other: impl AsExpr<V>) -> Filter {
+        pub fn lt(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Lt, other)
         }
 
         /// `self <= other`.
-        pub fn lte(self, other: impl AsExpr<V>) -> Filter {
+        pub fn lte(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Lte, other)
         }
 
         /// `self > other`.
-        pub fn gt(self, other: impl AsExpr<V>) -> Filter {
+        pub fn gt(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Gt, other)
         }
 
         /// `self >= other`.
-        pub fn gte(self, other: impl AsExpr<V>) -> Filter {
+        pub fn gte(self, other: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             compare(self.into_node(), CompareOp::Gte, other)
         }
 
         /// `self IN (values...)`, each value bound; with no values, `FALSE`.
         pub fn is_in<I>(self, values: I) -> Filter
         where
+            V::Compare: Comparable,
             I: IntoIterator,
             I::Item: Into<V::Compare>,
         {
@@ -113,6 +132,7 @@ expression_methods! {
         /// `self NOT IN (values...)`; with no values, `TRUE`.
         pub fn is_not_in<I>(self, values: I) -> Filter
         where
+            V::Compare: Comparable,
             I: IntoIterator,
             I::Item: Into<V::Compare>,
         {
@@ -120,7 +140,10 @@ expression_methods! {
         }
 
         /// `self BETWEEN low AND high` (both ends included).
-        pub fn between(self, low: impl AsExpr<V>, high: impl AsExpr<V>) -> Filter {
+        pub fn between(self, low: impl AsExpr<V>, high: impl AsExpr<V>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::Between {
                 expr: self.into_node(),
                 low: low.lower_as(),
@@ -148,7 +171,10 @@ expression_methods! {
         /// # Ok(())
         /// # }
         /// ```
-        pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter {
+        pub fn in_subquery<W: ColumnType<Compare = V::Compare>>(self, subquery: Subquery<W>) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::in_subquery(self.into_node(), subquery, false))
         }
 
@@ -156,10 +182,27 @@ expression_methods! {
         pub fn not_in_subquery<W: ColumnType<Compare = V::Compare>>(
             self,
             subquery: Subquery<W>,
-        ) -> Filter {
+        ) -> Filter
+        where
+            V::Compare: Comparable,
+        {
             Filter(Node::in_subquery(self.into_node(), subquery, true))
         }
 
+        /// `NULLIF(self, other)`: NULL where `self` equals `other`, else
+        /// `self`.
+        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable>
+        where
+            V::Compare: Comparable,
+        {
+            call(Call::NullIf, vec![self.into_node(), other.lower_as()])
+        }
+    }
+}
+
+// Functions and casts, for every column type.
+expression_methods! {
+    where [V: ColumnType] {
         /// `COALESCE(self, other)`: `other` where `self` is NULL. The result
         /// is NULL only if both may be, so a nullable column coalesced with
         /// a value is not nullable.
@@ -175,12 +218,6 @@ expression_methods! {
         /// ```
         pub fn coalesce<R: AsExpr<V>>(self, other: R) -> Expr<V::Coalesce<R::Type>> {
             call(Call::Coalesce, vec![self.into_node(), other.lower_as()])
-        }
-
-        /// `NULLIF(self, other)`: NULL where `self` equals `other`, else
-        /// `self`.
-        pub fn nullif(self, other: impl AsExpr<V>) -> Expr<V::Nullable> {
-            call(Call::NullIf, vec![self.into_node(), other.lower_as()])
         }
 
         /// `CAST(self AS <B's SQL type>)`: the type name is the library's
@@ -428,7 +465,10 @@ mod refused {
 }
 
 /// What only a column of a table has.
-impl<T: Table, V: ColumnType> Column<T, V> {
+impl<T: Table, V: ColumnType> Column<T, V>
+where
+    V::Compare: Comparable,
+{
     /// `column = other_column`, for join conditions and correlated
     /// subqueries: the same as [`eq`](Column::eq) with a column. The
     /// columns may differ in nullability but not in type.
@@ -446,7 +486,10 @@ impl<T: Table, V: ColumnType> Column<T, V> {
     ) -> Filter {
         self.eq(other)
     }
+}
 
+/// What only a column of a table has.
+impl<T: Table, V: ColumnType> Column<T, V> {
     /// `SELECT column FROM <its table> WHERE filter`, for
     /// [`in_subquery`](Column::in_subquery). When the table is tenant-scoped,
     /// the subquery is scoped with the tenant of the statement that embeds it.

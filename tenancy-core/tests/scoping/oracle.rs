@@ -1061,6 +1061,16 @@ impl Checker<'_> {
                 self.expr(left)?;
                 self.expr(right)
             }
+            // `v = ANY(array)`, the element test of arrays.
+            Expr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                is_some: false,
+            } => {
+                self.expr(left)?;
+                self.expr(right)
+            }
             Expr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Not,
                 expr,
@@ -1377,6 +1387,10 @@ fn is_column_pair(conjunct: &Expr, a: (&str, &str), b: (&str, &str)) -> bool {
 }
 
 fn is_known_operator(op: &BinaryOperator) -> bool {
+    // PostgreSQL's `<<=` and `>>=` of network addresses.
+    if let BinaryOperator::Custom(custom) = op {
+        return custom == "<<=" || custom == ">>=";
+    }
     matches!(
         op,
         BinaryOperator::And
@@ -1392,6 +1406,14 @@ fn is_known_operator(op: &BinaryOperator) -> bool {
             | BinaryOperator::Multiply
             | BinaryOperator::Divide
             | BinaryOperator::Modulo
+            // JSON members, `jsonb` containment and keys, network
+            // containment, array containment.
+            | BinaryOperator::Arrow
+            | BinaryOperator::LongArrow
+            | BinaryOperator::AtArrow
+            | BinaryOperator::Question
+            | BinaryOperator::PGBitwiseShiftLeft
+            | BinaryOperator::PGBitwiseShiftRight
     )
 }
 

@@ -16,6 +16,8 @@ use tenancy_core::{
     TenantKey, TenantScoped, Union, Update, Window,
 };
 
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+use crate::tables::Asset;
 #[cfg(feature = "uuid")]
 use crate::tables::Device;
 use crate::tables::{Account, Country, Customer, Invoice, Line, Member, Order, Plan};
@@ -31,6 +33,9 @@ pub enum Tbl {
     Members,
     #[cfg(feature = "uuid")]
     Devices,
+    /// With JSON, network and array columns.
+    #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+    Assets,
     Plans,
     Countries,
 }
@@ -47,6 +52,8 @@ pub const ALL: &[Tbl] = &[
     Tbl::Members,
     #[cfg(feature = "uuid")]
     Tbl::Devices,
+    #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+    Tbl::Assets,
     Tbl::Plans,
     Tbl::Countries,
 ];
@@ -82,6 +89,11 @@ macro_rules! with_table {
             #[cfg(feature = "uuid")]
             Tbl::Devices => {
                 type $T = Device;
+                $body
+            }
+            #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+            Tbl::Assets => {
+                type $T = Asset;
                 $body
             }
             Tbl::Plans => {
@@ -137,6 +149,11 @@ probes! {
 #[cfg(feature = "uuid")]
 probes! {
     Device => BATTERY, NAME, LABEL;
+}
+
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+probes! {
+    Asset => WEIGHT, NAME, LABEL;
 }
 
 // ---- references -----------------------------------------------------------
@@ -285,6 +302,97 @@ pub enum Leaf {
     Between(i64, i64),
     Like(String, bool),
     Null(bool),
+    /// An operator of a JSON, network or array column.
+    #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+    Typed(TypedLeaf),
+}
+
+/// The operators of the JSON, network address and array columns, on the
+/// reference's columns where it has them (`Asset`'s), else on values.
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+#[derive(Clone, Debug)]
+pub enum TypedLeaf {
+    /// `spec -> k ->> k2 = v`.
+    JsonPath(String, String, String),
+    /// `spec ->> k = v`.
+    JsonText(String, String),
+    /// `spec @> {"k": n}`.
+    JsonContains(String, i64),
+    /// `spec ? k`.
+    JsonHasKey(String),
+    /// `address << 10.0.0.0/prefix` (`<<=` when true).
+    Within(u8, bool),
+    /// `address >> 10.0.0.n` (`>>=` when true).
+    Encloses(u8, bool),
+    /// `v = ANY(tags)`.
+    ArrayHas(String),
+    /// `tags @> {v, ..}`.
+    ArrayContains(Vec<String>),
+}
+
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+impl TypedLeaf {
+    fn build(
+        &self,
+        spec: Expr<Option<serde_json::Value>>,
+        address: Expr<Option<ipnetwork::IpNetwork>>,
+        tags: Expr<Option<Vec<String>>>,
+    ) -> Filter {
+        use std::net::{IpAddr, Ipv4Addr};
+        let network = |prefix: u8| {
+            ipnetwork::IpNetwork::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)), prefix.clamp(8, 32))
+                .expect("a prefix of 8 to 32 bits")
+        };
+        match self {
+            TypedLeaf::JsonPath(key, member, text) => spec
+                .get(key.as_str())
+                .get_text(member.as_str())
+                .eq(text.clone()),
+            TypedLeaf::JsonText(key, text) => spec.get_text(key.as_str()).eq(text.clone()),
+            TypedLeaf::JsonContains(key, n) => spec.json_contains(serde_json::Value::Object(
+                std::iter::once((key.clone(), serde_json::Value::from(*n))).collect(),
+            )),
+            TypedLeaf::JsonHasKey(key) => spec.has_key(key.as_str()),
+            TypedLeaf::Within(prefix, false) => address.is_within(network(*prefix)),
+            TypedLeaf::Within(prefix, true) => address.is_within_or_equal(network(*prefix)),
+            TypedLeaf::Encloses(host, false) => {
+                address.encloses(IpAddr::V4(Ipv4Addr::new(10, 0, 0, *host)))
+            }
+            TypedLeaf::Encloses(host, true) => {
+                address.encloses_or_equal(IpAddr::V4(Ipv4Addr::new(10, 0, 0, *host)))
+            }
+            TypedLeaf::ArrayHas(element) => tags.has_element(element.clone()),
+            TypedLeaf::ArrayContains(elements) => tags.array_contains(elements.iter().cloned()),
+        }
+    }
+}
+
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+fn typed_leaf(reference: Ref, leaf: &TypedLeaf) -> Filter {
+    match reference {
+        Ref::Table(Tbl::Assets, None) => leaf.build(
+            Asset::SPEC.into(),
+            Asset::ADDRESS.into(),
+            Asset::TAGS.into(),
+        ),
+        Ref::Table(Tbl::Assets, Some(index)) => {
+            let asset = alias::<Asset>(index);
+            leaf.build(
+                asset.col(Asset::SPEC),
+                asset.col(Asset::ADDRESS),
+                asset.col(Asset::TAGS),
+            )
+        }
+        // The other references have no such columns: the operator applies
+        // to values, still written inside the construct the leaf is in.
+        _ => leaf.build(
+            value(Some(serde_json::json!({"k": {"k": "v"}}))),
+            value(Some(ipnetwork::IpNetwork::from(std::net::IpAddr::V4(
+                std::net::Ipv4Addr::new(10, 0, 0, 1),
+            )))),
+            value(Some(vec!["v".to_owned()])),
+        ),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -361,7 +469,10 @@ fn compare<V: tenancy_core::ColumnType>(
     left: Expr<V>,
     cmp: Cmp,
     right: impl tenancy_core::AsExpr<V>,
-) -> Filter {
+) -> Filter
+where
+    V::Compare: tenancy_core::Comparable,
+{
     match cmp {
         Cmp::Eq => left.eq(right),
         Cmp::Ne => left.ne(right),
@@ -447,6 +558,8 @@ fn leaf<W: World>(ctx: &Ctx<'_, W>, reference: Ref, leaf: &Leaf) -> Filter {
         Leaf::Like(pattern, true) => opt().not_like(pattern.as_str()),
         Leaf::Null(false) => opt().is_null(),
         Leaf::Null(true) => opt().is_not_null(),
+        #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+        Leaf::Typed(typed) => typed_leaf(reference, typed),
     }
 }
 
@@ -674,7 +787,10 @@ fn compare_aggregate<V: tenancy_core::ColumnType>(
     left: tenancy_core::Aggregate<V>,
     cmp: Cmp,
     right: impl tenancy_core::AsExpr<V>,
-) -> Filter {
+) -> Filter
+where
+    V::Compare: tenancy_core::Comparable,
+{
     match cmp {
         Cmp::Eq => left.eq(right),
         Cmp::Ne => left.ne(right),
@@ -1665,7 +1781,10 @@ macro_rules! world {
     };
 }
 
+#[cfg(not(all(feature = "json", feature = "ipnetwork", feature = "array")))]
 world!(I64World, i64, [Orders => Order, Customers => Customer, Lines => Line, Invoices => Invoice]);
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+world!(I64World, i64, [Orders => Order, Customers => Customer, Lines => Line, Invoices => Invoice, Assets => Asset]);
 world!(I32World, i32, [Accounts => Account, Members => Member]);
 #[cfg(feature = "uuid")]
 world!(UuidWorld, uuid::Uuid, [Devices => Device]);

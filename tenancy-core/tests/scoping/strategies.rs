@@ -63,8 +63,8 @@ fn cmp() -> impl Strategy<Value = Cmp> {
     ]
 }
 
-fn leaf() -> impl Strategy<Value = Leaf> {
-    prop_oneof![
+fn leaf() -> BoxedStrategy<Leaf> {
+    let plain = prop_oneof![
         (cmp(), number()).prop_map(|(cmp, n)| Leaf::Int(cmp, n)),
         (cmp(), word()).prop_map(|(cmp, s)| Leaf::Text(cmp, s)),
         (cmp(), word()).prop_map(|(cmp, s)| Leaf::Opt(cmp, s)),
@@ -75,6 +75,26 @@ fn leaf() -> impl Strategy<Value = Leaf> {
         (number(), number()).prop_map(|(low, high)| Leaf::Between(low, high)),
         (word(), any::<bool>()).prop_map(|(pattern, negated)| Leaf::Like(pattern, negated)),
         any::<bool>().prop_map(Leaf::Null),
+    ];
+    #[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+    return prop_oneof![4 => plain, 1 => typed_leaf().prop_map(Leaf::Typed)].boxed();
+    #[cfg(not(all(feature = "json", feature = "ipnetwork", feature = "array")))]
+    plain.boxed()
+}
+
+/// The operators of JSON, network and array columns.
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+fn typed_leaf() -> impl Strategy<Value = super::plans::TypedLeaf> {
+    use super::plans::TypedLeaf;
+    prop_oneof![
+        (word(), word(), word()).prop_map(|(k, m, v)| TypedLeaf::JsonPath(k, m, v)),
+        (word(), word()).prop_map(|(k, v)| TypedLeaf::JsonText(k, v)),
+        (word(), number()).prop_map(|(k, n)| TypedLeaf::JsonContains(k, n)),
+        word().prop_map(TypedLeaf::JsonHasKey),
+        (8u8..=32, any::<bool>()).prop_map(|(p, e)| TypedLeaf::Within(p, e)),
+        (any::<u8>(), any::<bool>()).prop_map(|(h, e)| TypedLeaf::Encloses(h, e)),
+        word().prop_map(TypedLeaf::ArrayHas),
+        vec(word(), 0..3).prop_map(TypedLeaf::ArrayContains),
     ]
 }
 

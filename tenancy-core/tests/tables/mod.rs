@@ -157,3 +157,28 @@ mod stamped {
         pub seen_at: chrono::DateTime<chrono::Utc>,
     }
 }
+
+// ---- with JSON, network and array columns (features `json`, `ipnetwork`,
+// `array`) ------------------------------------------------------------------
+
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+pub use typed::Asset;
+
+#[cfg(all(feature = "json", feature = "ipnetwork", feature = "array"))]
+mod typed {
+    use tenancy_core::tenant_scoped;
+
+    #[tenant_scoped]
+    #[derive(Clone, Debug, Default)]
+    pub struct Asset {
+        pub tenant_id: i64,
+        #[tenancy(primary_key, generated)]
+        pub id: i64,
+        pub name: String,
+        pub weight: i64,
+        pub label: Option<String>,
+        pub spec: Option<serde_json::Value>,
+        pub address: Option<ipnetwork::IpNetwork>,
+        pub tags: Option<Vec<String>>,
+    }
+}

@@ -8,15 +8,22 @@
 //! not have (`@>`, `?`, `<<`, `= ANY`, ...) are refused when a statement is
 //! built for SQLite, with [`BuildError::UnsupportedInDialect`](crate::BuildError).
 
-#[cfg(any(feature = "json", feature = "ipnetwork", feature = "array"))]
+#[cfg(any(
+    feature = "json",
+    feature = "ipnetwork",
+    feature = "array",
+    feature = "interval"
+))]
 use super::*;
 #[cfg(feature = "array")]
 use crate::column_type::ArrayColumn;
-#[cfg(feature = "json")]
-use crate::column_type::JsonColumn;
 #[cfg(feature = "ipnetwork")]
 use crate::column_type::NetworkColumn;
+#[cfg(feature = "interval")]
+use crate::column_type::TimestampColumn;
 #[cfg(feature = "json")]
+use crate::column_type::{JsonColumn, JsonbColumn};
+#[cfg(any(feature = "json", feature = "interval"))]
 use crate::query::expr::ArithOp;
 
 #[cfg(any(feature = "json", feature = "ipnetwork", feature = "array"))]
@@ -37,8 +44,9 @@ fn json_get<V>(target: ExprNode, op: ArithOp, key: String) -> Expr<V> {
 #[cfg(feature = "json")]
 row_expression_methods! {
     where [] {
-        /// `self -> key`: the member `key` of a JSON object, as JSON; NULL
-        /// where there is none. Feature `json`; PostgreSQL and SQLite.
+        /// `self -> key`: the member `key` of a JSON object, as JSON (`jsonb`
+        /// of a `jsonb` document, `json` of a `json` one); NULL where there
+        /// is none. Feature `json`; PostgreSQL and SQLite.
         ///
         /// ```
         /// # include!("../../../docs/doctest_setup.rs");
@@ -55,7 +63,7 @@ row_expression_methods! {
         /// # Ok(())
         /// # }
         /// ```
-        pub fn get(self, key: impl Into<String>) -> Expr<Option<serde_json::Value>>
+        pub fn get(self, key: impl Into<String>) -> Expr<Option<V::Member>>
         where
             V: JsonColumn,
         {
@@ -73,26 +81,29 @@ row_expression_methods! {
 
         /// `self @> document`: the JSON value contains `document` (every
         /// member and element of it, recursively). Feature `json`;
-        /// PostgreSQL only.
+        /// PostgreSQL only, and `jsonb` only: PostgreSQL has no `@>` of
+        /// `json`.
         pub fn json_contains(self, document: serde_json::Value) -> Filter
         where
-            V: JsonColumn,
+            V: JsonbColumn,
         {
             operator(self.into_node(), CompareOp::JsonContains, ExprNode::Value(document.into_value()))
         }
 
         /// `self ? key`: `key` is a member of the JSON object (or a string
-        /// element of the array). Feature `json`; PostgreSQL only.
+        /// element of the array). Feature `json`; PostgreSQL only, and
+        /// `jsonb` only: PostgreSQL has no `?` of `json`.
         pub fn has_key(self, key: impl Into<String>) -> Filter
         where
-            V: JsonColumn,
+            V: JsonbColumn,
         {
             operator(self.into_node(), CompareOp::JsonHasKey, ExprNode::Value(key.into().into_value()))
         }
     }
 }
 
-// Network addresses (feature `ipnetwork`).
+// Network addresses (feature `ipnetwork`), of `inet` and `cidr` columns
+// alike: PostgreSQL widens `cidr` to `inet` for these operators.
 #[cfg(feature = "ipnetwork")]
 row_expression_methods! {
     where [] {
@@ -193,6 +204,43 @@ row_expression_methods! {
             V: ArrayColumn,
         {
             operator(ExprNode::Value(element.into().into_value()), CompareOp::EqAny, self.into_node())
+        }
+    }
+}
+
+// Intervals (feature `interval`).
+#[cfg(feature = "interval")]
+fn shifted<V>(timestamp: ExprNode, op: ArithOp, interval: ExprNode) -> Expr<V> {
+    Expr::new(ExprNode::Binary(Box::new(crate::query::expr::BinaryNode {
+        left: timestamp,
+        op,
+        right: interval,
+    })))
+}
+
+#[cfg(feature = "interval")]
+expression_methods! {
+    where [V: ColumnType] {
+        /// `self + interval`: the timestamp `interval` later, of the
+        /// timestamp's own type (NULL where it is NULL). Feature
+        /// `interval`; PostgreSQL only.
+        pub fn plus_interval<I>(self, interval: I) -> Expr<V>
+        where
+            V::Compare: TimestampColumn,
+            I: AsExpr<crate::Interval, Type = crate::Interval>,
+        {
+            shifted(self.into_node(), ArithOp::Add, interval.lower_as())
+        }
+
+        /// `self - interval`: the timestamp `interval` earlier, as
+        /// `now() - interval '30 days'`. Feature `interval`; PostgreSQL
+        /// only.
+        pub fn minus_interval<I>(self, interval: I) -> Expr<V>
+        where
+            V::Compare: TimestampColumn,
+            I: AsExpr<crate::Interval, Type = crate::Interval>,
+        {
+            shifted(self.into_node(), ArithOp::Sub, interval.lower_as())
         }
     }
 }

@@ -151,6 +151,13 @@ impl<'q> Renderer<'_, 'q> {
                 self.w.keyword(name);
                 Ok(())
             }
+            None if matches!(to, SqlType::Interval | SqlType::Cidr) => {
+                Err(BuildError::UnsupportedInDialect {
+                    construct: "an `interval` or `cidr` value",
+                    dialect: self.dialect(),
+                    hint: "SQLite has no such type; keep this table on PostgreSQL",
+                })
+            }
             _ => Err(BuildError::UnsupportedCast { sql_type: to }),
         }
     }
