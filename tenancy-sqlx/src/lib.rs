@@ -322,7 +322,7 @@ pub use pool::{TenantPool, TenantPoolOptions};
 #[cfg(feature = "postgres")]
 pub use router::{RouterOptions, TenantRouter};
 pub use row::DecodeRow;
-pub use transaction::TenantTransaction;
+pub use transaction::{TenantRead, TenantTransaction};
 
 /// The PostgreSQL backend (feature `postgres`, on by default).
 #[cfg(feature = "postgres")]
