@@ -13,14 +13,14 @@
 use std::pin::pin;
 use std::process::Command;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tenancy_sqlx::{Error, TenantPoolOptions, TransactionSettings};
 use tenancy_test::capture::{Capture, Captured};
 use tenancy_test::pooled::PooledShop;
 use tenancy_test::probe::backend_pid;
-use tenancy_test::server::{backends, wait_for};
+use tenancy_test::server::{SETTLE, backends, wait_for};
 use tenancy_test::shop::tables::Order;
 use tenancy_test::shop::{A, B, ORDERS_PER_TENANT, customer, pool_options, shop, tenant};
 use tenancy_test::{TestResult, poll_once};
@@ -37,8 +37,16 @@ fn retries(captured: &Captured) -> usize {
         .count()
 }
 
-/// The pid of the pool's one connection, idle in the pool.
+/// The pid of the pool's one connection, idle in the pool: taken back,
+/// its release work (sqlx's ping) answered, as the server says too.
 async fn idle_backend(h: &PooledShop) -> TestResult<i32> {
+    let deadline = Instant::now() + SETTLE;
+    while h.pool.num_idle() != 1 {
+        if Instant::now() > deadline {
+            return Err("the pool never took its connection back".into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let seen = wait_for(
         &h.admin,
         &h.name,
