@@ -554,7 +554,7 @@ impl TenantPool<Postgres> {
     /// statement, two round trips the caller waits for instead of three.
     ///
     /// ```no_run
-    /// # #[tenancy_sqlx::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64, pub status: String }
+    /// # #[tenancy_sqlx::tenant_scoped] #[derive(sqlx::FromRow)] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64, pub status: String }
     /// # async fn run(pool: tenancy_sqlx::TenantPool) -> Result<(), tenancy_sqlx::Error> {
     /// use tenancy_sqlx::TenantId;
     ///

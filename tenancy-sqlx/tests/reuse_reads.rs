@@ -16,7 +16,11 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use tenancy_sqlx::{Error, TenantPoolOptions, TransactionSettings};
+use tenancy_sqlx::directory::{DatabaseUrl, Placement, StaticDirectory, TenantEntry};
+use tenancy_sqlx::{
+    Error, KeyValue, RouterOptions, TenantPool, TenantPoolOptions, TenantRouter,
+    TransactionSettings,
+};
 use tenancy_test::capture::{Capture, Captured};
 use tenancy_test::pooled::PooledShop;
 use tenancy_test::probe::backend_pid;
@@ -385,5 +389,45 @@ async fn after_a_read_dropped_at_any_point() -> TestResult {
             .await?;
     }
     println!("read futures dropped: {dropped}, of which completed before the drop: {completed}");
+    Ok(())
+}
+
+/// The router's reads: where the directory places the tenant, `READ ONLY`,
+/// its own rows only, in the shared tables and in a database of its own
+/// (which also holds another tenant's rows).
+#[tokio::test]
+async fn the_router_reads_where_the_directory_places_the_tenant() -> TestResult {
+    const OWN_DATABASE: i64 = 3;
+    let main = shop(&[A, B]).await?;
+    let own = shop(&[OWN_DATABASE, A]).await?;
+    let directory = StaticDirectory::new()
+        .with(KeyValue::I64(A), TenantEntry::active(Placement::Shared))
+        .with(
+            KeyValue::I64(OWN_DATABASE),
+            TenantEntry::active(Placement::Database(DatabaseUrl::new(own.app_url())?)),
+        );
+    let shared = TenantPool::connect(&main.app_url(), pool_options()).await?;
+    let router = TenantRouter::new(directory, shared, pool_options(), RouterOptions::new())?;
+    for key in [A, OWN_DATABASE] {
+        let tenant = tenant(key);
+        let mut read = router.read(&tenant).await?;
+        let built = read.fetch_all::<Order>(Order::select(&tenant)).await?;
+        let (raw, read_only): (Vec<i64>, String) = (
+            sqlx::query_scalar("SELECT tenant_id FROM orders")
+                .fetch_all(read.raw_connection())
+                .await?,
+            sqlx::query_scalar("SHOW transaction_read_only")
+                .fetch_one(read.raw_connection())
+                .await?,
+        );
+        read.end();
+        assert_eq!(read_only, "on", "tenant {key}");
+        assert_eq!(built.len(), ORDERS_PER_TENANT as usize, "tenant {key}");
+        assert!(
+            built.iter().all(|order| order.tenant_id == key) && raw.iter().all(|seen| *seen == key),
+            "tenant {key}: {built:?} {raw:?}"
+        );
+    }
+    router.close().await;
     Ok(())
 }
