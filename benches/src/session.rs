@@ -91,7 +91,7 @@ enum Link {
     /// transaction's connection exactly as on an own one.
     Pool {
         pool: TenantPool,
-        transaction: Option<TenantTransaction>,
+        transaction: Option<Box<TenantTransaction>>,
     },
 }
 
@@ -194,7 +194,7 @@ impl Session {
                     .begin(&TenantId::from_verified(tenant))
                     .await
                     .step(format!("{}: begin", self.name))?;
-                *transaction = Some(begun);
+                *transaction = Some(Box::new(begun));
                 Ok(())
             }
         }
@@ -282,7 +282,7 @@ impl Session {
         match &mut self.connection {
             Link::Own(_) => self.execute("COMMIT").await,
             Link::Pool { transaction, .. } => match transaction.take() {
-                Some(transaction) => transaction
+                Some(transaction) => (*transaction)
                     .commit()
                     .await
                     .step(format!("{}: commit", self.name)),
