@@ -21,9 +21,9 @@ use crate::pin::{Access, Pin, Timeouts, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::telemetry::{Isolation, TransactionTrace};
-use crate::transaction::{Opened, TenantRead, TenantTransaction};
+use crate::transaction::{Opened, TenantTransaction};
 #[cfg(feature = "postgres")]
-use crate::{Postgres, execute::execute_text, role::SessionCheck};
+use crate::{Postgres, execute::execute_text, role::SessionCheck, transaction::TenantRead};
 use tracing::Instrument;
 
 /// How a [`TenantPool`] is set up: the application's registered tables
