@@ -3,7 +3,9 @@
 //! predicate behind a sub-select (the setting read once per statement as an
 //! init plan: the form generated before) vs a naive policy (the setting read
 //! and cast per row, failing without one) vs no RLS at all, on a million
-//! rows of tenants of very different sizes.
+//! rows of tenants of very different sizes; and the generated policy and no
+//! RLS again with generic plans, pinned by the pool's
+//! `PlanCacheMode::ForceGenericPlan` in the transaction's `BEGIN`.
 
 use std::time::Instant;
 
@@ -19,12 +21,14 @@ use tenancy_benches::{BenchError, Step, run_main};
 use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute};
-use tenancy_sqlx::{CrossTenant, OwnerPool};
+use tenancy_sqlx::{CrossTenant, OwnerPool, PlanCacheMode, TenantPoolOptions, TransactionSettings};
 
 const GENERATED: &str = "generated policy";
 const NAIVE: &str = "naive policy";
 const SUB_SELECT: &str = "generated predicate behind a sub-select";
 const RLS_OFF: &str = "RLS off (`BYPASSRLS` role)";
+const GENERATED_GENERIC: &str = "generated policy, generic plans (pool option)";
+const RLS_OFF_GENERIC: &str = "RLS off, generic plans (pool option)";
 
 /// The generated predicate, as `RlsPolicy` writes it.
 const GENERATED_PREDICATE: &str =
@@ -76,7 +80,11 @@ fn main() -> std::process::ExitCode {
                     )
                 };
                 section
-                    .ratio(&samples, GENERATED, RLS_OFF, Some(1.10))?
+                    .ratio(&samples, GENERATED_GENERIC, RLS_OFF_GENERIC, Some(1.05))?
+                    .ratio(&samples, GENERATED, RLS_OFF, None)?
+                    .ratio(&samples, GENERATED_GENERIC, RLS_OFF, None)?
+                    .ratio(&samples, GENERATED_GENERIC, GENERATED, None)?
+                    .ratio(&samples, RLS_OFF_GENERIC, RLS_OFF, None)?
                     .ratio(&samples, NAIVE, RLS_OFF, None)?
                     .ratio(&samples, SUB_SELECT, RLS_OFF, None)?
                     .ratio(&samples, GENERATED, NAIVE, None)?
@@ -123,7 +131,14 @@ fn description(large: PickedTenant, small: PickedTenant) -> String {
          the form generated before Citus support, to show what the sub-select costs \
          or saves;\n\
          - **RLS off**: a role with `BYPASSRLS`, to which no policy applies: only the \
-         explicit predicate filters.\n\n\
+         explicit predicate filters;\n\
+         - **generated policy, generic plans** and **RLS off, generic plans**: the same \
+         two roles, their transaction opened by a `TenantPool` (one connection) whose \
+         `TransactionSettings::plan_cache_mode(PlanCacheMode::ForceGenericPlan)` puts \
+         `SET LOCAL plan_cache_mode = 'force_generic_plan'` in the simple query of \
+         `BEGIN`; the statement runs on the transaction's connection as on the others. \
+         PostgreSQL then plans the prepared statement once, for any tenant, instead of \
+         for every execution's values.\n\n\
          Figures are per query, result decoding included; CPU time is this \
          process's thread plus the server backend. Note that sqlx prepares each \
          statement once per connection, and PostgreSQL then plans it again for every \
@@ -199,9 +214,32 @@ async fn set_up(sizes: &[u64]) -> Result<(BenchDatabase, Vec<Session>), BenchErr
         )
         .await?,
         Session::connect(RLS_OFF, off.url(), "bench-rls-off", &admin).await?,
+        Session::in_pool(
+            GENERATED_GENERIC,
+            &app_url,
+            "bench-generated-generic",
+            TenantPoolOptions::new(&tables).transaction_settings(generic_plans()),
+            &admin,
+        )
+        .await?,
+        Session::in_pool(
+            RLS_OFF_GENERIC,
+            off.url(),
+            "bench-rls-off-generic",
+            TenantPoolOptions::new(&tables)
+                .transaction_settings(generic_plans())
+                .allow_rls_bypassing_role("benchmark: the cost of no policy, with generic plans"),
+            &admin,
+        )
+        .await?,
     ];
     admin.close().await;
     Ok((database, sessions))
+}
+
+/// What the generic-plan contenders' pools pin.
+fn generic_plans() -> TransactionSettings {
+    TransactionSettings::new().plan_cache_mode(PlanCacheMode::ForceGenericPlan)
 }
 
 /// Opens every session's transaction for `tenant`; returns a note.

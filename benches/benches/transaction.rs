@@ -18,13 +18,17 @@ use tenancy_benches::schema::Account;
 use tenancy_benches::session::Session;
 use tenancy_benches::{BenchError, Step, run_main};
 use tenancy_sqlx::ddl::TableSet;
+use tenancy_sqlx::limits::{TenantLimits, Tier};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, RoleAttribute};
 use tenancy_sqlx::{
     BuildStatement, CrossTenant, OwnerPool, TenantId, TenantPool, TenantPoolOptions,
+    TransactionSettings,
 };
 
 const LIBRARY: &str = "library";
+const LIBRARY_READ: &str = "library, read transaction (`pool.read`)";
+const LIBRARY_TIMEOUT: &str = "library, per-tenant statement timeout (`TenantLimits`)";
 const RAW: &str = "(a) raw sqlx, no tenant context";
 const RAW_SET: &str = "(b) raw sqlx, separate `set_config`";
 const TENAXUM_HOOKS: &str = "(c) tenaxum 0.2, pool hooks";
@@ -189,10 +193,24 @@ The contenders:\n\n\
 - **library**: `pool.begin(&tenant)` sends `BEGIN` and \
 `SET LOCAL \"app\".\"tenant_id\" = '<key>'` as one simple query; \
 statements come from the builder (`Account::select(&tenant).filter(..)`), as the \
-application role. Three round trips for one statement, besides the pool's ping.\n\
+application role. Its pool is made as `TenantPool::connect` makes one: \
+no ping before a connection is handed out (`test_before_acquire(false)`; a \
+connection found dead by its `BEGIN` gets the `BEGIN` again on another). Three \
+round trips for one statement.\n\
+- **library, read transaction**: `pool.read(&tenant)`, the same statements, then \
+`read.end()`, which queues `ROLLBACK` and hands the connection back without \
+waiting; the pool sends it and reads its answer (with its release ping, one \
+round trip) before the connection is borrowed again, in a task of this same \
+thread. Two round trips the caller waits for, for one statement. `BEGIN READ \
+ONLY`.\n\
+- **library, per-tenant statement timeout**: the library with `TenantLimits` \
+whose one tier pins `statement_timeout = 5 s`, in the same simple query as \
+`BEGIN`: the cost of the limits' admission and of one more `SET LOCAL`.\n\
 - **(a)** is the application without tenant isolation: `pool.begin()` and \
 hand-written SQL, as a role that RLS does not apply to (`BYPASSRLS`), so it reads \
-the same rows without a tenant setting. Three round trips.\n\
+the same rows without a tenant setting. Three round trips, besides sqlx's ping \
+before it hands out a connection (its default, kept by every raw sqlx and \
+tenaxum contender).\n\
 - **(b)** sets the context the way most code does: `pool.begin()`, then a bound \
 `SELECT set_config('app.tenant_id', $1, true)`. Four round trips.\n\
 - **(c)** is tenaxum 0.2 as its documentation recommends for request handlers: \
@@ -225,6 +243,8 @@ struct Setup {
 /// The `application_name` of each contender's connections, by which its
 /// server backends are found.
 const LIBRARY_APP: &str = "bench-library";
+const LIBRARY_READ_APP: &str = "bench-library-read";
+const LIBRARY_TIMEOUT_APP: &str = "bench-library-timeout";
 const RAW_APP: &str = "bench-raw";
 const RAW_SET_APP: &str = "bench-raw-set-config";
 const RAW_ONE_QUERY_APP: &str = "bench-raw-one-query";
@@ -237,6 +257,8 @@ const RAW_08_APP: &str = "bench-raw-sqlx-0.8";
 /// Every contender's pool, with its backends.
 struct Contenders {
     library: Pool<TenantPool>,
+    library_read: Pool<TenantPool>,
+    library_timeout: Pool<TenantPool>,
     raw: Pool<PgPool>,
     raw_set: Pool<PgPool>,
     raw_one_query: Pool<PgPool>,
@@ -253,6 +275,8 @@ impl Contenders {
     fn backend_pids(&self) -> Result<Vec<i32>, BenchError> {
         let backends = [
             &self.library.backends,
+            &self.library_read.backends,
+            &self.library_timeout.backends,
             &self.raw.backends,
             &self.raw_set.backends,
             &self.raw_one_query.backends,
@@ -406,13 +430,31 @@ impl Setup {
                 .step(format!("connect the sqlx 0.8 pool of `{name}`"))
         };
         let plain_08 = sqlx08::postgres::PgPoolOptions::new;
-        let library = TenantPool::connect_with(
-            named_pool_options(),
-            connect_options(&app_url)?.application_name(LIBRARY_APP),
-            TenantPoolOptions::new(&tables),
+        // The library's pools as `TenantPool::connect` makes them: no
+        // ping before a connection is handed out.
+        let tenant_pool = |name: &'static str, options: TenantPoolOptions| {
+            let url = app_url.clone();
+            async move {
+                TenantPool::connect_with(
+                    named_pool_options().test_before_acquire(false),
+                    connect_options(&url)?.application_name(name),
+                    options,
+                )
+                .await
+                .step(format!("connect the library's tenant pool `{name}`"))
+            }
+        };
+        let library = tenant_pool(LIBRARY_APP, TenantPoolOptions::new(&tables)).await?;
+        let library_read = tenant_pool(LIBRARY_READ_APP, TenantPoolOptions::new(&tables)).await?;
+        let timeouts =
+            TenantLimits::new().default_tier(Tier::new("standard").transaction_settings(
+                TransactionSettings::new().statement_timeout(Duration::from_secs(5)),
+            ));
+        let library_timeout = tenant_pool(
+            LIBRARY_TIMEOUT_APP,
+            TenantPoolOptions::new(&tables).limits(timeouts),
         )
-        .await
-        .step("connect the library's tenant pool")?;
+        .await?;
         let admin = database
             .test_database()
             .admin_pool()
@@ -420,6 +462,8 @@ impl Setup {
             .step("connect as the superuser")?;
         let contenders = Contenders {
             library: Pool::new_tenant(library.clone(), &admin, LIBRARY_APP).await?,
+            library_read: Pool::new_tenant(library_read, &admin, LIBRARY_READ_APP).await?,
+            library_timeout: Pool::new_tenant(library_timeout, &admin, LIBRARY_TIMEOUT_APP).await?,
             raw: Pool::new(
                 pool(RAW_APP, bypass.url().to_owned()).await?,
                 &admin,
@@ -589,8 +633,22 @@ fn measure_contenders(
         workload.settings(),
         vec![
             timed(runtime, LIBRARY, &pools.library, workload, |at, n| {
-                library(&setup.library, at, n)
+                library(&setup.library, LIBRARY, at, n)
             }),
+            timed(
+                runtime,
+                LIBRARY_READ,
+                &pools.library_read,
+                workload,
+                |at, n| library_read(&pools.library_read.pool, at, n),
+            ),
+            timed(
+                runtime,
+                LIBRARY_TIMEOUT,
+                &pools.library_timeout,
+                workload,
+                |at, n| library(&pools.library_timeout.pool, LIBRARY_TIMEOUT, at, n),
+            ),
             timed(runtime, RAW, &pools.raw, workload, |at, n| {
                 raw(&pools.raw.pool, at, n)
             }),
@@ -686,8 +744,19 @@ fn section(workload: Workload, samples: &[Samples]) -> Result<Section, BenchErro
     let mut section = Section::new(workload.title(), Unit::Microseconds, samples);
     // The goals hold for latency back to back; the other workloads are
     // reported beside it.
-    let goal = |goal: f64| (workload.clients.is_none() && !workload.settled).then_some(goal);
+    let back_to_back = workload.clients.is_none() && !workload.settled;
+    let goal = |goal: f64| back_to_back.then_some(goal);
+    // The read transaction's goals: a third below raw sqlx's latency for
+    // one statement, and at least its throughput from 2 clients on.
+    let read_goal = match workload.clients {
+        None if back_to_back && workload.statements == 1 => Some(0.80),
+        Some(2..) => Some(1.00),
+        _ => None,
+    };
     section
+        .ratio(samples, LIBRARY_READ, RAW, read_goal)?
+        .ratio(samples, LIBRARY_READ, LIBRARY, None)?
+        .ratio(samples, LIBRARY_TIMEOUT, LIBRARY, None)?
         .ratio(samples, LIBRARY, RAW, goal(1.03))?
         .ratio(samples, LIBRARY, RAW_SET, goal(1.0))?
         .ratio(samples, LIBRARY, TENAXUM_HOOKS, goal(1.0))?
@@ -765,17 +834,39 @@ fn found<T>(row: Option<T>, contender: &str, tenant: i64, id: i64) -> Result<T, 
     })
 }
 
-async fn library(pool: &TenantPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+async fn library(
+    pool: &TenantPool,
+    contender: &str,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
     let tenant = TenantId::from_verified(at.tenant);
-    let mut tx = pool.begin(&tenant).await.step("library: begin")?;
+    let mut tx = pool
+        .begin(&tenant)
+        .await
+        .step(format!("{contender}: begin"))?;
     for id in at.ids(statements) {
         let row: Option<Account> = tx
             .fetch_optional(Account::select(&tenant).filter(Account::ID.eq(id)))
             .await
-            .step("library: select")?;
-        found(row, LIBRARY, at.tenant, id)?;
+            .step(format!("{contender}: select"))?;
+        found(row, contender, at.tenant, id)?;
     }
-    tx.commit().await.step("library: commit")
+    tx.commit().await.step(format!("{contender}: commit"))
+}
+
+async fn library_read(pool: &TenantPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let tenant = TenantId::from_verified(at.tenant);
+    let mut read = pool.read(&tenant).await.step("library read: begin")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = read
+            .fetch_optional(Account::select(&tenant).filter(Account::ID.eq(id)))
+            .await
+            .step("library read: select")?;
+        found(row, LIBRARY_READ, at.tenant, id)?;
+    }
+    read.end();
+    Ok(())
 }
 
 async fn raw(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {

@@ -99,6 +99,16 @@ impl Report {
              returns a row. It now begins with `BEGIN; SET LOCAL \"app\".\"tenant_id\" \
              = '<key>'`, the same transaction-local setting; the transaction benchmark \
              keeps a contender that sends the old statement.\n\
+             - **Reads that do not wait, and no ping.** A tenant transaction paid three \
+             round trips for one statement besides sqlx's ping before it got a \
+             connection. The pools the library makes no longer ping (a connection the \
+             server closed while idle is caught by its `BEGIN`, sent once more on \
+             another connection), and `TenantPool::read` opens a `READ ONLY` \
+             transaction whose end queues `ROLLBACK` instead of waiting for it: two \
+             round trips, as the transaction benchmark's read contender shows.\n\
+             - **Generic plans.** PostgreSQL plans the policy benchmark's list again at \
+             every execution; `PlanCacheMode::ForceGenericPlan`, pinned in the \
+             transaction's `BEGIN`, plans it once: the policy benchmark measures both.\n\
              - **Settled tables.** A `VACUUM` right after loading a million rows could \
              leave pages not all-visible, which turned index-only counts into heap \
              scans; the benchmarks now vacuum until every page is all-visible.\n\n",
@@ -136,6 +146,7 @@ fn goals(out: &mut String, results: &[BenchResult]) {
          | benchmark | workload | ratio | goal | wall time | CPU time |\n\
          |---|---|---|---:|---:|---:|\n",
     );
+    let throughput = rows.iter().any(|(_, section, _)| is_throughput(section));
     for (result, section, ratio) in rows {
         let _ = writeln!(
             out,
@@ -150,6 +161,19 @@ fn goals(out: &mut String, results: &[BenchResult]) {
         );
     }
     out.push('\n');
+    if throughput {
+        out.push_str(
+            "Throughput rows compare the time per finished transaction with that many \
+             clients running at once: a ratio of at most 1 means at least as many \
+             transactions per second.\n\n",
+        );
+    }
+}
+
+/// Whether a section measures throughput (its figures are the time per
+/// finished transaction of concurrent clients).
+fn is_throughput(section: &Section) -> bool {
+    section.title.starts_with("Throughput")
 }
 
 /// `1.021 met`, `1.210 **missed**`, or a dash when not measured.
@@ -410,6 +434,16 @@ mod tests {
         assert!(text.contains(
             "| Tenant transaction | one statement | library / raw | ≤ 1.03 | 1.050 **missed** | — |"
         ));
+    }
+
+    #[test]
+    fn throughput_goals_say_what_their_ratio_compares() {
+        let mut report = report();
+        let text = report.render();
+        assert!(!text.contains("Throughput rows compare"), "{text}");
+        report.results[0].sections[0].title = "Throughput, 2 clients".into();
+        let text = report.render();
+        assert!(text.contains("Throughput rows compare the time per finished transaction"));
     }
 
     #[test]

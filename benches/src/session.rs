@@ -1,12 +1,17 @@
 //! One connection per contender, for benchmarks of single queries: the
 //! policy and index benchmarks run the same statement on connections that
-//! differ only in their role or `search_path`.
+//! differ only in their role or `search_path`, or in what the library's
+//! pool pins when it opens the transaction.
 
 use std::time::Instant;
 
 use sea_query_sqlx::SqlxValues;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenancy_sqlx::{BuildStatement, Dialect, Identifier, Statement, TenantId};
+use tenancy_sqlx::{
+    BuildStatement, Dialect, Identifier, Statement, TenantId, TenantPool, TenantPoolOptions,
+    TenantTransaction,
+};
 
 use crate::cpu::{self, Backends};
 use crate::database::{connect_options, execute, explain_analyze};
@@ -72,8 +77,39 @@ pub enum Outcome {
 /// A contender's connection and its server backend.
 pub struct Session {
     name: String,
-    connection: PgConnection,
+    connection: Link,
     backend: Option<Backends>,
+}
+
+/// Where a session's statements run.
+enum Link {
+    /// A connection of its own; its transactions open with the library's
+    /// `BEGIN` text, sent by hand.
+    Own(PgConnection),
+    /// A tenant pool of one connection: the pool opens the transaction,
+    /// with every setting it pins, and the statements run on the
+    /// transaction's connection exactly as on an own one.
+    Pool {
+        pool: TenantPool,
+        transaction: Option<Box<TenantTransaction>>,
+    },
+}
+
+impl Link {
+    fn connection(&mut self) -> Result<&mut PgConnection, BenchError> {
+        match self {
+            Link::Own(connection) => Ok(connection),
+            Link::Pool {
+                transaction: Some(transaction),
+                ..
+            } => Ok(transaction.raw_connection()),
+            Link::Pool {
+                transaction: None, ..
+            } => Err(BenchError::message(
+                "a pool session runs statements inside its transaction only",
+            )),
+        }
+    }
 }
 
 impl Session {
@@ -92,7 +128,41 @@ impl Session {
         let backend = Backends::of_application(admin, application_name, 1).await?;
         Ok(Session {
             name: name.to_owned(),
-            connection,
+            connection: Link::Own(connection),
+            backend,
+        })
+    }
+
+    /// A session whose transactions a tenant pool of one connection to
+    /// `url`, made with `options`, opens: what the pool pins in `BEGIN`
+    /// (its `TransactionSettings`) applies to every statement.
+    pub async fn in_pool(
+        name: &str,
+        url: &str,
+        application_name: &str,
+        options: TenantPoolOptions,
+        admin: &PgPool,
+    ) -> Result<Self, BenchError> {
+        let connect = connect_options(url)?.application_name(application_name);
+        let pool = TenantPool::connect_with(
+            PgPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false),
+            connect,
+            options,
+        )
+        .await
+        .step(format!("connect the tenant pool of `{name}`"))?;
+        let backend = Backends::of_application(admin, application_name, 1).await?;
+        Ok(Session {
+            name: name.to_owned(),
+            connection: Link::Pool {
+                pool,
+                transaction: None,
+            },
             backend,
         })
     }
@@ -104,17 +174,30 @@ impl Session {
 
     /// Runs SQL text on this connection.
     pub async fn execute(&mut self, sql: &str) -> Result<(), BenchError> {
-        execute(&mut self.connection, sql)
+        execute(self.connection.connection()?, sql)
             .await
             .map_err(|error| error.context(self.name.clone()))
     }
 
-    /// Opens a transaction for `tenant` the way the library does.
+    /// Opens a transaction for `tenant` the way the library does (by the
+    /// library's pool, for a session in one).
     pub async fn begin_for(&mut self, tenant: i64) -> Result<(), BenchError> {
-        self.execute(&format!(
-            "BEGIN; SET LOCAL \"app\".\"tenant_id\" = '{tenant}'"
-        ))
-        .await
+        match &mut self.connection {
+            Link::Own(_) => {
+                self.execute(&format!(
+                    "BEGIN; SET LOCAL \"app\".\"tenant_id\" = '{tenant}'"
+                ))
+                .await
+            }
+            Link::Pool { pool, transaction } => {
+                let begun = pool
+                    .begin(&TenantId::from_verified(tenant))
+                    .await
+                    .step(format!("{}: begin", self.name))?;
+                *transaction = Some(Box::new(begun));
+                Ok(())
+            }
+        }
     }
 
     /// Runs `statement` as `query` once.
@@ -123,7 +206,7 @@ impl Session {
         query: Query,
         statement: &Statement,
     ) -> Result<Outcome, BenchError> {
-        run(&mut self.connection, query, statement)
+        run(self.connection.connection()?, query, statement)
             .await
             .map_err(|error| error.context(self.name.clone()))
     }
@@ -134,7 +217,7 @@ impl Session {
             AssertSqlSafe(statement.sql().to_owned()),
             SqlxValues(statement.values().clone()),
         )
-        .fetch_all(&mut self.connection)
+        .fetch_all(self.connection.connection()?)
         .await
         .map(|rows| rows.len())
         .step(format!("{}: run `{}`", self.name, statement.sql()))
@@ -148,7 +231,7 @@ impl Session {
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
         )
         .bind(statement.sql())
-        .fetch_optional(&mut self.connection)
+        .fetch_optional(self.connection.connection()?)
         .await
         .step(format!("{}: read pg_prepared_statements", self.name))?;
         Ok(match counts {
@@ -162,7 +245,7 @@ impl Session {
 
     /// `EXPLAIN (ANALYZE, BUFFERS)` of `statement` on this connection.
     pub async fn explain(&mut self, statement: &Statement) -> Result<String, BenchError> {
-        explain_analyze(&mut self.connection, statement).await
+        explain_analyze(self.connection.connection()?, statement).await
     }
 
     /// The session as a contender running `statement` in every iteration,
@@ -179,8 +262,9 @@ impl Session {
                 let server_before = self.backend.as_ref().map(Backends::cpu).transpose()?;
                 let client_before = cpu::client_thread();
                 let start = Instant::now();
+                let connection = self.connection.connection()?;
                 for _ in 0..iterations {
-                    run(&mut self.connection, query, statement).await?;
+                    run(connection, query, statement).await?;
                 }
                 let wall = start.elapsed();
                 let client = cpu::client_thread().saturating_sub(client_before);
@@ -195,7 +279,19 @@ impl Session {
 
     /// Ends the open transaction.
     pub async fn commit(&mut self) -> Result<(), BenchError> {
-        self.execute("COMMIT").await
+        match &mut self.connection {
+            Link::Own(_) => self.execute("COMMIT").await,
+            Link::Pool { transaction, .. } => match transaction.take() {
+                Some(transaction) => (*transaction)
+                    .commit()
+                    .await
+                    .step(format!("{}: commit", self.name)),
+                None => Err(BenchError::message(format!(
+                    "{}: no transaction to commit",
+                    self.name
+                ))),
+            },
+        }
     }
 }
 

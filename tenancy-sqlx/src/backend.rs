@@ -113,6 +113,13 @@ mod internals {
         /// Whether `error` says that the open transaction is aborted.
         fn is_aborted_transaction(error: &sqlx::Error) -> bool;
 
+        /// Whether `error` says that the connection itself is gone: the
+        /// server ended the session (an administrator's
+        /// `pg_terminate_backend`, a shutdown, an idle-session timeout) or
+        /// the socket failed. Nothing sent on such a connection can have
+        /// taken effect after the session ended.
+        fn is_connection_lost(error: &sqlx::Error) -> bool;
+
         /// Whether `error` says that one of sqlx's named prepared
         /// statements is missing on the server connection, or already
         /// there: what a transaction-mode pooler does to them.

@@ -9,6 +9,14 @@
 //! tenant's setting. The guard here closes such a connection instead: it
 //! costs nothing on the normal path, and a cancelled or failed `begin` pays
 //! one reconnect.
+//!
+//! Pools this crate makes do not ping a connection before handing it out
+//! (sqlx's `test_before_acquire`): the release check below, sqlx's own
+//! ping of every returned connection, and [`begin_attempt`] cover what the
+//! ping would, without its round trip on every `begin`.
+
+use core::future::Future;
+use core::pin::pin;
 
 use sqlx::pool::PoolConnection;
 
@@ -75,5 +83,40 @@ pub(crate) fn release_only_outside_transactions<DB: Backend>(
             }
             Ok(reusable)
         })
+    })
+}
+
+/// How an attempt to open a transaction on a pooled connection failed.
+pub(crate) struct BeginFailed {
+    pub(crate) error: sqlx::Error,
+    /// The attempt failed within the poll that wrote `BEGIN`: the failure
+    /// was already waiting on the connection. With an error that says the
+    /// session is gone, the connection was dead before anything of the
+    /// transaction was sent. (A server that ended the session in the few
+    /// microseconds between that write and the read would look the same;
+    /// a `BEGIN` sent to a session that then ended has no effect either.)
+    pub(crate) before_sent: bool,
+}
+
+/// Runs `begin` (sqlx's `BEGIN` on a connection taken without a ping)
+/// and tells, if it fails, whether the failure came within its first
+/// poll. One poll writes the statement and reads what is already on the
+/// socket: a session the server ended while the connection sat idle in
+/// the pool left its notice (or the end of the stream) there, whereas
+/// an answer to `BEGIN` itself needs the server to run first.
+pub(crate) async fn begin_attempt<F>(begin: F) -> Result<(), BeginFailed>
+where
+    F: Future<Output = Result<(), sqlx::Error>>,
+{
+    let mut begin = pin!(begin);
+    let mut polls = 0_u32;
+    let result = core::future::poll_fn(|cx| {
+        polls = polls.saturating_add(1);
+        begin.as_mut().poll(cx)
+    })
+    .await;
+    result.map_err(|error| BeginFailed {
+        error,
+        before_sent: polls == 1,
     })
 }

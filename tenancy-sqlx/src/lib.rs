@@ -67,6 +67,23 @@
 //! connection is closed ([`TenantTransaction::raw_connection`]). None of
 //! these guards costs a round trip on the normal path.
 //!
+//! # Reads
+//!
+//! For work that only reads, [`TenantPool::read`] opens a `READ ONLY`
+//! tenant transaction, a [`TenantRead`], whose end does not wait for the
+//! server: `ROLLBACK` is queued and the connection handed back, and the pool
+//! sends it and reads its answer before lending the connection again
+//! (closing it if that fails). One statement costs the caller two round
+//! trips instead of three; a write in it fails rather than being rolled
+//! back unseen. Anything that writes uses [`TenantPool::begin`] and
+//! [`TenantTransaction::commit`], which waits and reports the truth.
+//!
+//! The pools the crate makes ([`TenantPool::connect`], the router's) do not
+//! ping a connection before handing it out. A connection the server closed
+//! while idle is found by its `BEGIN`, which is sent once more on another
+//! connection when it failed with a lost connection before it could have
+//! reached the server; nothing else is ever retried ([`TenantPool::begin`]).
+//!
 //! # Roles
 //!
 //! | role | used by | attributes |
@@ -322,7 +339,7 @@ pub use pool::{TenantPool, TenantPoolOptions};
 #[cfg(feature = "postgres")]
 pub use router::{RouterOptions, TenantRouter};
 pub use row::DecodeRow;
-pub use transaction::TenantTransaction;
+pub use transaction::{TenantRead, TenantTransaction};
 
 /// The PostgreSQL backend (feature `postgres`, on by default).
 #[cfg(feature = "postgres")]

@@ -325,6 +325,15 @@ impl<'a> Pin<'a> {
         }
     }
 
+    /// The same pin, read-only if `access` is (a pool whose settings are
+    /// read-only stays read-only whatever is asked).
+    pub(crate) fn with_access(self, access: Access) -> Self {
+        match access {
+            Access::ReadOnly => Pin { access, ..self },
+            Access::ReadWrite => self,
+        }
+    }
+
     /// The same pin, with `search_path` set to the tenant's schema.
     pub(crate) fn in_schema(self, schema: &'a Identifier) -> Self {
         Pin {

@@ -12,16 +12,18 @@ use tenancy_core::{TenantId, TenantKey};
 
 use crate::Error;
 use crate::backend::{Backend, DefaultBackend};
-use crate::guard::{CloseUnlessBegun, release_only_outside_transactions};
+use crate::guard::{
+    BeginFailed, CloseUnlessBegun, begin_attempt, release_only_outside_transactions,
+};
 use crate::ident::Identifier;
 use crate::limits::{Admission, TenantLimits};
-use crate::pin::{Pin, Timeouts, TransactionSettings};
+use crate::pin::{Access, Pin, Timeouts, TransactionSettings};
 use crate::refusal::Shared;
 use crate::setting::SettingName;
 use crate::telemetry::{Isolation, TransactionTrace};
 use crate::transaction::{Opened, TenantTransaction};
 #[cfg(feature = "postgres")]
-use crate::{Postgres, execute::execute_text, role::SessionCheck};
+use crate::{Postgres, execute::execute_text, role::SessionCheck, transaction::TenantRead};
 use tracing::Instrument;
 
 /// How a [`TenantPool`] is set up: the application's registered tables
@@ -245,15 +247,50 @@ impl<DB: Backend> TenantPool<DB> {
     /// Refused with the error the check gave ([`Error::PrivilegedRole`],
     /// [`Error::SessionTenantDefault`]) once any new connection of the pool
     /// has failed it.
+    ///
+    /// A connection the server closed while it sat idle in the pool (an
+    /// administrator's `pg_terminate_backend`, `idle_session_timeout`, a
+    /// restart) is found by the `BEGIN` itself when the pool hands
+    /// connections out without sqlx's ping, as [`connect`](Self::connect)'s
+    /// do: when `BEGIN` fails with the error of a lost connection before it
+    /// can have reached the server — the failure was already waiting on
+    /// the connection — that connection is closed and `BEGIN` is sent once
+    /// more, on a connection that answers a ping, and the caller sees
+    /// nothing of it but an `INFO` event on target `tenancy::pool`. It is
+    /// the only thing ever retried: a `BEGIN` that fails once it was sent
+    /// (the server ended the session while it ran it, or refused it), a
+    /// second failure, and every statement and `commit` after `BEGIN` are
+    /// reported as they failed, never sent again.
     pub async fn begin<K: TenantKey>(
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, DB>, Error> {
+        self.open(tenant, Access::ReadWrite, None).await
+    }
+
+    /// Opens a transaction for `tenant` with the pool's settings (its
+    /// tier's, under per-tenant limits), `READ ONLY` if `access` says so or
+    /// the settings do; in `schema`, the tenant's own, with its
+    /// `search_path` pinned there (schema per tenant), if one is given.
+    pub(crate) async fn open<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        access: Access,
+        schema: Option<&Identifier>,
+    ) -> Result<TenantTransaction<K, DB>, Error> {
         let tables = &self.shared.tables;
         let key = tenant.key_value();
-        let pin = Pin::new(tables.setting(), key, self.settings_of(key));
-        self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
-            .await
+        let pin = Pin::new(tables.setting(), key, self.settings_of(key)).with_access(access);
+        match schema {
+            Some(schema) => {
+                self.begin_pinned(tenant, pin.in_schema(schema), schema)
+                    .await
+            }
+            None => {
+                self.begin_pinned(tenant, pin, tables.schema(DB::DIALECT))
+                    .await
+            }
+        }
     }
 
     /// Opens a transaction for `tenant` that pins `settings` instead of the
@@ -280,22 +317,6 @@ impl<DB: Backend> TenantPool<DB> {
         }
     }
 
-    /// Opens a transaction for `tenant` whose statements are built for
-    /// `schema`, the tenant's own, and whose `search_path` is pinned to it
-    /// in the same simple query as `BEGIN` (schema per tenant). The schema
-    /// comes from the tenant directory, validated.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
-    pub(crate) async fn begin_in_schema<K: TenantKey>(
-        &self,
-        tenant: &TenantId<K>,
-        schema: &Identifier,
-    ) -> Result<TenantTransaction<K, DB>, Error> {
-        let setting = self.shared.tables.setting();
-        let key = tenant.key_value();
-        let pin = Pin::new(setting, key, self.settings_of(key)).in_schema(schema);
-        self.begin_pinned(tenant, pin, schema).await
-    }
-
     /// The one body of `begin`: the pin rendered (and so checked) before a
     /// connection is taken, then sent as the one simple query of `BEGIN`.
     async fn begin_pinned<K: TenantKey>(
@@ -318,14 +339,7 @@ impl<DB: Backend> TenantPool<DB> {
                 Some(admission) => Some(admission.admit(pin.tenant).await?),
                 None => None,
             };
-            let mut connection = self.acquire().await?;
-            let mut guard = CloseUnlessBegun::new(&mut connection);
-            DB::TransactionManager::begin(
-                guard.connection(),
-                Some(AssertSqlSafe(statement).into_sql_str()),
-            )
-            .await?;
-            guard.begun();
+            let connection = self.begun(statement).await?;
             Ok::<_, Error>((connection, turn))
         };
         let (connection, turn) = begun.instrument(span).await?;
@@ -341,6 +355,63 @@ impl<DB: Backend> TenantPool<DB> {
                 turn,
             },
         ))
+    }
+
+    /// A connection of the pool on which `statement` opened a transaction.
+    ///
+    /// Connections are handed out without sqlx's ping, so one may have died
+    /// while it sat idle (the server ended its session). When `statement`
+    /// fails on it with the error of a lost connection, within the poll that
+    /// wrote it, nothing of the transaction reached a live session: the
+    /// connection is closed and `statement` is sent once more, on a
+    /// connection that answers a ping. Any other failure, and a failure of
+    /// the second attempt, is the caller's; nothing after `BEGIN` is ever
+    /// sent twice.
+    async fn begun(&self, statement: String) -> Result<PoolConnection<DB>, Error> {
+        let mut connection = self.acquire().await?;
+        match begin_on::<DB>(&mut connection, statement.clone()).await {
+            Ok(()) => return Ok(connection),
+            Err(BeginFailed {
+                error,
+                before_sent: true,
+            }) if DB::is_connection_lost(&error) => {
+                tracing::info!(
+                    target: "tenancy::pool",
+                    %error,
+                    "a pooled connection was found closed by the server before BEGIN was \
+                     sent; opening the transaction on another connection"
+                );
+            }
+            Err(failed) => return Err(failed.error.into()),
+        }
+        // Closed by the guard of the failed attempt.
+        drop(connection);
+        let mut connection = self.acquire_live().await?;
+        begin_on::<DB>(&mut connection, statement)
+            .await
+            .map_err(|failed| Error::from(failed.error))?;
+        Ok(connection)
+    }
+
+    /// A connection that answers sqlx's ping: after one idle connection was
+    /// found dead, others may be too (the server restarted). Each dead one
+    /// is closed; the pool opens new ones in their place.
+    async fn acquire_live(&self) -> Result<PoolConnection<DB>, Error> {
+        let mut left = self.pool.options().get_max_connections();
+        loop {
+            let mut connection = self.acquire().await?;
+            match sqlx::Connection::ping(&mut *connection).await {
+                Ok(()) => return Ok(connection),
+                Err(error) if left == 0 => {
+                    connection.close_on_drop();
+                    return Err(Error::Database(error));
+                }
+                Err(_) => {
+                    connection.close_on_drop();
+                    left -= 1;
+                }
+            }
+        }
     }
 
     /// The pool of a tenant's own database, as the router makes it: its
@@ -451,8 +522,58 @@ impl<DB: Backend> TenantPool<DB> {
     }
 }
 
+/// One attempt to open a transaction with `statement` on `connection`,
+/// which is closed when it goes back to the pool unless the attempt
+/// succeeded.
+async fn begin_on<DB: Backend>(
+    connection: &mut PoolConnection<DB>,
+    statement: String,
+) -> Result<(), BeginFailed> {
+    let mut guard = CloseUnlessBegun::new(connection);
+    let statement = AssertSqlSafe(statement).into_sql_str();
+    begin_attempt(DB::TransactionManager::begin(
+        guard.connection(),
+        Some(statement),
+    ))
+    .await?;
+    guard.begun();
+    Ok(())
+}
+
 #[cfg(feature = "postgres")]
 impl TenantPool<Postgres> {
+    /// Opens a read-only transaction for `tenant`, for work that only
+    /// reads: it ends without waiting for the server
+    /// ([`TenantRead::end`]).
+    ///
+    /// It opens as [`begin`](Self::begin) does — one simple query, with the
+    /// tenant, the pool's (or the tenant's tier's) settings and its turn
+    /// under per-tenant limits — with `BEGIN READ ONLY`, so that a write in
+    /// it fails rather than being rolled back unseen. Ending it queues
+    /// `ROLLBACK` instead of waiting for `COMMIT`'s answer: for one
+    /// statement, two round trips the caller waits for instead of three.
+    ///
+    /// ```no_run
+    /// # #[tenancy_sqlx::tenant_scoped] #[derive(sqlx::FromRow)] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64, pub status: String }
+    /// # async fn run(pool: tenancy_sqlx::TenantPool) -> Result<(), tenancy_sqlx::Error> {
+    /// use tenancy_sqlx::TenantId;
+    ///
+    /// let tenant = TenantId::from_verified(42);
+    /// let mut read = pool.read(&tenant).await?;
+    /// let open: Vec<Order> = read
+    ///     .fetch_all(Order::select(&tenant).filter(Order::STATUS.eq("open")))
+    ///     .await?;
+    /// read.end();
+    /// # Ok(()) }
+    /// ```
+    pub async fn read<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+    ) -> Result<TenantRead<K, Postgres>, Error> {
+        let transaction = self.open(tenant, Access::ReadOnly, None).await?;
+        Ok(TenantRead::new(transaction))
+    }
+
     /// Connects to the database at `url` (see
     /// [`connect_with`](Self::connect_with)).
     ///
@@ -463,9 +584,16 @@ impl TenantPool<Postgres> {
     /// let pool = TenantPool::connect("postgres://app@localhost/shop", TenantPoolOptions::new(&tables)).await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// The pool does not ping a connection before handing it out (sqlx's
+    /// `test_before_acquire(false)`): that saves a round trip on every
+    /// transaction, and a connection the server closed while it was idle is
+    /// caught when its `BEGIN` fails, which is then sent again on another
+    /// connection ([`begin`](Self::begin)).
     pub async fn connect(url: &str, options: TenantPoolOptions) -> Result<Self, Error> {
         let connect: PgConnectOptions = url.parse()?;
-        Self::connect_with(PgPoolOptions::new(), connect, options).await
+        let pool_options = PgPoolOptions::new().test_before_acquire(false);
+        Self::connect_with(pool_options, connect, options).await
     }
 
     /// Connects with the given sqlx pool and connection options (pool size,
@@ -498,6 +626,12 @@ impl TenantPool<Postgres> {
     /// pool opens: from then on [`begin`](Self::begin) returns that refusal,
     /// for every connection, since the role's new attributes apply to the
     /// pool's older sessions too. Make a new pool once the role is fixed.
+    ///
+    /// Pass `pool_options.test_before_acquire(false)`, as
+    /// [`connect`](Self::connect) does, unless every transaction should pay
+    /// a round trip for sqlx's ping: a dead idle connection is then caught
+    /// by its `BEGIN`, which is sent again on another connection
+    /// ([`begin`](Self::begin)).
     ///
     /// The pool's `after_connect` and `after_release` hooks are replaced by
     /// the tenant pool's own; put per-session settings in the connection

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tenancy_core::{KeyValue, TenantId, TenantKey};
 
 use crate::directory::{Placement, TenantDirectory, TenantEntry, TenantStatus};
-use crate::{Error, Postgres, TenantPool, TenantPoolOptions, TenantTransaction};
+use crate::pin::Access;
+use crate::{Error, Postgres, TenantPool, TenantPoolOptions, TenantRead, TenantTransaction};
 
 mod database_pools;
 
@@ -224,6 +225,26 @@ impl<D: TenantDirectory> TenantRouter<D> {
         &self,
         tenant: &TenantId<K>,
     ) -> Result<TenantTransaction<K, Postgres>, Error> {
+        self.open(tenant, Access::ReadWrite).await
+    }
+
+    /// Opens a read-only transaction for `tenant` where the directory
+    /// places it, ended without waiting for the server
+    /// ([`TenantPool::read`]).
+    pub async fn read<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+    ) -> Result<TenantRead<K, Postgres>, Error> {
+        let transaction = self.open(tenant, Access::ReadOnly).await?;
+        Ok(TenantRead::new(transaction))
+    }
+
+    /// The one body of `begin` and `read`.
+    async fn open<K: TenantKey>(
+        &self,
+        tenant: &TenantId<K>,
+        access: Access,
+    ) -> Result<TenantTransaction<K, Postgres>, Error> {
         let key = tenant.key_value();
         let entry = self.entry(key).await?;
         if entry.status != TenantStatus::Active {
@@ -233,13 +254,13 @@ impl<D: TenantDirectory> TenantRouter<D> {
             });
         }
         match &entry.placement {
-            Placement::Shared => self.inner.shared.begin(tenant).await,
-            Placement::Schema(schema) => self.inner.shared.begin_in_schema(tenant, schema).await,
+            Placement::Shared => self.inner.shared.open(tenant, access, None).await,
+            Placement::Schema(schema) => self.inner.shared.open(tenant, access, Some(schema)).await,
             Placement::Database(url) => {
                 let mut attempts = 0;
                 loop {
                     let pool = self.inner.databases.pool(url).await?;
-                    match pool.begin(tenant).await {
+                    match pool.open(tenant, access, None).await {
                         // Evicted between the lookup and `begin`: the cache
                         // makes it again.
                         Err(Error::Database(sqlx::Error::PoolClosed)) if attempts < 3 => {

@@ -310,6 +310,17 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         self.end_traced(Ending::Rollback).await
     }
 
+    /// Ends a read transaction without waiting: `ROLLBACK` is queued on the
+    /// connection, which goes back to the pool; the pool sends it and reads
+    /// its answer before anyone else borrows the connection, and closes the
+    /// connection instead if that fails. Nothing was written, so there is
+    /// nothing to wait for.
+    pub(crate) fn end_queued(mut self) {
+        self.trace.end(Outcome::Rollback);
+        // Drop queues the ROLLBACK, or closes the connection after raw SQL
+        // or a dropped statement.
+    }
+
     /// [`end`](Self::end) inside the span, which then records the outcome.
     async fn end_traced(&mut self, ending: Ending) -> Result<(), Error> {
         let span = self.trace.span().clone();
@@ -482,6 +493,113 @@ impl<K: TenantKey, DB: Backend> core::fmt::Debug for TenantTransaction<K, DB> {
         f.debug_struct("TenantTransaction")
             .field("tenant", &self.tenant)
             .field("open", &self.state.open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A read-only transaction whose tenant context is set: the tenant's
+/// reads, ended without waiting for the server
+/// ([`TenantPool::read`](crate::TenantPool::read), PostgreSQL).
+///
+/// Its statements are checked as a [`TenantTransaction`]'s are (the tenant,
+/// the registered tables) and row-level security filters them by the same
+/// tenant. It is `BEGIN READ ONLY` on the server: a write, built or raw,
+/// fails (SQLSTATE `25006`, in [`Error::Database`]) instead of being rolled
+/// back unseen when the read ends.
+///
+/// [`end`](Self::end) (or dropping it) ends it at once: `ROLLBACK` is
+/// queued on the connection and the connection goes back to the pool,
+/// which sends the `ROLLBACK` and reads its answer before it hands the
+/// connection to anyone else; if that fails, the connection is closed, not
+/// reused. The caller never waits for the server's answer, which saves a
+/// round trip over `commit().await`. A write transaction's
+/// [`commit`](TenantTransaction::commit) still waits, and reports whether
+/// the work was saved.
+///
+/// A read that handed out its [`raw_connection`](Self::raw_connection), or
+/// whose statement future was dropped mid-flight, closes its connection
+/// when it ends instead of resetting it in place (which would cost the
+/// round trip a read saves): use [`TenantPool::begin`](crate::TenantPool::begin)
+/// and [`rollback`](TenantTransaction::rollback) for raw SQL on a
+/// connection that should be kept.
+#[must_use = "a read holds its connection until it is ended: call `end()`"]
+pub struct TenantRead<K: TenantKey = i64, DB: Backend = DefaultBackend> {
+    transaction: TenantTransaction<K, DB>,
+}
+
+impl<K: TenantKey, DB: Backend> TenantRead<K, DB> {
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+    pub(crate) fn new(transaction: TenantTransaction<K, DB>) -> Self {
+        TenantRead { transaction }
+    }
+
+    /// The tenant this read runs for. Build its statements with it.
+    #[must_use]
+    pub fn tenant(&self) -> &TenantId<K> {
+        self.transaction.tenant()
+    }
+
+    /// The schema its statements name for tables declared without one
+    /// ([`TenantTransaction::schema`]).
+    #[must_use]
+    pub fn schema(&self) -> &Identifier {
+        self.transaction.schema()
+    }
+
+    /// Its `tracing` span, as [`TenantTransaction::span`]'s.
+    #[must_use]
+    pub fn span(&self) -> &tracing::Span {
+        self.transaction.span()
+    }
+
+    /// Runs a query and decodes every row, refused before anything is sent
+    /// as [`TenantTransaction::fetch_all`] refuses it.
+    pub fn fetch_all<'t, R: DecodeRow<DB> + 't>(
+        &'t mut self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
+        self.transaction.fetch_all(statement)
+    }
+
+    /// Runs a query and decodes its first row; no row is an error
+    /// ([`TenantTransaction::fetch_one`]).
+    pub fn fetch_one<'t, R: DecodeRow<DB> + 't>(
+        &'t mut self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<R, Error>> + Send + 't {
+        self.transaction.fetch_one(statement)
+    }
+
+    /// Runs a query and decodes its first row, if there is one.
+    pub fn fetch_optional<'t, R: DecodeRow<DB> + 't>(
+        &'t mut self,
+        statement: impl BuildStatement,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send + 't {
+        self.transaction.fetch_optional(statement)
+    }
+
+    /// The connection inside the read, for SQL the builder cannot express,
+    /// under the read's tenant context and `READ ONLY`
+    /// ([`TenantTransaction::raw_connection`]). The connection is closed
+    /// when the read ends, not reused: raw SQL may have left session state
+    /// that only a reset, one more round trip, would clear.
+    pub fn raw_connection(&mut self) -> &mut DB::Connection {
+        self.transaction.raw_connection()
+    }
+
+    /// Ends the read without waiting for the server: `ROLLBACK` is queued
+    /// and the connection returned to the pool, which sends it and reads
+    /// its answer before the connection is borrowed again. Dropping the
+    /// read does the same.
+    pub fn end(self) {
+        self.transaction.end_queued();
+    }
+}
+
+impl<K: TenantKey, DB: Backend> core::fmt::Debug for TenantRead<K, DB> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TenantRead")
+            .field("tenant", self.transaction.tenant())
             .finish_non_exhaustive()
     }
 }

@@ -192,3 +192,62 @@ async fn tenant_transactions_never_see_another_tenant_behind_the_pooler() -> Tes
     assert_eq!(written, [(A, 30), (B, 30)]);
     Ok(())
 }
+
+/// Read transactions behind the pooler, from a pool that does not ping:
+/// each read's queued `ROLLBACK` reaches the server connection the read ran
+/// on (PgBouncer hands that server connection to no one else until the
+/// transaction ends), every read sees its own tenant only, and once they
+/// are done another client of the one server connection finds no tenant.
+#[tokio::test]
+async fn reads_end_on_their_own_server_connection_behind_the_pooler() -> TestResult {
+    let (_db, bouncer) = bounced(1).await?;
+    let pool = TenantPool::connect_with(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(3)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(20)),
+        bouncer.app_url().parse()?,
+        behind_pooler(),
+    )
+    .await?;
+    let mut tasks = Vec::new();
+    for round in 0..30_i64 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = if round % 2 == 0 { A } else { B };
+            let tenant = tenant(key);
+            let mut read = pool.read(&tenant).await?;
+            let mut seen: Vec<i64> = read
+                .fetch_all::<Order>(Order::select(&tenant))
+                .await?
+                .into_iter()
+                .map(|order| order.tenant_id)
+                .collect();
+            if round % 5 == 0 {
+                // Raw SQL without a predicate: only the tenant setting
+                // of this server connection's transaction confines it.
+                let raw: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM orders")
+                    .persistent(false)
+                    .fetch_all(read.raw_connection())
+                    .await?;
+                seen.extend(raw);
+            }
+            read.end();
+            Ok::<_, tenancy_test::BoxError>((key, seen))
+        }));
+    }
+    for task in tasks {
+        let (key, seen) = task.await??;
+        assert!(
+            seen.len() >= ORDERS_PER_TENANT as usize && seen.iter().all(|seen| *seen == key),
+            "{key}: {seen:?}"
+        );
+    }
+    // A read left open would hold the one server connection: this client
+    // would wait for it.
+    let outside = tokio::time::timeout(Duration::from_secs(10), what_another_client_sees(&bouncer))
+        .await
+        .map_err(|_| "the server connection is still inside a read's transaction")??;
+    assert_eq!((outside.0.as_str(), outside.1), ("", 0), "{outside:?}");
+    Ok(())
+}

@@ -7,7 +7,9 @@
 //! connection alone: a context leaking from the connection's previous
 //! transaction would show up as foreign rows (or as missing own rows).
 //! Transactions end in every way the pool must survive: commit, rollback,
-//! and drop.
+//! drop, and the end of a read transaction, which does not wait for its
+//! `ROLLBACK`. The pool hands connections out without sqlx's ping, as the
+//! pools the library makes do.
 
 use std::time::Instant;
 
@@ -43,21 +45,25 @@ impl Observed {
 }
 
 /// How a transaction ends; raw SQL is read in the ones that end by commit
-/// or rollback (a dropped transaction that used raw SQL closes its
-/// connection, which would measure reconnects rather than reuse).
+/// or rollback (a dropped transaction or an ended read that used raw SQL
+/// closes its connection, which would measure reconnects rather than
+/// reuse).
 #[derive(Debug, Clone, Copy)]
 enum Ending {
     Commit,
     Rollback,
     Drop,
+    /// A read transaction, ended without waiting for its `ROLLBACK`.
+    Read,
 }
 
 impl Ending {
     fn of(transaction: usize) -> Ending {
         match transaction % 10 {
-            0..=6 => Ending::Commit,
-            7 | 8 => Ending::Rollback,
-            _ => Ending::Drop,
+            0..=3 => Ending::Commit,
+            4 | 5 => Ending::Rollback,
+            6 => Ending::Drop,
+            _ => Ending::Read,
         }
     }
 }
@@ -67,7 +73,9 @@ async fn no_transaction_ever_sees_another_tenants_rows() -> TestResult {
     let tenants: Vec<i64> = (1..=TENANTS).collect();
     let db = shop(&tenants).await?;
     let pool = TenantPool::<Postgres>::connect_with(
-        PgPoolOptions::new().max_connections(POOL_SIZE),
+        PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .test_before_acquire(false),
         db.app_url().parse()?,
         pool_options(),
     )
@@ -121,25 +129,36 @@ async fn one_transaction(
     observed: &mut Observed,
 ) -> Result<(), BoxError> {
     let tenant = tenant(key);
-    let mut tx = pool.begin(&tenant).await?;
     let seen: Vec<i64> = match ending {
-        Ending::Commit | Ending::Rollback => {
-            sqlx::query_scalar("SELECT tenant_id FROM orders")
-                .fetch_all(tx.raw_connection())
-                .await?
+        Ending::Read => {
+            let mut read = pool.read(&tenant).await?;
+            let orders = read.fetch_all::<Order>(Order::select(&tenant)).await?;
+            read.end();
+            orders.into_iter().map(|order| order.tenant_id).collect()
         }
-        Ending::Drop => tx
-            .fetch_all::<Order>(Order::select(&tenant))
-            .await?
-            .into_iter()
-            .map(|order| order.tenant_id)
-            .collect(),
+        Ending::Commit | Ending::Rollback | Ending::Drop => {
+            let mut tx = pool.begin(&tenant).await?;
+            let seen: Vec<i64> = match ending {
+                Ending::Drop => tx
+                    .fetch_all::<Order>(Order::select(&tenant))
+                    .await?
+                    .into_iter()
+                    .map(|order| order.tenant_id)
+                    .collect(),
+                _ => {
+                    sqlx::query_scalar("SELECT tenant_id FROM orders")
+                        .fetch_all(tx.raw_connection())
+                        .await?
+                }
+            };
+            match ending {
+                Ending::Commit => tx.commit().await?,
+                Ending::Rollback => tx.rollback().await?,
+                _ => drop(tx),
+            }
+            seen
+        }
     };
-    match ending {
-        Ending::Commit => tx.commit().await?,
-        Ending::Rollback => tx.rollback().await?,
-        Ending::Drop => drop(tx),
-    }
     let own = seen.iter().filter(|&&seen| seen == key).count() as u64;
     observed.transactions += 1;
     observed.foreign_rows += seen.len() as u64 - own;

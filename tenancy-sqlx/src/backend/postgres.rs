@@ -27,6 +27,14 @@ const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 /// already exists`.
 const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
 
+/// SQLSTATEs of a server ending the session: `admin_shutdown` (an
+/// administrator's `pg_terminate_backend`, a fast shutdown),
+/// `crash_shutdown` (another backend crashed), `idle_session_timeout`.
+const SESSION_ENDED: [&str; 3] = ["57P01", "57P02", "57P05"];
+
+/// SQLSTATE class `connection_exception`.
+const CONNECTION_EXCEPTION: &str = "08";
+
 /// Fails with 25P01 outside a transaction block — inside the implicit block
 /// of a multi-statement query too — and with 25P02 in an aborted one.
 const STILL_IN_TRANSACTION: &str =
@@ -130,6 +138,16 @@ impl Internals for Postgres {
 
     fn is_aborted_transaction(error: &sqlx::Error) -> bool {
         has_sqlstate(error, IN_FAILED_SQL_TRANSACTION)
+    }
+
+    fn is_connection_lost(error: &sqlx::Error) -> bool {
+        match error {
+            sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+                SESSION_ENDED.contains(&code.as_ref()) || code.starts_with(CONNECTION_EXCEPTION)
+            }),
+            _ => false,
+        }
     }
 
     fn is_prepared_statement_mismatch(error: &sqlx::Error) -> bool {

@@ -84,6 +84,13 @@ impl Internals for Sqlite {
         false
     }
 
+    fn is_connection_lost(_error: &sqlx::Error) -> bool {
+        // The database is a file in this process: there is no session for
+        // a server to end, and an I/O error is not one that another
+        // connection would escape.
+        false
+    }
+
     fn is_prepared_statement_mismatch(_error: &sqlx::Error) -> bool {
         // Statements live in the process: no pooler sits in between.
         false

@@ -117,6 +117,7 @@ impl DatabasePools {
     ) -> Result<(TenantPool, Arc<OwnedSemaphorePermit>), Error> {
         let permit = self.place(url).await?;
         let pool_options = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(self.limits.connections_per_pool)
             .min_connections(0)
             .idle_timeout(Some(self.limits.idle_pool_timeout))
