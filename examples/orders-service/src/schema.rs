@@ -178,3 +178,16 @@ pub fn tables() -> TableSet {
         .with::<ExportAudit>()
         .with::<Account>()
 }
+
+/// The tenant tables alone, referenced tables first: what a tenant's own
+/// schema or database holds. The global tables (the catalogue, the tenant
+/// registry, the API keys) stay in the shared database.
+#[must_use]
+pub fn tenant_tables() -> TableSet {
+    TableSet::new()
+        .with::<Customer>()
+        .with::<Order>()
+        .with::<OrderItem>()
+        .with::<ExportAudit>()
+        .with::<Account>()
+}

@@ -3,7 +3,7 @@
 //! easy to spot. Seeding is idempotent: running it again adds nothing.
 
 use tenancy_sqlx::TenantId;
-use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
+use tenancy_sqlx::{Backend, BeginTenant, DecodeRow, OwnerPool};
 
 use crate::app::now;
 use crate::auth::hash_key;
@@ -138,20 +138,21 @@ pub enum SeedError {
 
 /// Seeds the catalogue, the tenants and their keys through the owner pool
 /// (on PostgreSQL the application role may not write global tables), then
-/// each tenant's sample data in a transaction of its own.
-pub async fn demo_data<DB: Backend>(
-    owner: &OwnerPool<DB>,
-    pool: &TenantPool<DB>,
+/// each tenant's sample data in a transaction of its own, wherever the
+/// tenant lives.
+pub async fn demo_data<T: BeginTenant>(
+    owner: &OwnerPool<T::Backend>,
+    tenants: &T,
 ) -> Result<Seeded, SeedError>
 where
-    Customer: DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    Customer: DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     global_rows(owner).await?;
     Ok(Seeded {
-        acme: tenant_rows(pool, &ACME).await?,
-        globex: tenant_rows(pool, &GLOBEX).await?,
+        acme: tenant_rows(tenants, &ACME).await?,
+        globex: tenant_rows(tenants, &GLOBEX).await?,
     })
 }
 
@@ -194,18 +195,15 @@ pub async fn global_rows<DB: Backend>(owner: &OwnerPool<DB>) -> Result<(), SeedE
 
 /// The tenant's sample customers and orders, unless it has customers
 /// already; returns the ids of its oldest customer and order.
-async fn tenant_rows<DB: Backend>(
-    pool: &TenantPool<DB>,
-    demo: &DemoTenant,
-) -> Result<DemoIds, SeedError>
+async fn tenant_rows<T: BeginTenant>(tenants: &T, demo: &DemoTenant) -> Result<DemoIds, SeedError>
 where
-    Customer: DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    Customer: DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     // Seeding is the trust decision here: these ids are the demo's own.
     let tenant = TenantId::from_verified(demo.id);
-    let mut tx = pool.begin(&tenant).await?;
+    let mut tx = tenants.begin(&tenant).await?;
     let (seeded,): (bool,) = tx.fetch_one(Customer::select(&tenant).exists()).await?;
     if !seeded {
         let mut first_customer = None;

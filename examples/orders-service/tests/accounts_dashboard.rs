@@ -15,30 +15,7 @@ use tenancy_test::TestResult;
 /// An id no tenant has.
 const MISSING_ID: i64 = 999_999_999;
 
-/// Each scenario runs once per backend, against its own database.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() -> super::TestResult {
-                    super::$scenario(&super::TestApp::sqlite().await?).await
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $scenario() -> super::TestResult {
-                    super::$scenario(&super::TestApp::postgres().await?).await
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+support::in_every_model!(
     dashboard_sums_and_ranks_only_own_orders,
     dashboard_filters_by_date_range,
     dashboard_ignores_other_tenants_new_orders,
