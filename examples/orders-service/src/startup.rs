@@ -15,6 +15,7 @@ use tenancy_sqlx::directory::{
 use tenancy_sqlx::lifecycle::append_only_statements;
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::migrate::{self, MigrateError, Migrations, Runner, RunnerOptions, Target};
+use tenancy_sqlx::moves::Place;
 use tenancy_sqlx::provision::Provisioner;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::{
@@ -548,6 +549,25 @@ impl TenantPlaces {
             }
             _ => self.owner_options.clone(),
         })
+    }
+
+    /// `placement` as one end of a move: pools of its database as the
+    /// application role (which copies the rows, under row-level security)
+    /// and as the owner.
+    pub async fn place(&self, placement: &Placement) -> Result<Place, StartupError> {
+        let app_url = match placement {
+            Placement::Database(url) => url.as_str().to_owned(),
+            _ => self.app_url.clone(),
+        };
+        let app = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(app_url.parse().map_err(StartupError::InvalidUrl)?)
+            .await?;
+        let owner = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(self.owner_options(placement)?)
+            .await?;
+        Ok(Place::new(placement.clone(), app, owner))
     }
 
     /// Creates and migrates the place of `tenant` in `isolation`, then

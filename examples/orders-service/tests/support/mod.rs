@@ -498,6 +498,38 @@ impl TestApp {
 }
 
 impl PostgresStore {
+    /// Lets the owner role create the databases of the database-per-tenant
+    /// model (see [`owner_may_create_databases`]).
+    pub async fn allow_tenant_databases(&self) -> Result<(), BoxError> {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {OWNER_ROLE} CREATEDB"
+        )))
+        .execute(&mut admin)
+        .await?;
+        admin.close().await?;
+        Ok(())
+    }
+
+    /// How many rows of `tenant` table `table` of schema `schema` of the
+    /// shared database holds, counted by the superuser.
+    pub async fn rows_in_shared_database(
+        &self,
+        schema: &str,
+        table: &str,
+        tenant: i64,
+    ) -> Result<i64, BoxError> {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM \"{schema}\".\"{table}\" WHERE tenant_id = $1"
+        )))
+        .bind(tenant)
+        .fetch_one(&mut admin)
+        .await?;
+        admin.close().await?;
+        Ok(count)
+    }
+
     /// Every tenant table's rows across all places the directory names,
     /// and the shared tables, counted by the superuser.
     async fn count_rows(&self) -> Result<RowCounts, BoxError> {
