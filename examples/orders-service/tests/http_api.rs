@@ -123,8 +123,16 @@ async fn raw_sql_reaches_only_own_rows(app: &TestApp) -> TestResult {
         seen.push(Value::Array(app.raw_rows(&app.a, sql).await?));
     }
     let reply = Reply::json_of(&Value::Array(seen));
-    if app.has_rls() {
+    if let Some(store) = app.postgres_store() {
         app.assert_clean_for_a(&reply);
+        // And the transaction ran where the directory places A.
+        let ran_in = app
+            .raw_rows(
+                &app.a,
+                "SELECT to_jsonb(ARRAY[current_database(), current_schema()])",
+            )
+            .await?;
+        assert_eq!(ran_in, [json!(store.expected_place(app.a.demo.id).await?)]);
     } else {
         assert!(!app.scan_as_a(&reply).is_clean(), "SQLite has no RLS");
     }

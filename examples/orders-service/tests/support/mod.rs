@@ -22,7 +22,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
 use tenancy_sqlx::DecodeRow;
-use tenancy_sqlx::directory::{Placement, TableDirectory};
+use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory};
 #[cfg(feature = "citus")]
 use tenancy_sqlx::testing::CitusTestDatabase;
 use tenancy_sqlx::testing::{LeakReport, LeakTest, OWNER_ROLE, PgBouncer, TestDatabase};
@@ -509,6 +509,26 @@ impl PostgresStore {
         .await?;
         admin.close().await?;
         Ok(())
+    }
+
+    /// `[database, schema]` where the directory places `tenant`.
+    pub async fn expected_place(&self, tenant: i64) -> Result<[String; 2], BoxError> {
+        let entry = self
+            .directory
+            .entry(tenancy_sqlx::KeyValue::I64(tenant))
+            .await?
+            .ok_or("the tenant has no directory entry")?;
+        let database_of = |url: &str| -> Result<String, BoxError> {
+            let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+            Ok(options.get_database().unwrap_or_default().to_owned())
+        };
+        Ok(match entry.placement {
+            Placement::Shared => [database_of(&self.admin_url)?, "public".to_owned()],
+            Placement::Schema(schema) => {
+                [database_of(&self.admin_url)?, schema.as_str().to_owned()]
+            }
+            Placement::Database(url) => [database_of(url.as_str())?, "public".to_owned()],
+        })
     }
 
     /// How many rows of `tenant` table `table` of schema `schema` of the
