@@ -39,6 +39,7 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
     let globex = format!("-H 'Authorization: Bearer {}'", GLOBEX.api_key);
     let admin = format!("-H 'Authorization: Bearer {DEMO_ADMIN_KEY}'");
     let order = seeded.acme.order;
+    let acme_only = seeded.acme_only_order;
     let example = |comment: String, command: String| Example { comment, command };
     vec![
         example(
@@ -51,10 +52,10 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
         ),
         example(
             format!(
-                "{} asks for {}'s order {order}: 404, the same answer as for an order that does not exist",
+                "{} asks for {}'s order {acme_only}: 404, the same answer as for an order that does not exist",
                 GLOBEX.name, ACME.name
             ),
-            format!("curl -s -i {globex} {base}/orders/{order}"),
+            format!("curl -s -i {globex} {base}/orders/{acme_only}"),
         ),
         example(
             format!("{} places an order", ACME.name),

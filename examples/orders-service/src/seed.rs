@@ -108,6 +108,10 @@ pub struct Seeded {
     pub acme: DemoIds,
     /// Globex's rows.
     pub globex: DemoIds,
+    /// An order of Acme's under an id Globex has no order under (where
+    /// each tenant numbers its own rows, in a schema or a database of its
+    /// own, Acme's first order id is Globex's too).
+    pub acme_only_order: i64,
 }
 
 /// The oldest customer and order of a demo tenant.
@@ -150,10 +154,46 @@ where
     (bool,): DecodeRow<T::Backend>,
 {
     global_rows(owner).await?;
+    let acme = tenant_rows(tenants, &ACME).await?;
+    let globex = tenant_rows(tenants, &GLOBEX).await?;
     Ok(Seeded {
-        acme: tenant_rows(tenants, &ACME).await?,
-        globex: tenant_rows(tenants, &GLOBEX).await?,
+        acme,
+        globex,
+        acme_only_order: order_only_of(tenants, &ACME, &GLOBEX)
+            .await?
+            .unwrap_or(acme.order),
     })
+}
+
+/// The oldest order of `owner` whose id `other` has no order under.
+async fn order_only_of<T: BeginTenant>(
+    tenants: &T,
+    owner: &DemoTenant,
+    other: &DemoTenant,
+) -> Result<Option<i64>, SeedError>
+where
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
+{
+    let owner = TenantId::from_verified(owner.id);
+    let mut tx = tenants.begin(&owner).await?;
+    let orders: Vec<Order> = tx
+        .fetch_all(Order::select(&owner).order_by_asc(Order::ID))
+        .await?;
+    tx.commit().await?;
+    let other = TenantId::from_verified(other.id);
+    let mut tx = tenants.begin(&other).await?;
+    let mut only = None;
+    for order in orders {
+        let select = Order::select(&other).filter(Order::ID.eq(order.id));
+        let (theirs,): (bool,) = tx.fetch_one(select.exists()).await?;
+        if !theirs {
+            only = Some(order.id);
+            break;
+        }
+    }
+    tx.commit().await?;
+    Ok(only)
 }
 
 /// Plans, tenants and API keys; rows that exist are left alone.
