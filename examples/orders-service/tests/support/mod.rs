@@ -781,6 +781,7 @@ pub fn day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
 /// (`one_in_each`), the shared tables through PgBouncer in transaction
 /// mode (`pgbouncer`); and, with the `citus` feature, a Citus cluster.
 /// Each test runs the scenario's one body against its own service.
+#[allow(unused_macros)] // not every test binary runs scenarios
 macro_rules! in_every_model {
     ($($scenario:ident),* $(,)?) => {
         $crate::support::in_every_model!(@model sqlite, TestApp::sqlite(), $($scenario),*);
@@ -818,4 +819,5 @@ macro_rules! in_every_model {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use in_every_model;
