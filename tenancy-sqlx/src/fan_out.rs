@@ -10,7 +10,7 @@ use futures_util::stream::FuturesUnordered;
 use tenancy_core::{TenantId, TenantKey};
 
 use crate::backend::Backend;
-use crate::{Error, TenantPool, TenantTransaction};
+use crate::{BeginTenant, Error, TenantPool, TenantTransaction};
 
 /// What a fan-out does when the work fails for a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -200,70 +200,88 @@ impl<DB: Backend> TenantPool<DB> {
         E: From<Error> + core::fmt::Display,
         F: for<'t> Fn(&'t mut TenantTransaction<K, DB>) -> TenantWork<'t, T, E>,
     {
-        let mut queue = tenants.into_iter().collect::<Vec<_>>().into_iter();
-        let total = queue.len();
-        let mut progress = FanOutProgress {
-            done: 0,
-            failed: 0,
-            total,
-        };
-        let mut running = FuturesUnordered::new();
-        let mut results = Vec::with_capacity(total);
-        let mut stopped = false;
-        let work = &work;
-        loop {
-            while !stopped && running.len() < options.concurrency {
-                let Some(tenant) = queue.next() else { break };
-                running.push(async move { (tenant, self.run_for(&tenant, work).await) });
-            }
-            let Some((tenant, result)) = running.next().await else {
-                break;
-            };
-            match &result {
-                Ok(_) => progress.done += 1,
-                Err(error) => {
-                    progress.failed += 1;
-                    tracing::warn!(target: "tenancy::fan_out", tenant = %tenant.key_value(), %error, "tenant failed");
-                    stopped |= options.on_error == OnError::Stop;
-                }
-            }
-            tracing::info!(
-                target: "tenancy::fan_out",
-                done = progress.done,
-                failed = progress.failed,
-                total,
-                "fan-out progress"
-            );
-            if let Some(report) = &options.progress {
-                report(&progress);
-            }
-            results.push((tenant, result));
-        }
-        FanOutReport {
-            results,
-            not_started: queue.collect(),
-        }
+        fan_out_with(self, tenants.into_iter().collect(), options.clone(), work).await
     }
+}
 
-    /// One tenant's transaction around the work.
-    async fn run_for<K, T, E, F>(&self, tenant: &TenantId<K>, work: &F) -> Result<T, E>
-    where
-        K: TenantKey,
-        E: From<Error>,
-        F: for<'t> Fn(&'t mut TenantTransaction<K, DB>) -> TenantWork<'t, T, E>,
-    {
-        let mut tx = self.begin(tenant).await?;
-        match work(&mut tx).await {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
+/// The fan-out of [`TenantPool::fan_out`] and [`BeginTenant::fan_out`]:
+/// each tenant's transaction opened by `source`.
+pub(crate) async fn fan_out_with<S, K, T, E, F>(
+    source: &S,
+    tenants: Vec<TenantId<K>>,
+    options: FanOut,
+    work: F,
+) -> FanOutReport<K, T, E>
+where
+    S: BeginTenant,
+    K: TenantKey,
+    E: From<Error> + core::fmt::Display,
+    F: for<'t> Fn(&'t mut TenantTransaction<K, S::Backend>) -> TenantWork<'t, T, E>,
+{
+    let mut queue = tenants.into_iter();
+    let total = queue.len();
+    let mut progress = FanOutProgress {
+        done: 0,
+        failed: 0,
+        total,
+    };
+    let mut running = FuturesUnordered::new();
+    let mut results = Vec::with_capacity(total);
+    let mut stopped = false;
+    let work = &work;
+    loop {
+        while !stopped && running.len() < options.concurrency {
+            let Some(tenant) = queue.next() else { break };
+            running.push(async move { (tenant, run_for(source, &tenant, work).await) });
+        }
+        let Some((tenant, result)) = running.next().await else {
+            break;
+        };
+        match &result {
+            Ok(_) => progress.done += 1,
             Err(error) => {
-                // The work's error is the one to report; a failed rollback
-                // still ends the transaction (its connection is closed).
-                let _ = tx.rollback().await;
-                Err(error)
+                progress.failed += 1;
+                tracing::warn!(target: "tenancy::fan_out", tenant = %tenant.key_value(), %error, "tenant failed");
+                stopped |= options.on_error == OnError::Stop;
             }
+        }
+        tracing::info!(
+            target: "tenancy::fan_out",
+            done = progress.done,
+            failed = progress.failed,
+            total,
+            "fan-out progress"
+        );
+        if let Some(report) = &options.progress {
+            report(&progress);
+        }
+        results.push((tenant, result));
+    }
+    FanOutReport {
+        results,
+        not_started: queue.collect(),
+    }
+}
+
+/// One tenant's transaction around the work.
+async fn run_for<S, K, T, E, F>(source: &S, tenant: &TenantId<K>, work: &F) -> Result<T, E>
+where
+    S: BeginTenant,
+    K: TenantKey,
+    E: From<Error>,
+    F: for<'t> Fn(&'t mut TenantTransaction<K, S::Backend>) -> TenantWork<'t, T, E>,
+{
+    let mut tx = source.begin(tenant).await?;
+    match work(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one to report; a failed rollback
+            // still ends the transaction (its connection is closed).
+            let _ = tx.rollback().await;
+            Err(error)
         }
     }
 }

@@ -278,6 +278,7 @@ pub mod analytics;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod audit;
 mod backend;
+mod begin;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod citus;
@@ -331,6 +332,7 @@ pub mod telemetry;
 mod transaction;
 
 pub use backend::{Backend, DefaultBackend};
+pub use begin::BeginTenant;
 pub use error::{Error, PrivilegedRole};
 pub use fan_out::{FanOut, FanOutProgress, FanOutReport, OnError, TenantWork};
 pub use owner::OwnerPool;

@@ -4,8 +4,10 @@
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, SubsecRound, Utc};
+#[cfg(doc)]
+use tenancy_sqlx::TenantPool;
 use tenancy_sqlx::axum::{ApiKeyHash, request_span};
-use tenancy_sqlx::{Backend, DecodeRow, TenantPool};
+use tenancy_sqlx::{BeginTenant, DecodeRow};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, ApiKeyVerifier};
@@ -15,26 +17,33 @@ use crate::routes::plan::TenantPlan;
 use crate::routes::{accounts, admin, customers, dashboard, orders, plan};
 use crate::schema::{Account, Customer, Order, OrderItem};
 
-/// What every handler shares: the tenant pool, the key verifier and the
-/// admin credential.
-pub struct AppState<DB: Backend> {
+/// What every handler shares: where tenant transactions come from, the
+/// key verifier and the admin credential.
+///
+/// `T` is a [`TenantPool`] when every tenant lives in one database's
+/// shared tables (SQLite, or PostgreSQL without a directory), or a
+/// [`TenantRouter`](tenancy_sqlx::TenantRouter) that opens each tenant's
+/// transaction where the tenant directory places it: the shared tables, a
+/// schema of its own, a database of its own. Handlers only call
+/// [`BeginTenant::begin`], so they are the same in every model.
+pub struct AppState<T: BeginTenant> {
     /// Hands out tenant transactions.
-    pub pool: TenantPool<DB>,
-    /// Resolves API keys to tenants.
-    pub keys: ApiKeyVerifier<DB>,
+    pub tenants: T,
+    /// Resolves API keys to tenants, from the shared database.
+    pub keys: ApiKeyVerifier<T::Backend>,
     /// The SHA-256 of the admin credential, if one is configured; without
     /// one, `/admin` refuses every request.
     pub admin_key: Option<ApiKeyHash>,
 }
 
-impl<DB: Backend> AppState<DB> {
-    /// State over `pool`, whose API keys are verified against the
-    /// `api_keys` table of the same database, with no admin credential.
+impl<T: BeginTenant> AppState<T> {
+    /// State over `tenants`, whose API keys are verified against the
+    /// `api_keys` table of the shared database, with no admin credential.
     #[must_use]
-    pub fn new(pool: TenantPool<DB>) -> Self {
-        let keys = auth::api_keys(&pool);
+    pub fn new(tenants: T) -> Self {
+        let keys = auth::api_keys(tenants.shared_pool());
         AppState {
-            pool,
+            tenants,
             keys,
             admin_key: None,
         }
@@ -49,58 +58,55 @@ impl<DB: Backend> AppState<DB> {
     }
 }
 
-impl<DB: Backend> Clone for AppState<DB> {
+impl<T: BeginTenant> Clone for AppState<T> {
     fn clone(&self) -> Self {
         AppState {
-            pool: self.pool.clone(),
+            tenants: self.tenants.clone(),
             keys: self.keys.clone(),
             admin_key: self.admin_key,
         }
     }
 }
 
-/// The service's routes, for a database of backend `DB`.
+/// The service's routes, over the tenants of `state`.
 ///
 /// Each request runs in the library's `request` span, whose `tenant` field
 /// the tenant extractor records once the caller's API key is verified, so
 /// every log line of the request says which tenant it was for.
-pub fn router<DB: Backend>(state: AppState<DB>) -> Router
+pub fn router<T: BeginTenant>(state: AppState<T>) -> Router
 where
-    Order: DecodeRow<DB>,
-    OrderItem: DecodeRow<DB>,
-    Customer: DecodeRow<DB>,
-    CustomerOrder: DecodeRow<DB>,
-    TenantPlan: DecodeRow<DB>,
-    Account: DecodeRow<DB>,
-    StatusSummary: DecodeRow<DB>,
-    TopCustomer: DecodeRow<DB>,
-    (i64,): DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
-    (String,): DecodeRow<DB>,
+    Order: DecodeRow<T::Backend>,
+    OrderItem: DecodeRow<T::Backend>,
+    Customer: DecodeRow<T::Backend>,
+    CustomerOrder: DecodeRow<T::Backend>,
+    TenantPlan: DecodeRow<T::Backend>,
+    Account: DecodeRow<T::Backend>,
+    StatusSummary: DecodeRow<T::Backend>,
+    TopCustomer: DecodeRow<T::Backend>,
+    (i64,): DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
+    (String,): DecodeRow<T::Backend>,
 {
     Router::new()
-        .route(
-            "/orders",
-            get(orders::list::<DB>).post(orders::create::<DB>),
-        )
+        .route("/orders", get(orders::list::<T>).post(orders::create::<T>))
         .route(
             "/orders/{id}",
-            get(orders::get::<DB>)
-                .patch(orders::update_status::<DB>)
-                .delete(orders::delete::<DB>),
+            get(orders::get::<T>)
+                .patch(orders::update_status::<T>)
+                .delete(orders::delete::<T>),
         )
-        .route("/orders/{id}/items", get(orders::items::<DB>))
+        .route("/orders/{id}/items", get(orders::items::<T>))
         .route(
             "/customers",
-            get(customers::list::<DB>).post(customers::create::<DB>),
+            get(customers::list::<T>).post(customers::create::<T>),
         )
-        .route("/customers/{id}/orders", get(customers::orders::<DB>))
-        .route("/plan", get(plan::get::<DB>))
-        .route("/dashboard", get(dashboard::get::<DB>))
-        .route("/accounts", post(accounts::create::<DB>))
-        .route("/accounts/{id}", get(accounts::get::<DB>))
-        .route("/accounts/{id}/transfer", post(accounts::transfer::<DB>))
-        .route("/admin/export/orders", get(admin::export_orders::<DB>))
+        .route("/customers/{id}/orders", get(customers::orders::<T>))
+        .route("/plan", get(plan::get::<T>))
+        .route("/dashboard", get(dashboard::get::<T>))
+        .route("/accounts", post(accounts::create::<T>))
+        .route("/accounts/{id}", get(accounts::get::<T>))
+        .route("/accounts/{id}/transfer", post(accounts::transfer::<T>))
+        .route("/admin/export/orders", get(admin::export_orders::<T>))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

@@ -10,7 +10,7 @@ use tenancy_sqlx::TenantId;
 use tenancy_sqlx::axum::{
     ApiKeyHash, ApiKeyTable, ApiKeys, TenantRejection, VerifiedTenant, VerifyTenant,
 };
-use tenancy_sqlx::{Backend, DecodeRow, TenantPool, TenantTransaction};
+use tenancy_sqlx::{Backend, BeginTenant, DecodeRow, TenantPool, TenantTransaction};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -19,7 +19,8 @@ use crate::schema::ApiKey;
 /// The verifier: API keys by SHA-256 hash, in the global `api_keys` table.
 pub type ApiKeyVerifier<DB> = ApiKeys<ApiKeyTable<ApiKey, i64, DB>>;
 
-/// A verifier that looks keys up in `api_keys` through `pool`.
+/// A verifier that looks keys up in `api_keys` through `pool`, the pool of
+/// the shared database (the keys stay there, whatever the tenants' places).
 #[must_use]
 pub fn api_keys<DB: Backend>(pool: &TenantPool<DB>) -> ApiKeyVerifier<DB> {
     ApiKeys::in_table(pool, ApiKey::KEY_HASH, ApiKey::TENANT_ID)
@@ -31,9 +32,9 @@ pub fn hash_key(api_key: &str) -> String {
     ApiKeyHash::of(api_key).to_string()
 }
 
-impl<DB: Backend> VerifyTenant for AppState<DB>
+impl<T: BeginTenant> VerifyTenant for AppState<T>
 where
-    (i64,): DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
 {
     type Rejection = TenantRejection;
 
@@ -77,7 +78,9 @@ where
 }
 
 impl KeyHolder {
-    /// The label of the caller's key, read in the caller's transaction.
+    /// The label of the caller's key, read in `tx`: a transaction of the
+    /// shared database (`BeginTenant::shared_pool`), where `api_keys` is
+    /// whatever the tenant's place.
     pub async fn label<DB: Backend>(
         &self,
         tx: &mut TenantTransaction<i64, DB>,
@@ -105,10 +108,10 @@ impl KeyHolder {
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
 
-impl<DB: Backend> FromRequestParts<AppState<DB>> for Admin {
+impl<T: BeginTenant> FromRequestParts<AppState<T>> for Admin {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<DB>) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<T>) -> Result<Self, AppError> {
         let key = parts
             .headers
             .get(AUTHORIZATION)

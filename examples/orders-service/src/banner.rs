@@ -1,8 +1,12 @@
-//! What the binary prints when it is ready: where it listens, the demo API
-//! keys, and `curl` commands that work as printed.
+//! What the binary prints when it is ready: where it listens, where each
+//! demo tenant lives, the demo API keys, and `curl` commands that work as
+//! printed.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+
+use sqlx::postgres::PgConnectOptions;
+use tenancy_sqlx::directory::Placement;
 
 use crate::seed::{ACME, DEMO_ADMIN_KEY, DEMO_TENANTS, GLOBEX, Seeded};
 use crate::startup::DatabaseConfig;
@@ -10,6 +14,9 @@ use crate::startup::DatabaseConfig;
 /// The first line of the banner; the rest follows once the service is
 /// ready to take requests.
 pub const READY_LINE: &str = "orders-service listening on";
+
+/// What precedes each tenant's place in the banner.
+pub const PLACED_IN: &str = "lives in";
 
 /// The last line of the banner.
 pub const STOP_LINE: &str = "Ctrl-C stops the service.";
@@ -32,6 +39,7 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
     let globex = format!("-H 'Authorization: Bearer {}'", GLOBEX.api_key);
     let admin = format!("-H 'Authorization: Bearer {DEMO_ADMIN_KEY}'");
     let order = seeded.acme.order;
+    let acme_only = seeded.acme_only_order;
     let example = |comment: String, command: String| Example { comment, command };
     vec![
         example(
@@ -44,10 +52,10 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
         ),
         example(
             format!(
-                "{} asks for {}'s order {order}: 404, the same answer as for an order that does not exist",
+                "{} asks for {}'s order {acme_only}: 404, the same answer as for an order that does not exist",
                 GLOBEX.name, ACME.name
             ),
-            format!("curl -s -i {globex} {base}/orders/{order}"),
+            format!("curl -s -i {globex} {base}/orders/{acme_only}"),
         ),
         example(
             format!("{} places an order", ACME.name),
@@ -86,11 +94,45 @@ pub fn examples(address: SocketAddr, seeded: Seeded) -> Vec<Example> {
     ]
 }
 
-/// The whole banner.
+/// Where a tenant lives, in a few words: `shared tables`, `schema
+/// tenant_1`, `database orders_tenant_1` (never the URL, which may hold a
+/// password).
 #[must_use]
-pub fn banner(address: SocketAddr, database: &DatabaseConfig, seeded: Seeded) -> String {
+pub fn placement(placement: &Placement) -> String {
+    match placement {
+        Placement::Shared => "shared tables".to_owned(),
+        Placement::Schema(schema) => format!("schema {}", schema.as_str()),
+        Placement::Database(url) => {
+            let database = url
+                .as_str()
+                .parse::<PgConnectOptions>()
+                .ok()
+                .and_then(|options| options.get_database().map(str::to_owned))
+                .unwrap_or_else(|| url.to_string());
+            format!("database {database}")
+        }
+    }
+}
+
+/// The whole banner; `places` says where each demo tenant lives (see
+/// [`placement`]).
+#[must_use]
+pub fn banner(
+    address: SocketAddr,
+    database: &DatabaseConfig,
+    places: &[(i64, String)],
+    seeded: Seeded,
+) -> String {
     let mut text = format!("{READY_LINE} http://{address}\n");
     let _ = writeln!(text, "database: {}", database.describe());
+    let _ = writeln!(text, "\nTenants:");
+    for tenant in DEMO_TENANTS {
+        let place = places
+            .iter()
+            .find(|(id, _)| *id == tenant.id)
+            .map_or("not placed", |(_, place)| place.as_str());
+        let _ = writeln!(text, "  {:<20} {PLACED_IN} {place}", tenant.name);
+    }
     let _ = writeln!(
         text,
         "\nDemo API keys (send `Authorization: Bearer <key>`):"

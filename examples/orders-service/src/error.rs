@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use tenancy_sqlx::directory::TenantStatus;
 
 /// Why a request failed. Every variant but [`AppError::Internal`] says what
 /// the client did wrong; internal errors are logged and answered with a
@@ -44,7 +45,9 @@ pub enum AppError {
         /// axum's explanation.
         message: String,
     },
-    /// The database or the library failed: 500.
+    /// The database or the library failed: 500; or the tenant's directory
+    /// entry refused it: 503 while its data is moved between places, 403
+    /// when it is suspended or deleted.
     #[error(transparent)]
     Internal(#[from] tenancy_sqlx::Error),
 }
@@ -61,6 +64,12 @@ impl AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Rejected { status, .. } => *status,
+            AppError::Internal(tenancy_sqlx::Error::TenantUnavailable { status, .. }) => {
+                match status {
+                    TenantStatus::Moving => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::FORBIDDEN,
+                }
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +79,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self {
+            // The caller's own tenant, so its status is the caller's to know.
+            AppError::Internal(tenancy_sqlx::Error::TenantUnavailable { status, .. }) => {
+                match status {
+                    TenantStatus::Moving => {
+                        "this tenant's data is being moved; try again in a few seconds".to_owned()
+                    }
+                    other => format!("this tenant is {other}: requests are refused"),
+                }
+            }
             AppError::Internal(error) => {
                 tracing::error!(%error, "request failed");
                 "internal error".to_owned()

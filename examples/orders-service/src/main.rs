@@ -1,5 +1,7 @@
 //! `orders-service`: run it with no set-up on an SQLite file, or on
-//! PostgreSQL with Row Level Security. See the README for a walkthrough.
+//! PostgreSQL with Row Level Security, its tenants in shared tables, a
+//! schema each or a database each, directly or through PgBouncer. See the
+//! README for a walkthrough.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -11,9 +13,11 @@ use orders_service::routes::customers::CustomerOrder;
 use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Account, Customer, Order, OrderItem};
-use orders_service::startup::{self, DatabaseConfig};
+use orders_service::seed::DEMO_TENANTS;
+use orders_service::startup::{self, DatabaseConfig, Isolation, Settings};
 use orders_service::{banner, seed};
-use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
+use tenancy_sqlx::directory::Placement;
+use tenancy_sqlx::{BeginTenant, DecodeRow, OwnerPool};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -48,6 +52,26 @@ struct Args {
         hide_env_values = true
     )]
     owner_database_url: Option<String>,
+
+    /// Where the demo tenants' rows live (PostgreSQL; SQLite has `shared`
+    /// only): `shared` tables with Row Level Security, a `schema` per tenant
+    /// (`tenant_<id>`), or a `database` per tenant (`<database>_tenant_<id>`,
+    /// created by the owner role, which then needs CREATEDB). A tenant placed
+    /// by an earlier start stays where it is.
+    #[arg(
+        long,
+        env = "ORDERS_ISOLATION",
+        value_enum,
+        value_name = "MODEL",
+        default_value_t = Isolation::Shared
+    )]
+    isolation: Isolation,
+
+    /// DATABASE_URL is a pooler in transaction mode (PgBouncer's
+    /// `pool_mode = transaction`): no named, cached prepared statements.
+    /// Keep OWNER_DATABASE_URL straight to PostgreSQL.
+    #[arg(long, env = "ORDERS_TRANSACTION_POOLER")]
+    transaction_pooler: bool,
 }
 
 /// `data/` next to this example's sources: ignored by git.
@@ -82,11 +106,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let config = DatabaseConfig::from_urls(
-        args.database_url.as_deref(),
-        args.owner_database_url.as_deref(),
-        &args.data_dir,
-    )?;
+    let settings = Settings {
+        database_url: args.database_url.as_deref(),
+        owner_database_url: args.owner_database_url.as_deref(),
+        isolation: args.isolation,
+        transaction_pooler: args.transaction_pooler,
+    };
+    let config = DatabaseConfig::new(&settings, &args.data_dir)?;
     let address = args.listen_address();
     let listener = TcpListener::bind(address)
         .await
@@ -94,40 +120,59 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     match &config {
         DatabaseConfig::Sqlite { url } => {
             let (pool, owner) = startup::open_sqlite(url).await?;
-            serve(pool, owner, listener, &config).await
+            let places = shared_places();
+            serve(pool, owner, listener, &config, &places).await
         }
-        DatabaseConfig::Postgres { app_url, owner_url } => {
-            let (pool, owner) = startup::open_postgres(app_url, owner_url).await?;
-            serve(pool, owner, listener, &config).await
+        DatabaseConfig::Postgres(postgres) => {
+            let tenants: Vec<(i64, Isolation)> = DEMO_TENANTS
+                .iter()
+                .map(|demo| (demo.id, postgres.isolation))
+                .collect();
+            let opened = startup::open_router(postgres, &tenants).await?;
+            let places: Vec<(i64, String)> = opened
+                .placements
+                .iter()
+                .map(|(tenant, entry)| (*tenant, banner::placement(&entry.placement)))
+                .collect();
+            serve(opened.router, opened.owner, listener, &config, &places).await
         }
     }
 }
 
+/// Every demo tenant in the shared tables.
+fn shared_places() -> Vec<(i64, String)> {
+    DEMO_TENANTS
+        .iter()
+        .map(|demo| (demo.id, banner::placement(&Placement::Shared)))
+        .collect()
+}
+
 /// Seeds the demo data, prints how to try the service, and serves until
 /// Ctrl-C.
-async fn serve<DB: Backend>(
-    pool: TenantPool<DB>,
-    owner: OwnerPool<DB>,
+async fn serve<T: BeginTenant>(
+    tenants: T,
+    owner: OwnerPool<T::Backend>,
     listener: TcpListener,
     config: &DatabaseConfig,
+    places: &[(i64, String)],
 ) -> Result<(), Box<dyn std::error::Error>>
 where
-    Order: DecodeRow<DB>,
-    OrderItem: DecodeRow<DB>,
-    Customer: DecodeRow<DB>,
-    CustomerOrder: DecodeRow<DB>,
-    TenantPlan: DecodeRow<DB>,
-    Account: DecodeRow<DB>,
-    StatusSummary: DecodeRow<DB>,
-    TopCustomer: DecodeRow<DB>,
-    (i64,): DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
-    (String,): DecodeRow<DB>,
+    Order: DecodeRow<T::Backend>,
+    OrderItem: DecodeRow<T::Backend>,
+    Customer: DecodeRow<T::Backend>,
+    CustomerOrder: DecodeRow<T::Backend>,
+    TenantPlan: DecodeRow<T::Backend>,
+    Account: DecodeRow<T::Backend>,
+    StatusSummary: DecodeRow<T::Backend>,
+    TopCustomer: DecodeRow<T::Backend>,
+    (i64,): DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
+    (String,): DecodeRow<T::Backend>,
 {
-    let seeded = seed::demo_data(&owner, &pool).await?;
+    let seeded = seed::demo_data(&owner, &tenants).await?;
     let address = listener.local_addr()?;
-    println!("{}", banner::banner(address, config, seeded));
-    let router = app::router(AppState::new(pool).with_admin_key(seed::DEMO_ADMIN_KEY));
+    println!("{}", banner::banner(address, config, places, seeded));
+    let router = app::router(AppState::new(tenants).with_admin_key(seed::DEMO_ADMIN_KEY));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             // If the signal cannot be listened for, run until killed.

@@ -178,3 +178,29 @@ pub fn tables() -> TableSet {
         .with::<ExportAudit>()
         .with::<Account>()
 }
+
+/// The tenant tables alone, referenced tables first: what a tenant's own
+/// schema or database holds. The global tables (the catalogue, the tenant
+/// registry, the API keys) stay in the shared database.
+#[must_use]
+pub fn tenant_tables() -> TableSet {
+    TableSet::new()
+        .with::<Customer>()
+        .with::<Order>()
+        .with::<OrderItem>()
+        .with::<ExportAudit>()
+        .with::<Account>()
+}
+
+/// The tenant tables a move between places copies: all but the export
+/// audit, which is append-only evidence (no role may delete from it, so a
+/// move cannot remove it from the place it leaves) and stays where it was
+/// written; the tenant's place after the move keeps its own from then on.
+#[must_use]
+pub fn movable_tables() -> TableSet {
+    TableSet::new()
+        .with::<Customer>()
+        .with::<Order>()
+        .with::<OrderItem>()
+        .with::<Account>()
+}

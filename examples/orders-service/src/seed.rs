@@ -3,7 +3,7 @@
 //! easy to spot. Seeding is idempotent: running it again adds nothing.
 
 use tenancy_sqlx::TenantId;
-use tenancy_sqlx::{Backend, DecodeRow, OwnerPool, TenantPool};
+use tenancy_sqlx::{Backend, BeginTenant, DecodeRow, OwnerPool};
 
 use crate::app::now;
 use crate::auth::hash_key;
@@ -108,6 +108,10 @@ pub struct Seeded {
     pub acme: DemoIds,
     /// Globex's rows.
     pub globex: DemoIds,
+    /// An order of Acme's under an id Globex has no order under (where
+    /// each tenant numbers its own rows, in a schema or a database of its
+    /// own, Acme's first order id is Globex's too).
+    pub acme_only_order: i64,
 }
 
 /// The oldest customer and order of a demo tenant.
@@ -138,21 +142,58 @@ pub enum SeedError {
 
 /// Seeds the catalogue, the tenants and their keys through the owner pool
 /// (on PostgreSQL the application role may not write global tables), then
-/// each tenant's sample data in a transaction of its own.
-pub async fn demo_data<DB: Backend>(
-    owner: &OwnerPool<DB>,
-    pool: &TenantPool<DB>,
+/// each tenant's sample data in a transaction of its own, wherever the
+/// tenant lives.
+pub async fn demo_data<T: BeginTenant>(
+    owner: &OwnerPool<T::Backend>,
+    tenants: &T,
 ) -> Result<Seeded, SeedError>
 where
-    Customer: DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    Customer: DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     global_rows(owner).await?;
+    let acme = tenant_rows(tenants, &ACME).await?;
+    let globex = tenant_rows(tenants, &GLOBEX).await?;
     Ok(Seeded {
-        acme: tenant_rows(pool, &ACME).await?,
-        globex: tenant_rows(pool, &GLOBEX).await?,
+        acme,
+        globex,
+        acme_only_order: order_only_of(tenants, &ACME, &GLOBEX)
+            .await?
+            .unwrap_or(acme.order),
     })
+}
+
+/// The oldest order of `owner` whose id `other` has no order under.
+async fn order_only_of<T: BeginTenant>(
+    tenants: &T,
+    owner: &DemoTenant,
+    other: &DemoTenant,
+) -> Result<Option<i64>, SeedError>
+where
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
+{
+    let owner = TenantId::from_verified(owner.id);
+    let mut tx = tenants.begin(&owner).await?;
+    let orders: Vec<Order> = tx
+        .fetch_all(Order::select(&owner).order_by_asc(Order::ID))
+        .await?;
+    tx.commit().await?;
+    let other = TenantId::from_verified(other.id);
+    let mut tx = tenants.begin(&other).await?;
+    let mut only = None;
+    for order in orders {
+        let select = Order::select(&other).filter(Order::ID.eq(order.id));
+        let (theirs,): (bool,) = tx.fetch_one(select.exists()).await?;
+        if !theirs {
+            only = Some(order.id);
+            break;
+        }
+    }
+    tx.commit().await?;
+    Ok(only)
 }
 
 /// Plans, tenants and API keys; rows that exist are left alone.
@@ -194,18 +235,15 @@ pub async fn global_rows<DB: Backend>(owner: &OwnerPool<DB>) -> Result<(), SeedE
 
 /// The tenant's sample customers and orders, unless it has customers
 /// already; returns the ids of its oldest customer and order.
-async fn tenant_rows<DB: Backend>(
-    pool: &TenantPool<DB>,
-    demo: &DemoTenant,
-) -> Result<DemoIds, SeedError>
+async fn tenant_rows<T: BeginTenant>(tenants: &T, demo: &DemoTenant) -> Result<DemoIds, SeedError>
 where
-    Customer: DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    Customer: DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     // Seeding is the trust decision here: these ids are the demo's own.
     let tenant = TenantId::from_verified(demo.id);
-    let mut tx = pool.begin(&tenant).await?;
+    let mut tx = tenants.begin(&tenant).await?;
     let (seeded,): (bool,) = tx.fetch_one(Customer::select(&tenant).exists()).await?;
     if !seeded {
         let mut first_customer = None;

@@ -8,9 +8,11 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use orders_service::banner::{READY_LINE, STOP_LINE};
+use orders_service::banner::{PLACED_IN, READY_LINE, STOP_LINE};
+use orders_service::seed::{ACME, GLOBEX};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tenancy_sqlx::testing::{OWNER_ROLE, PgBouncer, TestDatabase};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -26,12 +28,13 @@ impl Running {
     /// Starts the binary on a free port (`PORT=0`) with `data_dir` and waits
     /// until it prints its banner.
     async fn start(data_dir: &Path) -> tenancy_test::TestResult<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orders-service"))
-            .env("PORT", "0")
-            .env("ORDERS_DATA_DIR", data_dir)
-            .env_remove("DATABASE_URL")
-            .env_remove("OWNER_DATABASE_URL")
-            .env("RUST_LOG", "error")
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// [`start`](Self::start) with the environment variables `env` set.
+    async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> tenancy_test::TestResult<Self> {
+        let mut child = command(data_dir)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -68,6 +71,20 @@ impl Running {
     async fn stop(mut self) -> Result<(), std::io::Error> {
         self.child.kill().await
     }
+}
+
+/// The binary with a clean environment: none of its settings inherited.
+fn command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orders-service"));
+    command
+        .env("PORT", "0")
+        .env("ORDERS_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("OWNER_DATABASE_URL")
+        .env_remove("ORDERS_ISOLATION")
+        .env_remove("ORDERS_TRANSACTION_POOLER")
+        .env("RUST_LOG", "error");
+    command
 }
 
 /// What a printed `curl` command asks for.
@@ -158,6 +175,123 @@ fn shell_words(line: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+/// Runs every printed command and checks its status; returns the bodies.
+async fn run_printed_commands(running: &Running) -> TestResult<Vec<String>> {
+    let commands = running.commands();
+    let statuses = [200, 200, 404, 201, 200, 200, 403, 401];
+    assert_eq!(commands.len(), statuses.len(), "{:#?}", running.banner);
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (command, status) in commands.iter().zip(statuses) {
+        let (got, body) = command.send(&client).await?;
+        assert_eq!(got.as_u16(), status, "{command:?}: {body}");
+        bodies.push(body);
+    }
+    let orders: Value = serde_json::from_str(&bodies[0])?;
+    assert_eq!(orders["total"], 3, "{orders}");
+    assert!(!bodies[0].contains("GLOBEX") && !bodies[1].contains("GLOBEX"));
+    Ok(bodies)
+}
+
+/// The banner's line for `tenant`: where it lives.
+fn place_of<'b>(running: &'b Running, tenant: &str) -> &'b str {
+    running
+        .banner
+        .iter()
+        .find(|line| line.trim_start().starts_with(tenant) && line.contains(PLACED_IN))
+        .map_or("", |line| line.trim())
+}
+
+/// On PostgreSQL in each model, as the README runs it: the banner says
+/// where each demo tenant lives, and the printed commands work.
+#[tokio::test]
+async fn the_binary_serves_each_model_on_postgres() -> TestResult {
+    let data = tempfile::tempdir()?;
+    for (model, acme_place) in [
+        ("shared", "shared tables".to_owned()),
+        ("schema", format!("schema tenant_{}", ACME.id)),
+        ("database", format!("_tenant_{}", ACME.id)),
+    ] {
+        let database = TestDatabase::create().await?;
+        if model == "database" {
+            // The owner creates one database per tenant.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "ALTER ROLE {OWNER_ROLE} CREATEDB"
+            )))
+            .execute(&database.admin_pool().await?)
+            .await?;
+        }
+        let (app, owner) = (database.app_url(), database.owner_url());
+        let env = [
+            ("DATABASE_URL", app.as_str()),
+            ("OWNER_DATABASE_URL", owner.as_str()),
+            ("ORDERS_ISOLATION", model),
+        ];
+        let running = Running::start_with(data.path(), &env).await?;
+        let acme = place_of(&running, ACME.name);
+        assert!(
+            acme.contains(&acme_place),
+            "{model}: {acme:?} in {:#?}",
+            running.banner
+        );
+        assert!(
+            place_of(&running, GLOBEX.name).contains(&format!("tenant_{}", GLOBEX.id))
+                || model == "shared"
+        );
+        run_printed_commands(&running).await?;
+        running.stop().await?;
+    }
+    Ok(())
+}
+
+/// With its application URL pointing at PgBouncer in transaction mode and
+/// `ORDERS_TRANSACTION_POOLER` set, the service starts and serves.
+#[tokio::test]
+async fn the_binary_serves_through_pgbouncer() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let database = TestDatabase::create().await?;
+    let bouncer = PgBouncer::start(&database, 2).await?;
+    let (app, owner) = (bouncer.app_url(), database.owner_url());
+    let env = [
+        ("DATABASE_URL", app.as_str()),
+        ("OWNER_DATABASE_URL", owner.as_str()),
+        ("ORDERS_TRANSACTION_POOLER", "true"),
+    ];
+    let running = Running::start_with(data.path(), &env).await?;
+    assert!(
+        running.banner[1].contains("through a transaction-mode pooler"),
+        "{:#?}",
+        running.banner
+    );
+    run_printed_commands(&running).await?;
+    running.stop().await?;
+    Ok(())
+}
+
+/// SQLite has the shared model only: asking it for another is a start-up
+/// error that says so, not a silent fallback.
+#[tokio::test]
+async fn sqlite_refuses_a_schema_or_database_per_tenant() -> TestResult {
+    let data = tempfile::tempdir()?;
+    for model in ["schema", "database"] {
+        let output = command(data.path())
+            .env("ORDERS_ISOLATION", model)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{model}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--isolation {model} (ORDERS_ISOLATION) needs PostgreSQL"
+            )),
+            "{stderr}"
+        );
+    }
+    Ok(())
 }
 
 #[tokio::test]

@@ -17,40 +17,7 @@ use tenancy_test::TestResult;
 /// An id no tenant has: the kit's ids are at least 10^15 and unique.
 const MISSING_ID: i64 = 999_999_999;
 
-/// Each scenario runs once per backend, against its own database.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() -> super::TestResult {
-                    super::$scenario(&super::TestApp::sqlite().await?).await
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $scenario() -> super::TestResult {
-                    super::$scenario(&super::TestApp::postgres().await?).await
-                }
-            )*
-        }
-
-        #[cfg(feature = "citus")]
-        mod citus {
-            $(
-                #[tokio::test]
-                async fn $scenario() -> super::TestResult {
-                    super::$scenario(&super::TestApp::citus().await?).await
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+support::in_every_model!(
     leak_check_catches_other_tenants_rows,
     list_orders_shows_only_own_orders,
     list_orders_filters_and_pages,
@@ -85,6 +52,7 @@ on_both_backends!(
     reversed_date_range_is_400,
     invalid_item_is_400,
     failed_requests_write_nothing,
+    raw_sql_reaches_only_own_rows,
 );
 
 fn ids(orders: &Value) -> Vec<i64> {
@@ -125,6 +93,48 @@ async fn leak_check_catches_other_tenants_rows(app: &TestApp) -> TestResult {
             !app.scan_as_a(&reply).is_clean(),
             "{path}: B's values went unnoticed"
         );
+    }
+    Ok(())
+}
+
+/// Raw SQL in A's transaction has no builder predicate: only the place the
+/// transaction runs in (A's schema or database, as the directory says) and
+/// the policies there confine it, whatever table name it uses. On SQLite,
+/// which has no policies, raw SQL reads every tenant's rows, as documented:
+/// there the kit must find B's.
+async fn raw_sql_reaches_only_own_rows(app: &TestApp) -> TestResult {
+    let queries: &[&str] = if app.has_rls() {
+        &[
+            "SELECT to_jsonb(t) FROM customers t",
+            "SELECT to_jsonb(t) FROM orders t",
+            "SELECT to_jsonb(t) FROM order_items t",
+            // The shared tables by name, from any placement.
+            "SELECT to_jsonb(t) FROM public.orders t",
+        ]
+    } else {
+        &[
+            "SELECT json_object('id', id, 'name', name, 'email', email) FROM customers",
+            "SELECT json_object('id', id, 'total_cents', total_cents) FROM orders",
+            "SELECT json_object('id', id, 'sku', sku) FROM order_items",
+        ]
+    };
+    let mut seen = Vec::new();
+    for sql in queries {
+        seen.push(Value::Array(app.raw_rows(&app.a, sql).await?));
+    }
+    let reply = Reply::json_of(&Value::Array(seen));
+    if let Some(store) = app.postgres_store() {
+        app.assert_clean_for_a(&reply);
+        // And the transaction ran where the directory places A.
+        let ran_in = app
+            .raw_rows(
+                &app.a,
+                "SELECT to_jsonb(ARRAY[current_database(), current_schema()])",
+            )
+            .await?;
+        assert_eq!(ran_in, [json!(store.expected_place(app.a.demo.id).await?)]);
+    } else {
+        assert!(!app.scan_as_a(&reply).is_clean(), "SQLite has no RLS");
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use orders_service::routes::accounts::transfer_in;
 use orders_service::schema::Account;
-use orders_service::startup;
+use orders_service::startup::{self, PostgresConfig};
 use tenancy_sqlx::testing::TestDatabase;
 use tenancy_sqlx::{Postgres, TenantId, TenantPool, TenantTransaction};
 use tenancy_test::{BoxError, TestResult};
@@ -33,7 +33,11 @@ enum Style {
 /// The service's tables on a fresh database, two accounts of tenant 1.
 async fn accounts() -> TestResult<(TestDatabase, TenantPool<Postgres>, i64, i64)> {
     let database = TestDatabase::create().await?;
-    let (pool, _owner) = startup::open_postgres(&database.app_url(), &database.owner_url()).await?;
+    let (pool, _owner) = startup::open_postgres(&PostgresConfig::new(
+        &database.app_url(),
+        &database.owner_url(),
+    ))
+    .await?;
     let tenant = TenantId::from_verified(1_i64);
     let mut tx = pool.begin(&tenant).await?;
     let mut open = async |name: &str, balance: i64| -> Result<i64, BoxError> {

@@ -199,8 +199,17 @@ where
                 // Through the tenant pool's own acquire, which refuses once
                 // a connection failed the pool's check.
                 let mut connection = pool.acquire().await?;
-                let persistent = pool.statements_persistent();
-                let row = FirstRow::<(K,)>::fetch(&mut connection, statement?, persistent).await?;
+                if pool.statements_persistent() {
+                    let row = FirstRow::<(K,)>::fetch(&mut connection, statement?, true).await?;
+                    return Ok(row.map(|(key,)| key));
+                }
+                // Behind a transaction-mode pooler an unnamed statement is
+                // parsed, then executed: two exchanges, which the pooler
+                // may send to different server connections unless a
+                // transaction holds one for both.
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+                let row = FirstRow::<(K,)>::fetch(&mut tx, statement?, false).await?;
+                tx.commit().await?;
                 Ok(row.map(|(key,)| key))
             });
         // Boxed, so that the caller's future need not prove sqlx's futures

@@ -1,6 +1,6 @@
 //! The provided directory: a `tenancy_tenants` table.
 
-use sqlx::PgPool;
+use sqlx::{AssertSqlSafe, PgPool, Row as _};
 use tenancy_core::KeyValue;
 
 use super::{DatabaseUrl, Placement, TenantDirectory, TenantEntry, TenantStatus};
@@ -211,11 +211,29 @@ pub(crate) fn placement_of(
 }
 
 impl TenantDirectory for TableDirectory {
+    /// One simple query, with the key as a literal (digits, hex letters
+    /// and `-` only: see `key_literal`): no prepared statement, so the read
+    /// also works through a transaction-mode pooler, where a statement
+    /// prepared outside a transaction may be missing on the server
+    /// connection that executes it.
     async fn entry(&self, tenant: KeyValue) -> Result<Option<TenantEntry>, Error> {
-        let row: Option<Row> = sqlx::query_as(concat!(select_entries!(), " WHERE tenant_key = $1"))
-            .bind(key_literal(tenant)?)
+        let select = format!(
+            concat!(select_entries!(), " WHERE tenant_key = '{}'"),
+            key_literal(tenant)?
+        );
+        let row = sqlx::raw_sql(AssertSqlSafe(select))
             .fetch_optional(&self.pool)
             .await?;
-        row.map(entry_of).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let row: Row = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        );
+        entry_of(row).map(Some)
     }
 }

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
-use tenancy_sqlx::{Backend, DecodeRow, TenantTransaction};
+use tenancy_sqlx::{Backend, BeginTenant, DecodeRow, TenantTransaction};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -31,16 +31,16 @@ pub struct Transfer {
 }
 
 /// `POST /accounts` with `{"name": "…", "balance_cents": 10000}`
-pub async fn create<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn create<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Json(new): Json<NewAccount>,
 ) -> Result<(StatusCode, axum::Json<Account>), AppError>
 where
-    Account: DecodeRow<DB>,
+    Account: DecodeRow<T::Backend>,
 {
     new.validate()?;
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let account = tx
         .fetch_one(
             Account::insert(&tenant)
@@ -54,15 +54,15 @@ where
 }
 
 /// `GET /accounts/{id}`
-pub async fn get<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn get<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Account>, AppError>
 where
-    Account: DecodeRow<DB>,
+    Account: DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let account = tx
         .fetch_optional(Account::select(&tenant).filter(Account::ID.eq(id)))
         .await?
@@ -77,18 +77,18 @@ where
 /// `POST /accounts/{id}/transfer` with `{"to": 2, "amount_cents": 500}`:
 /// 200 with both accounts; 404 when either account is not the tenant's;
 /// 409 when the balance is short. Nothing changes unless everything does.
-pub async fn transfer<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn transfer<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(from): Path<i64>,
     Json(request): Json<TransferRequest>,
 ) -> Result<axum::Json<Transfer>, AppError>
 where
-    Account: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    Account: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     request.validate(from)?;
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let transfer = transfer_in(&mut tx, from, request.to, request.amount_cents).await?;
     tx.commit().await?;
     Ok(axum::Json(transfer))

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use tenancy_sqlx::{Backend, DecodeRow, FanOut};
+use tenancy_sqlx::{BeginTenant, DecodeRow, FanOut};
 
 use crate::app::AppState;
 use crate::auth::Admin;
@@ -21,18 +21,18 @@ pub const ADMIN_LABEL: &str = "admin";
 /// (the library's fan-out), which also writes that tenant's
 /// `export_audit` record, append-only; the first failure stops the export
 /// and nothing is answered but the error.
-pub async fn export_orders<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn export_orders<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     _admin: Admin,
     Query(params): Query<AdminExportParams>,
 ) -> Result<Response, AppError>
 where
-    Order: DecodeRow<DB>,
+    Order: DecodeRow<T::Backend>,
 {
     let tenants = params.tenants()?;
     let per_tenant = params.per_tenant();
     let report = state
-        .pool
+        .tenants
         .fan_out(tenants, &FanOut::new().concurrency(4), |tx| {
             let per_tenant = per_tenant.clone();
             Box::pin(async move {

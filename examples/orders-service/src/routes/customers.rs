@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
-use tenancy_sqlx::{Backend, DecodeRow};
+use tenancy_sqlx::{BeginTenant, DecodeRow};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -14,17 +14,17 @@ use crate::model::{NewCustomer, PageParams};
 use crate::schema::{Customer, Order};
 
 /// `POST /customers` with `{"name": .., "email": ..}`
-pub async fn create<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn create<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Json(new): Json<NewCustomer>,
 ) -> Result<(StatusCode, axum::Json<Customer>), AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Customer: DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Customer: DecodeRow<T::Backend>,
 {
     new.validate()?;
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     // E-mails are unique per tenant (`UNIQUE (tenant_id, email)`): another
     // tenant's customer with the same address is neither visible nor in the way.
     let created = tx
@@ -48,17 +48,17 @@ where
 }
 
 /// `GET /customers?limit=&offset=`
-pub async fn list<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn list<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Vec<Customer>>, AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Customer: DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Customer: DecodeRow<T::Backend>,
 {
     let page = params.page()?;
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let customers = tx
         .fetch_all(
             Customer::select(&tenant)
@@ -92,17 +92,17 @@ pub struct CustomerOrder {
 
 /// `GET /customers/{id}/orders`: the customer's orders, newest first, each
 /// with the customer's name and e-mail, from `orders JOIN customers`.
-pub async fn orders<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn orders<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<CustomerOrder>>, AppError>
 where
-    (i64,): DecodeRow<DB>,
-    CustomerOrder: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    CustomerOrder: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let customer = Customer::select(&tenant).filter(Customer::ID.eq(id));
     let (exists,): (bool,) = tx.fetch_one(customer.exists()).await?;
     if !exists {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
 use tenancy_sqlx::functions::{count_all, rank};
-use tenancy_sqlx::{Backend, DecodeRow, Filter, Window, ident};
+use tenancy_sqlx::{BeginTenant, DecodeRow, Filter, Window, ident};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -50,14 +50,14 @@ pub struct Dashboard {
 }
 
 /// `GET /dashboard?created_from=&created_to=&top=`
-pub async fn get<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn get<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Query(params): Query<DashboardParams>,
 ) -> Result<axum::Json<Dashboard>, AppError>
 where
-    StatusSummary: DecodeRow<DB>,
-    TopCustomer: DecodeRow<DB>,
+    StatusSummary: DecodeRow<T::Backend>,
+    TopCustomer: DecodeRow<T::Backend>,
 {
     let range = in_range(params.created_range()?);
     let top = params.top()?;
@@ -92,7 +92,7 @@ where
         .order_by_asc(Customer::ID)
         .limit(top);
 
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let by_status = tx.fetch_all(by_status).await?;
     let top_customers = tx.fetch_all(top_customers).await?;
     tx.commit().await?;

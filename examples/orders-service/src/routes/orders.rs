@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
-use tenancy_sqlx::{Backend, DecodeRow, TenantTransaction};
+use tenancy_sqlx::{Backend, BeginTenant, DecodeRow, TenantTransaction};
 use tenancy_sqlx::{Filter, TenantId};
 
 use crate::app::AppState;
@@ -41,14 +41,14 @@ pub struct OrderWithItems {
 }
 
 /// `GET /orders?status=&created_from=&created_to=&limit=&offset=`
-pub async fn list<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn list<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Query(params): Query<OrderListParams>,
 ) -> Result<axum::Json<OrderPage>, AppError>
 where
-    Order: DecodeRow<DB>,
-    (i64,): DecodeRow<DB>,
+    Order: DecodeRow<T::Backend>,
+    (i64,): DecodeRow<T::Backend>,
 {
     let page = params.page()?;
     let range = params.created_range()?;
@@ -64,7 +64,7 @@ where
     }
     let matching = Order::select(&tenant).filter(Filter::all(filters));
 
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let (total,): (i64,) = tx.fetch_one(matching.clone().count()).await?;
     let orders = tx
         .fetch_all(
@@ -84,35 +84,35 @@ where
 }
 
 /// `GET /orders/{id}`
-pub async fn get<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn get<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Order>, AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Order: DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let order = find(&mut tx, id).await?;
     tx.commit().await?;
     Ok(axum::Json(order))
 }
 
 /// `POST /orders` with `{"customer_id": 1, "items": [{"sku": .., "quantity": .., "unit_price_cents": ..}]}`
-pub async fn create<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn create<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Json(new): Json<NewOrder>,
 ) -> Result<(StatusCode, axum::Json<OrderWithItems>), AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    OrderItem: DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    OrderItem: DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
 {
     let total = new.validate()?;
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
 
     // Another tenant's customer is as absent as one that never existed; the
     // composite foreign key would refuse it too.
@@ -167,17 +167,17 @@ where
 }
 
 /// `PATCH /orders/{id}` with `{"status": "paid"}`
-pub async fn update_status<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn update_status<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
     Json(change): Json<StatusChange>,
 ) -> Result<axum::Json<Order>, AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Order: DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     let updated = tx
         .fetch_optional(
             Order::update(&tenant)
@@ -192,15 +192,15 @@ where
 }
 
 /// `DELETE /orders/{id}`: the order and its items.
-pub async fn delete<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn delete<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError>
 where
-    (i64,): DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     tx.execute(OrderItem::delete(&tenant).filter(OrderItem::ORDER_ID.eq(id)))
         .await?;
     let deleted = tx
@@ -215,17 +215,17 @@ where
 }
 
 /// `GET /orders/{id}/items`
-pub async fn items<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn items<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<OrderItem>>, AppError>
 where
-    (i64,): DecodeRow<DB>,
-    Order: DecodeRow<DB>,
-    OrderItem: DecodeRow<DB>,
+    (i64,): DecodeRow<T::Backend>,
+    Order: DecodeRow<T::Backend>,
+    OrderItem: DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
+    let mut tx = state.tenants.begin(&tenant).await?;
     find(&mut tx, id).await?;
     let items = tx
         .fetch_all(

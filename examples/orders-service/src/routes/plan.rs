@@ -1,10 +1,10 @@
-//! `GET /plan`: the caller's plan, from the global `plans` catalogue, and
-//! how much of it the tenant uses.
+//! `GET /plan`: the caller's plan, from the global `plans` catalogue of the
+//! shared database, and how much of it the tenant uses.
 
 use axum::extract::State;
 use serde::Serialize;
 use tenancy_sqlx::axum::VerifiedTenant;
-use tenancy_sqlx::{Backend, DecodeRow};
+use tenancy_sqlx::{BeginTenant, DecodeRow};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -36,20 +36,27 @@ pub struct PlanUsage {
 }
 
 /// `GET /plan`
-pub async fn get<DB: Backend>(
-    State(state): State<AppState<DB>>,
+pub async fn get<T: BeginTenant>(
+    State(state): State<AppState<T>>,
     VerifiedTenant(tenant): VerifiedTenant,
 ) -> Result<axum::Json<PlanUsage>, AppError>
 where
-    TenantPlan: DecodeRow<DB>,
-    (i64,): DecodeRow<DB>,
+    TenantPlan: DecodeRow<T::Backend>,
+    (i64,): DecodeRow<T::Backend>,
 {
-    let mut tx = state.pool.begin(&tenant).await?;
-    // `tenants` and `plans` are global tables, so this statement has no
-    // tenant predicate of its own: the caller's row is picked by its key,
-    // which is the verified tenant's. (On PostgreSQL the application role
-    // may read these tables, never change them.)
-    let plan = tx
+    // The tenant's orders, wherever the tenant lives (its transaction is
+    // opened first: a tenant that may not be served is refused here).
+    let mut tx = state.tenants.begin(&tenant).await?;
+    let (orders,): (i64,) = tx.fetch_one(Order::select(&tenant).count()).await?;
+    tx.commit().await?;
+    // `tenants` and `plans` are global tables of the shared database, which
+    // a tenant in a schema or a database of its own does not have: they are
+    // read there, in a transaction of the tenant's that reads nothing else.
+    // The statement has no tenant predicate of its own: the caller's row is
+    // picked by its key, which is the verified tenant's. (On PostgreSQL the
+    // application role may read these tables, never change them.)
+    let mut shared = state.tenants.shared_pool().begin(&tenant).await?;
+    let plan = shared
         .fetch_optional(
             Tenant::select()
                 .join_global::<Plan>(Plan::ID.eq_col(Tenant::PLAN_ID))
@@ -65,7 +72,6 @@ where
         .ok_or_else(|| {
             AppError::Unauthorized(format!("{tenant} is not registered; ask for a new API key"))
         })?;
-    let (orders,): (i64,) = tx.fetch_one(Order::select(&tenant).count()).await?;
-    tx.commit().await?;
+    shared.commit().await?;
     Ok(axum::Json(PlanUsage { plan, orders }))
 }

@@ -1,7 +1,9 @@
 //! A running service per test: the real router on 127.0.0.1:0, over SQLite
 //! (in memory) or PostgreSQL (a fresh database, schema and policies applied
-//! by the owner role, requests served as the application role), with the two
-//! demo tenants seeded with values only they have, through the leak-test kit.
+//! by the owner role, requests served as the application role, tenants in
+//! the shared tables, a schema or a database each, directly or through
+//! PgBouncer), with the two demo tenants seeded with values only they have,
+//! through the leak-test kit.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
@@ -14,16 +16,19 @@ use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
 use orders_service::routes::plan::TenantPlan;
 use orders_service::schema::{Account, Customer, ExportAudit, Order, OrderItem};
 use orders_service::seed::{self, ACME, DemoTenant, GLOBEX};
-use orders_service::{schema, startup};
+pub use orders_service::startup::Isolation;
+use orders_service::startup::{self, PostgresConfig, TenantPlaces};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use sqlx::Connection;
 use tenancy_sqlx::DecodeRow;
+use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory};
 #[cfg(feature = "citus")]
 use tenancy_sqlx::testing::CitusTestDatabase;
-use tenancy_sqlx::testing::{LeakReport, LeakTest, TestDatabase};
+use tenancy_sqlx::testing::{LeakReport, LeakTest, OWNER_ROLE, PgBouncer, TestDatabase};
 use tenancy_sqlx::{
-    Backend, BuildStatement, CrossTenant, OwnerPool, Postgres, Sqlite, TenantId, TenantPool,
-    TenantTransaction,
+    Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Sqlite, TenantId, TenantPool,
+    TenantRouter, TenantTransaction,
 };
 
 use tenancy_test::BoxError;
@@ -64,8 +69,59 @@ impl Party {
 /// What the test can read directly from the database, whatever the backend.
 enum Store {
     Sqlite(TenantPool<Sqlite>, OwnerPool<Sqlite>),
-    Postgres(TenantPool<Postgres>, OwnerPool<Postgres>),
+    /// The service's router, and the superuser's URL of the shared
+    /// database, from which every tenant's place is counted.
+    Postgres(Box<PostgresStore>),
 }
+
+/// The PostgreSQL side of a test service.
+pub struct PostgresStore {
+    /// The router the service serves through.
+    pub router: TenantRouter<TableDirectory>,
+    /// Tenant schemas and databases, as the service makes them.
+    pub places: TenantPlaces,
+    /// The owner role's directory (which may change entries).
+    pub directory: TableDirectory,
+    /// The superuser's URL of the shared database.
+    admin_url: String,
+}
+
+/// Where the tenants of a PostgreSQL test service live: tenant A (Acme),
+/// tenant B (Globex) and, if given, a third tenant with rows of its own
+/// that A must not see either.
+#[derive(Debug, Clone, Copy)]
+pub struct Models {
+    /// Acme's model.
+    pub a: Isolation,
+    /// Globex's model.
+    pub b: Isolation,
+    /// The third tenant's model, if there is one.
+    pub third: Option<Isolation>,
+}
+
+impl Models {
+    /// Both tenants in `isolation`.
+    pub fn both(isolation: Isolation) -> Self {
+        Models {
+            a: isolation,
+            b: isolation,
+            third: None,
+        }
+    }
+
+    /// One tenant in each model at the same time: A in a schema, B in a
+    /// database, the third tenant in the shared tables.
+    pub fn one_in_each() -> Self {
+        Models {
+            a: Isolation::Schema,
+            b: Isolation::Database,
+            third: Some(Isolation::Shared),
+        }
+    }
+}
+
+/// The third tenant of [`Models::one_in_each`]: rows only, no API key.
+pub const THIRD: i64 = 3;
 
 /// How many rows each tenant table holds, across all tenants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +145,16 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|error| panic!("body is not JSON ({error}): {}", self.text))
+    }
+
+    /// A reply whose body is `value`: something the test read itself, to
+    /// scan like a response.
+    pub fn json_of(value: &Value) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            content_type: Some("application/json".to_owned()),
+            text: value.to_string(),
+        }
     }
 
     /// The `error` field of a JSON error body.
@@ -115,8 +181,13 @@ pub struct TestApp {
     pub a: Party,
     /// Tenant B: Globex, whose values must never reach A.
     pub b: Party,
+    /// Kits over A and each further tenant (the third tenant of
+    /// [`Models::one_in_each`]), whose values must never reach A either.
+    others: Vec<LeakTest>,
     /// Keeps the PostgreSQL database's handle alive for the test.
     _database: Option<TestDatabase>,
+    /// Keeps PgBouncer running for the test.
+    _bouncer: Option<PgBouncer>,
     /// Keeps the Citus cluster database alive for the test.
     #[cfg(feature = "citus")]
     _cluster: Option<CitusTestDatabase>,
@@ -145,21 +216,80 @@ impl TestApp {
         Ok(app)
     }
 
-    /// The service on a fresh PostgreSQL database, started as the binary
-    /// does: schema and policies by the owner, requests by the app role.
+    /// The service on a fresh PostgreSQL database, both tenants in the
+    /// shared tables, started as the binary does: schema and policies by
+    /// the owner, requests by the app role, through the router.
     pub async fn postgres() -> Result<Self, BoxError> {
+        Self::postgres_in(Models::both(Isolation::Shared)).await
+    }
+
+    /// The service on a fresh PostgreSQL database with its tenants placed
+    /// as `models` says, provisioned by the service's start-up.
+    pub async fn postgres_in(models: Models) -> Result<Self, BoxError> {
         let database = TestDatabase::create().await?;
-        let (pool, owner) =
-            startup::open_postgres(&database.app_url(), &database.owner_url()).await?;
-        // Counting every tenant's rows needs a role that RLS does not filter.
-        let reader = OwnerPool::from_pool(
-            database.admin_pool().await?,
-            CrossTenant::with_reason("tests: count rows as the superuser")
-                .expect("a stated reason"),
+        let config = PostgresConfig::new(&database.app_url(), &database.owner_url());
+        Self::on_postgres(database, config, models, None).await
+    }
+
+    /// The service with its application URL pointing at PgBouncer in
+    /// transaction mode (two server connections shared by every client),
+    /// both tenants in the shared tables.
+    pub async fn pgbouncer() -> Result<Self, BoxError> {
+        let database = TestDatabase::create().await?;
+        let bouncer = PgBouncer::start(&database, 2).await?;
+        let config =
+            PostgresConfig::new(&bouncer.app_url(), &database.owner_url()).transaction_pooler(true);
+        Self::on_postgres(
+            database,
+            config,
+            Models::both(Isolation::Shared),
+            Some(bouncer),
         )
-        .with_tables(&schema::tables());
-        let store = Store::Postgres(pool.clone(), reader);
-        start(pool, &owner, store, Some(database)).await
+        .await
+    }
+
+    async fn on_postgres(
+        database: TestDatabase,
+        config: PostgresConfig,
+        models: Models,
+        bouncer: Option<PgBouncer>,
+    ) -> Result<Self, BoxError> {
+        let mut tenants = vec![(ACME.id, models.a), (GLOBEX.id, models.b)];
+        tenants.extend(models.third.map(|isolation| (THIRD, isolation)));
+        if tenants
+            .iter()
+            .any(|(_, model)| *model == Isolation::Database)
+        {
+            owner_may_create_databases(&database).await?;
+        }
+        let opened = startup::open_router(&config.isolation(models.a), &tenants).await?;
+        let store = Store::Postgres(Box::new(PostgresStore {
+            router: opened.router.clone(),
+            places: opened.places,
+            directory: TableDirectory::new(opened.owner.pool().clone()),
+            admin_url: database.admin_url(),
+        }));
+        let mut app = start(opened.router.clone(), &opened.owner, store, Some(database)).await?;
+        app._bouncer = bouncer;
+        if models.third.is_some() {
+            let mut third = LeakTest::new(
+                TenantId::from_verified(ACME.id),
+                TenantId::from_verified(THIRD),
+            );
+            let router = opened.router;
+            third
+                .seed(async |seed| {
+                    if seed.tenant().key() == THIRD {
+                        let mut tx = router.begin(seed.tenant()).await?;
+                        seed_tenant(&mut tx, seed).await?;
+                        tx.commit().await?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            app.others.push(third);
+        }
+        Ok(app)
     }
 
     /// The service on a fresh database of a Citus cluster (feature
@@ -170,16 +300,16 @@ impl TestApp {
     pub async fn citus() -> Result<Self, BoxError> {
         let cluster = CitusTestDatabase::create().await?;
         let coordinator = cluster.coordinator();
-        let (pool, owner) =
-            startup::open_postgres(&coordinator.app_url(), &coordinator.owner_url()).await?;
-        let reader = OwnerPool::from_pool(
-            coordinator.admin_pool().await?,
-            CrossTenant::with_reason("tests: count rows as the superuser")
-                .expect("a stated reason"),
-        )
-        .with_tables(&schema::tables());
-        let store = Store::Postgres(pool.clone(), reader);
-        let mut app = start(pool, &owner, store, None).await?;
+        let config = PostgresConfig::new(&coordinator.app_url(), &coordinator.owner_url());
+        let tenants = [(ACME.id, Isolation::Shared), (GLOBEX.id, Isolation::Shared)];
+        let opened = startup::open_router(&config, &tenants).await?;
+        let store = Store::Postgres(Box::new(PostgresStore {
+            router: opened.router.clone(),
+            places: opened.places,
+            directory: TableDirectory::new(opened.owner.pool().clone()),
+            admin_url: coordinator.admin_url(),
+        }));
+        let mut app = start(opened.router, &opened.owner, store, None).await?;
         let workers = [
             cluster.worker_of("orders", ACME.id).await?,
             cluster.worker_of("orders", GLOBEX.id).await?,
@@ -260,19 +390,42 @@ impl TestApp {
             .unwrap_or_else(|error| panic!("leak scan failed: {error}"))
     }
 
-    /// Asserts that A's reply holds A's values and none of B's.
+    /// Asserts that A's reply holds none of the values of B or of any
+    /// further tenant.
+    #[track_caller]
+    pub fn assert_no_leak_to_a(&self, reply: &Reply) {
+        self.scan_as_a(reply).assert_no_leak();
+        let seen: Value =
+            serde_json::from_str(&reply.text).unwrap_or(Value::String(reply.text.clone()));
+        for other in &self.others {
+            other
+                .scan(&self.a.tenant(), &seen)
+                .unwrap_or_else(|error| panic!("leak scan failed: {error}"))
+                .assert_no_leak();
+        }
+    }
+
+    /// Asserts that A's reply holds A's values and none of any other
+    /// tenant's.
     #[track_caller]
     pub fn assert_clean_for_a(&self, reply: &Reply) {
-        let report = self.scan_as_a(reply);
-        report.assert_no_leak();
-        report.assert_sees_own_values();
+        self.assert_no_leak_to_a(reply);
+        self.scan_as_a(reply).assert_sees_own_values();
+    }
+
+    /// The PostgreSQL side of the service (`None` on SQLite).
+    pub fn postgres_store(&self) -> Option<&PostgresStore> {
+        match &self.store {
+            Store::Postgres(store) => Some(store),
+            Store::Sqlite(..) => None,
+        }
     }
 
     /// The rows of every tenant table, across tenants.
     pub async fn row_counts(&self) -> Result<RowCounts, BoxError> {
         match &self.store {
             Store::Sqlite(_, owner) => count_rows(owner).await,
-            Store::Postgres(_, owner) => count_rows(owner).await,
+            Store::Postgres(store) => store.count_rows().await,
         }
     }
 
@@ -288,8 +441,8 @@ impl TestApp {
                     .await?;
                 tx.commit().await?;
             }
-            Store::Postgres(pool, _) => {
-                let mut tx = pool.begin(&tenant).await?;
+            Store::Postgres(store) => {
+                let mut tx = store.router.begin(&tenant).await?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(tx.raw_connection())
                     .await?;
@@ -305,20 +458,165 @@ impl TestApp {
         let select = ExportAudit::select(&tenant).order_by_asc(ExportAudit::ID);
         Ok(match &self.store {
             Store::Sqlite(pool, _) => fetch(pool, &tenant, select).await?,
-            Store::Postgres(pool, _) => fetch(pool, &tenant, select).await?,
+            Store::Postgres(store) => fetch(&store.router, &tenant, select).await?,
         })
+    }
+
+    /// What raw SQL `sql` (a query of one JSON column) returns in a tenant
+    /// transaction of `party`: no builder predicate, only where the
+    /// transaction runs and the policies there confine it.
+    pub async fn raw_rows(&self, party: &Party, sql: &str) -> Result<Vec<Value>, BoxError> {
+        let tenant = party.tenant();
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        Ok(match &self.store {
+            Store::Sqlite(pool, _) => {
+                let mut tx = pool.begin(&tenant).await?;
+                let rows: Vec<String> = sqlx::query_scalar(sql)
+                    .fetch_all(tx.raw_connection())
+                    .await?;
+                tx.rollback().await?;
+                rows.iter()
+                    .map(|row| serde_json::from_str(row))
+                    .collect::<Result<_, _>>()?
+            }
+            Store::Postgres(store) => {
+                let mut tx = store.router.begin(&tenant).await?;
+                let rows: Vec<Value> = sqlx::query_scalar(sql)
+                    .persistent(false)
+                    .fetch_all(tx.raw_connection())
+                    .await?;
+                tx.rollback().await?;
+                rows
+            }
+        })
+    }
+
+    /// Whether the service runs on PostgreSQL, with Row Level Security.
+    pub fn has_rls(&self) -> bool {
+        matches!(self.store, Store::Postgres(_))
     }
 }
 
-async fn fetch<DB: Backend>(
-    pool: &TenantPool<DB>,
+impl PostgresStore {
+    /// Lets the owner role create the databases of the database-per-tenant
+    /// model (see [`owner_may_create_databases`]).
+    pub async fn allow_tenant_databases(&self) -> Result<(), BoxError> {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {OWNER_ROLE} CREATEDB"
+        )))
+        .execute(&mut admin)
+        .await?;
+        admin.close().await?;
+        Ok(())
+    }
+
+    /// `[database, schema]` where the directory places `tenant`.
+    pub async fn expected_place(&self, tenant: i64) -> Result<[String; 2], BoxError> {
+        let entry = self
+            .directory
+            .entry(tenancy_sqlx::KeyValue::I64(tenant))
+            .await?
+            .ok_or("the tenant has no directory entry")?;
+        let database_of = |url: &str| -> Result<String, BoxError> {
+            let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+            Ok(options.get_database().unwrap_or_default().to_owned())
+        };
+        Ok(match entry.placement {
+            Placement::Shared => [database_of(&self.admin_url)?, "public".to_owned()],
+            Placement::Schema(schema) => {
+                [database_of(&self.admin_url)?, schema.as_str().to_owned()]
+            }
+            Placement::Database(url) => [database_of(url.as_str())?, "public".to_owned()],
+        })
+    }
+
+    /// How many rows of `tenant` table `table` of schema `schema` of the
+    /// shared database holds, counted by the superuser.
+    pub async fn rows_in_shared_database(
+        &self,
+        schema: &str,
+        table: &str,
+        tenant: i64,
+    ) -> Result<i64, BoxError> {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM \"{schema}\".\"{table}\" WHERE tenant_id = $1"
+        )))
+        .bind(tenant)
+        .fetch_one(&mut admin)
+        .await?;
+        admin.close().await?;
+        Ok(count)
+    }
+
+    /// Every tenant table's rows across all places the directory names,
+    /// and the shared tables, counted by the superuser.
+    async fn count_rows(&self) -> Result<RowCounts, BoxError> {
+        let mut places = vec![(self.admin_url.clone(), "public".to_owned())];
+        for (_, entry) in self.directory.list().await? {
+            match entry.placement {
+                Placement::Shared => {}
+                Placement::Schema(schema) => {
+                    places.push((self.admin_url.clone(), schema.as_str().to_owned()));
+                }
+                Placement::Database(url) => {
+                    let options: sqlx::postgres::PgConnectOptions = url.as_str().parse()?;
+                    let database = options.get_database().unwrap_or_default();
+                    let admin = startup::with_database(&self.admin_url, database);
+                    places.push((admin, "public".to_owned()));
+                }
+            }
+        }
+        let mut total = RowCounts {
+            customers: 0,
+            orders: 0,
+            order_items: 0,
+            export_audit: 0,
+        };
+        for (url, schema) in places {
+            let mut admin = sqlx::PgConnection::connect(&url).await?;
+            let count = |table: &str| format!("(SELECT count(*) FROM \"{schema}\".\"{table}\")");
+            let (customers, orders, order_items, export_audit): (i64, i64, i64, i64) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {}, {}, {}, {}",
+                    count("customers"),
+                    count("orders"),
+                    count("order_items"),
+                    count("export_audit")
+                )))
+                .fetch_one(&mut admin)
+                .await?;
+            admin.close().await?;
+            total.customers += customers;
+            total.orders += orders;
+            total.order_items += order_items;
+            total.export_audit += export_audit;
+        }
+        Ok(total)
+    }
+}
+
+/// Lets the test owner role create databases, as the database-per-tenant
+/// model's owner must (idempotent; the role is the test server's).
+async fn owner_may_create_databases(database: &TestDatabase) -> Result<(), BoxError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER ROLE {OWNER_ROLE} CREATEDB"
+    )))
+    .execute(&database.admin_pool().await?)
+    .await?;
+    Ok(())
+}
+
+async fn fetch<T: BeginTenant>(
+    tenants: &T,
     tenant: &TenantId,
     select: tenancy_sqlx::Select<ExportAudit>,
 ) -> Result<Vec<ExportAudit>, tenancy_sqlx::Error>
 where
-    ExportAudit: DecodeRow<DB>,
+    ExportAudit: DecodeRow<T::Backend>,
 {
-    let mut tx = pool.begin(tenant).await?;
+    let mut tx = tenants.begin(tenant).await?;
     let rows = tx.fetch_all(select).await?;
     tx.commit().await?;
     Ok(rows)
@@ -350,24 +648,24 @@ where
 
 /// Seeds the demo catalogue, then each tenant's rows with the kit's unique
 /// values, and serves the router on a free port.
-async fn start<DB: Backend>(
-    pool: TenantPool<DB>,
-    owner: &OwnerPool<DB>,
+async fn start<T: BeginTenant>(
+    tenants: T,
+    owner: &OwnerPool<T::Backend>,
     store: Store,
     database: Option<TestDatabase>,
 ) -> Result<TestApp, BoxError>
 where
-    Order: DecodeRow<DB>,
-    OrderItem: DecodeRow<DB>,
-    Customer: DecodeRow<DB>,
-    CustomerOrder: DecodeRow<DB>,
-    TenantPlan: DecodeRow<DB>,
-    Account: DecodeRow<DB>,
-    StatusSummary: DecodeRow<DB>,
-    TopCustomer: DecodeRow<DB>,
-    (i64,): DecodeRow<DB>,
-    (bool,): DecodeRow<DB>,
-    (String,): DecodeRow<DB>,
+    Order: DecodeRow<T::Backend>,
+    OrderItem: DecodeRow<T::Backend>,
+    Customer: DecodeRow<T::Backend>,
+    CustomerOrder: DecodeRow<T::Backend>,
+    TenantPlan: DecodeRow<T::Backend>,
+    Account: DecodeRow<T::Backend>,
+    StatusSummary: DecodeRow<T::Backend>,
+    TopCustomer: DecodeRow<T::Backend>,
+    (i64,): DecodeRow<T::Backend>,
+    (bool,): DecodeRow<T::Backend>,
+    (String,): DecodeRow<T::Backend>,
 {
     seed::global_rows(owner).await?;
     let mut leak = LeakTest::new(
@@ -375,7 +673,7 @@ where
         TenantId::from_verified(GLOBEX.id),
     );
     let mut seeded = Vec::new();
-    leak.seed_in(&pool, async |tx, seed| {
+    leak.seed(async |seed| {
         let demo = if seed.tenant().key() == ACME.id {
             ACME
         } else {
@@ -383,7 +681,9 @@ where
         };
         // Values the service shows that are the tenant's own, not generated:
         seed.record("tenant name", demo.name);
-        seeded.push(seed_tenant(tx, seed).await?);
+        let mut tx = tenants.begin(seed.tenant()).await?;
+        seeded.push(seed_tenant(&mut tx, seed).await?);
+        tx.commit().await?;
         Ok(())
     })
     .await?;
@@ -394,7 +694,7 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = app::router(AppState::new(pool).with_admin_key(ADMIN_KEY));
+    let router = app::router(AppState::new(tenants).with_admin_key(ADMIN_KEY));
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).into_future().await {
             eprintln!("test server stopped: {error}");
@@ -408,7 +708,9 @@ where
         leak,
         a,
         b,
+        others: Vec::new(),
         _database: database,
+        _bouncer: None,
         #[cfg(feature = "citus")]
         _cluster: None,
     })
@@ -471,3 +773,51 @@ pub fn day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
         .single()
         .unwrap_or_else(|| panic!("invalid test date {year}-{month}-{day}"))
 }
+
+/// One test per scenario and per place the service can keep its tenants:
+/// SQLite; PostgreSQL with both tenants in the shared tables (`postgres`),
+/// each in a schema of its own (`schema`), each in a database of its own
+/// (`database`), one tenant in each model at the same time
+/// (`one_in_each`), the shared tables through PgBouncer in transaction
+/// mode (`pgbouncer`); and, with the `citus` feature, a Citus cluster.
+/// Each test runs the scenario's one body against its own service.
+#[allow(unused_macros)] // not every test binary runs scenarios
+macro_rules! in_every_model {
+    ($($scenario:ident),* $(,)?) => {
+        $crate::support::in_every_model!(@model sqlite, TestApp::sqlite(), $($scenario),*);
+        $crate::support::in_every_model!(@model postgres, TestApp::postgres(), $($scenario),*);
+        $crate::support::in_every_model!(
+            @model schema,
+            TestApp::postgres_in(Models::both(Isolation::Schema)),
+            $($scenario),*
+        );
+        $crate::support::in_every_model!(
+            @model database,
+            TestApp::postgres_in(Models::both(Isolation::Database)),
+            $($scenario),*
+        );
+        $crate::support::in_every_model!(
+            @model one_in_each,
+            TestApp::postgres_in(Models::one_in_each()),
+            $($scenario),*
+        );
+        $crate::support::in_every_model!(@model pgbouncer, TestApp::pgbouncer(), $($scenario),*);
+        #[cfg(feature = "citus")]
+        $crate::support::in_every_model!(@model citus, TestApp::citus(), $($scenario),*);
+    };
+    (@model $model:ident, $start:expr, $($scenario:ident),*) => {
+        mod $model {
+            #[allow(unused_imports)]
+            use $crate::support::{Isolation, Models, TestApp};
+            $(
+                #[tokio::test]
+                async fn $scenario() -> tenancy_test::TestResult {
+                    let app = $start.await?;
+                    super::$scenario(&app).await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use in_every_model;
