@@ -52,22 +52,27 @@ impl fmt::Display for IdentifierProblem {
 ///
 /// `const`, so that generated metadata is checked at compile time by the
 /// very function that checks names at run time.
+///
+/// Written for the compile-time interpreter, which evaluates it for every
+/// name of every table a crate declares: each call it makes costs that
+/// crate's build time, so bytes are classified by `matches!` and the length
+/// is read once.
 #[must_use]
 pub(crate) const fn identifier_problem(name: &str) -> Option<IdentifierProblem> {
     let bytes = name.as_bytes();
-    if bytes.is_empty() {
+    let len = bytes.len();
+    if len == 0 {
         return Some(IdentifierProblem::Empty);
     }
-    if bytes.len() > MAX_IDENTIFIER_BYTES {
-        return Some(IdentifierProblem::TooLong(bytes.len()));
+    if len > MAX_IDENTIFIER_BYTES {
+        return Some(IdentifierProblem::TooLong(len));
     }
-    if !(bytes[0].is_ascii_alphabetic() || bytes[0] == b'_') {
+    if !matches!(bytes[0], b'a'..=b'z' | b'A'..=b'Z' | b'_') {
         return Some(IdentifierProblem::BadStart);
     }
     let mut at = 1;
-    while at < bytes.len() {
-        let byte = bytes[at];
-        if !(byte.is_ascii_alphanumeric() || byte == b'_') {
+    while at < len {
+        if !matches!(bytes[at], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_') {
             return Some(IdentifierProblem::BadByte(at));
         }
         at += 1;

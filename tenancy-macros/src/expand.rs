@@ -5,7 +5,7 @@ use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Path};
+use syn::{DeriveInput, Ident, Path};
 
 use crate::ast::{Field, Kind, Table};
 use crate::attr::{self, PiiAttr};
@@ -269,35 +269,47 @@ impl Generator<'_> {
             }
         };
         let attrs = &field.attrs;
-        let mut meta =
-            quote!(#p::__private_v0_1::column(#column, #field_name, #sql_type, #nullable));
-        if attrs.primary_key.is_some() {
-            meta.extend(quote!(.primary_key()));
+        let flags = [
+            (attrs.primary_key.is_some(), "PRIMARY_KEY"),
+            (attrs.unique.is_some(), "UNIQUE"),
+            (attrs.index.is_some(), "INDEXED"),
+            (attrs.generated.is_some(), "GENERATED"),
+        ]
+        .into_iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, flag)| {
+            let flag = Ident::new(flag, Span::call_site());
+            quote!(#p::__private_v0_1::#flag)
+        })
+        .collect::<Vec<_>>();
+        let flags = if flags.is_empty() {
+            quote!(0)
+        } else {
+            quote!(#(#flags)|*)
+        };
+        let references = match &attrs.references {
+            Some(references) => {
+                let target = &references.value;
+                let p = self.p_at(target.span());
+                quote_spanned!(target.span()=> #p::__private_v0_1::Some(<#target as #p::Table>::meta))
+            }
+            None => quote!(#p::__private_v0_1::None),
+        };
+        let pii = match &attrs.pii {
+            Some(pii) => {
+                let pii = match &pii.value {
+                    PiiAttr::Default => quote!(#p::Pii::Default),
+                    PiiAttr::Null => quote!(#p::Pii::Null),
+                    PiiAttr::Redacted => quote!(#p::Pii::Redacted),
+                    PiiAttr::Function(name) => quote!(#p::Pii::Function(#name)),
+                };
+                quote!(#p::__private_v0_1::Some(#pii))
+            }
+            None => quote!(#p::__private_v0_1::None),
+        };
+        quote! {
+            #p::__private_v0_1::column(#column, #field_name, #sql_type, #nullable, #flags, #references, #pii)
         }
-        if attrs.unique.is_some() {
-            meta.extend(quote!(.unique()));
-        }
-        if attrs.index.is_some() {
-            meta.extend(quote!(.indexed()));
-        }
-        if attrs.generated.is_some() {
-            meta.extend(quote!(.generated()));
-        }
-        if let Some(references) = &attrs.references {
-            let target = &references.value;
-            let p = self.p_at(target.span());
-            meta.extend(quote_spanned!(target.span()=> .references(<#target as #p::Table>::meta)));
-        }
-        if let Some(pii) = &attrs.pii {
-            meta.extend(match &pii.value {
-                PiiAttr::Default => quote!(.pii(#p::Pii::Default)),
-                PiiAttr::Null => quote!(.pii(#p::Pii::Null)),
-                PiiAttr::Redacted => quote!(.pii(#p::Pii::Redacted)),
-                PiiAttr::Function(name) => quote!(.pii(#p::Pii::Function(#name))),
-            });
-        }
-        meta.extend(quote!(.build()));
-        meta
     }
 
     /// `impl TenantScoped` with the key type, or `impl GlobalTable`
@@ -376,7 +388,7 @@ impl Generator<'_> {
                 }
             });
         quote! {
-            ::std::vec::Vec::from([#(#values),*])
+            ::std::vec![#(#values),*]
         }
     }
 
@@ -501,14 +513,17 @@ impl Generator<'_> {
                 #p::Delete::scoped(tenant)
             }
             #[doc = #select_across]
+            #[inline]
             pub fn select_across_tenants(cap: &#p::CrossTenant) -> #p::Select<Self> {
                 #p::Select::across_tenants(cap)
             }
             #[doc = #update_across]
+            #[inline]
             pub fn update_across_tenants(cap: &#p::CrossTenant) -> #p::Update<Self> {
                 #p::Update::across_tenants(cap)
             }
             #[doc = #delete_across]
+            #[inline]
             pub fn delete_across_tenants(cap: &#p::CrossTenant) -> #p::Delete<Self> {
                 #p::Delete::across_tenants(cap)
             }
@@ -531,18 +546,22 @@ impl Generator<'_> {
         );
         quote! {
             #[doc = #select]
+            #[inline]
             pub fn select() -> #p::Select<Self> {
                 #p::Select::global()
             }
             #[doc = #insert]
+            #[inline]
             pub fn insert() -> #p::Insert<Self> {
                 #p::Insert::global()
             }
             #[doc = #update]
+            #[inline]
             pub fn update() -> #p::Update<Self> {
                 #p::Update::global()
             }
             #[doc = #delete]
+            #[inline]
             pub fn delete() -> #p::Delete<Self> {
                 #p::Delete::global()
             }
