@@ -186,7 +186,7 @@ impl TrustedServers {
         place: &PgConnectOptions,
     ) -> Result<PgConnectOptions, Error> {
         let server = (place.get_host(), place.get_port());
-        let trusted = server == (base.get_host(), base.get_port())
+        let trusted = same_server(base, place)
             || self
                 .others
                 .iter()
@@ -203,6 +203,13 @@ impl TrustedServers {
             None => options,
         })
     }
+}
+
+/// Whether two connections reach the same server: the same host, as
+/// written, and port.
+#[cfg(any(feature = "lifecycle", feature = "migrate"))]
+pub(crate) fn same_server(one: &PgConnectOptions, other: &PgConnectOptions) -> bool {
+    one.get_host() == other.get_host() && one.get_port() == other.get_port()
 }
 
 /// Where the password of `postgres://user:password@host/..` is.

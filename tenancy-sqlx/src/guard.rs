@@ -10,10 +10,12 @@
 //! costs nothing on the normal path, and a cancelled or failed `begin` pays
 //! one reconnect.
 //!
-//! Pools this crate makes do not ping a connection before handing it out
-//! (sqlx's `test_before_acquire`): the release check below, sqlx's own
-//! ping of every returned connection, and [`begin_attempt`] cover what the
-//! ping would, without its round trip on every `begin`.
+//! The PostgreSQL pools this crate makes do not ping a connection before
+//! handing it out (sqlx's `test_before_acquire`): the release check below,
+//! sqlx's own ping of every returned connection, and [`begin_attempt`] cover
+//! what the ping would for `begin`, without its round trip; the few
+//! statements sent outside a tenant transaction (the API-key lookup) retry
+//! a lost connection themselves.
 
 use core::future::Future;
 use core::pin::pin;

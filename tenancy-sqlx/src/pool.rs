@@ -367,7 +367,7 @@ impl<DB: Backend> TenantPool<DB> {
     /// connection that answers a ping. Any other failure, and a failure of
     /// the second attempt, is the caller's; nothing after `BEGIN` is ever
     /// sent twice.
-    async fn begun(&self, statement: String) -> Result<PoolConnection<DB>, Error> {
+    pub(crate) async fn begun(&self, statement: String) -> Result<PoolConnection<DB>, Error> {
         let mut connection = self.acquire().await?;
         match begin_on::<DB>(&mut connection, statement.clone()).await {
             Ok(()) => return Ok(connection),
@@ -396,7 +396,7 @@ impl<DB: Backend> TenantPool<DB> {
     /// A connection that answers sqlx's ping: after one idle connection was
     /// found dead, others may be too (the server restarted). Each dead one
     /// is closed; the pool opens new ones in their place.
-    async fn acquire_live(&self) -> Result<PoolConnection<DB>, Error> {
+    pub(crate) async fn acquire_live(&self) -> Result<PoolConnection<DB>, Error> {
         let mut left = self.pool.options().get_max_connections();
         loop {
             let mut connection = self.acquire().await?;

@@ -503,9 +503,13 @@ impl<K: TenantKey, DB: Backend> core::fmt::Debug for TenantTransaction<K, DB> {
 ///
 /// Its statements are checked as a [`TenantTransaction`]'s are (the tenant,
 /// the registered tables) and row-level security filters them by the same
-/// tenant. It is `BEGIN READ ONLY` on the server: a write, built or raw,
-/// fails (SQLSTATE `25006`, in [`Error::Database`]) instead of being rolled
-/// back unseen when the read ends.
+/// tenant. It is `BEGIN READ ONLY` on the server: a write fails (SQLSTATE
+/// `25006`, in [`Error::Database`]) instead of being rolled back unseen when
+/// the read ends. Raw SQL on [`raw_connection`](Self::raw_connection) can
+/// undo that with `SET TRANSACTION READ WRITE` before its first query; its
+/// writes then stay within the tenant's rows (row-level security) and are
+/// rolled back when the read ends, unless it commits them itself: use
+/// [`TenantPool::begin`](crate::TenantPool::begin) for work that writes.
 ///
 /// [`end`](Self::end) (or dropping it) ends it at once: `ROLLBACK` is
 /// queued on the connection and the connection goes back to the pool,

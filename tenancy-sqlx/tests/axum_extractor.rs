@@ -477,3 +477,69 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
     held.rollback().await?;
     Ok(())
 }
+
+/// The pool hands out connections without sqlx's ping: a key lookup on a
+/// connection the server closed while it sat idle is sent again on a live
+/// one, and the request is answered as if nothing had happened.
+#[tokio::test]
+async fn a_lookup_on_a_connection_the_server_closed_is_sent_again() -> TestResult {
+    use tenancy_sqlx::rls::RlsPolicy;
+    use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
+    use tenancy_sqlx::{OwnerPool, Postgres};
+
+    let db = TestDatabase::create().await?;
+    let tables = TableSet::new().with::<ApiKey>();
+    let owner = OwnerPool::from_pool(
+        db.owner_pool().await?,
+        CrossTenant::with_reason("test: issue keys")?,
+    )
+    .with_tables(&tables);
+    owner
+        .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .await?;
+    owner.execute(key_of_7()).await?;
+    let pool =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
+    let app = router(ApiKeys::in_table(
+        &pool,
+        ApiKey::KEY_HASH,
+        ApiKey::TENANT_ID,
+    ));
+    let bearer = format!("Bearer {KEY_OF_7}");
+    for round in 0..3 {
+        let (status, _, body) = read(
+            app.clone()
+                .oneshot(request(&[("authorization", &bearer)])?)
+                .await?,
+        )
+        .await?;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "7"),
+            "round {round}"
+        );
+        // Every idle connection of the pool dies on the server.
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE usename = $1 AND datname = current_database()",
+        )
+        .bind(APP_ROLE)
+        .fetch_all(&db.admin_pool().await?)
+        .await?;
+        assert!(!killed.is_empty(), "round {round}: no connection to kill");
+        // Until the server has ended them, a lookup could still find one alive.
+        for _ in 0..1_000 {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+            )
+            .bind(APP_ROLE)
+            .fetch_one(&db.admin_pool().await?)
+            .await?;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+    Ok(())
+}

@@ -509,16 +509,17 @@ impl TenantPlaces {
         })
     }
 
-    /// `tenant_<id>`: the schema of a tenant in the schema model.
+    /// `tenant_<id>` (`tenant_n<id>` for a negative id, so that no two
+    /// tenants share one): the schema of a tenant in the schema model.
     pub fn schema_of(tenant: i64) -> Result<Identifier, StartupError> {
-        let name = format!("tenant_{}", tenant.unsigned_abs());
+        let name = format!("tenant_{}", id_in_name(tenant));
         Ok(Identifier::new("schema", &name).map_err(tenancy_sqlx::Error::from)?)
     }
 
     /// `<shared database>_tenant_<id>`: the database of a tenant in the
     /// database model.
     pub fn database_of(&self, tenant: i64) -> Result<Identifier, StartupError> {
-        let name = format!("{}_tenant_{}", self.shared_database, tenant.unsigned_abs());
+        let name = format!("{}_tenant_{}", self.shared_database, id_in_name(tenant));
         Ok(Identifier::new("database", &name).map_err(tenancy_sqlx::Error::from)?)
     }
 
@@ -728,9 +729,28 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{}", &url[..path], &url[query..])
 }
 
+/// A tenant id as part of a name: its digits, `n` first when negative.
+fn id_in_name(tenant: i64) -> String {
+    if tenant < 0 {
+        format!("n{}", tenant.unsigned_abs())
+    } else {
+        tenant.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_two_tenants_share_a_schema_name() {
+        let names: Vec<String> = [7, -7, 0]
+            .into_iter()
+            .filter_map(|tenant| TenantPlaces::schema_of(tenant).ok())
+            .map(|schema| schema.as_str().to_owned())
+            .collect();
+        assert_eq!(names, ["tenant_7", "tenant_n7", "tenant_0"]);
+    }
 
     #[test]
     fn no_url_means_the_sqlite_file_in_the_data_directory() {

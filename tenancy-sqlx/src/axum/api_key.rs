@@ -7,6 +7,7 @@ use core::pin::Pin;
 
 use ::axum::http::request::Parts;
 use sha2::{Digest, Sha256};
+use sqlx_core::transaction::TransactionManager;
 use tenancy_core::{BuildStatement, Column, GlobalTable, Select, TenantId, TenantKey};
 
 use super::bearer::bearer_token;
@@ -196,20 +197,38 @@ where
         let pool = self.pool.clone();
         let lookup: Pin<Box<dyn Future<Output = Result<Option<K>, BoxError>> + Send>> =
             Box::pin(async move {
-                // Through the tenant pool's own acquire, which refuses once
-                // a connection failed the pool's check.
-                let mut connection = pool.acquire().await?;
+                let statement = statement?;
                 if pool.statements_persistent() {
-                    let row = FirstRow::<(K,)>::fetch(&mut connection, statement?, true).await?;
+                    // Through the tenant pool's own acquire, which refuses
+                    // once a connection failed the pool's check.
+                    let mut connection = pool.acquire().await?;
+                    let row =
+                        match FirstRow::<(K,)>::fetch(&mut connection, statement.clone(), true)
+                            .await
+                        {
+                            // The pool does not ping: a connection the server
+                            // closed while it sat idle fails the SELECT, which
+                            // had no effect, so it is sent once more on a live
+                            // connection.
+                            Err(error) if DB::is_connection_lost(&error) => {
+                                connection.close_on_drop();
+                                drop(connection);
+                                let mut connection = pool.acquire_live().await?;
+                                FirstRow::<(K,)>::fetch(&mut connection, statement, true).await?
+                            }
+                            row => row?,
+                        };
                     return Ok(row.map(|(key,)| key));
                 }
                 // Behind a transaction-mode pooler an unnamed statement is
                 // parsed, then executed: two exchanges, which the pooler
                 // may send to different server connections unless a
-                // transaction holds one for both.
-                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
-                let row = FirstRow::<(K,)>::fetch(&mut tx, statement?, false).await?;
-                tx.commit().await?;
+                // transaction holds one for both. `begun` closes a
+                // connection whose BEGIN did not complete (a dropped
+                // future) and retries a BEGIN on a connection found closed.
+                let mut connection = pool.begun("BEGIN READ ONLY".to_owned()).await?;
+                let row = FirstRow::<(K,)>::fetch(&mut connection, statement, false).await?;
+                DB::TransactionManager::commit(&mut connection).await?;
                 Ok(row.map(|(key,)| key))
             });
         // Boxed, so that the caller's future need not prove sqlx's futures

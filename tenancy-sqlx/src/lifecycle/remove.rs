@@ -11,7 +11,7 @@ use super::erase::Erasure;
 use super::error::LifecycleError;
 use super::plan::ErasureOptions;
 use super::records::{self, DELETION_CERTIFICATES};
-use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus};
+use crate::directory::{Placement, TableDirectory, TenantDirectory, TenantStatus, same_server};
 use crate::ident::Identifier;
 use crate::setting::key_literal;
 use crate::{CrossTenant, Error, OwnerPool, Postgres};
@@ -250,9 +250,7 @@ fn shared_schema(
 
 /// Whether two connections reach the same database of the same server.
 fn same_database(one: &PgConnectOptions, other: &PgConnectOptions) -> bool {
-    one.get_host() == other.get_host()
-        && one.get_port() == other.get_port()
-        && one.get_database() == other.get_database()
+    same_server(one, other) && one.get_database() == other.get_database()
 }
 
 /// Drops a tenant's database from its server's `postgres` database, as its

@@ -132,8 +132,7 @@ impl Worker {
                 };
                 // The lock monitor reads the runner's server: a pid of
                 // another server would name another session there.
-                let watched = options.get_host() == shared.home.get_host()
-                    && options.get_port() == shared.home.get_port();
+                let watched = crate::directory::same_server(&options, &shared.home);
                 match connect(shared, options).await {
                     Ok((mut connection, pid)) => {
                         let pid = watched.then_some(pid);
