@@ -15,7 +15,11 @@ mod capability;
 mod column;
 mod column_type;
 pub mod ddl;
-#[cfg(feature = "sqlx")]
+// Only the wrapper types need it.
+#[cfg(all(
+    feature = "sqlx",
+    any(feature = "json", feature = "ipnetwork", feature = "interval")
+))]
 mod decode;
 mod error;
 mod ident;

@@ -4,6 +4,9 @@
 //! command does what its comment says. Started again on the same data, it
 //! seeds nothing twice.
 
+#[path = "support/owner_role.rs"]
+mod owner_role;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +15,7 @@ use orders_service::banner::{PLACED_IN, READY_LINE, STOP_LINE};
 use orders_service::seed::{ACME, GLOBEX};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tenancy_sqlx::testing::{OWNER_ROLE, PgBouncer, TestDatabase};
+use tenancy_sqlx::testing::{PgBouncer, TestDatabase};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -217,11 +220,7 @@ async fn the_binary_serves_each_model_on_postgres() -> TestResult {
         let database = TestDatabase::create().await?;
         if model == "database" {
             // The owner creates one database per tenant.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "ALTER ROLE {OWNER_ROLE} CREATEDB"
-            )))
-            .execute(&database.admin_pool().await?)
-            .await?;
+            owner_role::owner_may_create_databases(&database.admin_pool().await?).await?;
         }
         let (app, owner) = (database.app_url(), database.owner_url());
         let env = [

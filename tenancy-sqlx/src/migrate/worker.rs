@@ -132,7 +132,7 @@ impl Worker {
                 };
                 // The lock monitor reads the runner's server: a pid of
                 // another server would name another session there.
-                let watched = crate::directory::same_server(&options, &shared.home);
+                let watched = crate::directory::same_server(options, &shared.home);
                 match connect(shared, options).await {
                     Ok((mut connection, pid)) => {
                         let pid = watched.then_some(pid);

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod owner_role;
+
 use std::future::IntoFuture;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -25,7 +27,7 @@ use tenancy_sqlx::DecodeRow;
 use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory};
 #[cfg(feature = "citus")]
 use tenancy_sqlx::testing::CitusTestDatabase;
-use tenancy_sqlx::testing::{LeakReport, LeakTest, OWNER_ROLE, PgBouncer, TestDatabase};
+use tenancy_sqlx::testing::{LeakReport, LeakTest, PgBouncer, TestDatabase};
 use tenancy_sqlx::{
     Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Sqlite, TenantId, TenantPool,
     TenantRouter, TenantTransaction,
@@ -260,7 +262,7 @@ impl TestApp {
             .iter()
             .any(|(_, model)| *model == Isolation::Database)
         {
-            owner_may_create_databases(&database).await?;
+            owner_role::owner_may_create_databases(&database.admin_pool().await?).await?;
         }
         let opened = startup::open_router(&config.isolation(models.a), &tenants).await?;
         let store = Store::Postgres(Box::new(PostgresStore {
@@ -499,14 +501,10 @@ impl TestApp {
 
 impl PostgresStore {
     /// Lets the owner role create the databases of the database-per-tenant
-    /// model (see [`owner_may_create_databases`]).
+    /// model (see [`owner_role::owner_may_create_databases`]).
     pub async fn allow_tenant_databases(&self) -> Result<(), BoxError> {
         let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER ROLE {OWNER_ROLE} CREATEDB"
-        )))
-        .execute(&mut admin)
-        .await?;
+        owner_role::owner_may_create_databases(&mut admin).await?;
         admin.close().await?;
         Ok(())
     }
@@ -595,17 +593,6 @@ impl PostgresStore {
         }
         Ok(total)
     }
-}
-
-/// Lets the test owner role create databases, as the database-per-tenant
-/// model's owner must (idempotent; the role is the test server's).
-async fn owner_may_create_databases(database: &TestDatabase) -> Result<(), BoxError> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "ALTER ROLE {OWNER_ROLE} CREATEDB"
-    )))
-    .execute(&database.admin_pool().await?)
-    .await?;
-    Ok(())
 }
 
 async fn fetch<T: BeginTenant>(
