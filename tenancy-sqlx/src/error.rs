@@ -702,17 +702,16 @@ impl Error {
     /// a transaction-mode pooler lost or duplicated says so, and so does an
     /// insert Citus cannot run.
     pub(crate) fn from_execution<DB: crate::Backend>(error: sqlx::Error) -> Self {
-        let message = || {
-            error
-                .as_database_error()
-                .map(|error| error.message().to_owned())
-                .unwrap_or_default()
-        };
+        let message = error.as_database_error().map(|error| error.message());
         if DB::is_prepared_statement_mismatch(&error) {
-            return Error::PreparedStatementBehindPooler { message: message() };
+            return Error::PreparedStatementBehindPooler {
+                message: message.unwrap_or_default().to_owned(),
+            };
         }
-        if message() == CITUS_INSERT_WITH_SUBQUERY {
-            return Error::CitusInsertWithSubquery { message: message() };
+        if message == Some(CITUS_INSERT_WITH_SUBQUERY) {
+            return Error::CitusInsertWithSubquery {
+                message: CITUS_INSERT_WITH_SUBQUERY.to_owned(),
+            };
         }
         Error::Database(error)
     }

@@ -410,13 +410,12 @@ async fn a_verifier_never_sees_another_verifiers_verdict() -> TestResult {
     Ok(())
 }
 
-/// Lookups in a key table use the tenant pool's own connections, so they
-/// stop with the pool once a new connection fails its role check.
-#[tokio::test]
-async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
+/// A PostgreSQL database with the key table applied by the owner (its
+/// policies for the application role) and `KEY_OF_7` issued.
+async fn keys_in_postgres() -> TestResult<(tenancy_sqlx::testing::TestDatabase, TableSet)> {
+    use tenancy_sqlx::OwnerPool;
     use tenancy_sqlx::rls::RlsPolicy;
     use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-    use tenancy_sqlx::{OwnerPool, Postgres, TenantId};
 
     let db = TestDatabase::create().await?;
     let tables = TableSet::new().with::<ApiKey>();
@@ -429,6 +428,17 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
         .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
         .await?;
     owner.execute(key_of_7()).await?;
+    Ok((db, tables))
+}
+
+/// Lookups in a key table use the tenant pool's own connections, so they
+/// stop with the pool once a new connection fails its role check.
+#[tokio::test]
+async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
+    use tenancy_sqlx::testing::APP_ROLE;
+    use tenancy_sqlx::{Postgres, TenantId};
+
+    let (db, tables) = keys_in_postgres().await?;
     let late = db.create_role("late", &[]).await?;
     let admin = db.admin_pool().await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -483,21 +493,10 @@ async fn key_lookups_stop_once_the_pool_refuses_its_role() -> TestResult {
 /// one, and the request is answered as if nothing had happened.
 #[tokio::test]
 async fn a_lookup_on_a_connection_the_server_closed_is_sent_again() -> TestResult {
-    use tenancy_sqlx::rls::RlsPolicy;
-    use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-    use tenancy_sqlx::{OwnerPool, Postgres};
+    use tenancy_sqlx::Postgres;
+    use tenancy_sqlx::testing::APP_ROLE;
 
-    let db = TestDatabase::create().await?;
-    let tables = TableSet::new().with::<ApiKey>();
-    let owner = OwnerPool::from_pool(
-        db.owner_pool().await?,
-        CrossTenant::with_reason("test: issue keys")?,
-    )
-    .with_tables(&tables);
-    owner
-        .apply_schema(&tables, &RlsPolicy::for_role(APP_ROLE)?)
-        .await?;
-    owner.execute(key_of_7()).await?;
+    let (db, tables) = keys_in_postgres().await?;
     let pool =
         TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables)).await?;
     let app = router(ApiKeys::in_table(
