@@ -156,7 +156,7 @@ fn subqueries_at_any_depth_are_scoped_with_the_outer_tenant() {
 }
 
 #[test]
-fn in_lists_bind_every_value_and_empty_lists_are_constants() {
+fn in_lists_bind_every_value_and_empty_lists_keep_their_column() {
     let select = Select::<Order>::scoped(&tenant())
         .filter(Order::ID.is_in([1, 2, 3]))
         .filter(Order::STATUS.is_not_in(["void", "test"]))
@@ -168,20 +168,37 @@ fn in_lists_bind_every_value_and_empty_lists_are_constants() {
     );
     assert_eq!(statement.values().0.len(), 6);
 
+    // An empty list keeps its column: a constant `FALSE` beside the tenant
+    // predicate would be folded with it, and Citus could not route the
+    // statement by its tenant.
     let nothing = Select::<Order>::scoped(&tenant())
         .filter(Order::ID.is_in(Vec::<i64>::new()))
         .column(Order::ID);
     assert_eq!(
         postgres(&nothing).sql(),
-        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND FALSE"#
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."id" IS NULL AND "orders"."id" IS NOT NULL)"#
     );
     let everything = Select::<Order>::scoped(&tenant())
         .filter(Order::ID.is_not_in(Vec::<i64>::new()))
         .column(Order::ID);
     assert_eq!(
         postgres(&everything).sql(),
-        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND TRUE"#
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND ("orders"."id" IS NULL OR "orders"."id" IS NOT NULL)"#
     );
+    // An expression is tested as it is, its values bound at each use.
+    let negated = Select::<Order>::scoped(&tenant())
+        .filter(
+            !(Order::TOTAL + 1)
+                .is_in(Vec::<i64>::new())
+                .or(Order::ID.eq(3)),
+        )
+        .column(Order::ID);
+    let statement = sqlite(&negated);
+    assert_eq!(
+        statement.sql(),
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? AND (NOT (("orders"."total" + ? IS NULL AND "orders"."total" + ? IS NOT NULL) OR "orders"."id" = ?))"#
+    );
+    assert_eq!(statement.values().0.len(), 4);
 }
 
 #[test]

@@ -129,11 +129,26 @@ impl<'q> Renderer<'_, 'q> {
                 }
                 Ok(())
             }
-            // `IN ()` is not SQL: an empty list matches nothing.
+            // `IN ()` is not SQL: an empty list matches no row, NULL
+            // included, and `NOT IN ()` every row. Written as a test of the
+            // expression that is always false (or true) rather than as the
+            // constant, which PostgreSQL folds together with the tenant
+            // predicate beside it: Citus would then plan a table without its
+            // tenant and refuse to route the statement.
             Node::In {
-                values, negated, ..
+                expr,
+                values,
+                negated,
             } if values.is_empty() => {
-                self.w.keyword(if *negated { "TRUE" } else { "FALSE" });
+                let (first, join, second) = match negated {
+                    false => ("(", " IS NULL AND ", " IS NOT NULL)"),
+                    true => ("(", " IS NULL OR ", " IS NOT NULL)"),
+                };
+                self.w.keyword(first);
+                self.operand(expr)?;
+                self.w.keyword(join);
+                self.operand(expr)?;
+                self.w.keyword(second);
                 Ok(())
             }
             Node::In {
