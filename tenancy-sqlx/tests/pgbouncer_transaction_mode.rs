@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
-use tenancy_sqlx::testing::{PgBouncer, TestDatabase};
-use tenancy_sqlx::{Error, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory, TenantEntry};
+use tenancy_sqlx::testing::{APP_ROLE, PgBouncer, TestDatabase};
+use tenancy_sqlx::{Error, Identifier, KeyValue, TenantPool, TenantPoolOptions, TenantStatus};
 use tenancy_test::TestResult;
 use tenancy_test::models::visible_tenants;
 use tenancy_test::shop::tables::Order;
@@ -249,5 +250,74 @@ async fn reads_end_on_their_own_server_connection_behind_the_pooler() -> TestRes
         .await
         .map_err(|_| "the server connection is still inside a read's transaction")??;
     assert_eq!((outside.0.as_str(), outside.1), ("", 0), "{outside:?}");
+    Ok(())
+}
+
+/// The provided directory behind the pooler: two clients that each list,
+/// look up and change entries over one shared server connection. A
+/// statement prepared outside a transaction would be prepared by the first
+/// client on that connection and clash with the second client's statement
+/// of the same name (`prepared statement "sqlx_s_1" already exists`), or,
+/// with more server connections, be missing on the one that executes it.
+#[tokio::test]
+async fn the_table_directory_reads_and_writes_behind_the_pooler() -> TestResult {
+    let (db, bouncer) = bounced(1).await?;
+    let owner = db.owner_pool().await?;
+    for statement in TableDirectory::create_statements(&Identifier::new("role", APP_ROLE)?) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&owner)
+            .await?;
+    }
+    let through_pooler = |url: String| async move {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+    };
+    // The owner writes through the pooler too: `put` and `set_status`.
+    let writer = TableDirectory::new(through_pooler(bouncer.owner_url()).await?);
+    let schema = Identifier::new("schema", "tenant_2")?;
+    writer
+        .put(KeyValue::I64(A), &TenantEntry::active(Placement::Shared))
+        .await?;
+    writer
+        .put(
+            KeyValue::I64(B),
+            &TenantEntry::active(Placement::Schema(schema.clone())),
+        )
+        .await?;
+    writer
+        .set_status(KeyValue::I64(B), TenantStatus::Suspended)
+        .await?;
+    assert!(matches!(
+        writer
+            .set_status(KeyValue::I64(99), TenantStatus::Active)
+            .await,
+        Err(Error::TenantNotFound { .. })
+    ));
+
+    let expected = vec![
+        (A.to_string(), TenantEntry::active(Placement::Shared)),
+        (
+            B.to_string(),
+            TenantEntry {
+                placement: Placement::Schema(schema),
+                status: TenantStatus::Suspended,
+            },
+        ),
+    ];
+    let first = TableDirectory::new(through_pooler(bouncer.app_url()).await?);
+    let second = TableDirectory::new(through_pooler(bouncer.app_url()).await?);
+    for round in 0..3 {
+        for (client, directory) in [("first", &first), ("second", &second), ("owner", &writer)] {
+            let listed = directory
+                .list()
+                .await
+                .map_err(|error| format!("round {round}, {client} client: {error}"))?;
+            assert_eq!(listed, expected, "round {round}, {client} client");
+            let entry = directory.entry(KeyValue::I64(B)).await?;
+            assert_eq!(entry.as_ref(), Some(&expected[1].1));
+        }
+    }
     Ok(())
 }

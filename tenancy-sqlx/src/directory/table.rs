@@ -103,9 +103,16 @@ impl TableDirectory {
 
     /// Records `entry` for `tenant`, replacing what was there, in one
     /// statement: a router sees the old entry or the new one, never half.
+    ///
+    /// The statement runs in a transaction of its own, so that behind a
+    /// transaction-mode pooler its prepare and its execution reach the same
+    /// server connection (the database URL is bound, never written into the
+    /// text).
     pub async fn put(&self, tenant: KeyValue, entry: &TenantEntry) -> Result<(), Error> {
-        let mut connection = self.pool.acquire().await?;
-        Self::put_in(&mut connection, tenant, entry).await
+        let mut transaction = self.pool.begin().await?;
+        Self::put_in(&mut transaction, tenant, entry).await?;
+        transaction.commit().await?;
+        Ok(())
     }
 
     /// [`put`](Self::put) on `connection`, inside the caller's transaction.
@@ -142,16 +149,23 @@ impl TableDirectory {
 
     /// Sets the status of `tenant`; [`Error::TenantNotFound`] if it has no
     /// entry.
+    ///
+    /// One simple query, with the key and the status as literals (see
+    /// [`entry`](TenantDirectory::entry)), so that it works through a
+    /// transaction-mode pooler too.
     pub async fn set_status(&self, tenant: KeyValue, status: TenantStatus) -> Result<(), Error> {
-        let done = sqlx::query(concat!(
-            "UPDATE ",
-            table!(),
-            " SET status = $2, updated_at = pg_catalog.now() WHERE tenant_key = $1"
-        ))
-        .bind(key_literal(tenant)?)
-        .bind(status.as_str())
-        .execute(&self.pool)
-        .await?;
+        let update = format!(
+            concat!(
+                "UPDATE ",
+                table!(),
+                " SET status = '{}', updated_at = pg_catalog.now() WHERE tenant_key = '{}'"
+            ),
+            status.as_str(),
+            key_literal(tenant)?
+        );
+        let done = sqlx::raw_sql(AssertSqlSafe(update))
+            .execute(&self.pool)
+            .await?;
         match done.rows_affected() {
             0 => Err(Error::TenantNotFound { tenant }),
             _ => Ok(()),
@@ -159,17 +173,36 @@ impl TableDirectory {
     }
 
     /// Every entry, by key text, in key order: for listings and fleet work.
+    ///
+    /// One simple query without parameters, as [`entry`](TenantDirectory::entry)
+    /// is: no statement is prepared, so the listing works through a
+    /// transaction-mode pooler, where a statement prepared outside a
+    /// transaction may be missing on the server connection that executes it.
     pub async fn list(&self) -> Result<Vec<(String, TenantEntry)>, Error> {
-        let rows: Vec<Row> = sqlx::query_as(concat!(select_entries!(), " ORDER BY tenant_key"))
+        let rows = sqlx::raw_sql(concat!(select_entries!(), " ORDER BY tenant_key"))
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|row| Ok((row.0.clone(), entry_of(row)?)))
+        rows.iter()
+            .map(|row| {
+                let row = row_of(row)?;
+                Ok((row.0.clone(), entry_of(row)?))
+            })
             .collect()
     }
 }
 
 type Row = (String, String, Option<String>, Option<String>, String);
+
+/// The columns of [`select_entries!`] from a row of a simple query.
+fn row_of(row: &sqlx::postgres::PgRow) -> Result<Row, Error> {
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    ))
+}
 
 /// The schema and database columns of `placement`.
 pub(crate) fn placement_columns(placement: &Placement) -> (Option<&str>, Option<&str>) {
@@ -224,16 +257,9 @@ impl TenantDirectory for TableDirectory {
         let row = sqlx::raw_sql(AssertSqlSafe(select))
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let row: Row = (
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-            row.try_get(4)?,
-        );
-        entry_of(row).map(Some)
+        match row {
+            Some(row) => entry_of(row_of(&row)?).map(Some),
+            None => Ok(None),
+        }
     }
 }
