@@ -9,21 +9,20 @@
 //! refused with what is not allowed ([`Error::AdHocRefused`]). What it
 //! returns is then run in a tenant transaction of its own that is
 //! `READ ONLY`, has the query's `statement_timeout`, sets the tenant for
-//! row-level security as every tenant transaction does, and ends with a
-//! `ROLLBACK`; at most [`AdHocQuery::row_limit`] rows come back, each as a
-//! JSON object.
+//! row-level security as every tenant transaction does, and ends as a
+//! [`TenantRead`](crate::TenantRead) ends: its `ROLLBACK` is queued, not
+//! waited for, and sent before the connection is borrowed again. At most
+//! [`AdHocQuery::row_limit`] rows come back, each as a JSON object.
 //!
 //! *Available with the `adhoc` feature (PostgreSQL).*
 
 use std::time::Duration;
 
-use sqlx::AssertSqlSafe;
 use tenancy_core::ddl::TableSet;
 use tenancy_core::{Dialect, TenantId, TenantKey};
 use tenancy_sql::{AllowList, Backend as SqlBackend, QualifiedName};
 
 use crate::{Error, Postgres, TenantPool};
-use sea_query_sqlx::SqlxValues;
 
 /// What a tenant's ad hoc query may read, how long it may run and how many
 /// rows it may return.
@@ -129,8 +128,9 @@ impl TenantPool<Postgres> {
     /// Refused before anything is sent, with [`Error::AdHocRefused`] and
     /// every problem the check found, unless the text is one read-only
     /// `SELECT` over the allowed tables and functions. A query that runs
-    /// longer than the timeout ends with PostgreSQL's `query_canceled`
-    /// (SQLSTATE 57014) as [`Error::Database`].
+    /// longer than the timeout ends with [`Error::StatementTimeout`] (the
+    /// server's `query_canceled`, SQLSTATE 57014, as its source), as a
+    /// tenant transaction's statement does.
     ///
     /// *Available with the `adhoc` feature.*
     pub async fn ad_hoc<K: TenantKey>(
@@ -177,18 +177,16 @@ impl TenantPool<Postgres> {
             .clone()
             .read_only()
             .statement_timeout(query.timeout);
-        let mut tx = self.begin_with_settings(tenant, &settings).await?;
-        let lines: Vec<String> =
-            sqlx::query_scalar_with(AssertSqlSafe(statement.clone()), SqlxValues(values))
-                .persistent(false)
-                .fetch_all(tx.raw_connection())
-                .await?;
-        tx.rollback().await?;
+        let mut read = self.begin_with_settings(tenant, &settings).await?;
+        let lines: Vec<(String,)> = read.fetch_library_sql(statement.clone(), values).await?;
+        // Nothing was written: end as a `TenantRead` ends, the ROLLBACK
+        // queued and sent before the connection is borrowed again.
+        read.end_queued();
         let truncated = lines.len() as u64 > query.row_limit;
         let rows = lines
             .iter()
             .take(usize::try_from(query.row_limit).unwrap_or(usize::MAX))
-            .map(|line| serde_json::from_str(line))
+            .map(|(line,)| serde_json::from_str(line))
             .collect::<Result<Vec<serde_json::Value>, _>>()
             .map_err(|error| Error::AdHocRefused {
                 reasons: format!("a row did not read back as JSON: {error}"),

@@ -108,7 +108,7 @@ pub(crate) trait Fetch<DB: Backend> {
     /// connection of the next transaction).
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
-        statement: Statement,
+        statement: (String, sea_query::Values),
         persistent: bool,
     ) -> impl Future<Output = Result<Self::Output, sqlx::Error>> + Send + 'c
     where
@@ -129,13 +129,12 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for AllRows<R> {
 
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
-        statement: Statement,
+        (sql, values): (String, sea_query::Values),
         persistent: bool,
     ) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
-        let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
             .persistent(persistent)
             .fetch_all(DB::executor(connection))
@@ -147,13 +146,12 @@ impl<DB: Backend, R: DecodeRow<DB>> Fetch<DB> for FirstRow<R> {
 
     fn fetch<'c>(
         connection: &'c mut DB::Connection,
-        statement: Statement,
+        (sql, values): (String, sea_query::Values),
         persistent: bool,
     ) -> impl Future<Output = Result<Option<R>, sqlx::Error>> + Send + 'c
     where
         Self: 'c,
     {
-        let (sql, values) = statement.into_parts();
         sqlx::query_as_with(AssertSqlSafe(sql), DB::values(values))
             .persistent(persistent)
             .fetch_optional(DB::executor(connection))
@@ -165,13 +163,12 @@ impl<DB: Backend> Fetch<DB> for RowsAffected {
 
     async fn fetch<'c>(
         connection: &'c mut DB::Connection,
-        statement: Statement,
+        (sql, values): (String, sea_query::Values),
         persistent: bool,
     ) -> Result<u64, sqlx::Error>
     where
         Self: 'c,
     {
-        let (sql, values) = statement.into_parts();
         let done = sqlx::query_with(AssertSqlSafe(sql), DB::values(values))
             .persistent(persistent)
             .execute(DB::executor(connection))

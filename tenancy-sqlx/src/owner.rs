@@ -338,7 +338,7 @@ impl<DB: Backend> OwnerPool<DB> {
                 "cross-tenant statement"
             );
             let mut connection = self.pool.acquire().await?;
-            Ok(F::fetch(&mut connection, statement, true).await?)
+            Ok(F::fetch(&mut connection, statement.into_parts(), true).await?)
         }
     }
 }

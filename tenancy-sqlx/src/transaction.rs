@@ -210,8 +210,32 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
         &'t mut self,
         prepared: Result<Statement, Error>,
     ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
-        let tenant = self.tenant.key_value();
         let persistent = self.persistent;
+        self.run_as::<F>(prepared.map(Statement::into_parts), persistent)
+    }
+
+    /// Runs SQL the library wrote itself from checked parts — one read-only
+    /// `SELECT` that leaves no session state (an ad hoc query confined to
+    /// the tenant) — as a built statement runs: traced and counted, a
+    /// dropped future noticed, a failure marking the transaction aborted.
+    /// Unlike raw SQL it does not make the connection close when the
+    /// transaction ends. Sent as the unnamed statement: its text varies.
+    #[cfg(feature = "adhoc")]
+    pub(crate) fn fetch_library_sql<'t, R: DecodeRow<DB> + 't>(
+        &'t mut self,
+        sql: String,
+        values: sea_query::Values,
+    ) -> impl Future<Output = Result<Vec<R>, Error>> + Send + 't {
+        self.run_as::<AllRows<R>>(Ok((sql, values)), false)
+    }
+
+    /// The body of [`run`](Self::run), given the statement's text and values.
+    fn run_as<'t, F: Fetch<DB> + 't>(
+        &'t mut self,
+        prepared: Result<(String, sea_query::Values), Error>,
+        persistent: bool,
+    ) -> impl Future<Output = Result<F::Output, Error>> + Send + 't {
+        let tenant = self.tenant.key_value();
         let timeouts = self.timeouts;
         let TenantTransaction {
             connection,
@@ -225,7 +249,7 @@ impl<K: TenantKey, DB: Backend> TenantTransaction<K, DB> {
                 return Err(Error::StatementCancelled { tenant });
             }
             state.in_flight = true;
-            trace.statement(statement.sql());
+            trace.statement(&statement.0);
             let span = trace.span().clone();
             let result = F::fetch(connection, statement, persistent)
                 .instrument(span)

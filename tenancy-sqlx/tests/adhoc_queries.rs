@@ -11,8 +11,9 @@ use tenancy_sqlx::Error;
 use tenancy_sqlx::adhoc::AdHocQuery;
 use tenancy_sqlx::testing::TestDatabase;
 use tenancy_test::TestResult;
+use tenancy_test::pooled::PooledShop;
 use tenancy_test::shop::tables::table_set;
-use tenancy_test::shop::{shop, tenant, tenant_pool};
+use tenancy_test::shop::{A, ORDERS_PER_TENANT, shop, tenant, tenant_pool};
 
 /// The shop for tenants 1 and 2, its row-level security off.
 async fn unprotected_shop() -> TestResult<TestDatabase> {
@@ -203,10 +204,10 @@ async fn the_row_limit_and_the_timeout_hold() -> TestResult {
     let crossed = "SELECT count(*) FROM order_items a, order_items b, order_items c, \
                    order_items d, order_items e, order_items f, order_items g, order_items h";
     match pool.ad_hoc(&tenant(1), crossed, &slow).await {
-        Err(Error::Database(error)) => assert_eq!(
-            error.as_database_error().and_then(|e| e.code()).as_deref(),
+        Err(Error::StatementTimeout { source, .. }) => assert_eq!(
+            source.as_database_error().and_then(|e| e.code()).as_deref(),
             Some("57014"),
-            "{error}"
+            "{source}"
         ),
         other => return Err(format!("expected a cancelled statement, got {other:?}").into()),
     }
@@ -215,5 +216,55 @@ async fn the_row_limit_and_the_timeout_hold() -> TestResult {
         .ad_hoc(&tenant(1), "SELECT count(*) AS n FROM orders", &slow)
         .await?;
     assert_eq!(result.rows, [json!({"n": 4})]);
+    Ok(())
+}
+
+/// An ad hoc query ends as a read does, its `ROLLBACK` queued rather than
+/// waited for: the pool's one connection comes back to the next borrower
+/// the same (not closed as after raw SQL), with no transaction open on the
+/// server, not read-only, without the query's timeout and without its
+/// tenant — after a query that ran, one that timed out, and one refused.
+#[tokio::test]
+async fn an_ad_hoc_query_leaves_its_connection_clean_for_the_next_borrower() -> TestResult {
+    let h = PooledShop::new("adhoc-ending").await?;
+    let first = h
+        .assert_next_borrower_is_clean("the pool's first transaction")
+        .await?;
+    let query = AdHocQuery::new(&table_set())?.timeout(Duration::from_millis(900));
+    let result = h
+        .pool
+        .ad_hoc(&tenant(A), "SELECT count(*) AS n FROM orders", &query)
+        .await?;
+    assert_eq!(result.rows, [json!({"n": ORDERS_PER_TENANT})]);
+    let next = h.assert_next_borrower_is_clean("an ad hoc query").await?;
+    assert_eq!(next, first, "the ad hoc query's connection was not reused");
+
+    let slow = AdHocQuery::new(&table_set())?.timeout(Duration::from_millis(50));
+    let crossed = "SELECT count(*) FROM order_items a, order_items b, order_items c, \
+                   order_items d, order_items e, order_items f, order_items g, order_items h";
+    match h.pool.ad_hoc(&tenant(A), crossed, &slow).await {
+        Err(Error::StatementTimeout { timeout, .. }) => {
+            assert_eq!(timeout, Duration::from_millis(50));
+        }
+        other => return Err(format!("expected a statement timeout, got {other:?}").into()),
+    }
+    let next = h
+        .assert_next_borrower_is_clean("an ad hoc query that timed out")
+        .await?;
+    assert_eq!(
+        next, first,
+        "a timed-out ad hoc query's connection was not reused"
+    );
+
+    let refused = h
+        .pool
+        .ad_hoc(&tenant(A), "DELETE FROM orders", &query)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::AdHocRefused { .. })),
+        "{refused:?}"
+    );
+    h.assert_next_borrower_is_clean("a refused ad hoc query")
+        .await?;
     Ok(())
 }

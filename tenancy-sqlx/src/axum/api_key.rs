@@ -202,22 +202,26 @@ where
                     // Through the tenant pool's own acquire, which refuses
                     // once a connection failed the pool's check.
                     let mut connection = pool.acquire().await?;
-                    let row =
-                        match FirstRow::<(K,)>::fetch(&mut connection, statement.clone(), true)
-                            .await
-                        {
-                            // The pool does not ping: a connection the server
-                            // closed while it sat idle fails the SELECT, which
-                            // had no effect, so it is sent once more on a live
-                            // connection.
-                            Err(error) if DB::is_connection_lost(&error) => {
-                                connection.close_on_drop();
-                                drop(connection);
-                                let mut connection = pool.acquire_live().await?;
-                                FirstRow::<(K,)>::fetch(&mut connection, statement, true).await?
-                            }
-                            row => row?,
-                        };
+                    let row = match FirstRow::<(K,)>::fetch(
+                        &mut connection,
+                        statement.clone().into_parts(),
+                        true,
+                    )
+                    .await
+                    {
+                        // The pool does not ping: a connection the server
+                        // closed while it sat idle fails the SELECT, which
+                        // had no effect, so it is sent once more on a live
+                        // connection.
+                        Err(error) if DB::is_connection_lost(&error) => {
+                            connection.close_on_drop();
+                            drop(connection);
+                            let mut connection = pool.acquire_live().await?;
+                            FirstRow::<(K,)>::fetch(&mut connection, statement.into_parts(), true)
+                                .await?
+                        }
+                        row => row?,
+                    };
                     return Ok(row.map(|(key,)| key));
                 }
                 // Behind a transaction-mode pooler an unnamed statement is
@@ -227,7 +231,8 @@ where
                 // connection whose BEGIN did not complete (a dropped
                 // future) and retries a BEGIN on a connection found closed.
                 let mut connection = pool.begun("BEGIN READ ONLY".to_owned()).await?;
-                let row = FirstRow::<(K,)>::fetch(&mut connection, statement, false).await?;
+                let row =
+                    FirstRow::<(K,)>::fetch(&mut connection, statement.into_parts(), false).await?;
                 DB::TransactionManager::commit(&mut connection).await?;
                 Ok(row.map(|(key,)| key))
             });
