@@ -127,13 +127,19 @@ pub trait Numeric: ColumnType<Compare = Self> + sealed::SealedCapability {
     const CAST_AVG: bool;
 }
 
-/// A column type the database compares with `=`, `<>`, `<`, `IN` and
-/// `BETWEEN`: every column type but `json` ([`PlainJson`](crate::PlainJson)),
-/// which PostgreSQL has no equality or order for.
+/// A column type that has an equality and an order in the database: what
+/// `=`, `<>`, `<`, `IN` and `BETWEEN` compare, and what `ORDER BY`,
+/// `GROUP BY`, `DISTINCT ON`, `PARTITION BY`, `COUNT(DISTINCT ..)` and an
+/// `ON CONFLICT` target sort or match by ([`Orderable`](crate::Orderable)).
+///
+/// Every column type but `json` ([`PlainJson`](crate::PlainJson)), which
+/// PostgreSQL has neither for: a statement that needs one fails there with
+/// `could not identify an equality operator for type json`, so the builder
+/// refuses it when the program is compiled. `jsonb` has both.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be compared",
-    label = "PostgreSQL has no `=`, `<` or `IN` for this type",
-    note = "a `json` column has no equality: compare one of its members (`.get_text(\"key\")`), or store the document as `jsonb` (`serde_json::Value` or `Json<T>`), which compares"
+    message = "`{Self}` is `json`, which PostgreSQL cannot compare, sort, group or deduplicate",
+    label = "`=`, `IN`, `ORDER BY`, `GROUP BY`, `DISTINCT ON`, `PARTITION BY`, `COUNT(DISTINCT ..)` and `ON CONFLICT` need an equality or an order, which `json` lacks",
+    note = "use a member as text (`.get_text(\"key\")`, `->>`), which compares and sorts as text, or store the document as `jsonb` (`serde_json::Value` or `Json<T>`), which has both"
 )]
 pub trait Comparable: ColumnType<Compare = Self> {}
 
@@ -141,7 +147,7 @@ pub trait Comparable: ColumnType<Compare = Self> {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no order for `MIN` and `MAX`",
     label = "`MIN` and `MAX` need numbers, text, dates or times",
-    note = "PostgreSQL has no `min` or `max` of booleans, byte strings or UUIDs"
+    note = "PostgreSQL has no `min` or `max` of booleans, byte strings, UUIDs or JSON documents (`json` or `jsonb`); of a document, take a member as text (`.get_text(\"key\").max()`)"
 )]
 pub trait Ordered: ColumnType<Compare = Self> + sealed::SealedCapability {}
 

@@ -222,6 +222,22 @@ pub enum BuildError {
         /// How they differ.
         difference: String,
     },
+    /// A `SELECT DISTINCT` or a `UNION` (not `UNION ALL`) that projects a
+    /// `json` value: both compare whole rows, and PostgreSQL has no
+    /// equality for `json` (`could not identify an equality operator for
+    /// type json`). Refused on SQLite too, so that one statement means the
+    /// same on both.
+    #[error(
+        "{construct} compares whole rows, and column {position} of its projection is `json`, which PostgreSQL has no equality for: project a member as text (`.get_text(\"key\")`), store the document as `jsonb`, or use {instead}"
+    )]
+    JsonRowsCompared {
+        /// `SELECT DISTINCT` or `UNION`.
+        construct: &'static str,
+        /// The position of the `json` column in the projection, from 0.
+        position: usize,
+        /// What keeps every row instead: `UNION ALL`, or no `DISTINCT`.
+        instead: &'static str,
+    },
     /// An ordering of a union that is not one of its column names.
     #[error(
         "a UNION is ordered by the names of its columns: order it by a projected column or an alias of the first member"

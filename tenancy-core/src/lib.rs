@@ -76,8 +76,8 @@ pub use query::functions;
 pub use query::{
     Aggregate, Aliased, AsExpr, Assign, AssignableList, Case, ColumnList, ConflictTarget,
     ConflictUpdate, Count, Cte, CteColumn, Delete, DoUpdate, Exists, Expr, ExprList, Filter,
-    Insert, IntoExpr, IntoQuery, JoinKind, JoinTarget, Operand, Ordering, OrderingList, Select,
-    Selectable, Subquery, TableAlias, Union, Update, Window, WindowFunction,
+    Insert, IntoExpr, IntoQuery, JoinKind, JoinTarget, Operand, Orderable, Ordering, OrderingList,
+    Select, Selectable, Subquery, TableAlias, Union, Update, Window, WindowFunction,
 };
 pub use setting::{SettingName, SettingNameError};
 pub use statement::{BuildStatement, Dialect, Statement, StatementScope};

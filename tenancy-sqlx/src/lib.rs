@@ -360,13 +360,13 @@ pub use tenancy_core::{
     ConflictTarget, ConflictUpdate, Count, CrossTenant, CrossTenantError, Cte, CteColumn, DdlError,
     Delete, Dialect, DoUpdate, EnumType, Exists, Expr, ExprList, Filter, GlobalTable, Identifier,
     IdentifierError, IdentifierProblem, Insert, InsertRow, IntoExpr, IntoQuery, JobError, JoinKind,
-    JoinTarget, KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Ordered, Ordering, OrderingList,
-    Pii, Select, Selectable, SettingName, SettingNameError, SqlType, Statement, StatementScope,
-    StoreKeyError, StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn,
-    TenantColumnMeta, TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql,
-    TenantStatus, TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant,
-    Window, WindowFunction, ddl, functions, global_table, ident, pg_enum, sea_query, tenant_scoped,
-    tenant_sql,
+    JoinTarget, KeyValue, MAX_INDEX_NAME_LEN, Numeric, Operand, Orderable, Ordered, Ordering,
+    OrderingList, Pii, Select, Selectable, SettingName, SettingNameError, SqlType, Statement,
+    StatementScope, StoreKeyError, StoreKeyParts, Subquery, Table, TableAlias, TableMeta,
+    TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped,
+    TenantSql, TenantStatus, TenantStatusError, TenantWitness, TextColumn, Union, Update,
+    VerifyTenant, Window, WindowFunction, ddl, functions, global_table, ident, pg_enum, sea_query,
+    tenant_scoped, tenant_sql,
 };
 
 /// Array columns' operators (feature `array`).

@@ -20,7 +20,7 @@ use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
     BuildError, BuildStatement, Cidr, CrossTenant, Filter, Interval, Json, OwnerPool, PlainJson,
-    Postgres, TenantId, TenantPool, TenantPoolOptions, pg_enum, tenant_scoped,
+    Postgres, TenantId, TenantPool, TenantPoolOptions, Window, functions, pg_enum, tenant_scoped,
 };
 use tenancy_test::TestResult;
 use uuid::Uuid;
@@ -421,5 +421,204 @@ async fn postgres_only_types_are_refused_for_sqlite_before_anything_runs() -> Te
         .ok_or("SQLite DDL with NUMERIC accepted")?
         .to_string();
     assert!(message.contains("assets.price"), "{message}");
+    Ok(())
+}
+
+/// What the builder refuses for a `json` column when the program is
+/// compiled (or, for whole rows, when the statement is built) fails on
+/// PostgreSQL when it runs: each construct, sent as raw SQL, is refused
+/// with the error the compile-time message stands for. What the builder
+/// allows runs: members as text (`->>`) and `jsonb` documents, sorted,
+/// grouped, partitioned and made distinct.
+#[tokio::test]
+async fn json_has_no_equality_or_order_on_postgres_but_its_text_and_jsonb_have() -> TestResult {
+    let (db, pool) = assets().await?;
+    let a = TenantId::from_verified(1_i64);
+    let mut tx = pool.begin(&a).await?;
+    for id in [7, 8] {
+        tx.execute(Asset::insert(&a).row(&asset(1, id)?)).await?;
+    }
+    tx.commit().await?;
+
+    const EQUALITY: &str = "could not identify an equality operator for type json";
+    const ORDERING: &str = "could not identify an ordering operator for type json";
+    let refused = [
+        (
+            "SELECT DISTINCT",
+            "SELECT DISTINCT raw FROM assets",
+            EQUALITY,
+        ),
+        (
+            "DISTINCT ON",
+            "SELECT DISTINCT ON (raw) id FROM assets",
+            EQUALITY,
+        ),
+        (
+            "GROUP BY",
+            "SELECT count(*) FROM assets GROUP BY raw",
+            EQUALITY,
+        ),
+        ("ORDER BY", "SELECT id FROM assets ORDER BY raw", ORDERING),
+        (
+            "ORDER BY ->",
+            "SELECT id FROM assets ORDER BY raw -> 'source'",
+            ORDERING,
+        ),
+        (
+            "PARTITION BY",
+            "SELECT row_number() OVER (PARTITION BY raw) FROM assets",
+            EQUALITY,
+        ),
+        (
+            "window ORDER BY",
+            "SELECT row_number() OVER (ORDER BY raw) FROM assets",
+            ORDERING,
+        ),
+        (
+            "UNION",
+            "SELECT raw FROM assets UNION SELECT raw FROM assets",
+            EQUALITY,
+        ),
+        (
+            "COUNT(DISTINCT)",
+            "SELECT count(DISTINCT raw) FROM assets",
+            EQUALITY,
+        ),
+        (
+            "MIN",
+            "SELECT min(raw) FROM assets",
+            "function min(json) does not exist",
+        ),
+        (
+            "IN",
+            "SELECT id FROM assets WHERE raw IN ('{}'::json, '[]'::json)",
+            "operator does not exist: json = json",
+        ),
+        (
+            "= ANY",
+            "SELECT id FROM assets WHERE raw = ANY (ARRAY['{}'::json])",
+            "operator does not exist: json = json",
+        ),
+        (
+            "ON CONFLICT",
+            "INSERT INTO assets SELECT * FROM assets ON CONFLICT (tenant_id, raw) DO NOTHING",
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+        ),
+    ];
+    for (construct, sql, expected) in refused {
+        let mut tx = pool.begin(&a).await?;
+        let ran = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx.raw_connection())
+            .await;
+        let message = match ran {
+            Err(error) => error.to_string(),
+            Ok(_) => return Err(format!("{construct} of a json column ran: {sql}").into()),
+        };
+        assert!(message.contains(expected), "{construct}: {message}");
+        tx.rollback().await?;
+    }
+    // Nor can a key that `ON CONFLICT` could name be made.
+    let index = sqlx::raw_sql("CREATE UNIQUE INDEX ON assets (tenant_id, raw)")
+        .execute(&db.owner_pool().await?)
+        .await;
+    let message = index.err().ok_or("a unique index on json")?.to_string();
+    assert!(
+        message.contains("data type json has no default operator class"),
+        "{message}"
+    );
+
+    // What the builder lets through runs, and sorts as it says.
+    let source = Asset::RAW.get_text("source");
+    let kind = Asset::SPEC.get("kind");
+    let mut tx = pool.begin(&a).await?;
+    let by_text: Vec<(i64,)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .column(Asset::ID)
+                .order_by((source.clone().desc(), Asset::ID.desc())),
+        )
+        .await?;
+    assert_eq!(by_text, [(8,), (7,)]);
+    let per_text: Vec<(Option<String>, i64)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .columns((source.clone(), functions::count_all()))
+                .group_by(source.clone())
+                .order_by(source.asc()),
+        )
+        .await?;
+    assert_eq!(per_text, [(Some("webhook".to_owned()), 2)]);
+    let per_document: Vec<(serde_json::Value, i64)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .columns((Asset::SPEC, functions::count_all()))
+                .group_by(Asset::SPEC)
+                .order_by(Asset::SPEC.asc()),
+        )
+        .await?;
+    assert_eq!(per_document.len(), 1);
+    assert_eq!(per_document[0].1, 2);
+    let ranked: Vec<(i64,)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .column(
+                    functions::row_number().over(
+                        Window::new()
+                            .partition_by(kind.clone())
+                            .order_by(Asset::ID.asc()),
+                    ),
+                )
+                .distinct_on(kind.clone())
+                .order_by((kind.asc(), Asset::ID.asc())),
+        )
+        .await?;
+    assert_eq!(ranked, [(1,)]);
+    let distinct: Vec<(serde_json::Value,)> = tx
+        .fetch_all(Asset::select(&a).column(Asset::SPEC).distinct())
+        .await?;
+    assert_eq!(distinct.len(), 1);
+    let counted: (i64,) = tx
+        .fetch_one(Asset::select(&a).column(Asset::SPEC.count_distinct()))
+        .await?;
+    assert_eq!(counted, (1,));
+    let united: Vec<(serde_json::Value,)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .column(Asset::SPEC)
+                .union(Asset::select(&a).column(Asset::SPEC)),
+        )
+        .await?;
+    assert_eq!(united.len(), 1);
+    // A whole row of `json` compared: refused when built, before it is sent.
+    for built in [
+        tx.fetch_all::<(PlainJson,)>(Asset::select(&a).column(Asset::RAW).distinct())
+            .await,
+        tx.fetch_all::<(PlainJson,)>(
+            Asset::select(&a)
+                .column(Asset::RAW)
+                .union(Asset::select(&a).column(Asset::RAW)),
+        )
+        .await,
+    ] {
+        assert!(
+            matches!(
+                built,
+                Err(tenancy_sqlx::Error::Build(
+                    BuildError::JsonRowsCompared { .. }
+                ))
+            ),
+            "{built:?}"
+        );
+    }
+    // `UNION ALL` keeps every row, and compares none.
+    let all: Vec<(PlainJson,)> = tx
+        .fetch_all(
+            Asset::select(&a)
+                .column(Asset::RAW)
+                .union_all(Asset::select(&a).column(Asset::RAW)),
+        )
+        .await?;
+    assert_eq!(all.len(), 4);
+    tx.commit().await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use core::ops::{Add, Div, Mul, Neg, Rem, Sub};
 use sea_query::Value;
 
 use crate::column::{Column, TenantColumn};
-use crate::column_type::{Bind, ColumnType, Numeric};
+use crate::column_type::{Bind, ColumnType, Comparable, Numeric};
 use crate::ident::Identifier;
 use crate::meta::{SqlType, Table, TableMeta};
 use crate::query::aggregate::{Aggregate, AggregateNode};
@@ -254,6 +254,49 @@ use sealed::{AssignAs, IntoNode, LowerAs};
     note = "a value is projected with `tenancy_core::functions::value(..)`"
 )]
 pub trait Operand: IntoNode {}
+
+/// An [`Operand`] the database can sort and match for equality: what
+/// [`Select::group_by`](crate::Select::group_by),
+/// [`Select::distinct_on`](crate::Select::distinct_on),
+/// [`Window::partition_by`](crate::Window::partition_by) and
+/// `order_by_asc`/`order_by_desc` take. A column, expression or aggregate
+/// of a [`Comparable`] type, and the tenant column.
+///
+/// Not a `json` column ([`PlainJson`](crate::PlainJson)) nor an
+/// expression of type `json` (`->` of one): PostgreSQL has no equality or
+/// order for `json`, and a statement that groups or sorts by one fails
+/// there. A member taken as text (`->>`, `.get_text(..)`) and `jsonb`
+/// documents are orderable. Nor a column whose field type has a verbatim
+/// `#[tenancy(sql_type = "..")]`: the builder cannot tell whether that type
+/// has an order.
+///
+/// Sealed: only the library's column and expression types implement it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sorted, grouped or partitioned by",
+    label = "expected a column or expression whose type has an equality and an order",
+    note = "a `json` column or `->` member has none: use a member as text (`.get_text(\"key\")`, `->>`), or store the document as `jsonb`"
+)]
+pub trait Orderable: Operand {}
+
+impl<T: Table, W> Orderable for Column<T, W>
+where
+    W: ColumnType,
+    W::Compare: Comparable,
+{
+}
+impl<W> Orderable for Expr<W>
+where
+    W: ColumnType,
+    W::Compare: Comparable,
+{
+}
+impl<W> Orderable for Aggregate<W>
+where
+    W: ColumnType,
+    W::Compare: Comparable,
+{
+}
+impl<T: Table> Orderable for TenantColumn<T> {}
 
 /// A value, column, expression or aggregate that has a type of its own:
 /// the first branch of [`case_when`](crate::functions::case_when) and

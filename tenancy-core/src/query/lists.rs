@@ -3,8 +3,9 @@
 //! the columns an upsert updates.
 
 use crate::column::{Assignable, Column};
+use crate::column_type::{ColumnType, Comparable};
 use crate::query::expr::ExprNode;
-use crate::query::expr::Operand;
+use crate::query::expr::{Operand, Orderable};
 use crate::query::order::{Aliased, OrderNode, Ordering};
 use crate::query::select::SelectItem;
 
@@ -95,15 +96,17 @@ impl<X: Selectable> sealed::SelectItems for X {
 /// of them, for [`Select::group_by`](crate::Select::group_by),
 /// [`Select::distinct_on`](crate::Select::distinct_on) and
 /// [`Window::partition_by`](crate::Window::partition_by). The tenant column
-/// may be one of them.
+/// may be one of them. Each is [`Orderable`]: these clauses match rows by
+/// equality, which a `json` value has not.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a list of columns or expressions",
-    label = "expected a column, an expression, or a tuple of up to 16 of them"
+    label = "expected a column, an expression, or a tuple of up to 16 of them",
+    note = "each must have an equality and an order: a `json` column or `->` member has neither; use a member as text (`.get_text(\"key\")`, `->>`), or store the document as `jsonb`"
 )]
 pub trait ExprList: sealed::Exprs {}
-impl<X: Operand> ExprList for X {}
+impl<X: Orderable> ExprList for X {}
 
-impl<X: Operand> sealed::Exprs for X {
+impl<X: Orderable> sealed::Exprs for X {
     fn push_exprs(self, exprs: &mut Vec<ExprNode>) {
         exprs.push(self.into_node());
     }
@@ -126,7 +129,9 @@ impl sealed::Orderings for Ordering {
 
 /// A tuple of 1 to 8 columns of `T` naming a unique key, for
 /// [`Insert::on_conflict_do_nothing`](crate::Insert::on_conflict_do_nothing).
-/// The tenant column is never part of it: the builder puts it first.
+/// The tenant column is never part of it: the builder puts it first. Each
+/// column's type is [`Comparable`]: a unique key matches by equality, which
+/// a `json` column has not (nor can it have a unique index).
 pub trait ConflictTarget<T>: sealed::Sealed {
     /// The columns' names, in order.
     fn names(&self) -> Vec<&'static str>;
@@ -143,7 +148,7 @@ pub trait AssignableList<T>: sealed::Sealed {
 macro_rules! tuple_lists {
     ($($name:ident),+) => {
         impl<$($name: Selectable),+> ColumnList for ($($name,)+) {}
-        impl<$($name: Operand),+> ExprList for ($($name,)+) {}
+        impl<$($name: Orderable),+> ExprList for ($($name,)+) {}
         impl OrderingList for ($(tuple_lists!(@ordering $name),)+) {}
 
         impl<$($name: Selectable),+> sealed::SelectItems for ($($name,)+) {
@@ -154,7 +159,7 @@ macro_rules! tuple_lists {
             }
         }
 
-        impl<$($name: Operand),+> sealed::Exprs for ($($name,)+) {
+        impl<$($name: Orderable),+> sealed::Exprs for ($($name,)+) {
             #[allow(non_snake_case)]
             fn push_exprs(self, exprs: &mut Vec<ExprNode>) {
                 let ($($name,)+) = self;
@@ -177,7 +182,10 @@ macro_rules! column_tuples {
     ($($name:ident $value:ident),+) => {
         impl<$($name),+> sealed::Sealed for ($($name,)+) {}
 
-        impl<T, $($value),+> ConflictTarget<T> for ($(Column<T, $value>,)+) {
+        impl<T, $($value),+> ConflictTarget<T> for ($(Column<T, $value>,)+)
+        where
+            $($value: ColumnType, $value::Compare: Comparable,)+
+        {
             #[allow(non_snake_case)]
             fn names(&self) -> Vec<&'static str> {
                 let ($($value,)+) = self;

@@ -119,7 +119,11 @@ expression_methods! {
             compare(self.into_node(), CompareOp::Gte, other)
         }
 
-        /// `self IN (values...)`, each value bound; with no values, `FALSE`.
+        /// `self IN (values...)`, each value bound. With no values it is
+        /// false for every row, NULL included, written as `(self IS NULL AND
+        /// self IS NOT NULL)`: a constant `FALSE` would be folded with the
+        /// tenant predicate beside it, and Citus could not route the
+        /// statement by its tenant.
         pub fn is_in<I>(self, values: I) -> Filter
         where
             V::Compare: Comparable,
@@ -129,7 +133,8 @@ expression_methods! {
             in_list::<V, I>(self.into_node(), values, false)
         }
 
-        /// `self NOT IN (values...)`; with no values, `TRUE`.
+        /// `self NOT IN (values...)`; with no values, true for every row,
+        /// written as `(self IS NULL OR self IS NOT NULL)`.
         pub fn is_not_in<I>(self, values: I) -> Filter
         where
             V::Compare: Comparable,
@@ -246,7 +251,7 @@ expression_methods! {
     }
 }
 
-// Tests, names and orderings, for columns of any type (those read through
+// Tests and names, for columns of any type (those read through
 // `#[tenancy(sql_type = "..")]` included).
 expression_methods! {
     where [] {
@@ -276,13 +281,29 @@ expression_methods! {
             Aliased::new(self.into_node(), alias)
         }
 
+    }
+}
+
+// Orderings, for columns and expressions whose type has an order: not
+// `json`, nor a column of a verbatim `sql_type`. The bounds are on the
+// methods, so that ordering a `json` column says why.
+expression_methods! {
+    where [] {
         /// `self ASC`, for `ORDER BY` and windows.
-        pub fn asc(self) -> Ordering {
+        pub fn asc(self) -> Ordering
+        where
+            V: ColumnType,
+            V::Compare: Comparable,
+        {
             Ordering::of(self.into_node(), false)
         }
 
         /// `self DESC`, for `ORDER BY` and windows.
-        pub fn desc(self) -> Ordering {
+        pub fn desc(self) -> Ordering
+        where
+            V: ColumnType,
+            V::Compare: Comparable,
+        {
             Ordering::of(self.into_node(), true)
         }
     }
@@ -343,8 +364,12 @@ row_expression_methods! {
         }
 
         /// `COUNT(DISTINCT self)`: the distinct values of `self`, NULL not
-        /// counted.
-        pub fn count_distinct(self) -> Aggregate<i64> {
+        /// counted. Not of a `json` value, which has no equality.
+        pub fn count_distinct(self) -> Aggregate<i64>
+        where
+            V: ColumnType,
+            V::Compare: Comparable,
+        {
             Aggregate::of(AggFunc::Count, self.into_node(), true, None)
         }
     }

@@ -36,7 +36,7 @@ pub use aggregate::Aggregate;
 pub use compound::{IntoQuery, Union};
 pub use cte::{Cte, CteColumn};
 pub use delete::Delete;
-pub use expr::{AsExpr, Assign, Case, Expr, IntoExpr, Operand};
+pub use expr::{AsExpr, Assign, Case, Expr, IntoExpr, Operand, Orderable};
 pub use filter::Filter;
 pub use insert::{ConflictUpdate, DoUpdate, Insert};
 pub use lists::{AssignableList, ColumnList, ConflictTarget, ExprList, OrderingList, Selectable};

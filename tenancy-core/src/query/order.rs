@@ -4,6 +4,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
+use crate::column_type::{ColumnType, Comparable};
 use crate::ident::Identifier;
 use crate::query::expr::ExprNode;
 
@@ -139,13 +140,21 @@ impl<V> Aliased<V> {
         &self.alias
     }
 
-    /// `"<alias>" ASC`.
-    pub fn asc(&self) -> Ordering {
+    /// `"<alias>" ASC`. Not of a `json` value, which has no order.
+    pub fn asc(&self) -> Ordering
+    where
+        V: ColumnType,
+        V::Compare: Comparable,
+    {
         self.ordering(false)
     }
 
     /// `"<alias>" DESC`.
-    pub fn desc(&self) -> Ordering {
+    pub fn desc(&self) -> Ordering
+    where
+        V: ColumnType,
+        V::Compare: Comparable,
+    {
         self.ordering(true)
     }
 

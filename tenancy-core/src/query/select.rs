@@ -10,7 +10,7 @@ use crate::ident::Identifier;
 use crate::meta::{GlobalTable, Table, TableMeta, TenantScoped};
 use crate::query::compound::QueryNode;
 use crate::query::cte::Cte;
-use crate::query::expr::{Expr, ExprNode, IntoExpr, Operand};
+use crate::query::expr::{Expr, ExprNode, IntoExpr, Orderable};
 use crate::query::filter::{Filter, Node};
 use crate::query::lists::{ColumnList, ExprList, OrderingList};
 use crate::query::order::{OrderNode, Ordering};
@@ -347,7 +347,7 @@ impl<T> Select<T> {
 
     /// `ORDER BY column ASC`, after any earlier orderings: a column, an
     /// expression or an aggregate.
-    pub fn order_by_asc(mut self, key: impl Operand) -> Self {
+    pub fn order_by_asc(mut self, key: impl Orderable) -> Self {
         self.query
             .order
             .push(Ordering::of(key.into_node(), false).node);
@@ -355,7 +355,7 @@ impl<T> Select<T> {
     }
 
     /// `ORDER BY column DESC`, after any earlier orderings.
-    pub fn order_by_desc(mut self, key: impl Operand) -> Self {
+    pub fn order_by_desc(mut self, key: impl Orderable) -> Self {
         self.query
             .order
             .push(Ordering::of(key.into_node(), true).node);

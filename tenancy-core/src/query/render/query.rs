@@ -100,6 +100,9 @@ impl<'q> Renderer<'_, 'q> {
             Form::Count => self.w.keyword("SELECT COUNT(*)"),
             Form::Exists => self.w.keyword("SELECT EXISTS(SELECT 1"),
             Form::Rows | Form::Counted => {
+                if matches!(query.distinct, Distinct::Rows) {
+                    self.check_rows_comparable(query, "SELECT DISTINCT", "no `DISTINCT`")?;
+                }
                 self.w.keyword("SELECT ");
                 self.distinct(&query.distinct)?;
                 self.projection(query, form)?;
@@ -451,6 +454,7 @@ impl<'q> Renderer<'_, 'q> {
             self.member(member)?;
         }
         self.check_members_agree(compound)?;
+        self.check_union_comparable(compound)?;
         if !compound.order.is_empty() {
             self.w.keyword(" ORDER BY ");
             for (index, ordering) in compound.order.iter().enumerate() {

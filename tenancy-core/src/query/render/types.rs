@@ -8,7 +8,7 @@ use sea_query::Value;
 
 use crate::BuildError;
 use crate::meta::{SqlType, TableMeta};
-use crate::query::compound::CompoundQuery;
+use crate::query::compound::{CompoundQuery, SetOp};
 use crate::query::cte::CteDef;
 #[cfg(feature = "json")]
 use crate::query::expr::ArithOp;
@@ -51,6 +51,40 @@ impl Renderer<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Refuses a `SELECT DISTINCT` or a `UNION` that compares rows with a
+    /// `json` column, which PostgreSQL has no equality for. What has a type
+    /// the builder cannot tell is left to the database.
+    pub(crate) fn check_rows_comparable(
+        &self,
+        select: &SelectQuery,
+        construct: &'static str,
+        instead: &'static str,
+    ) -> Result<(), BuildError> {
+        let types = self.column_types(select, 0);
+        match types.iter().position(|ty| *ty == Some(SqlType::Json)) {
+            Some(position) => Err(BuildError::JsonRowsCompared {
+                construct,
+                position,
+                instead,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a `UNION` (not `UNION ALL`) any of whose members projects a
+    /// `json` column ([`check_rows_comparable`](Self::check_rows_comparable)).
+    pub(crate) fn check_union_comparable(
+        &self,
+        compound: &CompoundQuery,
+    ) -> Result<(), BuildError> {
+        if compound.rest.iter().all(|(op, _)| *op == SetOp::UnionAll) {
+            return Ok(());
+        }
+        core::iter::once(&compound.first)
+            .chain(compound.rest.iter().map(|(_, member)| member))
+            .try_for_each(|member| self.check_rows_comparable(member, "UNION", "`UNION ALL`"))
     }
 
     /// The types of a select's columns, `None` where it cannot be told.
@@ -173,6 +207,8 @@ fn column_type(table: &TableMeta, column: &str) -> Option<SqlType> {
         _ => table.column(column)?.sql_type,
     };
     match sql_type {
+        // A verbatim `json` is `json` all the same.
+        SqlType::Custom(name) if name.trim().eq_ignore_ascii_case("json") => Some(SqlType::Json),
         SqlType::Custom(_) => None,
         known => Some(known),
     }
