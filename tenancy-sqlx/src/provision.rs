@@ -62,11 +62,7 @@ impl Provisioner {
         tenant: KeyValue,
         schema: &Identifier,
     ) -> Result<FleetReport, MigrateError> {
-        let mut connection = self.owner.acquire().await?;
-        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted());
-        execute_text::<Postgres>(&mut connection, create).await?;
-        drop(connection);
-        let report = self.migrated(Target::schema(schema.as_str())?).await?;
+        let report = self.prepare_schema(schema).await?;
         self.record(tenant, Placement::Schema(schema.clone()))
             .await?;
         Ok(report)
@@ -82,12 +78,32 @@ impl Provisioner {
         owner: PgConnectOptions,
         app: DatabaseUrl,
     ) -> Result<FleetReport, MigrateError> {
-        let label = owner.get_database().unwrap_or("tenant database").to_owned();
-        let report = self
-            .migrated(Target::database(&label, owner, None)?)
-            .await?;
+        let report = self.prepare_database(owner).await?;
         self.record(tenant, Placement::Database(app)).await?;
         Ok(report)
+    }
+
+    /// Schema `schema` of the shared database created if it is not there
+    /// and migrated, with no directory entry: the target of a move
+    /// ([`TenantMover`](crate::moves::TenantMover)), which switches the
+    /// tenant's entry itself once the rows are there.
+    pub async fn prepare_schema(&self, schema: &Identifier) -> Result<FleetReport, MigrateError> {
+        let mut connection = self.owner.acquire().await?;
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted());
+        execute_text::<Postgres>(&mut connection, create).await?;
+        drop(connection);
+        self.migrated(Target::schema(schema.as_str())?).await
+    }
+
+    /// The existing database `owner` connects to migrated as its owner,
+    /// with no directory entry: the target of a move, like
+    /// [`prepare_schema`](Self::prepare_schema).
+    pub async fn prepare_database(
+        &self,
+        owner: PgConnectOptions,
+    ) -> Result<FleetReport, MigrateError> {
+        let label = owner.get_database().unwrap_or("tenant database").to_owned();
+        self.migrated(Target::database(&label, owner, None)?).await
     }
 
     async fn migrated(&self, target: Target) -> Result<FleetReport, MigrateError> {

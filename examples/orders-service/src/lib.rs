@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backend;
 pub mod banner;
 pub mod error;
 pub mod export;

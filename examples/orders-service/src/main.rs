@@ -8,16 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use orders_service::app::{self, AppState};
-use orders_service::routes::customers::CustomerOrder;
-use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
-use orders_service::routes::plan::TenantPlan;
-use orders_service::schema::{Account, Customer, Order, OrderItem};
+use orders_service::app::AppState;
+use orders_service::backend::ServiceBackend;
 use orders_service::seed::DEMO_TENANTS;
 use orders_service::startup::{self, DatabaseConfig, Isolation, Settings};
 use orders_service::{banner, seed};
 use tenancy_sqlx::directory::Placement;
-use tenancy_sqlx::{BeginTenant, DecodeRow, OwnerPool};
+use tenancy_sqlx::{BeginTenant, OwnerPool};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -149,30 +146,17 @@ fn shared_places() -> Vec<(i64, String)> {
 
 /// Seeds the demo data, prints how to try the service, and serves until
 /// Ctrl-C.
-async fn serve<T: BeginTenant>(
+async fn serve<T: BeginTenant<Backend: ServiceBackend>>(
     tenants: T,
     owner: OwnerPool<T::Backend>,
     listener: TcpListener,
     config: &DatabaseConfig,
     places: &[(i64, String)],
-) -> Result<(), Box<dyn std::error::Error>>
-where
-    Order: DecodeRow<T::Backend>,
-    OrderItem: DecodeRow<T::Backend>,
-    Customer: DecodeRow<T::Backend>,
-    CustomerOrder: DecodeRow<T::Backend>,
-    TenantPlan: DecodeRow<T::Backend>,
-    Account: DecodeRow<T::Backend>,
-    StatusSummary: DecodeRow<T::Backend>,
-    TopCustomer: DecodeRow<T::Backend>,
-    (i64,): DecodeRow<T::Backend>,
-    (bool,): DecodeRow<T::Backend>,
-    (String,): DecodeRow<T::Backend>,
-{
-    let seeded = seed::demo_data(&owner, &tenants).await?;
+) -> Result<(), Box<dyn std::error::Error>> {
+    let seeded = T::Backend::demo_data(&owner, &tenants).await?;
     let address = listener.local_addr()?;
     println!("{}", banner::banner(address, config, places, seeded));
-    let router = app::router(AppState::new(tenants).with_admin_key(seed::DEMO_ADMIN_KEY));
+    let router = T::Backend::router(AppState::new(tenants).with_admin_key(seed::DEMO_ADMIN_KEY));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             // If the signal cannot be listened for, run until killed.

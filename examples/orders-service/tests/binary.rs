@@ -246,26 +246,44 @@ async fn the_binary_serves_each_model_on_postgres() -> TestResult {
 }
 
 /// With its application URL pointing at PgBouncer in transaction mode and
-/// `ORDERS_TRANSACTION_POOLER` set, the service starts and serves.
+/// `ORDERS_TRANSACTION_POOLER` set, the service starts and serves, its
+/// tenants in the shared tables or each in a database of its own (which
+/// PgBouncer routes by its `*` entry, as the README sets it up).
 #[tokio::test]
 async fn the_binary_serves_through_pgbouncer() -> TestResult {
     let data = tempfile::tempdir()?;
-    let database = TestDatabase::create().await?;
-    let bouncer = PgBouncer::start(&database, 2).await?;
-    let (app, owner) = (bouncer.app_url(), database.owner_url());
-    let env = [
-        ("DATABASE_URL", app.as_str()),
-        ("OWNER_DATABASE_URL", owner.as_str()),
-        ("ORDERS_TRANSACTION_POOLER", "true"),
-    ];
-    let running = Running::start_with(data.path(), &env).await?;
-    assert!(
-        running.banner[1].contains("through a transaction-mode pooler"),
-        "{:#?}",
-        running.banner
-    );
-    run_printed_commands(&running).await?;
-    running.stop().await?;
+    for model in ["shared", "database"] {
+        let database = TestDatabase::create().await?;
+        if model == "database" {
+            owner_role::owner_may_create_databases(&database.admin_pool().await?).await?;
+        }
+        let bouncer = PgBouncer::start(&database, 2).await?;
+        let (app, owner) = (bouncer.app_url(), database.owner_url());
+        let env = [
+            ("DATABASE_URL", app.as_str()),
+            ("OWNER_DATABASE_URL", owner.as_str()),
+            ("ORDERS_ISOLATION", model),
+            ("ORDERS_TRANSACTION_POOLER", "true"),
+        ];
+        let running = Running::start_with(data.path(), &env).await?;
+        assert!(
+            running.banner[1].contains("through a transaction-mode pooler"),
+            "{model}: {:#?}",
+            running.banner
+        );
+        if model == "database" {
+            for demo in [ACME, GLOBEX] {
+                let place = place_of(&running, demo.name);
+                assert!(
+                    place.contains(&format!("database {}_tenant_{}", database.name(), demo.id)),
+                    "{place:?} in {:#?}",
+                    running.banner
+                );
+            }
+        }
+        run_printed_commands(&running).await?;
+        running.stop().await?;
+    }
     Ok(())
 }
 

@@ -128,7 +128,10 @@
 //! [`PgBouncer::start`] starts a real PgBouncer (`pool_mode = transaction`,
 //! a server pool of the size asked for, the test roles as its users) in
 //! front of a [`TestDatabase`], on a free port, from `PATH` or `/usr/sbin`;
-//! it stops when dropped or when the test process exits.
+//! it stops when dropped or when the test process exits. It routes the
+//! other databases of the same server as well (each with a server pool of
+//! its own), so tenants in databases of their own are reached through it
+//! too ([`PgBouncer::app_url_of`]).
 //!
 //! # Cleaning up
 //!

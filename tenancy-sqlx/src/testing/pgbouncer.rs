@@ -40,6 +40,13 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// client is seen by another: what services behind a transaction-mode
 /// pooler live with.
 ///
+/// It routes every other database of the same server too, under its own
+/// name and with a server pool of its own (PgBouncer's `*` fallback
+/// entry): the databases of tenants placed in a database of their own,
+/// whether other [`TestDatabase`]s ([`app_url_of`](Self::app_url_of)) or
+/// databases the code under test creates, reached by the URL of
+/// [`app_url`](Self::app_url) with the database replaced.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use tenancy_sqlx::testing::{PgBouncer, TestDatabase};
@@ -65,8 +72,9 @@ pub struct PgBouncer {
 }
 
 impl PgBouncer {
-    /// Starts PgBouncer for `db` with `server_pool_size` server connections
-    /// per database and role (at least 1), and waits until it listens.
+    /// Starts PgBouncer for `db` (and the other databases of its server)
+    /// with `server_pool_size` server connections per database and role
+    /// (at least 1), and waits until it listens.
     pub async fn start(db: &TestDatabase, server_pool_size: u32) -> Result<Self, TestSupportError> {
         let server = Url::parse(&db.admin_url()).map_err(|error| TestSupportError::InvalidUrl {
             reason: error.to_string(),
@@ -149,12 +157,23 @@ impl PgBouncer {
         self.role_url(OWNER_ROLE)
     }
 
+    /// The URL that logs in to `other`, another database of the same
+    /// server, through PgBouncer as the application role: a tenant's own
+    /// database behind the same pooler.
+    #[must_use]
+    pub fn app_url_of(&self, other: &TestDatabase) -> String {
+        self.url(APP_ROLE, other.name())
+    }
+
     fn role_url(&self, role: &str) -> String {
+        self.url(role, &self.database)
+    }
+
+    fn url(&self, role: &str, database: &str) -> String {
         format!(
             "postgres://{role}:{password}@127.0.0.1:{port}/{database}",
             password = super::roles::ROLE_PASSWORD,
             port = self.port,
-            database = self.database
         )
     }
 }
@@ -210,9 +229,12 @@ fn users() -> String {
 fn settings(server: &Url, database: &str, dir: &Path, port: u16, pool_size: u32) -> String {
     let host = server.host_str().unwrap_or("127.0.0.1");
     let server_port = server.port().unwrap_or(5432);
+    // `*`: any other database of the server, by the name the client asks
+    // for (a tenant's own database).
     format!(
         "[databases]\n\
          {database} = host={host} port={server_port} dbname={database}\n\
+         * = host={host} port={server_port}\n\
          [pgbouncer]\n\
          listen_addr = 127.0.0.1\n\
          listen_port = {port}\n\

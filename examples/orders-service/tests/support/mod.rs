@@ -12,11 +12,9 @@ pub mod owner_role;
 use std::future::IntoFuture;
 
 use chrono::{DateTime, TimeZone, Utc};
-use orders_service::app::{self, AppState};
-use orders_service::routes::customers::CustomerOrder;
-use orders_service::routes::dashboard::{StatusSummary, TopCustomer};
-use orders_service::routes::plan::TenantPlan;
-use orders_service::schema::{Account, Customer, ExportAudit, Order, OrderItem};
+use orders_service::app::AppState;
+use orders_service::backend::ServiceBackend;
+use orders_service::schema::{Customer, ExportAudit, Order, OrderItem};
 use orders_service::seed::{self, ACME, DemoTenant, GLOBEX};
 pub use orders_service::startup::Isolation;
 use orders_service::startup::{self, PostgresConfig, TenantPlaces};
@@ -234,20 +232,22 @@ impl TestApp {
     }
 
     /// The service with its application URL pointing at PgBouncer in
-    /// transaction mode (two server connections shared by every client),
-    /// both tenants in the shared tables.
+    /// transaction mode (two server connections per database shared by
+    /// every client), both tenants in the shared tables.
     pub async fn pgbouncer() -> Result<Self, BoxError> {
+        Self::pgbouncer_in(Models::both(Isolation::Shared)).await
+    }
+
+    /// [`pgbouncer`](Self::pgbouncer) with the tenants placed as `models`
+    /// says: a tenant database is reached through the same PgBouncer, by
+    /// the URL of the shared one with its database replaced, as the
+    /// service's start-up records it.
+    pub async fn pgbouncer_in(models: Models) -> Result<Self, BoxError> {
         let database = TestDatabase::create().await?;
         let bouncer = PgBouncer::start(&database, 2).await?;
         let config =
             PostgresConfig::new(&bouncer.app_url(), &database.owner_url()).transaction_pooler(true);
-        Self::on_postgres(
-            database,
-            config,
-            Models::both(Isolation::Shared),
-            Some(bouncer),
-        )
-        .await
+        Self::on_postgres(database, config, models, Some(bouncer)).await
     }
 
     async fn on_postgres(
@@ -635,25 +635,12 @@ where
 
 /// Seeds the demo catalogue, then each tenant's rows with the kit's unique
 /// values, and serves the router on a free port.
-async fn start<T: BeginTenant>(
+async fn start<T: BeginTenant<Backend: ServiceBackend>>(
     tenants: T,
     owner: &OwnerPool<T::Backend>,
     store: Store,
     database: Option<TestDatabase>,
-) -> Result<TestApp, BoxError>
-where
-    Order: DecodeRow<T::Backend>,
-    OrderItem: DecodeRow<T::Backend>,
-    Customer: DecodeRow<T::Backend>,
-    CustomerOrder: DecodeRow<T::Backend>,
-    TenantPlan: DecodeRow<T::Backend>,
-    Account: DecodeRow<T::Backend>,
-    StatusSummary: DecodeRow<T::Backend>,
-    TopCustomer: DecodeRow<T::Backend>,
-    (i64,): DecodeRow<T::Backend>,
-    (bool,): DecodeRow<T::Backend>,
-    (String,): DecodeRow<T::Backend>,
-{
+) -> Result<TestApp, BoxError> {
     seed::global_rows(owner).await?;
     let mut leak = LeakTest::new(
         TenantId::from_verified(ACME.id),
@@ -681,7 +668,7 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = app::router(AppState::new(tenants).with_admin_key(ADMIN_KEY));
+    let router = T::Backend::router(AppState::new(tenants).with_admin_key(ADMIN_KEY));
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router).into_future().await {
             eprintln!("test server stopped: {error}");
@@ -765,8 +752,10 @@ pub fn day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
 /// SQLite; PostgreSQL with both tenants in the shared tables (`postgres`),
 /// each in a schema of its own (`schema`), each in a database of its own
 /// (`database`), one tenant in each model at the same time
-/// (`one_in_each`), the shared tables through PgBouncer in transaction
-/// mode (`pgbouncer`); and, with the `citus` feature, a Citus cluster.
+/// (`one_in_each`), and through PgBouncer in transaction mode the shared
+/// tables (`pgbouncer`), a database each (`pgbouncer_database`) and one
+/// tenant in each model (`pgbouncer_one_in_each`); and, with the `citus`
+/// feature, a Citus cluster.
 /// Each test runs the scenario's one body against its own service.
 #[allow(unused_macros)] // not every test binary runs scenarios
 macro_rules! in_every_model {
@@ -789,6 +778,16 @@ macro_rules! in_every_model {
             $($scenario),*
         );
         $crate::support::in_every_model!(@model pgbouncer, TestApp::pgbouncer(), $($scenario),*);
+        $crate::support::in_every_model!(
+            @model pgbouncer_database,
+            TestApp::pgbouncer_in(Models::both(Isolation::Database)),
+            $($scenario),*
+        );
+        $crate::support::in_every_model!(
+            @model pgbouncer_one_in_each,
+            TestApp::pgbouncer_in(Models::one_in_each()),
+            $($scenario),*
+        );
         #[cfg(feature = "citus")]
         $crate::support::in_every_model!(@model citus, TestApp::citus(), $($scenario),*);
     };
