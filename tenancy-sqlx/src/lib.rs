@@ -308,6 +308,7 @@ pub mod migrate;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod moves;
 mod owner;
+mod pg_enum;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod partition;
@@ -365,7 +366,7 @@ pub use tenancy_core::{
     StoreKeyError, StoreKeyParts, Subquery, Table, TableAlias, TableMeta, TenantColumn,
     TenantColumnMeta, TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped, TenantSql,
     TenantStatus, TenantStatusError, TenantWitness, TextColumn, Union, Update, VerifyTenant,
-    Window, WindowFunction, ddl, functions, global_table, ident, pg_enum, sea_query, tenant_scoped,
+    Window, WindowFunction, ddl, functions, global_table, ident, sea_query, tenant_scoped,
     tenant_sql,
 };
 
@@ -392,6 +393,17 @@ pub use tenancy_core::{Json, JsonColumn, JsonbColumn, PlainJson};
 /// `tenancy_core::__private_v0_1`).
 #[doc(hidden)]
 pub use tenancy_core::__private_v0_1;
+/// For `pg_enum!`: the core's declaration, sqlx, and the decoding helpers.
+#[doc(hidden)]
+pub use tenancy_core::pg_enum as __core_pg_enum;
+#[doc(hidden)]
+pub use sqlx as __sqlx;
+#[doc(hidden)]
+pub mod __private_enum {
+    #[cfg(feature = "postgres")]
+    pub use crate::pg_enum::postgres_compatible;
+    pub use crate::pg_enum::unknown_label;
+}
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
