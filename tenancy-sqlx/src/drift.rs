@@ -57,8 +57,8 @@ use sqlx::postgres::types::Oid;
 use sqlx::{Connection, PgConnection};
 
 pub(crate) use catalog::table_oid;
-pub(crate) use enums::{add_label_statement, drift as enum_type_drift};
 pub use enums::LabelAt;
+pub(crate) use enums::{add_label_statement, drift as enum_type_drift};
 
 use crate::Error;
 use crate::audit::{Finding, FindingKind};

@@ -308,10 +308,10 @@ pub mod migrate;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod moves;
 mod owner;
-mod pg_enum;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod partition;
+mod pg_enum;
 mod pin;
 mod pool;
 #[cfg(feature = "migrate")]
@@ -389,6 +389,8 @@ pub use tenancy_core::{Interval, TimestampColumn};
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use tenancy_core::{Json, JsonColumn, JsonbColumn, PlainJson};
 
+#[doc(hidden)]
+pub use sqlx as __sqlx;
 /// Support for code the macros generate; not public API (see
 /// `tenancy_core::__private_v0_1`).
 #[doc(hidden)]
@@ -396,8 +398,6 @@ pub use tenancy_core::__private_v0_1;
 /// For `pg_enum!`: the core's declaration, sqlx, and the decoding helpers.
 #[doc(hidden)]
 pub use tenancy_core::pg_enum as __core_pg_enum;
-#[doc(hidden)]
-pub use sqlx as __sqlx;
 #[doc(hidden)]
 pub mod __private_enum {
     #[cfg(feature = "postgres")]

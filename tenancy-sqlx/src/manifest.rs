@@ -160,7 +160,11 @@ impl Manifest {
                 EnumTypeSpec::new(
                     enum_type.schema.map(str::to_owned),
                     enum_type.name.to_owned(),
-                    enum_type.labels.iter().map(|&label| label.to_owned()).collect(),
+                    enum_type
+                        .labels
+                        .iter()
+                        .map(|&label| label.to_owned())
+                        .collect(),
                 )
             })
             .collect::<Result<_, _>>()?;

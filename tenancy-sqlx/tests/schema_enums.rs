@@ -209,14 +209,16 @@ async fn detect(db: &TestDatabase, tables: &TableSet) -> TestResult<Vec<Change>>
 }
 
 #[tokio::test]
-async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothing() -> TestResult
-{
+async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothing() -> TestResult {
     let db = TestDatabase::create().await?;
     let owner = owner(&db).await?;
     assert!(matches!(
         &detect(&db, &v1::tables()).await?[..],
         [
-            Change::EnumTypeMissing { other_kind: false, .. },
+            Change::EnumTypeMissing {
+                other_kind: false,
+                ..
+            },
             Change::TableMissing,
             Change::TableMissing
         ]
@@ -235,15 +237,20 @@ async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothi
 
     // The application role writes, reads back with `FromRow` (no
     // hand-written `sqlx::Type`) and filters, for its tenant only.
-    let pool = TenantPool::<Postgres>::connect(
-        &db.app_url(),
-        TenantPoolOptions::new(&v1::tables()),
-    )
-    .await?;
-    let (a, b) = (TenantId::from_verified(1_i64), TenantId::from_verified(2_i64));
+    let pool =
+        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&v1::tables()))
+            .await?;
+    let (a, b) = (
+        TenantId::from_verified(1_i64),
+        TenantId::from_verified(2_i64),
+    );
     for (tenant, key, state) in [(&a, 1, v1::State::Closed), (&b, 2, v1::State::Closed)] {
         let mut tx = pool.begin(tenant).await?;
-        let ticket = v1::Ticket { tenant_id: key, id: 1, state };
+        let ticket = v1::Ticket {
+            tenant_id: key,
+            id: 1,
+            state,
+        };
         tx.execute(v1::Ticket::insert(tenant).row(&ticket)).await?;
         tx.commit().await?;
     }
@@ -253,7 +260,11 @@ async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothi
         .await?;
     assert_eq!(
         closed,
-        [v1::Ticket { tenant_id: 1, id: 1, state: v1::State::Closed }]
+        [v1::Ticket {
+            tenant_id: 1,
+            id: 1,
+            state: v1::State::Closed
+        }]
     );
     let open: Vec<v1::Ticket> = tx
         .fetch_all(v1::Ticket::select(&a).filter(v1::Ticket::STATE.eq(v1::State::Open)))
@@ -305,7 +316,11 @@ async fn a_new_label_is_added_in_its_declared_place_and_is_usable_after_commit()
     let after = labels(owner.pool(), "public.ticket_state").await?;
     assert_eq!(
         after.as_ref().map(|(_, labels)| labels.clone()),
-        Some(["new", "open", "pending", "closed"].map(str::to_owned).to_vec())
+        Some(
+            ["new", "open", "pending", "closed"]
+                .map(str::to_owned)
+                .to_vec()
+        )
     );
     assert_eq!(
         after.map(|(oid, _)| oid),
@@ -319,7 +334,11 @@ async fn a_new_label_is_added_in_its_declared_place_and_is_usable_after_commit()
             .await?;
     let tenant = TenantId::from_verified(3_i64);
     let mut tx = pool.begin(&tenant).await?;
-    let ticket = v2::Ticket { tenant_id: 3, id: 9, state: v2::State::Pending };
+    let ticket = v2::Ticket {
+        tenant_id: 3,
+        id: 9,
+        state: v2::State::Pending,
+    };
     tx.execute(v2::Ticket::insert(&tenant).row(&ticket)).await?;
     let read: v2::Ticket = tx
         .fetch_one(v2::Ticket::select(&tenant).filter(v2::Ticket::STATE.eq(v2::State::Pending)))
@@ -346,7 +365,10 @@ async fn a_removed_or_reordered_label_is_refused_and_nothing_changes() -> TestRe
     let error = owner.apply_schema(&removed::tables(), &policy()).await;
     let message = format!("{:?}", error.as_ref().err());
     assert_eq!(drift_kinds(error)?, [FindingKind::EnumLabelExtra]);
-    assert!(message.contains("PostgreSQL cannot drop a label"), "{message}");
+    assert!(
+        message.contains("PostgreSQL cannot drop a label"),
+        "{message}"
+    );
 
     assert!(matches!(
         &detect(&db, &reordered::tables()).await?[..],
@@ -358,7 +380,11 @@ async fn a_removed_or_reordered_label_is_refused_and_nothing_changes() -> TestRe
 
     // A row holding a label the enum does not declare is a decode error
     // naming the value and the type, not a panic.
-    run(owner.pool(), "ALTER TYPE public.ticket_state ADD VALUE 'lost'").await?;
+    run(
+        owner.pool(),
+        "ALTER TYPE public.ticket_state ADD VALUE 'lost'",
+    )
+    .await?;
     let pool =
         TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&v1::tables()))
             .await?;
@@ -409,14 +435,19 @@ async fn a_column_without_the_declared_type_is_drift_that_blocks_the_apply() -> 
     run(owner.pool(), "CREATE TYPE public.ticket_state AS (a int)").await?;
     assert!(matches!(
         &detect(&db, &removed::tables()).await?[..],
-        [Change::EnumTypeMissing { other_kind: true, .. }, ..]
+        [
+            Change::EnumTypeMissing {
+                other_kind: true,
+                ..
+            },
+            ..
+        ]
     ));
     Ok(())
 }
 
 #[tokio::test]
-async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there() -> TestResult
-{
+async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there() -> TestResult {
     let db = TestDatabase::create().await?;
     let owner = owner(&db).await?;
     run(owner.pool(), "CREATE SCHEMA support").await?;
@@ -439,8 +470,13 @@ async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there
         hostile::Mood::Long,
     ];
     for (id, mood) in (1..).zip(moods) {
-        let row = hostile::Moody { tenant_id: 5, id, mood };
-        tx.execute(hostile::Moody::insert(&tenant).row(&row)).await?;
+        let row = hostile::Moody {
+            tenant_id: 5,
+            id,
+            mood,
+        };
+        tx.execute(hostile::Moody::insert(&tenant).row(&row))
+            .await?;
         let read: hostile::Moody = tx
             .fetch_one(hostile::Moody::select(&tenant).filter(hostile::Moody::MOOD.eq(mood)))
             .await?;
@@ -457,7 +493,11 @@ async fn in_a_tenant_schema_the_type_goes_with_the_tables() -> TestResult {
     run(owner.pool(), "CREATE SCHEMA tenant_7").await?;
     let tables = v1::tables().in_schema(tenancy_sqlx::Identifier::new("schema", "tenant_7")?);
     owner.apply_schema(&tables, &policy()).await?;
-    assert!(labels(owner.pool(), "tenant_7.ticket_state").await?.is_some());
+    assert!(
+        labels(owner.pool(), "tenant_7.ticket_state")
+            .await?
+            .is_some()
+    );
     assert_eq!(labels(owner.pool(), "public.ticket_state").await?, None);
     Ok(())
 }
@@ -468,7 +508,9 @@ async fn two_enums_declaring_one_type_with_other_labels_are_refused_by_name() ->
     let owner = owner(&db).await?;
     let both = v1::tables().with::<removed::Ticket>();
     // The two tickets tables conflict as well; the type is refused alone here.
-    let types_only = TableSet::new().with::<v1::Event>().with::<removed::Ticket>();
+    let types_only = TableSet::new()
+        .with::<v1::Event>()
+        .with::<removed::Ticket>();
     let error = owner
         .apply_schema(&types_only, &policy())
         .await
@@ -498,7 +540,10 @@ async fn the_generator_writes_types_first_and_drafts_a_new_label() -> TestResult
     assert!(create_type < create_table, "{}", initial.up());
     assert_eq!(initial.up().matches("CREATE TYPE").count(), 1);
     assert!(
-        initial.down().trim_end().ends_with("DROP TYPE IF EXISTS \"ticket_state\";"),
+        initial
+            .down()
+            .trim_end()
+            .ends_with("DROP TYPE IF EXISTS \"ticket_state\";"),
         "{}",
         initial.down()
     );
@@ -514,11 +559,12 @@ async fn the_generator_writes_types_first_and_drafts_a_new_label() -> TestResult
     let found = drift::detect(&mut connection, &next, None).await?;
     let draft = migrate::draft(&next, None, &found, &[], 2, "pending")?.ok_or("a draft")?;
     assert!(
-        draft.up().contains(
-            "ALTER TYPE \"ticket_state\" ADD VALUE IF NOT EXISTS 'new' BEFORE 'open';"
-        ) && draft.up().contains(
-            "ALTER TYPE \"ticket_state\" ADD VALUE IF NOT EXISTS 'pending' AFTER 'open';"
-        ),
+        draft
+            .up()
+            .contains("ALTER TYPE \"ticket_state\" ADD VALUE IF NOT EXISTS 'new' BEFORE 'open';")
+            && draft.up().contains(
+                "ALTER TYPE \"ticket_state\" ADD VALUE IF NOT EXISTS 'pending' AFTER 'open';"
+            ),
         "{}",
         draft.up()
     );

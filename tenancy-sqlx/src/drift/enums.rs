@@ -83,12 +83,7 @@ async fn read(connection: &mut PgConnection, quoted: &str) -> Result<LiveType, E
 /// labels it lacks (each placed next to a declared neighbour that exists
 /// or is added before it), labels it has beyond the declared ones, and
 /// labels in another order.
-fn compare(
-    spec: &EnumTypeSpec,
-    type_name: &str,
-    quoted: &str,
-    live: &LiveType,
-) -> Vec<Change> {
+fn compare(spec: &EnumTypeSpec, type_name: &str, quoted: &str, live: &LiveType) -> Vec<Change> {
     let found = match live {
         LiveType::Missing | LiveType::NotAnEnum => {
             return vec![Change::EnumTypeMissing {
@@ -195,12 +190,20 @@ mod tests {
     }
 
     fn changes(declared: &[&str], found: &LiveType) -> Vec<Change> {
-        compare(&spec(declared), "public.state", "\"public\".\"state\"", found)
+        compare(
+            &spec(declared),
+            "public.state",
+            "\"public\".\"state\"",
+            found,
+        )
     }
 
     #[test]
     fn missing_labels_go_next_to_their_declared_neighbours() {
-        let found = changes(&["new", "open", "pending", "closed"], &labels(&["open", "closed"]));
+        let found = changes(
+            &["new", "open", "pending", "closed"],
+            &labels(&["open", "closed"]),
+        );
         let added: Vec<String> = found
             .iter()
             .filter_map(add_label_statement)
@@ -219,7 +222,10 @@ mod tests {
     #[test]
     fn extra_and_reordered_labels_are_reported() {
         assert_eq!(
-            changes(&["open", "closed"], &labels(&["open", "closed", "archived"])),
+            changes(
+                &["open", "closed"],
+                &labels(&["open", "closed", "archived"])
+            ),
             [Change::EnumLabelExtra {
                 type_name: "public.state".into(),
                 label: "archived".into()

@@ -245,7 +245,10 @@ pub fn initial(
         down.push_str(&format!("DROP TABLE IF EXISTS {};\n", quoted(table)?));
     }
     for enum_type in manifest.enum_types().iter().rev() {
-        down.push_str(&format!("DROP TYPE IF EXISTS {};\n", enum_type.column_type()));
+        down.push_str(&format!(
+            "DROP TYPE IF EXISTS {};\n",
+            enum_type.column_type()
+        ));
     }
     Ok(MigrationFiles {
         version,
