@@ -242,6 +242,12 @@
 //!   Each type feature turns on the core's column type, its binding and
 //!   sqlx's decoding together; the column types and their operators are
 //!   listed in the core's documentation (`tenancy_core`, "Column types").
+//!
+//!   PostgreSQL enum types need no feature: [`pg_enum!`] declares one with
+//!   its name and labels written once, for the builder, sqlx's decoding
+//!   (`TEXT` holding the label on SQLite) and the schema:
+//!   [`OwnerPool::apply_schema`] creates the type before the tables and
+//!   adds labels declared later, and [`drift`] reports a type that differs.
 //! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
 //!   [`TenantId`] only after verifying a credential, and a verifier of
 //!   hashed API keys.
