@@ -89,9 +89,10 @@ pub const fn identifier_literal(name: &'static str) -> crate::Identifier {
 /// The sealing traits of column types, for the impls `pg_enum!` writes.
 pub use crate::column_type::sealed::{Sealed as SealedColumnType, SealedBind};
 
-/// A PostgreSQL enum type; its schema and name are checked.
+/// A PostgreSQL enum type; its schema, name and labels are checked.
 #[must_use]
 pub const fn enum_type(
+    type_name: &'static str,
     schema: Option<&'static str>,
     name: &'static str,
     labels: &'static [&'static str],
@@ -104,11 +105,43 @@ pub const fn enum_type(
         schema_ok && is_identifier(name),
         "tenancy: a PostgreSQL enum type's name and schema are written into every statement that binds its values, so each must be an identifier (1 to 63 bytes: an ASCII letter or `_`, then ASCII letters, digits or `_`)"
     );
+    let mut index = 0;
+    while index < labels.len() {
+        let label = labels[index].as_bytes();
+        assert!(
+            crate::ddl::is_enum_label(labels[index]),
+            "tenancy: a PostgreSQL enum label is 1 to 63 bytes, without a NUL byte"
+        );
+        let mut earlier = 0;
+        while earlier < index {
+            assert!(
+                !bytes_eq(labels[earlier].as_bytes(), label),
+                "tenancy: a PostgreSQL enum type cannot have the same label twice"
+            );
+            earlier += 1;
+        }
+        index += 1;
+    }
     crate::meta::EnumType {
+        type_name,
         schema,
         name,
         labels,
     }
+}
+
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
 }
 
 /// The metadata of a table; every name in it is checked.

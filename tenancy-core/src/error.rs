@@ -382,6 +382,32 @@ pub enum DdlError {
         /// How their descriptions differ.
         difference: String,
     },
+    /// A PostgreSQL enum type whose name or labels cannot be written into
+    /// DDL.
+    #[error("PostgreSQL enum type `{type_name}`: {reason}")]
+    InvalidEnumType {
+        /// The type, schema-qualified where it has a schema.
+        type_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Two Rust enums declare one PostgreSQL enum type (same schema and
+    /// name, compared ignoring ASCII case) with different labels.
+    #[error(
+        "`{first}` and `{second}` both declare PostgreSQL enum type `{type_name}`, with labels {first_labels:?} and {second_labels:?}; a type has one list of labels: make the two declarations one, or give one its own type name"
+    )]
+    ConflictingEnumTypes {
+        /// The type, schema-qualified.
+        type_name: String,
+        /// The Rust enum registered first.
+        first: &'static str,
+        /// Its labels.
+        first_labels: &'static [&'static str],
+        /// The Rust enum registered second.
+        second: &'static str,
+        /// Its labels.
+        second_labels: &'static [&'static str],
+    },
     /// A foreign key that cannot be made to lead with the tenant column.
     #[error("foreign key `{table}.{column}` references `{target}`: {reason}")]
     ForeignKey {

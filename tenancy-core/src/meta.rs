@@ -66,12 +66,16 @@ pub enum SqlType {
 /// A PostgreSQL enum type: its schema, name and labels, as declared with
 /// [`pg_enum!`](crate::pg_enum).
 ///
-/// Made only by that macro, whose constructor checks the schema and the
-/// name to be identifiers when the program is compiled: statements and DDL
-/// write them, double-quoted, wherever the type is named.
+/// Made only by that macro, whose constructor checks, when the program is
+/// compiled, the schema and the name to be identifiers (statements and DDL
+/// write them, double-quoted, wherever the type is named) and the labels
+/// to be 1 to 63 bytes without a NUL byte, none repeated (DDL writes them
+/// as quoted literals).
 #[derive(Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct EnumType {
+    /// The Rust enum that declares it, with its module path.
+    pub type_name: &'static str,
     /// The schema the type was declared in; without one, the schema of the
     /// statement (or DDL) that names it, like a table's.
     pub schema: Option<&'static str>,

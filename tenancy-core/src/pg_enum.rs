@@ -9,12 +9,22 @@
 /// one taken from a value. On SQLite the column is `TEXT` holding the label.
 ///
 /// The macro derives `Clone`, `Copy`, `Debug`, `PartialEq`, `Eq` and
-/// `Hash`; other attributes are kept, so decoding (`#[derive(sqlx::Type)]`
-/// with the same `type_name` and labels) is written beside it. The type
-/// itself is created by a migration of the application
-/// (`CREATE TYPE "public"."ticket_state" AS ENUM ('open', 'closed')`): the
-/// DDL names it in the column, and drift detection checks that the column
-/// has it.
+/// `Hash`, and keeps other attributes. Use `tenancy_sqlx::pg_enum!`, which
+/// takes the same input, to also encode and decode the enum with sqlx from
+/// this one declaration (the PostgreSQL type by this name, SQLite `TEXT`).
+///
+/// The schema DDL ([`TableSet::create_statements`](crate::ddl::TableSet::create_statements),
+/// and `OwnerPool::apply_schema` in tenancy-sqlx) creates the type before
+/// the first table that uses it, unless it exists:
+/// `CREATE TYPE "public"."ticket_state" AS ENUM ('open', 'closed')`. The
+/// PostgreSQL adapter adds labels declared later, refuses labels removed
+/// or reordered (PostgreSQL cannot drop a label), and its drift check
+/// reports a column that does not have the type.
+///
+/// Labels are 1 to 63 bytes without a NUL byte (PostgreSQL's limit), none
+/// repeated; any other character, a quote or a backslash included, is
+/// written as a literal. Two enums that declare one type with different
+/// labels are refused when their tables are registered together.
 ///
 /// ```
 /// # include!("../docs/doctest_setup.rs");
@@ -58,6 +68,20 @@
 ///     pub enum Hostile as "state\"; DROP TABLE orders; --" { A = "a" }
 /// }
 /// ```
+///
+/// Nor does an empty label, a label longer than 63 bytes, or a repeated one:
+///
+/// ```compile_fail
+/// tenancy_core::pg_enum! {
+///     pub enum Empty as "empty" { A = "" }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// tenancy_core::pg_enum! {
+///     pub enum Twice as "twice" { A = "a", B = "a" }
+/// }
+/// ```
 #[macro_export]
 macro_rules! pg_enum {
     (
@@ -98,8 +122,12 @@ macro_rules! pg_enum {
         impl $name {
             /// The PostgreSQL enum type, its name checked when the program
             /// is compiled.
-            pub const SQL_ENUM: &'static $crate::EnumType =
-                &$crate::__private_v0_1::enum_type($schema, $type_name, &[$($label),+]);
+            pub const SQL_ENUM: &'static $crate::EnumType = &$crate::__private_v0_1::enum_type(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
+                $schema,
+                $type_name,
+                &[$($label),+],
+            );
 
             /// The variant's label in the database.
             #[must_use]
@@ -107,6 +135,18 @@ macro_rules! pg_enum {
                 match self {
                     $($name::$variant => $label),+
                 }
+            }
+
+            /// The variant whose label is `label` (compared exactly), or
+            /// `None`.
+            #[must_use]
+            pub fn from_label(label: &str) -> ::core::option::Option<Self> {
+                $(
+                    if label == $label {
+                        return ::core::option::Option::Some($name::$variant);
+                    }
+                )+
+                ::core::option::Option::None
             }
         }
 

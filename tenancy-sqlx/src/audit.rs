@@ -164,6 +164,15 @@ pub enum FindingKind {
     /// another role than the table, or by the application role: its owner
     /// can turn its row-level security off.
     PartitionOwner,
+    /// A PostgreSQL enum type a table uses does not exist, or its name is
+    /// another kind of type.
+    EnumTypeMissing,
+    /// An enum type lacks a declared label.
+    EnumLabelMissing,
+    /// An enum type has a label the Rust enum does not declare.
+    EnumLabelExtra,
+    /// An enum type's labels are in another order than declared.
+    EnumLabelOrder,
 }
 
 /// One problem found in the catalog.

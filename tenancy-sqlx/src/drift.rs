@@ -18,6 +18,9 @@
 //! | a missing or extra foreign key | integrity |
 //! | a missing index, or another under the generated name | tenant lookups |
 //! | an invalid index (an interrupted `CREATE INDEX CONCURRENTLY`) | writes, which still maintain it |
+//! | a missing enum type ([`pg_enum!`](crate::pg_enum)), or its name taken by another kind of type | creating the table, storing the enum |
+//! | a declared label missing from the type | storing that variant |
+//! | a label the enum does not declare, or labels in another order | decoding rows that hold it, `ORDER BY` the column |
 //!
 //! Keys, foreign keys and indexes that do not lead with the tenant column,
 //! row-level security and the policy are checked by [`audit`](crate::audit),
@@ -40,12 +43,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Only the catalog is read (`pg_attribute`, `pg_constraint`, `pg_index`),
-//! which every role may read; nothing is changed.
+//! Only the catalog is read (`pg_attribute`, `pg_constraint`, `pg_index`,
+//! `pg_type`, `pg_enum`), which every role may read; nothing is changed.
 
 mod catalog;
 mod compare;
 mod describe;
+mod enums;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -53,11 +57,13 @@ use sqlx::postgres::types::Oid;
 use sqlx::{Connection, PgConnection};
 
 pub(crate) use catalog::table_oid;
+pub use enums::LabelAt;
+pub(crate) use enums::{add_label_statement, drift as enum_type_drift};
 
 use crate::Error;
 use crate::audit::{Finding, FindingKind};
 use crate::ident::Identifier;
-use crate::manifest::{ColumnSpec, ForeignKeySpec, IndexSpec, Manifest, TableSpec};
+use crate::manifest::{ColumnSpec, EnumTypeSpec, ForeignKeySpec, IndexSpec, Manifest, TableSpec};
 use crate::search_path;
 
 /// One difference between a registered table and the live database.
@@ -176,6 +182,46 @@ pub enum Change {
         /// Whether it has the name of a generated index.
         expected: bool,
     },
+    /// A declared PostgreSQL enum type does not exist, or its name is taken
+    /// by a type that is not an enum. Reported on the first table that
+    /// uses it.
+    EnumTypeMissing {
+        /// The type, as declared.
+        enum_type: EnumTypeSpec,
+        /// Where it was looked for: `schema.name`.
+        type_name: String,
+        /// The name is another kind of type (a table's row type, a domain).
+        other_kind: bool,
+    },
+    /// A label declared on the enum is missing from the type.
+    EnumLabelMissing {
+        /// The type: `schema.name`.
+        type_name: String,
+        /// The type as SQL writes it.
+        quoted: String,
+        /// The label.
+        label: String,
+        /// Where it goes, by its declared neighbours.
+        position: LabelAt,
+    },
+    /// The type has a label the enum does not declare: reading a row that
+    /// holds it fails. PostgreSQL cannot drop a label.
+    EnumLabelExtra {
+        /// The type: `schema.name`.
+        type_name: String,
+        /// The label.
+        label: String,
+    },
+    /// The type's labels are in another order than declared, so ordering
+    /// and comparing by the column disagree with the enum's order.
+    EnumLabelOrder {
+        /// The type: `schema.name`.
+        type_name: String,
+        /// The declared labels, in order.
+        expected: Vec<String>,
+        /// The type's labels, in their sort order.
+        found: Vec<String>,
+    },
 }
 
 impl Drift {
@@ -215,7 +261,9 @@ impl Drift {
             Change::TableMissing
             | Change::IndexMissing { .. }
             | Change::UniqueExtra { .. }
-            | Change::ForeignKeyExtra { .. } => false,
+            | Change::ForeignKeyExtra { .. }
+            | Change::EnumLabelMissing { .. } => false,
+            Change::EnumTypeMissing { other_kind, .. } => *other_kind,
             Change::ColumnExtra {
                 nullable,
                 has_default,
@@ -229,7 +277,9 @@ impl Drift {
             | Change::ColumnNotGenerated { .. }
             | Change::UniqueMissing { .. }
             | Change::ForeignKeyMissing { .. }
-            | Change::IndexMismatch { .. } => true,
+            | Change::IndexMismatch { .. }
+            | Change::EnumLabelExtra { .. }
+            | Change::EnumLabelOrder { .. } => true,
         }
     }
 
@@ -254,7 +304,10 @@ impl Drift {
 /// in: a tenant's schema in a schema-per-tenant deployment, or `None` for
 /// the manifest's schema. Names resolve there and nowhere else: the
 /// comparison runs with `search_path` pinned to that schema. Missing tables
-/// are reported as [`Change::TableMissing`].
+/// are reported as [`Change::TableMissing`]. The enum types the tables use
+/// are compared first (a type declared without a schema is looked for where
+/// the tables are), each difference reported on the first table that uses
+/// the type.
 pub async fn detect(
     connection: &mut PgConnection,
     manifest: &Manifest,
@@ -262,6 +315,7 @@ pub async fn detect(
 ) -> Result<Vec<Drift>, Error> {
     let mut tx = connection.begin().await?;
     search_path::pin(&mut tx, placement.unwrap_or(manifest.schema())).await?;
+    let mut drift = enum_type_drift(&mut tx, manifest, placement).await?;
     let mut resolved = Vec::with_capacity(manifest.tables().len());
     for table in manifest.tables() {
         let quoted = table.quoted_in(placement)?;
@@ -270,7 +324,6 @@ pub async fn detect(
     }
     let scoped = scoped_tables(&resolved);
     let mut checker = Checker::new(&mut tx, manifest).await?;
-    let mut drift = Vec::new();
     for (table, oid) in &resolved {
         match oid {
             Some(oid) => {

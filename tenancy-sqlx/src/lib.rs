@@ -242,6 +242,12 @@
 //!   Each type feature turns on the core's column type, its binding and
 //!   sqlx's decoding together; the column types and their operators are
 //!   listed in the core's documentation (`tenancy_core`, "Column types").
+//!
+//!   PostgreSQL enum types need no feature: [`pg_enum!`] declares one with
+//!   its name and labels written once, for the builder, sqlx's decoding
+//!   (`TEXT` holding the label on SQLite) and the schema:
+//!   [`OwnerPool::apply_schema`] creates the type before the tables and
+//!   adds labels declared later, and [`drift`] reports a type that differs.
 //! - `axum`: [`axum`](mod@crate::axum), an extractor that yields a
 //!   [`TenantId`] only after verifying a credential, and a verifier of
 //!   hashed API keys.
@@ -311,6 +317,7 @@ mod owner;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod partition;
+mod pg_enum;
 mod pin;
 mod pool;
 #[cfg(feature = "migrate")]
@@ -365,7 +372,7 @@ pub use tenancy_core::{
     StatementScope, StoreKeyError, StoreKeyParts, Subquery, Table, TableAlias, TableMeta,
     TenantColumn, TenantColumnMeta, TenantId, TenantIdError, TenantJob, TenantKey, TenantScoped,
     TenantSql, TenantStatus, TenantStatusError, TenantWitness, TextColumn, Union, Update,
-    VerifyTenant, Window, WindowFunction, ddl, functions, global_table, ident, pg_enum, sea_query,
+    VerifyTenant, Window, WindowFunction, ddl, functions, global_table, ident, sea_query,
     tenant_scoped, tenant_sql,
 };
 
@@ -388,10 +395,21 @@ pub use tenancy_core::{Interval, TimestampColumn};
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use tenancy_core::{Json, JsonColumn, JsonbColumn, PlainJson};
 
+#[doc(hidden)]
+pub use sqlx as __sqlx;
 /// Support for code the macros generate; not public API (see
 /// `tenancy_core::__private_v0_1`).
 #[doc(hidden)]
 pub use tenancy_core::__private_v0_1;
+/// For `pg_enum!`: the core's declaration, sqlx, and the decoding helpers.
+#[doc(hidden)]
+pub use tenancy_core::pg_enum as __core_pg_enum;
+#[doc(hidden)]
+pub mod __private_enum {
+    #[cfg(feature = "postgres")]
+    pub use crate::pg_enum::postgres_compatible;
+    pub use crate::pg_enum::unknown_label;
+}
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

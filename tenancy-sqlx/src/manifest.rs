@@ -55,7 +55,23 @@ pub struct Manifest {
     schema: Identifier,
     #[cfg_attr(feature = "migrate", serde(with = "json::role"))]
     role: Option<Identifier>,
+    /// Read as none from a manifest written before enum types were kept.
+    #[cfg_attr(feature = "migrate", serde(default))]
+    enum_types: Vec<EnumTypeSpec>,
     tables: Vec<TableSpec>,
+}
+
+/// A PostgreSQL enum type the tables use ([`pg_enum!`](crate::pg_enum)):
+/// created before them, its labels in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "migrate", derive(serde::Serialize, serde::Deserialize))]
+pub struct EnumTypeSpec {
+    schema: Option<String>,
+    name: String,
+    labels: Vec<String>,
+    /// Made from the checked name and labels, never read from JSON.
+    #[cfg_attr(feature = "migrate", serde(skip))]
+    create: String,
 }
 
 /// One registered table: what its generated DDL creates.
@@ -137,6 +153,21 @@ impl Manifest {
     /// the role's privileges.
     pub fn new(tables: &TableSet, policy: &RlsPolicy) -> Result<Self, Error> {
         let setting = tables.setting();
+        let enum_types = tables
+            .enum_types()?
+            .into_iter()
+            .map(|enum_type| {
+                EnumTypeSpec::new(
+                    enum_type.schema.map(str::to_owned),
+                    enum_type.name.to_owned(),
+                    enum_type
+                        .labels
+                        .iter()
+                        .map(|&label| label.to_owned())
+                        .collect(),
+                )
+            })
+            .collect::<Result<_, _>>()?;
         let specs = tables
             .tables()?
             .iter()
@@ -147,8 +178,16 @@ impl Manifest {
             setting: setting.clone(),
             schema: tables.schema(Dialect::Postgres).clone(),
             role: policy.role().cloned(),
+            enum_types,
             tables: specs,
         })
+    }
+
+    /// The PostgreSQL enum types the tables use, each once, in the order of
+    /// their first use.
+    #[must_use]
+    pub fn enum_types(&self) -> &[EnumTypeSpec] {
+        &self.enum_types
     }
 
     /// The schema the set places tables declared without one in (`public`
@@ -188,13 +227,15 @@ impl Manifest {
     }
 
     /// Every statement [`OwnerPool::apply_schema`](crate::OwnerPool::apply_schema)
-    /// runs for these tables, in order: each table's DDL, then the RLS
-    /// statements and grants of every table.
+    /// runs for these tables, in order: each enum type's `CREATE TYPE`
+    /// (unless it exists), each table's DDL, then the RLS statements and
+    /// grants of every table.
     #[must_use]
     pub fn schema_statements(&self) -> Vec<String> {
+        let types = self.enum_types.iter().map(|enum_type| &enum_type.create);
         let create = self.tables.iter().flat_map(|table| table.create.iter());
         let rls = self.tables.iter().flat_map(|table| table.rls.iter());
-        create.chain(rls).cloned().collect()
+        types.chain(create).chain(rls).cloned().collect()
     }
 }
 
@@ -378,6 +419,86 @@ impl TableSpec {
     }
 }
 
+impl EnumTypeSpec {
+    /// The schema the type was declared in; `None` for a type that lives
+    /// with the tables, in whatever schema they are placed in.
+    #[must_use]
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The type's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The labels, in declaration order.
+    #[must_use]
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// `schema.name` or `name`, unquoted, for messages.
+    #[must_use]
+    pub fn qualified_name(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The type as the tables' DDL names it in a column: `"schema"."name"`,
+    /// or `"name"` for a type declared without a schema.
+    #[must_use]
+    pub fn column_type(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("\"{schema}\".\"{}\"", self.name),
+            None => format!("\"{}\"", self.name),
+        }
+    }
+
+    /// The type, its name and labels checked, with the statement that
+    /// creates it.
+    fn new(schema: Option<String>, name: String, labels: Vec<String>) -> Result<Self, Error> {
+        let create = ddl::create_enum_type(schema.as_deref(), &name, &labels)?;
+        Ok(EnumTypeSpec {
+            schema,
+            name,
+            labels,
+            create,
+        })
+    }
+
+    /// The statement that creates the type unless it exists
+    /// ([`ddl::create_enum_type`]), unqualified when it was declared
+    /// without a schema: it is created in the first schema of
+    /// `search_path`, with the tables.
+    #[must_use]
+    pub fn create_statement(&self) -> &str {
+        &self.create
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(labels: &[&str]) -> Self {
+        let labels = labels.iter().map(|label| (*label).to_owned()).collect();
+        EnumTypeSpec::new(Some("public".to_owned()), "state".to_owned(), labels)
+            .expect("valid labels")
+    }
+
+    /// The schema it is in when `placement` holds the tables: its declared
+    /// one, else `placement`, else `default`.
+    pub(crate) fn schema_in<'a>(
+        &'a self,
+        placement: Option<&'a Identifier>,
+        default: &'a Identifier,
+    ) -> &'a str {
+        self.schema
+            .as_deref()
+            .unwrap_or_else(|| placement.unwrap_or(default).as_str())
+    }
+}
+
 impl TenantSpec {
     /// The tenant column's name.
     #[must_use]
@@ -525,7 +646,7 @@ mod json {
         /// *Feature `migrate`.*
         #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
         pub fn from_json(json: &str) -> Result<Self, Error> {
-            let manifest: Manifest =
+            let mut manifest: Manifest =
                 serde_json::from_str(json).map_err(|error| Error::InvalidManifest {
                     reason: error.to_string(),
                 })?;
@@ -539,6 +660,17 @@ mod json {
                 });
             }
             manifest.check_names()?;
+            for enum_type in &mut manifest.enum_types {
+                let checked = super::EnumTypeSpec::new(
+                    enum_type.schema.take(),
+                    core::mem::take(&mut enum_type.name),
+                    core::mem::take(&mut enum_type.labels),
+                )
+                .map_err(|error| Error::InvalidManifest {
+                    reason: error.to_string(),
+                })?;
+                *enum_type = checked;
+            }
             Ok(manifest)
         }
 

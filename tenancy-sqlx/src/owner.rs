@@ -107,6 +107,18 @@ impl OwnerPool<Postgres> {
     /// repairs it. Missing tables and indexes it creates; RLS and the
     /// policy it applies again.
     ///
+    /// PostgreSQL enum types ([`pg_enum!`](crate::pg_enum)) it creates
+    /// before the tables, in their declared schema or else the set's; to a
+    /// type that exists it adds each label declared since, in its declared
+    /// place (`ALTER TYPE .. ADD VALUE .. BEFORE/AFTER`, which PostgreSQL 12
+    /// and later run in the transaction: the label is usable once it has
+    /// committed). A label the type has and the enum does not declare, or
+    /// labels in another order, it refuses as drift
+    /// ([`Change::EnumLabelExtra`](crate::drift::Change::EnumLabelExtra),
+    /// [`Change::EnumLabelOrder`](crate::drift::Change::EnumLabelOrder)):
+    /// PostgreSQL can neither drop nor reorder labels, and rows may hold
+    /// them.
+    ///
     /// On a Citus coordinator it then distributes the tables as
     /// [`Distribution::default`](crate::citus::Distribution) lays them out
     /// (every global table a reference table); to distribute the tenants
@@ -160,11 +172,20 @@ impl OwnerPool<Postgres> {
             .filter(|finding| {
                 !matches!(
                     finding.kind,
-                    FindingKind::TableMissing | FindingKind::IndexMissing
+                    FindingKind::TableMissing
+                        | FindingKind::IndexMissing
+                        | FindingKind::EnumTypeMissing
+                        | FindingKind::EnumLabelMissing
                 )
             })
             .collect();
-        let mut statements = manifest.schema_statements();
+        // Labels declared since the type was created. PostgreSQL adds them
+        // inside this transaction, where nothing uses them before commit.
+        let mut statements = drifted
+            .iter()
+            .filter_map(|drift| drift::add_label_statement(drift.change()))
+            .collect::<Result<Vec<_>, _>>()?;
+        statements.extend(manifest.schema_statements());
         if citus::is_coordinator(&mut tx).await? {
             // Distributing tables with foreign keys to reference tables in
             // the transaction that created them needs one connection per

@@ -241,7 +241,21 @@ impl RlsPolicy {
     ) -> Result<Vec<String>, Error> {
         let role_sql = role.quoted();
         let mut grants = Vec::new();
-        if let Some(schema) = table.schema {
+        // The table's schema, and that of each enum type declared in another
+        // one: casting a value to the type needs `USAGE` on its schema.
+        let enum_schemas = table
+            .columns
+            .iter()
+            .filter_map(|column| match column.sql_type {
+                tenancy_core::SqlType::Enum(enum_type) => enum_type.schema,
+                _ => None,
+            });
+        let mut schemas: Vec<&str> = Vec::new();
+        for schema in table.schema.into_iter().chain(enum_schemas) {
+            if schemas.contains(&schema) {
+                continue;
+            }
+            schemas.push(schema);
             let schema = Identifier::new("schema", schema)?;
             grants.push(format!(
                 "GRANT USAGE ON SCHEMA {} TO {role_sql}",

@@ -26,9 +26,8 @@ use tenancy_test::TestResult;
 use uuid::Uuid;
 
 pg_enum! {
-    /// Where an asset is in its life: a PostgreSQL enum.
-    #[derive(sqlx::Type)]
-    #[sqlx(type_name = "asset_state", rename_all = "lowercase")]
+    /// Where an asset is in its life: a PostgreSQL enum, created by
+    /// `apply_schema` and decoded from this declaration alone.
     pub enum AssetState as "asset_state" {
         /// In use.
         Active = "active",
@@ -130,10 +129,6 @@ async fn assets() -> TestResult<(TestDatabase, TenantPool)> {
         db.owner_pool().await?,
         CrossTenant::with_reason("test set-up: assets")?,
     );
-    // The enum type comes from the application's own migration.
-    sqlx::raw_sql("CREATE TYPE public.asset_state AS ENUM ('active', 'retired')")
-        .execute(owner.pool())
-        .await?;
     owner.apply_schema(&tables(), &policy()).await?;
     let pool =
         TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&tables())).await?;

@@ -17,9 +17,8 @@ use tenancy_test::TestResult;
 use uuid::Uuid;
 
 pg_enum! {
-    /// An enum: `TEXT` holding the label on SQLite.
-    #[derive(sqlx::Type)]
-    #[sqlx(rename_all = "lowercase")]
+    /// An enum: `TEXT` holding the label on SQLite, decoded from this
+    /// declaration alone.
     pub enum AssetState as "asset_state" {
         /// In use.
         Active = "active",

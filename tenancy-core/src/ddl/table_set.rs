@@ -2,7 +2,7 @@
 
 use crate::error::DdlError;
 use crate::ident::Identifier;
-use crate::meta::{Table, TableMeta};
+use crate::meta::{EnumType, Table, TableMeta};
 use crate::setting::SettingName;
 use crate::statement::Dialect;
 
@@ -123,11 +123,40 @@ impl TableSet {
 
     /// `Ok` unless two table types describe one physical table; the error
     /// names both types and how they differ.
+    ///
+    /// Likewise two Rust enums that declare one PostgreSQL enum type (the
+    /// same schema and name, a type declared without a schema being in the
+    /// set's) with different labels: the error names both and their labels.
     pub fn validate(&self) -> Result<(), DdlError> {
         match self.conflicts.first() {
             Some(conflict) => Err(conflict.clone()),
-            None => Ok(()),
+            None => self.enum_types().map(drop),
         }
+    }
+
+    /// The PostgreSQL enum types the tables' columns use, each once, in the
+    /// order of their first use; an error if two Rust enums declare one
+    /// type with different labels.
+    pub fn enum_types(&self) -> Result<Vec<&'static EnumType>, DdlError> {
+        let mut types: Vec<&'static EnumType> = Vec::new();
+        for table in &self.tables {
+            for enum_type in super::enum_types(table) {
+                match types.iter().find(|known| self.same_enum(known, enum_type)) {
+                    Some(known) if known.labels != enum_type.labels => {
+                        return Err(DdlError::ConflictingEnumTypes {
+                            type_name: format!("{}.{}", self.enum_schema(known), known.name),
+                            first: known.type_name,
+                            first_labels: known.labels,
+                            second: enum_type.type_name,
+                            second_labels: enum_type.labels,
+                        });
+                    }
+                    Some(_) => {}
+                    None => types.push(enum_type),
+                }
+            }
+        }
+        Ok(types)
     }
 
     /// The tables, in the order they were added.
@@ -176,13 +205,48 @@ impl TableSet {
 
     /// [`create_table`](super::create_table_in) for every table, in the
     /// order they were added, in the set's schema.
+    ///
+    /// On PostgreSQL, each enum type the tables use is created first, just
+    /// before the first table that uses it and once however many use it, in
+    /// its declared schema or else the set's, unless it exists already
+    /// ([`create_enum_type`](super::create_enum_type)). SQLite stores enums
+    /// as `TEXT` and has no types to create.
     pub fn create_statements(&self, dialect: Dialect) -> Result<Vec<String>, DdlError> {
         let schema = self.schema(dialect);
+        self.enum_types()?;
+        let mut created: Vec<&'static EnumType> = Vec::new();
         let mut statements = Vec::new();
         for table in self.tables()? {
+            if dialect == Dialect::Postgres {
+                for enum_type in super::enum_types(table) {
+                    if created.iter().any(|known| self.same_enum(known, enum_type)) {
+                        continue;
+                    }
+                    created.push(enum_type);
+                    statements.push(super::create_enum_type(
+                        Some(enum_type.schema.unwrap_or(schema.as_str())),
+                        enum_type.name,
+                        enum_type.labels,
+                    )?);
+                }
+            }
             statements.extend(super::create_table_in(table, dialect, schema)?);
         }
         Ok(statements)
+    }
+
+    /// Where an enum type declared without a schema is: the set's schema.
+    fn enum_schema<'t>(&'t self, enum_type: &'static EnumType) -> &'t str {
+        enum_type.schema.unwrap_or_else(|| self.default_schema())
+    }
+
+    /// Whether two declarations name one PostgreSQL type.
+    fn same_enum(&self, a: &'static EnumType, b: &'static EnumType) -> bool {
+        core::ptr::eq(a, b)
+            || (a.name.eq_ignore_ascii_case(b.name)
+                && self
+                    .enum_schema(a)
+                    .eq_ignore_ascii_case(self.enum_schema(b)))
     }
 
     /// Where conflicts are decided: the explicit schema, else `public`.

@@ -190,12 +190,14 @@ fn indexes_on_unknown_columns_are_refused() {
 }
 
 static STATE: crate::meta::EnumType = crate::meta::EnumType {
+    type_name: "tests::State",
     schema: None,
     name: "ticket_state",
     labels: &["open", "closed"],
 };
 
 static SUPPORT_STATE: crate::meta::EnumType = crate::meta::EnumType {
+    type_name: "tests::SupportState",
     schema: Some("support"),
     name: "ticket_state",
     labels: &["open"],
@@ -271,4 +273,182 @@ fn sqlite_stores_json_and_enums_as_text_and_refuses_postgres_only_types() {
     for sql_type in [SqlType::Inet, SqlType::TextArray, SqlType::BigIntArray] {
         assert_eq!(crate::ddl::sql_type(sql_type, Dialect::Sqlite), None);
     }
+}
+
+/// `STATE` again, from another Rust enum with other labels.
+static OTHER_STATE: crate::meta::EnumType = crate::meta::EnumType {
+    type_name: "tests::OtherState",
+    schema: Some("public"),
+    name: "Ticket_State",
+    labels: &["open", "closed", "archived"],
+};
+
+static HOSTILE: crate::meta::EnumType = crate::meta::EnumType {
+    type_name: "tests::Hostile",
+    schema: None,
+    name: "hostile",
+    labels: &[
+        "it's",
+        "back\\slash",
+        "semi;colon",
+        "$tenancy$ END; DROP TABLE t; --",
+    ],
+};
+
+static TICKET_COLUMNS: [ColumnMeta; 2] = [
+    column("state", SqlType::Enum(&STATE), false),
+    column("support", SqlType::Enum(&SUPPORT_STATE), true),
+];
+static TICKETS: TableMeta = table(None, "tickets", Some("tenant_id"), &TICKET_COLUMNS, &[]);
+static HISTORY_COLUMNS: [ColumnMeta; 3] = [
+    column("before", SqlType::Enum(&STATE), false),
+    column("after", SqlType::Enum(&STATE), false),
+    column("odd", SqlType::Enum(&HOSTILE), true),
+];
+static HISTORY: TableMeta = table(None, "history", Some("tenant_id"), &HISTORY_COLUMNS, &[]);
+static OTHER_COLUMNS: [ColumnMeta; 1] = [column("state", SqlType::Enum(&OTHER_STATE), false)];
+static OTHER: TableMeta = table(None, "others", Some("tenant_id"), &OTHER_COLUMNS, &[]);
+
+#[test]
+fn enum_types_are_created_once_before_the_first_table_that_uses_them() {
+    let set = TableSet::new().with_meta(&TICKETS).with_meta(&HISTORY);
+    let statements = set.create_statements(Dialect::Postgres).expect("valid set");
+    let kinds: Vec<&str> = statements
+        .iter()
+        .map(|statement| {
+            if statement.starts_with("DO ") {
+                statement
+                    .split("CREATE TYPE ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .unwrap_or("?")
+            } else {
+                statement.split(" (").next().unwrap_or("?")
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "\"public\".\"ticket_state\"",
+            "\"support\".\"ticket_state\"",
+            "CREATE TABLE IF NOT EXISTS \"public\".\"tickets\"",
+            "\"public\".\"hostile\"",
+            "CREATE TABLE IF NOT EXISTS \"public\".\"history\"",
+        ]
+    );
+    assert_eq!(
+        statements[0],
+        "DO $tenancy$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t \
+         JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname = 'public' AND t.typname = 'ticket_state') \
+         THEN CREATE TYPE \"public\".\"ticket_state\" AS ENUM ('open', 'closed'); END IF; END $tenancy$"
+    );
+    // In a tenant's schema, a type declared without one goes with the tables.
+    let tenant = TableSet::new()
+        .with_meta(&TICKETS)
+        .in_schema(Identifier::new("schema", "tenant_7").expect("identifier"));
+    let statements = tenant
+        .create_statements(Dialect::Postgres)
+        .expect("valid set");
+    assert!(
+        statements[0].contains("n.nspname = 'tenant_7'"),
+        "{}",
+        statements[0]
+    );
+    assert!(
+        statements[0].contains("CREATE TYPE \"tenant_7\".\"ticket_state\""),
+        "{}",
+        statements[0]
+    );
+    assert!(
+        statements[1].contains("CREATE TYPE \"support\".\"ticket_state\""),
+        "{}",
+        statements[1]
+    );
+    assert!(
+        statements[2].contains("\"state\" \"tenant_7\".\"ticket_state\" NOT NULL"),
+        "{}",
+        statements[2]
+    );
+    // SQLite has no types to create.
+    let sqlite = TableSet::new()
+        .with_meta(&TICKETS)
+        .create_statements(Dialect::Sqlite)
+        .expect("valid set");
+    assert!(sqlite[0].starts_with("CREATE TABLE"), "{sqlite:?}");
+}
+
+#[test]
+fn hostile_labels_are_literals_that_cannot_leave_the_statement() {
+    let sql = create_enum_type(None, HOSTILE.name, HOSTILE.labels).expect("valid labels");
+    assert_eq!(
+        sql,
+        "DO $tenancy$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t \
+         JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname = current_schema() AND t.typname = 'hostile') \
+         THEN CREATE TYPE \"hostile\" AS ENUM (E'it''s', E'back\\\\slash', 'semi;colon', \
+         E'\\x24tenancy\\x24 END; DROP TABLE t; --'); END IF; END $tenancy$"
+    );
+    // The dollar-quoted body holds no `$` but its own delimiters.
+    assert_eq!(sql.matches('$').count(), 4, "{sql}");
+    assert_eq!(
+        add_enum_label(
+            Some("public"),
+            "hostile",
+            "o'clock",
+            LabelPosition::Before("it's")
+        )
+        .expect("valid labels"),
+        "ALTER TYPE \"public\".\"hostile\" ADD VALUE IF NOT EXISTS E'o''clock' BEFORE E'it''s'"
+    );
+}
+
+#[test]
+fn enum_names_and_labels_postgres_cannot_hold_are_refused() {
+    let long = "a".repeat(64);
+    for (schema, name, labels) in [
+        (None, "state\"; DROP TYPE x; --", &["a"][..]),
+        (Some("my schema"), "state", &["a"][..]),
+        (None, long.as_str(), &["a"][..]),
+        (None, "state", &[""][..]),
+        (None, "state", &[long.as_str()][..]),
+        (None, "state", &["nul\0byte"][..]),
+        (None, "state", &["a", "a"][..]),
+        (None, "state", &[][..]),
+    ] {
+        let error = create_enum_type(schema, name, labels).expect_err("must be refused");
+        assert!(
+            matches!(error, DdlError::InvalidEnumType { .. }),
+            "{error:?}"
+        );
+    }
+    assert!(is_enum_label(&"é".repeat(31)));
+    assert!(!is_enum_label(&"é".repeat(32)), "64 bytes");
+    assert!(matches!(
+        add_enum_label(None, "state", "", LabelPosition::After("a")),
+        Err(DdlError::InvalidEnumType { .. })
+    ));
+}
+
+#[test]
+fn two_enums_declaring_one_type_with_other_labels_are_refused() {
+    let set = TableSet::new().with_meta(&TICKETS).with_meta(&OTHER);
+    let error = set
+        .create_statements(Dialect::Postgres)
+        .expect_err("a conflict");
+    assert_eq!(
+        error.to_string(),
+        "`tests::State` and `tests::OtherState` both declare PostgreSQL enum type `public.ticket_state`, \
+         with labels [\"open\", \"closed\"] and [\"open\", \"closed\", \"archived\"]; a type has one \
+         list of labels: make the two declarations one, or give one its own type name"
+    );
+    assert_eq!(set.validate(), Err(error));
+    // In another schema the two are different types.
+    let apart = TableSet::new()
+        .with_meta(&TICKETS)
+        .with_meta(&OTHER)
+        .in_schema(Identifier::new("schema", "tenant_7").expect("identifier"));
+    assert_eq!(apart.validate(), Ok(()));
+    assert_eq!(apart.enum_types().expect("no conflict").len(), 3);
 }

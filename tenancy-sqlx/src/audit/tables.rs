@@ -80,6 +80,8 @@ pub async fn verify(
     if let Some(role) = role {
         role.creates(&mut tx, &mut findings).await?;
     }
+    let enum_drift = drift::enum_type_drift(&mut tx, manifest, placement).await?;
+    findings.extend(enum_drift.iter().map(drift::Drift::finding));
 
     for (table, oid) in &resolved {
         let Some(oid) = oid else {

@@ -24,6 +24,10 @@ pub(super) fn kind(change: &Change) -> FindingKind {
         Change::IndexMissing { .. } => FindingKind::IndexMissing,
         Change::IndexMismatch { .. } => FindingKind::IndexMismatch,
         Change::IndexInvalid { .. } => FindingKind::IndexInvalid,
+        Change::EnumTypeMissing { .. } => FindingKind::EnumTypeMissing,
+        Change::EnumLabelMissing { .. } => FindingKind::EnumLabelMissing,
+        Change::EnumLabelExtra { .. } => FindingKind::EnumLabelExtra,
+        Change::EnumLabelOrder { .. } => FindingKind::EnumLabelOrder,
     }
 }
 
@@ -259,6 +263,65 @@ pub(super) fn finding(drift: &Drift) -> Finding {
                  `REINDEX CONCURRENTLY`): queries do not use it, but every write still maintains it"
             ),
             format!("DROP INDEX CONCURRENTLY {qualified}, then create it again"),
+        ),
+        Change::EnumTypeMissing {
+            enum_type,
+            type_name,
+            other_kind,
+        } => {
+            if *other_kind {
+                (
+                    format!(
+                        "`{type_name}` is not an enum type, but the columns of enum type `{}` name it: values of the enum cannot be stored",
+                        enum_type.qualified_name()
+                    ),
+                    format!(
+                        "rename or drop the other type, or declare the enum under another name; then `OwnerPool::apply_schema` creates it ({})",
+                        enum_type.create_statement()
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "enum type `{type_name}` does not exist: the table's columns of that type cannot be created"
+                    ),
+                    format!(
+                        "`OwnerPool::apply_schema` creates it ({})",
+                        enum_type.create_statement()
+                    ),
+                )
+            }
+        }
+        Change::EnumLabelMissing {
+            type_name,
+            label,
+            ..
+        } => (
+            format!(
+                "enum type `{type_name}` has no label {label:?}, which the Rust enum declares: storing that variant fails"
+            ),
+            match super::add_label_statement(&drift.change) {
+                Some(Ok(sql)) => format!(
+                    "`OwnerPool::apply_schema` adds it ({sql}); the label is usable once that transaction has committed"
+                ),
+                _ => "`OwnerPool::apply_schema` adds it".to_owned(),
+            },
+        ),
+        Change::EnumLabelExtra { type_name, label } => (
+            format!(
+                "enum type `{type_name}` has label {label:?}, which the Rust enum does not declare: reading a row that holds it fails"
+            ),
+            "declare the label on the enum; PostgreSQL cannot drop a label: to remove it, write a migration that moves the rows off it, creates the type again without it and converts the columns (`ALTER COLUMN .. TYPE .. USING`)".to_owned(),
+        ),
+        Change::EnumLabelOrder {
+            type_name,
+            expected,
+            found,
+        } => (
+            format!(
+                "enum type `{type_name}` orders its labels {found:?}, but the Rust enum declares {expected:?}: `ORDER BY` and comparisons on the column follow the type's order"
+            ),
+            "declare the labels in the type's order; PostgreSQL cannot reorder labels: to change the order, write a migration that creates the type again and converts the columns (`ALTER COLUMN .. TYPE .. USING`)".to_owned(),
         ),
     };
     Finding {

@@ -205,6 +205,13 @@ pub fn initial(
          -- and indexes, row-level security, the tenant policy and the grants (the statements\n\
          -- OwnerPool::apply_schema runs).\n{REVIEW}\n"
     );
+    for enum_type in manifest.enum_types() {
+        up.push_str(&format!(
+            "-- Enum type {}, unless it exists\n{};\n\n",
+            enum_type.qualified_name(),
+            enum_type.create_statement()
+        ));
+    }
     for table in manifest.tables() {
         up.push_str(&format!("-- {}\n", table.qualified_name()));
         for statement in table.create_statements() {
@@ -236,6 +243,12 @@ pub fn initial(
         "-- Reverts the first migration: drops every registered table, and its rows.\n".to_owned();
     for table in manifest.tables().iter().rev() {
         down.push_str(&format!("DROP TABLE IF EXISTS {};\n", quoted(table)?));
+    }
+    for enum_type in manifest.enum_types().iter().rev() {
+        down.push_str(&format!(
+            "DROP TYPE IF EXISTS {};\n",
+            enum_type.column_type()
+        ));
     }
     Ok(MigrationFiles {
         version,
@@ -288,6 +301,9 @@ pub fn draft(
     let mut up: Vec<String> = Vec::new();
     let mut down: Vec<String> = Vec::new();
     for drift in drift {
+        if enum_change(manifest, drift.change(), &mut up, &mut down)? {
+            continue;
+        }
         let Some(table) = drift.spec(manifest) else {
             continue;
         };
@@ -331,6 +347,73 @@ pub fn draft(
         up,
         down,
     }))
+}
+
+/// The up and down SQL of a change to an enum type; `false` for a change
+/// of a table. The type is named as the tables' DDL names it (unqualified
+/// when declared without a schema), so the file serves every schema.
+fn enum_change(
+    manifest: &Manifest,
+    change: &Change,
+    up: &mut Vec<String>,
+    down: &mut Vec<String>,
+) -> Result<bool, MigrateError> {
+    let declared = |type_name: &str| {
+        let (schema, name) = type_name.split_once('.').unwrap_or(("", type_name));
+        manifest.enum_types().iter().find(|spec| {
+            spec.name() == name && spec.schema().is_none_or(|declared| declared == schema)
+        })
+    };
+    match change {
+        Change::EnumTypeMissing { enum_type, .. } => {
+            up.push(format!(
+                "-- Enum type {}, unless it exists\n{};\n",
+                enum_type.qualified_name(),
+                enum_type.create_statement()
+            ));
+            down.push(format!("DROP TYPE IF EXISTS {};\n", enum_type.column_type()));
+        }
+        Change::EnumLabelMissing {
+            type_name,
+            label,
+            position,
+            ..
+        } => {
+            let Some(spec) = declared(type_name) else {
+                return Ok(true);
+            };
+            let sql = tenancy_core::ddl::add_enum_label(
+                spec.schema(),
+                spec.name(),
+                label,
+                position.position(),
+            )
+            .map_err(crate::Error::from)?;
+            up.push(format!(
+                "-- A label added in a transaction is usable once it commits: statements that\n                 -- store {label:?} belong in the next migration.\n{sql};\n"
+            ));
+            down.push(format!(
+                "-- PostgreSQL cannot drop an enum label: {label:?} stays in {}.\n",
+                spec.qualified_name()
+            ));
+        }
+        Change::EnumLabelExtra { type_name, label } => up.push(format!(
+            "-- Enum type {type_name} has label {label:?}, which the Rust enum does not declare.\n\
+             -- PostgreSQL cannot drop a label: declare it, or move the rows off it, create the\n\
+             -- type again without it and convert the columns (ALTER COLUMN .. TYPE .. USING).\n"
+        )),
+        Change::EnumLabelOrder {
+            type_name,
+            expected,
+            found,
+        } => up.push(format!(
+            "-- Enum type {type_name} orders its labels {found:?}; the Rust enum declares {expected:?}.\n\
+             -- PostgreSQL cannot reorder labels: declare them in the type's order, or create the\n\
+             -- type again and convert the columns (ALTER COLUMN .. TYPE .. USING).\n"
+        )),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// The up and down SQL of one change.
@@ -520,6 +603,11 @@ fn change(
             }
             up.push(text);
         }
+        // Written by `enum_change`.
+        Change::EnumTypeMissing { .. }
+        | Change::EnumLabelMissing { .. }
+        | Change::EnumLabelExtra { .. }
+        | Change::EnumLabelOrder { .. } => {}
     }
     Ok(())
 }
