@@ -224,7 +224,7 @@ impl Generator<'_> {
             }
             None => quote!(#p::__private_v0_1::None),
         };
-        let columns = table.columns().map(|field| self.column_meta(field));
+        let columns = table.columns().map(|field| self.column_spec(field));
         let indexes = table.attrs.indexes.iter().map(|index| {
             let columns = index
                 .fields
@@ -239,17 +239,17 @@ impl Generator<'_> {
                 #schema,
                 #name,
                 #tenant,
-                &[#(#columns),*],
+                &#p::__private_v0_1::columns([#(#columns),*]),
                 &[#(#indexes),*],
             );
             &__TENANCY_META
         }
     }
 
-    /// One column's `ColumnMeta`, its type's trait bounds spanned at the
-    /// field's type so that a type without a column mapping is reported
+    /// One column's `ColumnSpec` tuple, its type's trait bounds spanned at
+    /// the field's type so that a type without a column mapping is reported
     /// there.
-    fn column_meta(&self, field: &Field<'_>) -> TokenStream {
+    fn column_spec(&self, field: &Field<'_>) -> TokenStream {
         let p = self.p;
         let ty = field.ty;
         let column = field.column_name();
@@ -308,7 +308,7 @@ impl Generator<'_> {
             None => quote!(#p::__private_v0_1::None),
         };
         quote! {
-            #p::__private_v0_1::column(#column, #field_name, #sql_type, #nullable, #flags, #references, #pii)
+            (#column, #field_name, #sql_type, #nullable, #flags, #references, #pii)
         }
     }
 
@@ -476,16 +476,6 @@ impl Generator<'_> {
              `{tenant_column}` itself cannot be assigned."
         );
         let delete = format!(" Starts a DELETE on `{name}` that can remove only `tenant`'s rows.");
-        let across = |verb: &str| {
-            format!(
-                " Starts {verb} `{name}` over the rows of every tenant, for admin work (exports, \
-                 migrations, erasure). Needs the cross-tenant capability, whose creation is logged \
-                 with its reason."
-            )
-        };
-        let select_across = across("a SELECT on");
-        let update_across = across("an UPDATE on");
-        let delete_across = across("a DELETE on");
         // Spanned at the key type: if that type is no tenant key, the
         // signatures report it there, next to `TenantScoped`'s own error.
         let key_span = table
@@ -511,21 +501,6 @@ impl Generator<'_> {
             #[doc = #delete]
             pub fn delete(tenant: #witness) -> #p::Delete<Self> {
                 #p::Delete::scoped(tenant)
-            }
-            #[doc = #select_across]
-            #[inline]
-            pub fn select_across_tenants(cap: &#p::CrossTenant) -> #p::Select<Self> {
-                #p::Select::across_tenants(cap)
-            }
-            #[doc = #update_across]
-            #[inline]
-            pub fn update_across_tenants(cap: &#p::CrossTenant) -> #p::Update<Self> {
-                #p::Update::across_tenants(cap)
-            }
-            #[doc = #delete_across]
-            #[inline]
-            pub fn delete_across_tenants(cap: &#p::CrossTenant) -> #p::Delete<Self> {
-                #p::Delete::across_tenants(cap)
             }
         }
     }
