@@ -8,7 +8,10 @@ mod tables;
 use tables::{Account, Customer, Invoice, Line, Order, Plan};
 use tenancy_core::functions::{count_all, value};
 use tenancy_core::sea_query::Value;
-use tenancy_core::{BuildError, BuildStatement, CrossTenant, Cte, Dialect, JoinKind, Statement, StatementScope, TableAlias, TenantId, ident, Select};
+use tenancy_core::{
+    BuildError, BuildStatement, CrossTenant, Cte, Dialect, JoinKind, Select, Statement,
+    StatementScope, TableAlias, TenantId, ident,
+};
 
 const TENANT: i64 = 4_000_000_001;
 

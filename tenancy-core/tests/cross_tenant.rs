@@ -10,7 +10,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tables::{Customer, Order};
-use tenancy_core::{BuildStatement, CrossTenant, CrossTenantError, Delete, TenantId, Update, Select};
+use tenancy_core::{
+    BuildStatement, CrossTenant, CrossTenantError, Delete, Select, TenantId, Update,
+};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};

@@ -9,7 +9,10 @@ mod tables;
 use tables::{Account, Customer, Line, Order, Plan};
 use tenancy_core::functions::{case_when, count_all, value};
 use tenancy_core::sea_query::Value;
-use tenancy_core::{BuildError, BuildStatement, CrossTenant, Dialect, DoUpdate, Expr, Insert, Statement, StatementScope, TenantId, ident, Select};
+use tenancy_core::{
+    BuildError, BuildStatement, CrossTenant, Dialect, DoUpdate, Expr, Insert, Select, Statement,
+    StatementScope, TenantId, ident,
+};
 
 const TENANT: i64 = 4_000_000_001;
 

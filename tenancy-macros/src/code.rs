@@ -36,7 +36,11 @@ impl Code {
 
     /// Appends a delimited group written by `inner`, for a group that holds
     /// spliced tokens.
-    pub(crate) fn group(&mut self, delimiter: Delimiter, inner: impl FnOnce(&mut Code)) -> &mut Self {
+    pub(crate) fn group(
+        &mut self,
+        delimiter: Delimiter,
+        inner: impl FnOnce(&mut Code),
+    ) -> &mut Self {
         self.flush();
         let mut code = Code::default();
         inner(&mut code);
@@ -62,7 +66,7 @@ impl Code {
             return;
         }
         let text = std::mem::take(&mut self.text);
-        match text.parse::<TokenStream>() {
+        match parse(&text) {
             Ok(tokens) => self.tokens.extend(tokens),
             // Only a bug in this crate gets here; say so where it shows.
             Err(error) => self.tokens.extend(
@@ -76,6 +80,21 @@ impl Code {
     }
 }
 
+/// `text` parsed by the compiler, in a macro; by `proc_macro2` elsewhere
+/// (the unit tests). `proc_macro2`'s own parsing first lexes the text
+/// again, unoptimised, to check it: that check cost more than the
+/// compiler's lexing, and the text is this crate's own.
+fn parse(text: &str) -> Result<TokenStream, String> {
+    if proc_macro::is_available() {
+        text.parse::<proc_macro::TokenStream>()
+            .map(TokenStream::from)
+            .map_err(|error| error.to_string())
+    } else {
+        text.parse::<TokenStream>()
+            .map_err(|error| error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -85,9 +104,14 @@ mod tests {
     #[test]
     fn text_splices_and_groups_keep_their_order() {
         let mut code = Code::default();
-        code.text("impl Foo for").splice(quote!(Bar)).group(Delimiter::Brace, |inner| {
-            inner.text("const X: &str =").str("a \"quoted\" name").text(";");
-        });
+        code.text("impl Foo for")
+            .splice(quote!(Bar))
+            .group(Delimiter::Brace, |inner| {
+                inner
+                    .text("const X: &str =")
+                    .str("a \"quoted\" name")
+                    .text(";");
+            });
         assert_eq!(
             code.finish().to_string(),
             quote!(impl Foo for Bar { const X: &str = "a \"quoted\" name"; }).to_string()

@@ -70,20 +70,12 @@ fn generate(
     let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
     let runtime = runtime::locate(runtime::Caller::Attribute(kind), krate);
     match (errors.finish(), runtime) {
-        (Ok(()), Ok(runtime)) => Ok(Generator {
-            table: &table,
-            p: &runtime,
-        }
-        .impls()),
+        (Ok(()), Ok(runtime)) => Ok(Generator::new(&table, &runtime).impls()),
         (Err(error), Ok(runtime)) => {
             // Generic structs get none: impls without their parameters
             // would only add errors.
             let stand_ins = if input.generics.params.is_empty() {
-                Generator {
-                    table: &table,
-                    p: &runtime,
-                }
-                .stand_ins()
+                Generator::new(&table, &runtime).stand_ins()
             } else {
                 TokenStream::new()
             };
@@ -103,6 +95,18 @@ fn generate(
 struct Generator<'a> {
     table: &'a Table<'a>,
     p: &'a Path,
+    /// `p` written out, for the code written as text.
+    p_text: String,
+}
+
+impl<'a> Generator<'a> {
+    fn new(table: &'a Table<'a>, p: &'a Path) -> Self {
+        Generator {
+            table,
+            p,
+            p_text: p.to_token_stream().to_string(),
+        }
+    }
 }
 
 impl Generator<'_> {
@@ -115,8 +119,8 @@ impl Generator<'_> {
     }
 
     /// The runtime path as text, for the code written as text.
-    fn p_text(&self) -> String {
-        self.p.to_token_stream().to_string()
+    fn p_text(&self) -> &str {
+        &self.p_text
     }
 
     fn impls(&self) -> TokenStream {
@@ -171,8 +175,8 @@ impl Generator<'_> {
     /// holds what `tenant_sql!` reads at compile time: the tenant column's
     /// name and the key type (`AnyKey` for a global table).
     fn table_impl(&self, code: &mut Code, body: TokenStream) {
-        let Generator { table, p: _ } = self;
-        let p = &self.p_text();
+        let table = self.table;
+        let p = self.p_text();
         code.text("#[automatically_derived] impl")
             .text(p)
             .text("::__private_v0_1::SealedTable for")
@@ -211,8 +215,8 @@ impl Generator<'_> {
     /// name with the library's identifier rule when the static is
     /// evaluated, at compile time.
     fn meta_body(&self) -> TokenStream {
-        let Generator { table, p: _ } = self;
-        let p = &self.p_text();
+        let table = self.table;
+        let p = self.p_text();
         let ident_name = table.ident.unraw().to_string();
         let mut code = Code::default();
         code.text(&format!(
@@ -271,7 +275,7 @@ impl Generator<'_> {
     /// the field's type so that a type without a column mapping is reported
     /// there.
     fn column_spec(&self, code: &mut Code, field: &Field<'_>) {
-        let p = &self.p_text();
+        let p = self.p_text();
         let ty = field.ty;
         let attrs = &field.attrs;
         code.group(Delimiter::Parenthesis, |code| {
@@ -339,8 +343,8 @@ impl Generator<'_> {
     /// `impl TenantScoped` with the key type, or `impl GlobalTable`
     /// (each sealed).
     fn scope_impl(&self) -> TokenStream {
-        let Generator { table, p: _ } = self;
-        let p = &self.p_text();
+        let table = self.table;
+        let p = self.p_text();
         let ident = table.ident;
         let mut code = Code::default();
         match table.tenant() {
@@ -381,7 +385,7 @@ impl Generator<'_> {
     /// `sql_type` convert with `From`.
     fn insert_row_impl(&self, code: &mut Code, body: TokenStream) {
         let ident = self.table.ident;
-        let p = &self.p_text();
+        let p = self.p_text();
         code.text("#[automatically_derived] impl")
             .text(p)
             .text("::__private_v0_1::SealedInsertRow for")
@@ -401,7 +405,7 @@ impl Generator<'_> {
     }
 
     fn insert_values_body(&self) -> TokenStream {
-        let Generator { table, p: _ } = self;
+        let table = self.table;
         let values = table
             .columns()
             .filter(|field| field.attrs.generated.is_none())
@@ -462,8 +466,8 @@ impl Generator<'_> {
     }
 
     fn column_constant(&self, code: &mut Code, field: &Field<'_>) {
-        let Generator { table, p: _ } = self;
-        let p = &self.p_text();
+        let table = self.table;
+        let p = self.p_text();
         let constant = field.const_ident();
         let column = field.column_name();
         let table_name = table.name();
@@ -501,8 +505,8 @@ impl Generator<'_> {
     }
 
     fn scoped_entry_points(&self, code: &mut Code) {
-        let Generator { table, p: _ } = self;
-        let p = &self.p_text();
+        let table = self.table;
+        let p = self.p_text();
         let name = table.name();
         let tenant_column = table.tenant().map(Field::column_name).unwrap_or_default();
         let select = format!(
@@ -546,7 +550,7 @@ impl Generator<'_> {
     }
 
     fn global_entry_points(&self, code: &mut Code) {
-        let p = &self.p_text();
+        let p = self.p_text();
         let name = self.table.name();
         for (verb, function, builder) in [
             ("a SELECT on", "select", "Select"),

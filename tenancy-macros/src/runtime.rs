@@ -101,12 +101,10 @@ mod manifest {
         let name = read.as_ref().and_then(|(package, workspace)| {
             runtime_crate_in(package, workspace.as_ref().map(|(_, doc)| doc))
         });
-        let workspace = read
-            .and_then(|(_, workspace)| workspace)
-            .map(|(path, _)| {
-                let stamp = modified(&path);
-                (path, stamp)
-            });
+        let workspace = read.and_then(|(_, workspace)| workspace).map(|(path, _)| {
+            let stamp = modified(&path);
+            (path, stamp)
+        });
         cache.insert(
             dir,
             Cached {
@@ -214,7 +212,11 @@ mod manifest {
             .get("target")
             .and_then(Item::as_table_like)
             .into_iter()
-            .flat_map(|targets| targets.iter().filter_map(|(_, target)| target.as_table_like()));
+            .flat_map(|targets| {
+                targets
+                    .iter()
+                    .filter_map(|(_, target)| target.as_table_like())
+            });
         std::iter::once(package.as_table() as &dyn TableLike)
             .chain(targets)
             .flat_map(|table| {
@@ -243,7 +245,8 @@ mod tests {
     fn prefers_core_then_sqlx() {
         let both = "[package]\nname = \"app\"\n[dependencies]\ntenancy-sqlx = \"0.1\"\ntenancy-core = \"0.1\"\n";
         assert_eq!(found(both, None).as_deref(), Some("tenancy_core"));
-        let sqlx = "[package]\nname = \"app\"\n[dependencies]\ntenancy-sqlx = { version = \"0.1\" }\n";
+        let sqlx =
+            "[package]\nname = \"app\"\n[dependencies]\ntenancy-sqlx = { version = \"0.1\" }\n";
         assert_eq!(found(sqlx, None).as_deref(), Some("tenancy_sqlx"));
         let neither = "[package]\nname = \"app\"\n[dependencies]\nsqlx = \"0.9\"\n";
         assert_eq!(found(neither, None), None);
@@ -265,12 +268,14 @@ mod tests {
     #[test]
     fn follows_dependencies_inherited_from_the_workspace() {
         let member = "[package]\nname = \"app\"\n[dependencies]\ndb.workspace = true\n";
-        let workspace =
-            "[workspace]\nmembers = [\"app\"]\n[workspace.dependencies]\ndb = { package = \"tenancy-sqlx\", path = \"x\" }\n";
+        let workspace = "[workspace]\nmembers = [\"app\"]\n[workspace.dependencies]\ndb = { package = \"tenancy-sqlx\", path = \"x\" }\n";
         assert_eq!(found(member, Some(workspace)).as_deref(), Some("db"));
         let plain = "[dependencies]\ntenancy-core = { workspace = true }\n";
         let workspace = "[workspace.dependencies]\ntenancy-core = \"0.1\"\n";
-        assert_eq!(found(plain, Some(workspace)).as_deref(), Some("tenancy_core"));
+        assert_eq!(
+            found(plain, Some(workspace)).as_deref(),
+            Some("tenancy_core")
+        );
     }
 
     #[test]
@@ -288,7 +293,8 @@ mod tests {
         // integration tests.
         let core = "[package]\nname = \"tenancy-core\"\n[dev-dependencies]\ntenancy-sqlx = { path = \"x\" }\n";
         assert_eq!(found(core, None).as_deref(), Some("tenancy_core"));
-        let sqlx = "[package]\nname = \"tenancy-sqlx\"\n[dependencies]\ntenancy-core = { path = \"x\" }\n";
+        let sqlx =
+            "[package]\nname = \"tenancy-sqlx\"\n[dependencies]\ntenancy-core = { path = \"x\" }\n";
         assert_eq!(found(sqlx, None).as_deref(), Some("tenancy_core"));
     }
 

@@ -9,7 +9,7 @@ use tenancy_sqlx::audit::FindingKind;
 use tenancy_sqlx::citus::{self, Distribution};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, RoleAttribute};
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, Table, TenantPool, Select};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, Select, Table, TenantPool};
 use tenancy_test::TestResult;
 use tenancy_test::shop::tables::{Customer, Order, OrderItem, Plan, table_set};
 use tenancy_test::shop::{customer, order, pool_options, tenant};

@@ -9,7 +9,9 @@
 
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{BuildStatement, CrossTenant, Error, OwnerPool, StatementScope, TenantId, Select, Delete};
+use tenancy_sqlx::{
+    BuildStatement, CrossTenant, Delete, Error, OwnerPool, Select, StatementScope, TenantId,
+};
 use tenancy_test::TestResult;
 use tenancy_test::capture::{Capture, CapturedEvent};
 use tenancy_test::shop::shop;

@@ -10,7 +10,10 @@
 #![allow(dead_code, missing_docs)]
 
 use sqlx::PgPool;
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, TenantPool, TenantPoolOptions, global_table, tenant_scoped, Select, Delete};
+use tenancy_sqlx::{
+    CrossTenant, Delete, Error, OwnerPool, Select, TenantPool, TenantPoolOptions, global_table,
+    tenant_scoped,
+};
 use tenancy_test::TestResult;
 use tenancy_test::probe::backend_pid;
 use tenancy_test::shop::tables::{Customer, Plan, table_set};

@@ -6,7 +6,10 @@
 //! there: the builder's predicate is the only runtime guard.
 
 use sqlx::Sqlite;
-use tenancy_sqlx::{CrossTenant, Error, Filter, StatementScope, TenantPool, TenantPoolOptions, TenantTransaction, Select, Delete};
+use tenancy_sqlx::{
+    CrossTenant, Delete, Error, Filter, Select, StatementScope, TenantPool, TenantPoolOptions,
+    TenantTransaction,
+};
 use tenancy_test::TestResult;
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
 use tenancy_test::shop::{A, B, customer, free_plan, order, tenant};
@@ -243,7 +246,9 @@ async fn statements_of_another_scope_are_refused_before_running() -> TestResult 
     }
     let capability = CrossTenant::with_reason("test: a cross-tenant statement in the wrong place")
         .expect("a stated reason");
-    let refused = tx.execute(Delete::<Order>::across_tenants(&capability)).await;
+    let refused = tx
+        .execute(Delete::<Order>::across_tenants(&capability))
+        .await;
     assert!(
         matches!(refused, Err(Error::CrossTenantInTenantTransaction { .. })),
         "{refused:?}"

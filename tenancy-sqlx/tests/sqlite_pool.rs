@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, TenantPool, TenantPoolOptions, Select};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Select, TenantPool, TenantPoolOptions};
 use tenancy_test::capture::Capture;
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
 use tenancy_test::shop::{A, B, customer, free_plan, tenant};

@@ -4,7 +4,7 @@
 //! after a failed statement reports that nothing was saved.
 
 use tenancy_sqlx::testing::TestDatabase;
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantId, TenantPool, Select};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, Select, TenantId, TenantPool};
 use tenancy_test::TestResult;
 use tenancy_test::server::{backends, single_connection_pool};
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};

@@ -28,7 +28,10 @@ use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory};
 #[cfg(feature = "citus")]
 use tenancy_sqlx::testing::CitusTestDatabase;
 use tenancy_sqlx::testing::{LeakReport, LeakTest, PgBouncer, TestDatabase};
-use tenancy_sqlx::{Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Sqlite, TenantId, TenantPool, TenantRouter, TenantTransaction, Select};
+use tenancy_sqlx::{
+    Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Select, Sqlite, TenantId,
+    TenantPool, TenantRouter, TenantTransaction,
+};
 
 use tenancy_test::BoxError;
 
