@@ -529,7 +529,7 @@ impl Generator<'_> {
             .map_or_else(Span::call_site, |tenant| tenant.ty.span());
         let p_key = self.p_at(key_span);
         let witness = quote_spanned! {key_span=>
-            tenant: &impl #p_key::TenantWitness<<Self as #p_key::TenantScoped>::Key>
+            &impl #p_key::TenantWitness<<Self as #p_key::TenantScoped>::Key>
         };
         for (doc, function, builder) in [
             (select, "select", "Select"),
@@ -541,7 +541,7 @@ impl Generator<'_> {
                 .str(&doc)
                 .text(&format!("] pub fn {function}"))
                 .group(Delimiter::Parenthesis, |code| {
-                    code.splice(&witness);
+                    code.text("tenant:").splice(&witness);
                 })
                 .text(&format!(
                     "-> {p}::{builder}<Self> {{ {p}::{builder}::scoped(tenant) }}"
