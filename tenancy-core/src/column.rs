@@ -196,7 +196,7 @@ mod refused {
         message = "the tenant column of `{T}` cannot be compared",
         label = "the tenant predicate comes from the `TenantId` witness, never from a filter",
         note = "every statement on `{T}` is already restricted to its witness's tenant; for another tenant's rows, build the statement with that tenant's `TenantId`",
-        note = "admin work across tenants takes `CrossTenant` through the `*_across_tenants` entry points"
+        note = "admin work across tenants takes `CrossTenant` through `Select::<T>::across_tenants`, `Update::<T>::across_tenants` and `Delete::<T>::across_tenants`"
     )]
     pub trait TenantComparison<T> {
         fn refuse(self) -> crate::Filter;

@@ -231,7 +231,7 @@ mod witness_sealed {
     message = "`{Self}` is not a tenant witness for a table keyed by `{K}`",
     label = "expected `&TenantId<{K}>` here",
     note = "statements on tenant-scoped tables need the verified tenant: pass `&TenantId::<{K}>::from_verified(key)` made by your authentication layer",
-    note = "a raw key, a string, or a `TenantId` of another key type is not a witness; admin work across tenants takes `CrossTenant` through the `*_across_tenants` entry points"
+    note = "a raw key, a string, or a `TenantId` of another key type is not a witness; admin work across tenants takes `CrossTenant` through `Select::<T>::across_tenants`, `Update::<T>::across_tenants` and `Delete::<T>::across_tenants`"
 )]
 pub trait TenantWitness<K: TenantKey>: witness_sealed::Sealed {
     /// The witnessed tenant.

@@ -9,8 +9,8 @@ use tables::{Account, Customer, Invoice, Line, Order, Plan};
 use tenancy_core::functions::{count_all, value};
 use tenancy_core::sea_query::Value;
 use tenancy_core::{
-    BuildError, BuildStatement, CrossTenant, Cte, Dialect, JoinKind, Statement, StatementScope,
-    TableAlias, TenantId, ident,
+    BuildError, BuildStatement, CrossTenant, Cte, Dialect, JoinKind, Select, Statement,
+    StatementScope, TableAlias, TenantId, ident,
 };
 
 const TENANT: i64 = 4_000_000_001;
@@ -393,7 +393,7 @@ fn right_and_full_joins_read_each_scoped_table_through_a_scoped_derived_table() 
 fn across_tenants_joins_match_the_tenant_column_and_refuse_what_cannot_be_matched() {
     let capability = CrossTenant::with_reason("composition tests").expect("a stated reason");
     let mirror = TableAlias::<Order>::new(ident!("mirror"));
-    let select = Order::select_across_tenants(&capability)
+    let select = Select::<Order>::across_tenants(&capability)
         .full_join::<Customer>(Customer::ID.eq(Order::CUSTOMER_ID))
         .join_with(
             JoinKind::Right,
@@ -408,9 +408,9 @@ fn across_tenants_joins_match_the_tenant_column_and_refuse_what_cannot_be_matche
     );
     let cte = Cte::new(
         ident!("ids"),
-        Order::select_across_tenants(&capability).column(Order::ID),
+        Select::<Order>::across_tenants(&capability).column(Order::ID),
     );
-    let unmatched = Order::select_across_tenants(&capability)
+    let unmatched = Select::<Order>::across_tenants(&capability)
         .with(&cte)
         .join_with(JoinKind::Inner, &cte, cte.col(Order::ID).eq(Order::ID));
     assert_eq!(

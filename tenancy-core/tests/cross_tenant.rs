@@ -10,7 +10,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tables::{Customer, Order};
-use tenancy_core::{BuildStatement, CrossTenant, CrossTenantError, Delete, TenantId, Update};
+use tenancy_core::{
+    BuildStatement, CrossTenant, CrossTenantError, Delete, Select, TenantId, Update,
+};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -136,7 +138,7 @@ fn every_cross_tenant_statement_is_logged_with_the_reason_and_its_table() {
     let capability = CrossTenant::with_reason("erase closed accounts").expect("a stated reason");
     let events = Recorder::capture(|| {
         let statements: [&dyn BuildStatement; 3] = [
-            &Order::select_across_tenants(&capability),
+            &Select::<Order>::across_tenants(&capability),
             &Update::<Customer>::across_tenants(&capability).set(Customer::NAME, "erased"),
             &Delete::<Order>::across_tenants(&capability),
         ];

@@ -10,7 +10,7 @@ use tables::{Account, Customer, Line, Order, Plan};
 use tenancy_core::functions::{case_when, count_all, value};
 use tenancy_core::sea_query::Value;
 use tenancy_core::{
-    BuildError, BuildStatement, CrossTenant, Dialect, DoUpdate, Expr, Insert, Statement,
+    BuildError, BuildStatement, CrossTenant, Dialect, DoUpdate, Expr, Insert, Select, Statement,
     StatementScope, TenantId, ident,
 };
 
@@ -278,7 +278,7 @@ fn scalar_subqueries_are_scoped_and_must_be_for_the_statement_s_tenant() {
         })
     );
     let capability = CrossTenant::with_reason("expression tests").expect("a stated reason");
-    let everyone = Order::select_across_tenants(&capability).scalar(count_all());
+    let everyone = Select::<Order>::across_tenants(&capability).scalar(count_all());
     let mixed = Customer::select(&tenant()).column(everyone.alias(ident!("n")));
     assert!(matches!(
         mixed.to_postgres(),

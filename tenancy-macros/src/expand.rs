@@ -1,14 +1,15 @@
 //! Runs the pipeline (parse, check, generate) and quotes the output: the
 //! struct without our attributes, plus its impls.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Ident, Path};
+use syn::{DeriveInput, Path};
 
 use crate::ast::{Field, Kind, Table};
 use crate::attr::{self, PiiAttr};
+use crate::code::Code;
 use crate::errors::Errors;
 use crate::fallback;
 use crate::runtime;
@@ -69,20 +70,12 @@ fn generate(
     let krate = table.attrs.krate.as_ref().map(|setting| &setting.value);
     let runtime = runtime::locate(runtime::Caller::Attribute(kind), krate);
     match (errors.finish(), runtime) {
-        (Ok(()), Ok(runtime)) => Ok(Generator {
-            table: &table,
-            p: &runtime,
-        }
-        .impls()),
+        (Ok(()), Ok(runtime)) => Ok(Generator::new(&table, &runtime).impls()),
         (Err(error), Ok(runtime)) => {
             // Generic structs get none: impls without their parameters
             // would only add errors.
             let stand_ins = if input.generics.params.is_empty() {
-                Generator {
-                    table: &table,
-                    p: &runtime,
-                }
-                .stand_ins()
+                Generator::new(&table, &runtime).stand_ins()
             } else {
                 TokenStream::new()
             };
@@ -102,6 +95,18 @@ fn generate(
 struct Generator<'a> {
     table: &'a Table<'a>,
     p: &'a Path,
+    /// `p` written out, for the code written as text.
+    p_text: String,
+}
+
+impl<'a> Generator<'a> {
+    fn new(table: &'a Table<'a>, p: &'a Path) -> Self {
+        Generator {
+            table,
+            p,
+            p_text: p.to_token_stream().to_string(),
+        }
+    }
 }
 
 impl Generator<'_> {
@@ -111,6 +116,11 @@ impl Generator<'_> {
     /// instead of on the user's field.
     fn p_at(&self, span: Span) -> TokenStream {
         respan(self.p.to_token_stream(), span)
+    }
+
+    /// The runtime path as text, for the code written as text.
+    fn p_text(&self) -> &str {
+        &self.p_text
     }
 
     fn impls(&self) -> TokenStream {
@@ -150,197 +160,222 @@ impl Generator<'_> {
         insert_values_body: TokenStream,
         scope_impl: TokenStream,
     ) -> TokenStream {
-        let table_impl = self.table_impl(meta_body);
-        let insert_row_impl = self.insert_row_impl(insert_values_body);
-        let inherent_impl = self.inherent_impl();
-        quote! {
-            #inherent_impl
-
-            const _: () = {
-                #table_impl
-                #scope_impl
-                #insert_row_impl
-            };
-        }
+        let mut code = Code::default();
+        self.inherent_impl(&mut code);
+        code.text("const _: () =").group(Delimiter::Brace, |code| {
+            self.table_impl(code, meta_body);
+            code.splice(scope_impl);
+            self.insert_row_impl(code, insert_values_body);
+        });
+        code.text(";");
+        code.finish()
     }
 
     /// `impl Table` (sealed) around `body`, the body of `meta()`. The seal
     /// holds what `tenant_sql!` reads at compile time: the tenant column's
     /// name and the key type (`AnyKey` for a global table).
-    fn table_impl(&self, body: TokenStream) -> TokenStream {
-        let Generator { table, p } = self;
-        let ident = table.ident;
-        let (column, key) = match table.tenant() {
-            Some(tenant) => {
-                let column = tenant.column_name();
-                let key = tenant.ty;
-                (quote!(#p::__private_v0_1::Some(#column)), quote!(#key))
-            }
-            None => (
-                quote!(#p::__private_v0_1::None),
-                quote!(#p::__private_v0_1::AnyKey),
-            ),
-        };
-        quote! {
-            #[automatically_derived]
-            impl #p::__private_v0_1::SealedTable for #ident {
-                const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> = #column;
-                type SqlKey = #key;
-            }
-
-            #[automatically_derived]
-            impl #p::Table for #ident {
-                #[inline]
-                fn meta() -> &'static #p::TableMeta {
-                    #body
+    fn table_impl(&self, code: &mut Code, body: TokenStream) {
+        let table = self.table;
+        let p = self.p_text();
+        code.text("#[automatically_derived] impl")
+            .text(p)
+            .text("::__private_v0_1::SealedTable for")
+            .splice(table.ident)
+            .group(Delimiter::Brace, |code| {
+                code.text("const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> =");
+                match table.tenant() {
+                    Some(tenant) => {
+                        code.text(&format!(
+                            "{p}::__private_v0_1::Some({:?}); type SqlKey =",
+                            tenant.column_name()
+                        ))
+                        .splice(tenant.ty)
+                        .text(";");
+                    }
+                    None => {
+                        code.text(&format!(
+                            "{p}::__private_v0_1::None; type SqlKey = {p}::__private_v0_1::AnyKey;"
+                        ));
+                    }
                 }
-            }
-        }
+            });
+        code.text("#[automatically_derived] impl")
+            .text(p)
+            .text("::Table for")
+            .splice(table.ident)
+            .group(Delimiter::Brace, |code| {
+                code.text(&format!("#[inline] fn meta() -> &'static {p}::TableMeta"))
+                    .group(Delimiter::Brace, |code| {
+                        code.splice(body);
+                    });
+            });
     }
 
     /// The metadata, built once in a static. Its constructor checks every
     /// name with the library's identifier rule when the static is
     /// evaluated, at compile time.
     fn meta_body(&self) -> TokenStream {
-        let Generator { table, p } = self;
-        let ident = table.ident;
-        let ident_name = ident.unraw().to_string();
-        let name = table.name();
-        let schema = match &table.attrs.schema {
-            Some(schema) => {
-                let schema = schema.value.value();
-                quote!(#p::__private_v0_1::Some(#schema))
-            }
-            None => quote!(#p::__private_v0_1::None),
-        };
-        let tenant = match table.tenant() {
-            Some(tenant) => {
-                let key = tenant.ty;
-                let column = tenant.column_name();
-                let p = self.p_at(key.span());
-                quote_spanned! {key.span()=>
-                    #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
+        let table = self.table;
+        let p = self.p_text();
+        let ident_name = table.ident.unraw().to_string();
+        let mut code = Code::default();
+        code.text(&format!(
+            "static __TENANCY_META: {p}::TableMeta = {p}::__private_v0_1::table"
+        ))
+        .group(Delimiter::Parenthesis, |code| {
+            code.text("::core::concat!(::core::module_path!(), \"::\",")
+                .str(&ident_name)
+                .text("),");
+            match &table.attrs.schema {
+                Some(schema) => code
+                    .text(&format!("{p}::__private_v0_1::Some("))
+                    .str(&schema.value.value())
+                    .text("),"),
+                None => code.text(&format!("{p}::__private_v0_1::None,")),
+            };
+            code.str(&table.name()).text(",");
+            match table.tenant() {
+                Some(tenant) => {
+                    let key = tenant.ty;
+                    let column = tenant.column_name();
+                    let p = self.p_at(key.span());
+                    code.splice(quote_spanned! {key.span()=>
+                        #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
+                    });
+                }
+                None => {
+                    code.text(&format!("{p}::__private_v0_1::None"));
                 }
             }
-            None => quote!(#p::__private_v0_1::None),
-        };
-        let columns = table.columns().map(|field| self.column_meta(field));
-        let indexes = table.attrs.indexes.iter().map(|index| {
-            let columns = index
-                .fields
-                .iter()
-                .filter_map(|ident| table.field(ident))
-                .map(Field::column_name);
-            quote!(&[#(#columns),*])
-        });
-        quote! {
-            static __TENANCY_META: #p::TableMeta = #p::__private_v0_1::table(
-                ::core::concat!(::core::module_path!(), "::", #ident_name),
-                #schema,
-                #name,
-                #tenant,
-                &[#(#columns),*],
-                &[#(#indexes),*],
-            );
-            &__TENANCY_META
-        }
+            code.text(&format!(", &{p}::__private_v0_1::columns"))
+                .group(Delimiter::Parenthesis, |code| {
+                    code.group(Delimiter::Bracket, |code| {
+                        for field in table.columns() {
+                            self.column_spec(code, field);
+                            code.text(",");
+                        }
+                    });
+                });
+            let mut indexes = String::from(", &[");
+            for index in &table.attrs.indexes {
+                indexes.push_str("&[");
+                for column in index.fields.iter().filter_map(|ident| table.field(ident)) {
+                    indexes.push_str(&format!("{:?},", column.column_name()));
+                }
+                indexes.push_str("],");
+            }
+            indexes.push(']');
+            code.text(&indexes);
+        })
+        .text("; &__TENANCY_META");
+        code.finish()
     }
 
-    /// One column's `ColumnMeta`, its type's trait bounds spanned at the
-    /// field's type so that a type without a column mapping is reported
+    /// One column's `ColumnSpec` tuple, its type's trait bounds spanned at
+    /// the field's type so that a type without a column mapping is reported
     /// there.
-    fn column_meta(&self, field: &Field<'_>) -> TokenStream {
-        let p = self.p;
+    fn column_spec(&self, code: &mut Code, field: &Field<'_>) {
+        let p = self.p_text();
         let ty = field.ty;
-        let column = field.column_name();
-        let field_name = field.name();
-        let (sql_type, nullable) = match &field.attrs.sql_type {
-            Some(sql_type) => {
-                let sql_type = sql_type.value.value();
-                let nullable = field.is_option();
-                (quote!(#p::SqlType::Custom(#sql_type)), quote!(#nullable))
-            }
-            None => {
-                let p = self.p_at(ty.span());
-                (
-                    quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::SQL_TYPE),
-                    quote_spanned!(ty.span()=> <#ty as #p::ColumnType>::NULLABLE),
-                )
-            }
-        };
         let attrs = &field.attrs;
-        let flags = [
-            (attrs.primary_key.is_some(), "PRIMARY_KEY"),
-            (attrs.unique.is_some(), "UNIQUE"),
-            (attrs.index.is_some(), "INDEXED"),
-            (attrs.generated.is_some(), "GENERATED"),
-        ]
-        .into_iter()
-        .filter(|(set, _)| *set)
-        .map(|(_, flag)| {
-            let flag = Ident::new(flag, Span::call_site());
-            quote!(#p::__private_v0_1::#flag)
-        })
-        .collect::<Vec<_>>();
-        let flags = if flags.is_empty() {
-            quote!(0)
-        } else {
-            quote!(#(#flags)|*)
-        };
-        let references = match &attrs.references {
-            Some(references) => {
-                let target = &references.value;
-                let p = self.p_at(target.span());
-                quote_spanned!(target.span()=> #p::__private_v0_1::Some(<#target as #p::Table>::meta))
+        code.group(Delimiter::Parenthesis, |code| {
+            code.str(&field.column_name())
+                .text(",")
+                .str(&field.name())
+                .text(",");
+            match &attrs.sql_type {
+                Some(sql_type) => {
+                    code.text(&format!("{p}::SqlType::Custom("))
+                        .str(&sql_type.value.value())
+                        .text(&format!("), {},", field.is_option()));
+                }
+                None => {
+                    let p = self.p_at(ty.span());
+                    code.splice(quote_spanned! {ty.span()=>
+                        <#ty as #p::ColumnType>::SQL_TYPE, <#ty as #p::ColumnType>::NULLABLE,
+                    });
+                }
             }
-            None => quote!(#p::__private_v0_1::None),
-        };
-        let pii = match &attrs.pii {
-            Some(pii) => {
-                let pii = match &pii.value {
-                    PiiAttr::Default => quote!(#p::Pii::Default),
-                    PiiAttr::Null => quote!(#p::Pii::Null),
-                    PiiAttr::Redacted => quote!(#p::Pii::Redacted),
-                    PiiAttr::Function(name) => quote!(#p::Pii::Function(#name)),
-                };
-                quote!(#p::__private_v0_1::Some(#pii))
+            let flags = [
+                (attrs.primary_key.is_some(), "PRIMARY_KEY"),
+                (attrs.unique.is_some(), "UNIQUE"),
+                (attrs.index.is_some(), "INDEXED"),
+                (attrs.generated.is_some(), "GENERATED"),
+            ]
+            .into_iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, flag)| format!("{p}::__private_v0_1::{flag}"))
+            .collect::<Vec<_>>();
+            if flags.is_empty() {
+                code.text("0,");
+            } else {
+                code.text(&flags.join(" | ")).text(",");
             }
-            None => quote!(#p::__private_v0_1::None),
-        };
-        quote! {
-            #p::__private_v0_1::column(#column, #field_name, #sql_type, #nullable, #flags, #references, #pii)
-        }
+            match &attrs.references {
+                Some(references) => {
+                    let target = &references.value;
+                    let p = self.p_at(target.span());
+                    code.splice(quote_spanned! {target.span()=>
+                        #p::__private_v0_1::Some(<#target as #p::Table>::meta),
+                    });
+                }
+                None => {
+                    code.text(&format!("{p}::__private_v0_1::None,"));
+                }
+            }
+            match &attrs.pii {
+                Some(pii) => {
+                    let variant = match &pii.value {
+                        PiiAttr::Default => "Default".to_owned(),
+                        PiiAttr::Null => "Null".to_owned(),
+                        PiiAttr::Redacted => "Redacted".to_owned(),
+                        PiiAttr::Function(name) => format!("Function({name:?})"),
+                    };
+                    code.text(&format!("{p}::__private_v0_1::Some({p}::Pii::{variant})"));
+                }
+                None => {
+                    code.text(&format!("{p}::__private_v0_1::None"));
+                }
+            }
+        });
     }
 
     /// `impl TenantScoped` with the key type, or `impl GlobalTable`
     /// (each sealed).
     fn scope_impl(&self) -> TokenStream {
-        let Generator { table, p } = self;
+        let table = self.table;
+        let p = self.p_text();
         let ident = table.ident;
+        let mut code = Code::default();
         match table.tenant() {
             Some(tenant) => {
                 let key = tenant.ty;
                 let p_key = self.p_at(key.span());
-                let tenant_scoped = quote_spanned! {key.span()=>
-                    #[automatically_derived]
-                    impl #p_key::TenantScoped for #ident {
-                        type Key = #key;
-                    }
-                };
-                quote! {
-                    #[automatically_derived]
-                    impl #p::__private_v0_1::SealedTenantScoped for #ident {}
-                    #tenant_scoped
-                }
+                code.text("#[automatically_derived] impl")
+                    .text(p)
+                    .text("::__private_v0_1::SealedTenantScoped for")
+                    .splice(ident)
+                    .text("{}")
+                    .splice(quote_spanned! {key.span()=>
+                        #[automatically_derived]
+                        impl #p_key::TenantScoped for #ident {
+                            type Key = #key;
+                        }
+                    });
             }
-            None => quote! {
-                #[automatically_derived]
-                impl #p::__private_v0_1::SealedGlobalTable for #ident {}
-
-                #[automatically_derived]
-                impl #p::GlobalTable for #ident {}
-            },
+            None => {
+                code.text("#[automatically_derived] impl")
+                    .text(p)
+                    .text("::__private_v0_1::SealedGlobalTable for")
+                    .splice(ident)
+                    .text("{} #[automatically_derived] impl")
+                    .text(p)
+                    .text("::GlobalTable for")
+                    .splice(ident)
+                    .text("{}");
+            }
         }
+        code.finish()
     }
 
     /// `impl InsertRow`: every column the application supplies (not the
@@ -348,25 +383,29 @@ impl Generator<'_> {
     /// Mapped types convert through `ColumnType`, so a type without a
     /// mapping is reported once, by `ColumnType`; types with a verbatim
     /// `sql_type` convert with `From`.
-    fn insert_row_impl(&self, body: TokenStream) -> TokenStream {
-        let Generator { table, p } = self;
-        let ident = table.ident;
-        quote! {
-            #[automatically_derived]
-            impl #p::__private_v0_1::SealedInsertRow for #ident {}
-
-            #[automatically_derived]
-            impl #p::InsertRow for #ident {
-                #[inline]
-                fn insert_values(&self) -> ::std::vec::Vec<(&'static str, #p::__private_v0_1::Value)> {
-                    #body
-                }
-            }
-        }
+    fn insert_row_impl(&self, code: &mut Code, body: TokenStream) {
+        let ident = self.table.ident;
+        let p = self.p_text();
+        code.text("#[automatically_derived] impl")
+            .text(p)
+            .text("::__private_v0_1::SealedInsertRow for")
+            .splice(ident)
+            .text("{} #[automatically_derived] impl")
+            .text(p)
+            .text("::InsertRow for")
+            .splice(ident)
+            .group(Delimiter::Brace, |code| {
+                code.text(&format!(
+                    "#[inline] fn insert_values(&self) -> ::std::vec::Vec<(&'static str, {p}::__private_v0_1::Value)>"
+                ))
+                .group(Delimiter::Brace, |code| {
+                    code.splice(body);
+                });
+            });
     }
 
     fn insert_values_body(&self) -> TokenStream {
-        let Generator { table, p: _ } = self;
+        let table = self.table;
         let values = table
             .columns()
             .filter(|field| field.attrs.generated.is_none())
@@ -393,12 +432,12 @@ impl Generator<'_> {
     }
 
     /// The column constants and the statement entry points.
-    fn inherent_impl(&self) -> TokenStream {
+    fn inherent_impl(&self, code: &mut Code) {
         let ident = self.table.ident;
         // Unique by constant name: two fields named alike are an error of
         // their own, not a second definition of the constant.
         let mut names = Vec::new();
-        let constants = self
+        let fields = self
             .table
             .fields
             .iter()
@@ -409,28 +448,26 @@ impl Generator<'_> {
                 names.push(name);
                 first
             })
-            .map(|field| self.column_constant(field))
             .collect::<Vec<_>>();
-        let entry_points = match (self.table.kind, self.table.tenant()) {
-            (Kind::TenantScoped, Some(_)) => self.scoped_entry_points(),
-            // Only in stand-ins: without a tenant column there is no key.
-            (Kind::TenantScoped, None) => TokenStream::new(),
-            (Kind::Global, _) => self.global_entry_points(),
-        };
-        quote! {
-            #[automatically_derived]
-            // The constants and entry points are a menu: a program uses some.
-            #[allow(dead_code)]
-            impl #ident {
-                #(#constants)*
-                #entry_points
-            }
-        }
+        // The constants and entry points are a menu: a program uses some.
+        code.text("#[automatically_derived] #[allow(dead_code)] impl")
+            .splice(ident)
+            .group(Delimiter::Brace, |code| {
+                for field in fields {
+                    self.column_constant(code, field);
+                }
+                match (self.table.kind, self.table.tenant()) {
+                    (Kind::TenantScoped, Some(_)) => self.scoped_entry_points(code),
+                    // Only in stand-ins: without a tenant column there is no key.
+                    (Kind::TenantScoped, None) => {}
+                    (Kind::Global, _) => self.global_entry_points(code),
+                }
+            });
     }
 
-    fn column_constant(&self, field: &Field<'_>) -> TokenStream {
-        let Generator { table, p } = self;
-        let ident = table.ident;
+    fn column_constant(&self, code: &mut Code, field: &Field<'_>) {
+        let table = self.table;
+        let p = self.p_text();
         let constant = field.const_ident();
         let column = field.column_name();
         let table_name = table.name();
@@ -439,11 +476,16 @@ impl Generator<'_> {
                 " The tenant column `{column}` of `{table_name}`. It can be selected and ordered by, \
                  never assigned or compared: its value is always the witness's."
             );
-            return quote! {
-                #[doc = #doc]
-                pub const #constant: #p::TenantColumn<#ident> =
-                    #p::__private_v0_1::tenant_column_constant::<#ident>(#column);
-            };
+            code.text("#[doc =")
+                .str(&doc)
+                .text("] pub const")
+                .splice(constant)
+                .text(&format!(
+                    ": {p}::TenantColumn<Self> = {p}::__private_v0_1::tenant_column_constant("
+                ))
+                .str(&column)
+                .text(");");
+            return;
         }
         let field_name = field.name();
         let doc = if column == field_name {
@@ -451,16 +493,20 @@ impl Generator<'_> {
         } else {
             format!(" The `{column}` column of `{table_name}`, read into field `{field_name}`.")
         };
-        let ty = field.ty;
-        quote! {
-            #[doc = #doc]
-            pub const #constant: #p::Column<#ident, #ty> =
-                #p::__private_v0_1::column_constant::<#ident, #ty>(#column);
-        }
+        code.text("#[doc =")
+            .str(&doc)
+            .text("] pub const")
+            .splice(constant)
+            .text(&format!(": {p}::Column<Self,"))
+            .splice(field.ty)
+            .text(&format!("> = {p}::__private_v0_1::column_constant("))
+            .str(&column)
+            .text(");");
     }
 
-    fn scoped_entry_points(&self) -> TokenStream {
-        let Generator { table, p } = self;
+    fn scoped_entry_points(&self, code: &mut Code) {
+        let table = self.table;
+        let p = self.p_text();
         let name = table.name();
         let tenant_column = table.tenant().map(Field::column_name).unwrap_or_default();
         let select = format!(
@@ -476,16 +522,6 @@ impl Generator<'_> {
              `{tenant_column}` itself cannot be assigned."
         );
         let delete = format!(" Starts a DELETE on `{name}` that can remove only `tenant`'s rows.");
-        let across = |verb: &str| {
-            format!(
-                " Starts {verb} `{name}` over the rows of every tenant, for admin work (exports, \
-                 migrations, erasure). Needs the cross-tenant capability, whose creation is logged \
-                 with its reason."
-            )
-        };
-        let select_across = across("a SELECT on");
-        let update_across = across("an UPDATE on");
-        let delete_across = across("a DELETE on");
         // Spanned at the key type: if that type is no tenant key, the
         // signatures report it there, next to `TenantScoped`'s own error.
         let key_span = table
@@ -495,76 +531,39 @@ impl Generator<'_> {
         let witness = quote_spanned! {key_span=>
             &impl #p_key::TenantWitness<<Self as #p_key::TenantScoped>::Key>
         };
-        quote! {
-            #[doc = #select]
-            pub fn select(tenant: #witness) -> #p::Select<Self> {
-                #p::Select::scoped(tenant)
-            }
-            #[doc = #insert]
-            pub fn insert(tenant: #witness) -> #p::Insert<Self> {
-                #p::Insert::scoped(tenant)
-            }
-            #[doc = #update]
-            pub fn update(tenant: #witness) -> #p::Update<Self> {
-                #p::Update::scoped(tenant)
-            }
-            #[doc = #delete]
-            pub fn delete(tenant: #witness) -> #p::Delete<Self> {
-                #p::Delete::scoped(tenant)
-            }
-            #[doc = #select_across]
-            #[inline]
-            pub fn select_across_tenants(cap: &#p::CrossTenant) -> #p::Select<Self> {
-                #p::Select::across_tenants(cap)
-            }
-            #[doc = #update_across]
-            #[inline]
-            pub fn update_across_tenants(cap: &#p::CrossTenant) -> #p::Update<Self> {
-                #p::Update::across_tenants(cap)
-            }
-            #[doc = #delete_across]
-            #[inline]
-            pub fn delete_across_tenants(cap: &#p::CrossTenant) -> #p::Delete<Self> {
-                #p::Delete::across_tenants(cap)
-            }
+        for (doc, function, builder) in [
+            (select, "select", "Select"),
+            (insert, "insert", "Insert"),
+            (update, "update", "Update"),
+            (delete, "delete", "Delete"),
+        ] {
+            code.text("#[doc =")
+                .str(&doc)
+                .text(&format!("] pub fn {function}"))
+                .group(Delimiter::Parenthesis, |code| {
+                    code.text("tenant:").splice(&witness);
+                })
+                .text(&format!(
+                    "-> {p}::{builder}<Self> {{ {p}::{builder}::scoped(tenant) }}"
+                ));
         }
     }
 
-    fn global_entry_points(&self) -> TokenStream {
-        let Generator { table, p } = self;
-        let name = table.name();
-        let doc = |verb: &str| {
-            format!(
+    fn global_entry_points(&self, code: &mut Code) {
+        let p = self.p_text();
+        let name = self.table.name();
+        for (verb, function, builder) in [
+            ("a SELECT on", "select", "Select"),
+            ("an INSERT into", "insert", "Insert"),
+            ("an UPDATE on", "update", "Update"),
+            ("a DELETE on", "delete", "Delete"),
+        ] {
+            let doc = format!(
                 " Starts {verb} `{name}`, a global table shared by all tenants: no tenant is involved."
-            )
-        };
-        let (select, insert, update, delete) = (
-            doc("a SELECT on"),
-            doc("an INSERT into"),
-            doc("an UPDATE on"),
-            doc("a DELETE on"),
-        );
-        quote! {
-            #[doc = #select]
-            #[inline]
-            pub fn select() -> #p::Select<Self> {
-                #p::Select::global()
-            }
-            #[doc = #insert]
-            #[inline]
-            pub fn insert() -> #p::Insert<Self> {
-                #p::Insert::global()
-            }
-            #[doc = #update]
-            #[inline]
-            pub fn update() -> #p::Update<Self> {
-                #p::Update::global()
-            }
-            #[doc = #delete]
-            #[inline]
-            pub fn delete() -> #p::Delete<Self> {
-                #p::Delete::global()
-            }
+            );
+            code.text("#[doc =").str(&doc).text(&format!(
+                "] #[inline] pub fn {function}() -> {p}::{builder}<Self> {{ {p}::{builder}::global() }}"
+            ));
         }
     }
 }

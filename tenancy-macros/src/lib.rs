@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 mod ast;
 mod attr;
 mod case;
+mod code;
 mod errors;
 mod expand;
 mod fallback;

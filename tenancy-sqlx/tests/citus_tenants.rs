@@ -10,7 +10,7 @@ use tenancy_sqlx::citus::{self, Distribution};
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, RoleAttribute};
 use tenancy_sqlx::{
-    CrossTenant, Cte, Error, JoinKind, OwnerPool, Postgres, Table, TenantPool, ident,
+    CrossTenant, Cte, Error, JoinKind, OwnerPool, Postgres, Select, Table, TenantPool, ident,
 };
 use tenancy_test::TestResult;
 use tenancy_test::shop::tables::{Customer, Order, OrderItem, Plan, table_set};
@@ -289,7 +289,7 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
     let reader_pool = CrossTenant::with_reason("test: a cross-tenant read fans out")?;
     let across = OwnerPool::from_pool(reader.pool().await?, reader_pool)
         .with_tables(&table_set())
-        .fetch_all::<Order>(Order::select_across_tenants(&capability))
+        .fetch_all::<Order>(Select::<Order>::across_tenants(&capability))
         .await;
     let message = across
         .err()

@@ -9,7 +9,9 @@
 
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{BuildStatement, CrossTenant, Error, OwnerPool, StatementScope, TenantId};
+use tenancy_sqlx::{
+    BuildStatement, CrossTenant, Delete, Error, OwnerPool, Select, StatementScope, TenantId,
+};
 use tenancy_test::TestResult;
 use tenancy_test::capture::{Capture, CapturedEvent};
 use tenancy_test::shop::shop;
@@ -43,7 +45,7 @@ async fn the_owner_pool_refuses_tenant_statements() -> TestResult {
         other => return Err(format!("expected TenantStatementOnOwnerPool, got {other:?}").into()),
     }
     let capability = CrossTenant::with_reason("count all customers")?;
-    let statement = Customer::select_across_tenants(&capability);
+    let statement = Select::<Customer>::across_tenants(&capability);
     assert_eq!(statement.scope(), StatementScope::AllTenants);
     // The owner is subject to the forced policy and sets no tenant: it sees
     // no rows, rather than every row.
@@ -70,8 +72,8 @@ async fn every_statement_is_logged_with_the_reason_and_the_sql_but_not_the_value
 
     let secret = "secret-value-7f3a@example.test";
     let capability = CrossTenant::with_reason("test: statements across tenants")?;
-    let across = Customer::select_across_tenants(&capability).filter(Customer::EMAIL.eq(secret));
-    let erase = Customer::delete_across_tenants(&capability).filter(Customer::EMAIL.eq(secret));
+    let across = Select::<Customer>::across_tenants(&capability).filter(Customer::EMAIL.eq(secret));
+    let erase = Delete::<Customer>::across_tenants(&capability).filter(Customer::EMAIL.eq(secret));
     let global = Plan::select().filter(Plan::NAME.eq(secret));
     let expected_sql = [
         across.to_postgres()?.sql().to_owned(),

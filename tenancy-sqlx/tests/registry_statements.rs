@@ -11,7 +11,8 @@
 
 use sqlx::PgPool;
 use tenancy_sqlx::{
-    CrossTenant, Error, OwnerPool, TenantPool, TenantPoolOptions, global_table, tenant_scoped,
+    CrossTenant, Delete, Error, OwnerPool, Select, TenantPool, TenantPoolOptions, global_table,
+    tenant_scoped,
 };
 use tenancy_test::TestResult;
 use tenancy_test::probe::backend_pid;
@@ -211,14 +212,14 @@ async fn the_owner_pool_sends_nothing_for_a_table_registered_otherwise_or_not_at
     );
     described_otherwise(
         owner
-            .execute(PlanCustomer::delete_across_tenants(&cap))
+            .execute(Delete::<PlanCustomer>::across_tenants(&cap))
             .await,
         public,
         "PlanCustomer",
     );
     assert_refused(
         owner
-            .fetch_all::<(i64,)>(Invoice::select_across_tenants(&cap))
+            .fetch_all::<(i64,)>(Select::<Invoice>::across_tenants(&cap))
             .await,
         "public.invoices",
         "Invoice",
@@ -233,7 +234,7 @@ async fn the_owner_pool_sends_nothing_for_a_table_registered_otherwise_or_not_at
     // An owner pool given no tables refuses every built statement.
     let bare = OwnerPool::from_pool(single, CrossTenant::with_reason("registry tests")?);
     assert_refused(
-        bare.execute(Customer::delete_across_tenants(&cap)).await,
+        bare.execute(Delete::<Customer>::across_tenants(&cap)).await,
         public,
         "Customer",
         None,
@@ -292,14 +293,14 @@ async fn sqlite_refuses_the_same_statements_and_changes_nothing() -> TestResult 
     );
     described_otherwise(
         owner
-            .execute(PlanCustomer::delete_across_tenants(&cap))
+            .execute(Delete::<PlanCustomer>::across_tenants(&cap))
             .await,
         main,
         "PlanCustomer",
     );
     // Every row is still there: no refused delete reached the database.
     let everyone: Vec<Customer> = owner
-        .fetch_all(Customer::select_across_tenants(&cap))
+        .fetch_all(Select::<Customer>::across_tenants(&cap))
         .await?;
     assert_eq!(everyone.len(), 2);
     Ok(())

@@ -7,7 +7,8 @@
 
 use sqlx::Sqlite;
 use tenancy_sqlx::{
-    CrossTenant, Error, Filter, StatementScope, TenantPool, TenantPoolOptions, TenantTransaction,
+    CrossTenant, Delete, Error, Filter, Select, StatementScope, TenantPool, TenantPoolOptions,
+    TenantTransaction,
 };
 use tenancy_test::TestResult;
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
@@ -245,7 +246,9 @@ async fn statements_of_another_scope_are_refused_before_running() -> TestResult 
     }
     let capability = CrossTenant::with_reason("test: a cross-tenant statement in the wrong place")
         .expect("a stated reason");
-    let refused = tx.execute(Order::delete_across_tenants(&capability)).await;
+    let refused = tx
+        .execute(Delete::<Order>::across_tenants(&capability))
+        .await;
     assert!(
         matches!(refused, Err(Error::CrossTenantInTenantTransaction { .. })),
         "{refused:?}"
@@ -260,7 +263,7 @@ async fn statements_of_another_scope_are_refused_before_running() -> TestResult 
     // The owner pool runs cross-tenant statements and refuses tenant ones.
     let owner = pool.owner_pool(capability);
     let everyone: Vec<Order> = owner
-        .fetch_all(Order::select_across_tenants(
+        .fetch_all(Select::<Order>::across_tenants(
             &CrossTenant::with_reason("test: read all").expect("a stated reason"),
         ))
         .await?;

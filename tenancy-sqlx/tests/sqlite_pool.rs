@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Select, TenantPool, TenantPoolOptions};
 use tenancy_test::capture::Capture;
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
 use tenancy_test::shop::{A, B, customer, free_plan, tenant};
@@ -233,7 +233,7 @@ async fn read_then_write_transactions_complete_under_concurrent_writers() -> Tes
     assert_eq!(failures, Vec::<String>::new());
     let capability = CrossTenant::with_reason("test: count")?;
     let written: Option<(i64,)> = owner
-        .fetch_optional(Customer::select_across_tenants(&capability).count())
+        .fetch_optional(Select::<Customer>::across_tenants(&capability).count())
         .await?;
     let expected = 8 * TRANSACTIONS;
     assert!(

@@ -4,7 +4,7 @@
 //! after a failed statement reports that nothing was saved.
 
 use tenancy_sqlx::testing::TestDatabase;
-use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, TenantId, TenantPool};
+use tenancy_sqlx::{CrossTenant, Error, OwnerPool, Postgres, Select, TenantId, TenantPool};
 use tenancy_test::TestResult;
 use tenancy_test::server::{backends, single_connection_pool};
 use tenancy_test::shop::tables::{Customer, Order, Plan, table_set};
@@ -123,7 +123,7 @@ async fn a_statement_for_another_tenant_is_refused_before_it_is_sent() -> TestRe
     let capability = CrossTenant::with_reason("test: must be refused by a tenant transaction")
         .expect("a stated reason");
     let across = tx
-        .fetch_all::<Customer>(Customer::select_across_tenants(&capability))
+        .fetch_all::<Customer>(Select::<Customer>::across_tenants(&capability))
         .await;
     assert!(
         matches!(across, Err(Error::CrossTenantInTenantTransaction { .. })),

@@ -25,9 +25,8 @@ use crate::tenant::TenantWitness;
 ///
 /// Made with [`Select::scoped`] (one tenant), [`Select::across_tenants`]
 /// (a [`CrossTenant`] capability) or [`Select::global`] (a global table);
-/// `#[tenant_scoped]` tables also get the shorthands `Order::select(&tenant)`
-/// and `Order::select_across_tenants(&capability)`, `#[global_table]` ones
-/// `Plan::select()`; [`Cte::select`] selects from a CTE.
+/// `#[tenant_scoped]` tables also get the shorthand `Order::select(&tenant)`,
+/// `#[global_table]` ones `Plan::select()`; [`Cte::select`] selects from a CTE.
 /// In a scoped select, `T`, every joined tenant-scoped table, every
 /// tenant-scoped table in a subquery, a CTE or a union member is
 /// restricted to the witness's tenant by a bound, top-level predicate.

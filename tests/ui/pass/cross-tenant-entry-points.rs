@@ -1,6 +1,8 @@
 // Admin work over every tenant takes the `CrossTenant` capability, made with
-// a reason, through the `*_across_tenants` entry points.
-use tenancy_core::{BuildStatement, CrossTenant, StatementScope, tenant_scoped};
+// a reason, through the builders' `across_tenants` constructors.
+use tenancy_core::{
+    BuildStatement, CrossTenant, Delete, Select, StatementScope, Update, tenant_scoped,
+};
 
 #[tenant_scoped]
 pub struct Order {
@@ -14,11 +16,11 @@ fn main() -> Result<(), tenancy_core::BuildError> {
     let admin = CrossTenant::with_reason("erase abandoned drafts").expect("a stated reason");
     assert_eq!(admin.reason(), "erase abandoned drafts");
 
-    let select = Order::select_across_tenants(&admin).count().to_postgres()?;
+    let select = Select::<Order>::across_tenants(&admin).count().to_postgres()?;
     assert_eq!(select.sql(), r#"SELECT COUNT(*) FROM "public"."orders""#);
     assert_eq!(select.scope(), StatementScope::AllTenants);
 
-    let update = Order::update_across_tenants(&admin)
+    let update = Update::<Order>::across_tenants(&admin)
         .set(Order::STATUS, "archived")
         .filter(Order::STATUS.eq("draft"))
         .to_postgres()?;
@@ -27,7 +29,7 @@ fn main() -> Result<(), tenancy_core::BuildError> {
         r#"UPDATE "public"."orders" SET "status" = $1 WHERE "orders"."status" = $2"#
     );
 
-    let delete = Order::delete_across_tenants(&admin)
+    let delete = Delete::<Order>::across_tenants(&admin)
         .filter(Order::STATUS.eq("archived"))
         .to_postgres()?;
     assert_eq!(

@@ -1,5 +1,5 @@
 // The cross-tenant capability does not stand in for a tenant: it opens only
-// the `*_across_tenants` entry points.
+// the builders' `across_tenants` constructors.
 use tenancy_core::{CrossTenant, tenant_scoped};
 
 #[tenant_scoped]

@@ -1,5 +1,5 @@
 // A tenant's witness cannot open a statement across every tenant.
-use tenancy_core::{TenantId, tenant_scoped};
+use tenancy_core::{Select, TenantId, tenant_scoped};
 
 #[tenant_scoped]
 pub struct Order {
@@ -11,5 +11,5 @@ pub struct Order {
 
 fn main() {
     let tenant = TenantId::<i64>::from_verified(42);
-    let _every_order = Order::select_across_tenants(&tenant);
+    let _every_order = Select::<Order>::across_tenants(&tenant);
 }

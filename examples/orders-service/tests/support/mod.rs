@@ -27,8 +27,8 @@ use tenancy_sqlx::directory::{Placement, TableDirectory, TenantDirectory};
 use tenancy_sqlx::testing::CitusTestDatabase;
 use tenancy_sqlx::testing::{LeakReport, LeakTest, PgBouncer, TestDatabase};
 use tenancy_sqlx::{
-    Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Sqlite, TenantId, TenantPool,
-    TenantRouter, TenantTransaction,
+    Backend, BeginTenant, BuildStatement, CrossTenant, OwnerPool, Select, Sqlite, TenantId,
+    TenantPool, TenantRouter, TenantTransaction,
 };
 
 use tenancy_test::BoxError;
@@ -615,10 +615,10 @@ where
 {
     let cap = CrossTenant::with_reason("tests: count rows").expect("a stated reason");
     Ok(RowCounts {
-        customers: count(owner, Customer::select_across_tenants(&cap).count()).await?,
-        orders: count(owner, Order::select_across_tenants(&cap).count()).await?,
-        order_items: count(owner, OrderItem::select_across_tenants(&cap).count()).await?,
-        export_audit: count(owner, ExportAudit::select_across_tenants(&cap).count()).await?,
+        customers: count(owner, Select::<Customer>::across_tenants(&cap).count()).await?,
+        orders: count(owner, Select::<Order>::across_tenants(&cap).count()).await?,
+        order_items: count(owner, Select::<OrderItem>::across_tenants(&cap).count()).await?,
+        export_audit: count(owner, Select::<ExportAudit>::across_tenants(&cap).count()).await?,
     })
 }
 
