@@ -37,9 +37,39 @@ pub(crate) fn is_type_name(sql_type: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || " _(),.[]".contains(c))
 }
 
+/// Whether `sql_type` names PostgreSQL's `json` (not `jsonb`), bare, in
+/// `pg_catalog`, or as an array of it, in any case and spacing.
+pub(crate) fn is_json(sql_type: &str) -> bool {
+    let name: String = sql_type
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    let name = name.trim_end_matches("[]");
+    name == "json"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_recognised_however_it_is_written() {
+        for json in [
+            "json",
+            "JSON",
+            " json ",
+            "pg_catalog.json",
+            "json[]",
+            "json [ ]",
+        ] {
+            assert!(is_json(json), "{json}");
+        }
+        for other in ["jsonb", "jsonpath", "app.json", "json_doc", "text"] {
+            assert!(!is_json(other), "{other}");
+        }
+    }
 
     #[test]
     fn identifiers() {

@@ -260,6 +260,20 @@ fn sql_types(table: &Table<'_>, errors: &mut Errors) {
             "`sql_type` must be an SQL type name such as \"jsonb\", \"numeric(10, 2)\" or \"text[]\": it goes into DDL verbatim, so it may hold only letters, digits, `_`, spaces, parentheses, commas, dots and brackets",
         );
     }
+    // A verbatim type keeps the field type's comparisons: a `json` column
+    // declared this way would let `=`, `ORDER BY` and `GROUP BY` compile
+    // and then fail on the server, which has neither for `json`.
+    let json = table
+        .fields
+        .iter()
+        .filter_map(|field| field.attrs.sql_type.as_ref())
+        .filter(|sql_type| sql::is_json(&sql_type.value.value()));
+    for sql_type in json {
+        errors.at(
+            &sql_type.value,
+            "a `json` column is declared by its field type, `PlainJson`, not with `sql_type`: PostgreSQL cannot compare, sort or group `json`, and `PlainJson` columns refuse those at compile time; or store the document as `jsonb` (`serde_json::Value` or `Json<T>`)",
+        );
+    }
 }
 
 /// Two fields cannot map to one column, nor to one associated constant.
