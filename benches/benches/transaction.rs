@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -64,8 +65,13 @@ fn main() -> std::process::ExitCode {
             cpus.place(placement, setup.contenders.backend_pids()?)?;
             for workload in Workload::all(placement) {
                 println!("transaction: {}", workload.title());
-                let samples = measure_contenders(runtime, &setup, workload)?;
-                sections.push(section(workload, &samples)?);
+                if workload.write {
+                    let samples = measure_writes(runtime, &setup, workload)?;
+                    sections.push(write_section(workload, &samples)?);
+                } else {
+                    let samples = measure_contenders(runtime, &setup, workload)?;
+                    sections.push(section(workload, &samples)?);
+                }
             }
         }
         if let Some(first) = sections.first_mut() {
@@ -95,6 +101,9 @@ struct Workload {
     /// Whether each latency sample waits, sleeping, until the pool has
     /// taken every connection back before the next one starts.
     settled: bool,
+    /// Whether the transaction inserts one row instead of looking rows up
+    /// (measured for the library and (a) only).
+    write: bool,
     placement: Placement,
 }
 
@@ -125,6 +134,7 @@ impl Workload {
             statements,
             clients: None,
             settled,
+            write: false,
             placement,
         };
         let mut workloads = vec![latency(1, false), latency(10, false), latency(1, true)];
@@ -132,8 +142,13 @@ impl Workload {
             statements: 1,
             clients: Some(clients),
             settled: false,
+            write: false,
             placement,
         }));
+        workloads.push(Workload {
+            write: true,
+            ..latency(1, false)
+        });
         workloads
     }
 
@@ -143,6 +158,9 @@ impl Workload {
             n => format!("{n} statements per transaction"),
         };
         let placement = self.placement.describe();
+        if self.write {
+            return format!("Latency, one INSERT per transaction, back to back, {placement}");
+        }
         match (self.clients, self.settled) {
             (Some(clients), _) => format!(
                 "Throughput, {clients} client{s}, {statements}, {placement}",
@@ -188,7 +206,11 @@ service;\n\
 - **throughput at 1, 2, 4 and 8 clients**: per sample, that many concurrent \
 clients run transactions back to back on the contender's pool for a fixed window, \
 the contenders taking turns window by window; the figure is the time per finished \
-transaction (its inverse is the throughput, listed under each table).\n\n\
+transaction (its inverse is the throughput, listed under each table);\n\
+- **a write, back to back**: the library and (a) only, each transaction inserting \
+one new row into `accounts` (the library through `Account::insert(&tenant)`, (a) \
+with a hand-written `INSERT` as its role, granted `INSERT`) and committing, so the \
+commit waits for the server's answer (and its WAL flush) in both.\n\n\
 The contenders:\n\n\
 - **library**: `pool.begin(&tenant)` sends `BEGIN` and \
 `SET LOCAL \"app\".\"tenant_id\" = '<key>'` as one simple query; \
@@ -460,6 +482,15 @@ impl Setup {
             .admin_pool()
             .await
             .step("connect as the superuser")?;
+        // (a)'s write: the role RLS skips inserts as the application would.
+        execute(
+            &admin,
+            &format!(
+                "GRANT INSERT ON accounts TO {}",
+                tenancy_benches::database::quoted("role", bypass.name())?
+            ),
+        )
+        .await?;
         let contenders = Contenders {
             library: Pool::new_tenant(library.clone(), &admin, LIBRARY_APP).await?,
             library_read: Pool::new_tenant(library_read, &admin, LIBRARY_READ_APP).await?,
@@ -702,6 +733,120 @@ fn measure_contenders(
             ),
         ],
     )
+}
+
+/// The write workload: the library and (a), each inserting new rows (ids
+/// above the seeded ones, never one twice: see [`new_account`]).
+fn measure_writes(
+    runtime: &tokio::runtime::Runtime,
+    setup: &Setup,
+    workload: Workload,
+) -> Result<Vec<Samples>, BenchError> {
+    let pools = &setup.contenders;
+    measure(
+        workload.settings(),
+        vec![
+            timed_write(runtime, LIBRARY, &pools.library, |at| {
+                library_write(&setup.library, at)
+            }),
+            timed_write(runtime, RAW, &pools.raw, |at| {
+                raw_write(&pools.raw.pool, at)
+            }),
+        ],
+    )
+}
+
+/// One write contender: wall time and CPU time (this thread and the
+/// contender's backends) per transaction, numbered on across samples.
+fn timed_write<'a, P, F>(
+    runtime: &'a tokio::runtime::Runtime,
+    name: &'static str,
+    pool: &'a Pool<P>,
+    transaction: impl Fn(Lookup) -> F + 'a,
+) -> Contender<'a>
+where
+    F: Future<Output = Result<(), BenchError>>,
+{
+    let next = Cell::new(0_u64);
+    Contender::new(name, move |iterations| {
+        runtime.block_on(async {
+            let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+            let client_before = cpu::client_thread();
+            let start = Instant::now();
+            for _ in 0..iterations {
+                transaction(Lookup::nth(next.get())).await?;
+                next.set(next.get() + 1);
+            }
+            let wall = start.elapsed();
+            let client = cpu::client_thread().saturating_sub(client_before);
+            let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+            let cpu = server_before
+                .zip(server_after)
+                .map(|(before, after)| client + after.saturating_sub(before));
+            Ok::<Timing, BenchError>(Timing { wall, cpu })
+        })
+    })
+}
+
+fn write_section(workload: Workload, samples: &[Samples]) -> Result<Section, BenchError> {
+    let mut section = Section::new(workload.title(), Unit::Microseconds, samples);
+    section.ratio(samples, LIBRARY, RAW, Some(1.05))?;
+    section.notes.push(
+        "Each transaction inserts one new row of `accounts` and commits; the library's row \
+         goes through the builder and the generated policy's `WITH CHECK`, (a)'s through a \
+         hand-written `INSERT` as the role RLS skips."
+            .to_owned(),
+    );
+    Ok(section)
+}
+
+/// A new row for the transaction's tenant, its id taken from one counter
+/// for every contender, placement and round, so that no insert meets a key.
+fn new_account(at: Lookup) -> Account {
+    static NEXT_ID: AtomicI64 = AtomicI64::new(1_000_000_000);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    Account {
+        tenant_id: at.tenant,
+        id,
+        name: format!("account {id}"),
+        balance: 0,
+    }
+}
+
+async fn library_write(pool: &TenantPool, at: Lookup) -> Result<(), BenchError> {
+    let tenant = TenantId::from_verified(at.tenant);
+    let mut tx = pool.begin(&tenant).await.step("library write: begin")?;
+    let inserted = tx
+        .execute(Account::insert(&tenant).row(&new_account(at)))
+        .await
+        .step("library write: insert")?;
+    if inserted != 1 {
+        return Err(BenchError::message(format!(
+            "library write: {inserted} rows inserted instead of 1"
+        )));
+    }
+    tx.commit().await.step("library write: commit")
+}
+
+async fn raw_write(pool: &PgPool, at: Lookup) -> Result<(), BenchError> {
+    let account = new_account(at);
+    let mut tx = pool.begin().await.step("raw write: begin")?;
+    let inserted =
+        sqlx::query("INSERT INTO accounts (tenant_id, id, name, balance) VALUES ($1, $2, $3, $4)")
+            .bind(account.tenant_id)
+            .bind(account.id)
+            .bind(account.name)
+            .bind(account.balance)
+            .execute(&mut *tx)
+            .await
+            .step("raw write: insert")?
+            .rows_affected();
+    if inserted != 1 {
+        return Err(BenchError::message(format!(
+            "raw write: {inserted} rows inserted instead of 1"
+        )));
+    }
+    tx.commit().await.step("raw write: commit")
 }
 
 /// The plan of one lookup as the application role (the generated policy
