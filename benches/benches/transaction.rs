@@ -584,81 +584,82 @@ impl Lookup {
     }
 }
 
+/// One contender: it numbers its transactions on from where its previous
+/// sample stopped, and reports their wall time and the CPU time they
+/// cost: this thread's and its backends'.
+fn timed<'a, P, F>(
+    runtime: &'a tokio::runtime::Runtime,
+    name: &'static str,
+    pool: &'a Pool<P>,
+    workload: Workload,
+    transaction: impl Fn(Lookup, usize) -> F + 'a,
+) -> Contender<'a>
+where
+    F: Future<Output = Result<(), BenchError>>,
+{
+    let next = Cell::new(0_u64);
+    Contender::new(name, move |iterations| {
+        runtime.block_on(async {
+            let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+            let client_before = cpu::client_thread();
+            let start = Instant::now();
+            let transactions = match workload.clients {
+                None => {
+                    for _ in 0..iterations {
+                        transaction(Lookup::nth(next.get()), workload.statements).await?;
+                        next.set(next.get() + 1);
+                    }
+                    iterations
+                }
+                Some(clients) => {
+                    let deadline = start + THROUGHPUT_WINDOW;
+                    let done = Cell::new(0_u64);
+                    let client = || async {
+                        while Instant::now() < deadline {
+                            let at = Lookup::nth(next.get());
+                            next.set(next.get() + 1);
+                            transaction(at, workload.statements).await?;
+                            done.set(done.get() + 1);
+                        }
+                        Ok::<(), BenchError>(())
+                    };
+                    all_of((0..clients).map(|_| client()).collect()).await?;
+                    if done.get() == 0 {
+                        return Err(BenchError::message(format!(
+                            "{name}: no transaction finished within {THROUGHPUT_WINDOW:?}"
+                        )));
+                    }
+                    done.get()
+                }
+            };
+            let wall = start.elapsed();
+            if workload.settled {
+                pool.settle().await;
+            }
+            let client = cpu::client_thread().saturating_sub(client_before);
+            let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
+            let cpu = server_before
+                .zip(server_after)
+                .map(|(before, after)| client + after.saturating_sub(before));
+            // The harness divides by `iterations`, one window per sample
+            // for throughput: report the time per finished transaction.
+            let per = |time: Duration| match workload.clients {
+                None => time,
+                Some(_) => time.div_f64(transactions as f64 * iterations as f64),
+            };
+            Ok::<Timing, BenchError>(Timing {
+                wall: per(wall),
+                cpu: cpu.map(per),
+            })
+        })
+    })
+}
+
 fn measure_contenders(
     runtime: &tokio::runtime::Runtime,
     setup: &Setup,
     workload: Workload,
 ) -> Result<Vec<Samples>, BenchError> {
-    // Each contender numbers its transactions on from where its previous
-    // sample stopped, and reports their wall time and the CPU time they
-    // cost: this thread's and its backends'.
-    fn timed<'a, P, F>(
-        runtime: &'a tokio::runtime::Runtime,
-        name: &'static str,
-        pool: &'a Pool<P>,
-        workload: Workload,
-        transaction: impl Fn(Lookup, usize) -> F + 'a,
-    ) -> Contender<'a>
-    where
-        F: Future<Output = Result<(), BenchError>>,
-    {
-        let next = Cell::new(0_u64);
-        Contender::new(name, move |iterations| {
-            runtime.block_on(async {
-                let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
-                let client_before = cpu::client_thread();
-                let start = Instant::now();
-                let transactions = match workload.clients {
-                    None => {
-                        for _ in 0..iterations {
-                            transaction(Lookup::nth(next.get()), workload.statements).await?;
-                            next.set(next.get() + 1);
-                        }
-                        iterations
-                    }
-                    Some(clients) => {
-                        let deadline = start + THROUGHPUT_WINDOW;
-                        let done = Cell::new(0_u64);
-                        let client = || async {
-                            while Instant::now() < deadline {
-                                let at = Lookup::nth(next.get());
-                                next.set(next.get() + 1);
-                                transaction(at, workload.statements).await?;
-                                done.set(done.get() + 1);
-                            }
-                            Ok::<(), BenchError>(())
-                        };
-                        all_of((0..clients).map(|_| client()).collect()).await?;
-                        if done.get() == 0 {
-                            return Err(BenchError::message(format!(
-                                "{name}: no transaction finished within {THROUGHPUT_WINDOW:?}"
-                            )));
-                        }
-                        done.get()
-                    }
-                };
-                let wall = start.elapsed();
-                if workload.settled {
-                    pool.settle().await;
-                }
-                let client = cpu::client_thread().saturating_sub(client_before);
-                let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
-                let cpu = server_before
-                    .zip(server_after)
-                    .map(|(before, after)| client + after.saturating_sub(before));
-                // The harness divides by `iterations`, one window per sample
-                // for throughput: report the time per finished transaction.
-                let per = |time: Duration| match workload.clients {
-                    None => time,
-                    Some(_) => time.div_f64(transactions as f64 * iterations as f64),
-                };
-                Ok::<Timing, BenchError>(Timing {
-                    wall: per(wall),
-                    cpu: cpu.map(per),
-                })
-            })
-        })
-    }
     let pools = &setup.contenders;
     measure(
         workload.settings(),
@@ -746,46 +747,14 @@ fn measure_writes(
     measure(
         workload.settings(),
         vec![
-            timed_write(runtime, LIBRARY, &pools.library, |at| {
+            timed(runtime, LIBRARY, &pools.library, workload, |at, _| {
                 library_write(&setup.library, at)
             }),
-            timed_write(runtime, RAW, &pools.raw, |at| {
+            timed(runtime, RAW, &pools.raw, workload, |at, _| {
                 raw_write(&pools.raw.pool, at)
             }),
         ],
     )
-}
-
-/// One write contender: wall time and CPU time (this thread and the
-/// contender's backends) per transaction, numbered on across samples.
-fn timed_write<'a, P, F>(
-    runtime: &'a tokio::runtime::Runtime,
-    name: &'static str,
-    pool: &'a Pool<P>,
-    transaction: impl Fn(Lookup) -> F + 'a,
-) -> Contender<'a>
-where
-    F: Future<Output = Result<(), BenchError>>,
-{
-    let next = Cell::new(0_u64);
-    Contender::new(name, move |iterations| {
-        runtime.block_on(async {
-            let server_before = pool.backends.as_ref().map(Backends::cpu).transpose()?;
-            let client_before = cpu::client_thread();
-            let start = Instant::now();
-            for _ in 0..iterations {
-                transaction(Lookup::nth(next.get())).await?;
-                next.set(next.get() + 1);
-            }
-            let wall = start.elapsed();
-            let client = cpu::client_thread().saturating_sub(client_before);
-            let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
-            let cpu = server_before
-                .zip(server_after)
-                .map(|(before, after)| client + after.saturating_sub(before));
-            Ok::<Timing, BenchError>(Timing { wall, cpu })
-        })
-    })
 }
 
 fn write_section(workload: Workload, samples: &[Samples]) -> Result<Section, BenchError> {
