@@ -2,7 +2,7 @@
 //! `(tenant_id, id)` and commits, through the library and the ways users
 //! would otherwise write it, against one PostgreSQL cluster over TCP.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::Poll;
@@ -38,6 +38,8 @@ const RAW_ONE_QUERY: &str = "raw sqlx, one-query `BEGIN` with `SELECT set_config
 const RAW_SET_LOCAL: &str = "raw sqlx, one-query `BEGIN` with `SET LOCAL`";
 const RAW_SET_LOCAL_NO_RLS: &str = "raw sqlx, one-query `BEGIN` with `SET LOCAL`, `BYPASSRLS` role";
 const RAW_08: &str = "raw sqlx 0.8, no tenant context";
+const RAW_READ: &str =
+    "raw sqlx, the read's statements (`BEGIN READ ONLY; SET LOCAL`, queued `ROLLBACK`, no ping)";
 
 /// Tenants in `accounts`, and rows per tenant.
 const TENANTS: u64 = 100;
@@ -53,6 +55,9 @@ fn main() -> std::process::ExitCode {
         let load = Load::at_start();
         let setup = runtime.block_on(Setup::create())?;
         let cpus = Cpus::available()?;
+        if let Some(contender) = std::env::var_os(LOOP_ENV) {
+            return runtime.block_on(run_loop(&setup, cpus, &contender.to_string_lossy()));
+        }
         let mut sections = Vec::new();
         for placement in Placement::ALL {
             if !cpus.supports(placement) {
@@ -65,13 +70,18 @@ fn main() -> std::process::ExitCode {
             cpus.place(placement, setup.contenders.backend_pids()?)?;
             for workload in Workload::all(placement) {
                 println!("transaction: {}", workload.title());
-                if workload.write {
-                    let samples = measure_writes(runtime, &setup, workload)?;
-                    sections.push(write_section(workload, &samples)?);
+                let split = CpuSplit::default();
+                let mut measured = if workload.write {
+                    let samples = measure_writes(runtime, &setup, workload, &split)?;
+                    write_section(workload, &samples)?
                 } else {
-                    let samples = measure_contenders(runtime, &setup, workload)?;
-                    sections.push(section(workload, &samples)?);
+                    let samples = measure_contenders(runtime, &setup, workload, &split)?;
+                    section(workload, &samples)?
+                };
+                if let Some(note) = split.note() {
+                    measured.notes.push(note);
                 }
+                sections.push(measured);
             }
         }
         if let Some(first) = sections.first_mut() {
@@ -241,7 +251,7 @@ tenaxum contender).\n\
 trips. **(c′)** is its `begin_tenant`, for jobs: `pool.begin()`, then \
 `set_config`. tenaxum is built on sqlx 0.8, so raw sqlx 0.8 without tenant \
 context is measured too: (c) / raw sqlx 0.8 is tenaxum's own cost.\n\
-- Three more raw sqlx contenders take the library apart. One sends the \
+- Four more raw sqlx contenders take the library apart. One sends the \
 library's `BEGIN; SET LOCAL ..`: the library minus its builder, checks and \
 guards. Another does the same as a `BYPASSRLS` role: the context statement \
 without the policy, so that `SET LOCAL, BYPASSRLS` / (a) is the cost of the \
@@ -249,7 +259,14 @@ tenant context and `SET LOCAL` / `SET LOCAL, BYPASSRLS` that of the policy. The 
 third sends `BEGIN; SELECT set_config('app.tenant_id', '<key>', true)`, which \
 sets the same transaction-local setting and is what the library sent before \
 these benchmarks showed that the `SELECT` costs more than the round trip it \
-saves over (b).";
+saves over (b). A fourth sends the library read's statements, from a pool \
+without the ping as the library's: `BEGIN READ ONLY; SET LOCAL ..`, the \
+hand-written select (with the policy), and a dropped transaction's queued \
+`ROLLBACK`: the read minus the library, so that the read / that contender is \
+the library's own cost and that contender / (a) the floor of the read's \
+protocol.\n\n\
+Under each section, the CPU time per transaction is split into this thread's \
+(the client) and the backends' (the server).";
 
 /// The cluster, its tables, and a pool per contender.
 struct Setup {
@@ -275,6 +292,7 @@ const RAW_SET_LOCAL_NO_RLS_APP: &str = "bench-raw-set-local-no-rls";
 const TENAXUM_HOOKS_APP: &str = "bench-tenaxum-hooks";
 const TENAXUM_BEGIN_APP: &str = "bench-tenaxum-begin";
 const RAW_08_APP: &str = "bench-raw-sqlx-0.8";
+const RAW_READ_APP: &str = "bench-raw-read";
 
 /// Every contender's pool, with its backends.
 struct Contenders {
@@ -289,6 +307,7 @@ struct Contenders {
     tenaxum_hooks: Pool<sqlx08::PgPool>,
     tenaxum_begin: Pool<sqlx08::PgPool>,
     raw_08: Pool<sqlx08::PgPool>,
+    raw_read: Pool<PgPool>,
 }
 
 impl Contenders {
@@ -307,6 +326,7 @@ impl Contenders {
             &self.tenaxum_hooks.backends,
             &self.tenaxum_begin.backends,
             &self.raw_08.backends,
+            &self.raw_read.backends,
         ];
         let mut pids = Vec::new();
         for backends in backends {
@@ -491,7 +511,15 @@ impl Setup {
             ),
         )
         .await?;
+        // The read's protocol without the library: sqlx's pool as the
+        // library's, without the ping before a connection is handed out.
+        let raw_read = named_pool_options()
+            .test_before_acquire(false)
+            .connect_with(connect_options(&app_url)?.application_name(RAW_READ_APP))
+            .await
+            .step(format!("connect the pool of `{RAW_READ_APP}`"))?;
         let contenders = Contenders {
+            raw_read: Pool::new(raw_read, &admin, RAW_READ_APP).await?,
             library: Pool::new_tenant(library.clone(), &admin, LIBRARY_APP).await?,
             library_read: Pool::new_tenant(library_read, &admin, LIBRARY_READ_APP).await?,
             library_timeout: Pool::new_tenant(library_timeout, &admin, LIBRARY_TIMEOUT_APP).await?,
@@ -592,6 +620,7 @@ fn timed<'a, P, F>(
     name: &'static str,
     pool: &'a Pool<P>,
     workload: Workload,
+    split: &'a CpuSplit,
     transaction: impl Fn(Lookup, usize) -> F + 'a,
 ) -> Contender<'a>
 where
@@ -638,9 +667,13 @@ where
             }
             let client = cpu::client_thread().saturating_sub(client_before);
             let server_after = pool.backends.as_ref().map(Backends::cpu).transpose()?;
-            let cpu = server_before
+            let server = server_before
                 .zip(server_after)
-                .map(|(before, after)| client + after.saturating_sub(before));
+                .map(|(before, after)| after.saturating_sub(before));
+            if let Some(server) = server {
+                split.add(name, client, server, transactions);
+            }
+            let cpu = server.map(|server| client + server);
             // The harness divides by `iterations`, one window per sample
             // for throughput: report the time per finished transaction.
             let per = |time: Duration| match workload.clients {
@@ -655,43 +688,186 @@ where
     })
 }
 
-fn measure_contenders(
-    runtime: &tokio::runtime::Runtime,
-    setup: &Setup,
+/// Each contender's CPU time over one workload, split into this thread's
+/// (the client: the library or sqlx, tokio) and its backends' (the
+/// server), summed over every sample, warm-up included.
+#[derive(Default)]
+struct CpuSplit {
+    /// Name, client, server, transactions; in the order first measured.
+    totals: RefCell<Vec<(&'static str, Duration, Duration, u64)>>,
+}
+
+impl CpuSplit {
+    fn add(&self, name: &'static str, client: Duration, server: Duration, transactions: u64) {
+        let mut totals = self.totals.borrow_mut();
+        match totals.iter_mut().find(|total| total.0 == name) {
+            Some(total) => {
+                total.1 += client;
+                total.2 += server;
+                total.3 += transactions;
+            }
+            None => totals.push((name, client, server, transactions)),
+        }
+    }
+
+    /// The section's note: client / server CPU per transaction, in µs.
+    fn note(&self) -> Option<String> {
+        let totals = self.totals.borrow();
+        let per = |time: Duration, n: u64| time.as_secs_f64() * 1e6 / n.max(1) as f64;
+        let list: Vec<String> = totals
+            .iter()
+            .map(|&(name, client, server, n)| {
+                format!("{name}: {:.1} / {:.1}", per(client, n), per(server, n))
+            })
+            .collect();
+        (!list.is_empty()).then(|| {
+            format!(
+                "CPU time per transaction, this thread (client) / its backends (server), in µs, \
+                 the mean over every sample, warm-up included: {}.",
+                list.join("; ")
+            )
+        })
+    }
+}
+
+/// Set to a contender (`library`, `read`, `raw`, `raw-read`, `set-local`,
+/// `set-local-no-rls`) to run only its one-statement transaction back to
+/// back, client and server on the same vCPU, for
+/// [`LOOP_SECONDS_ENV`] seconds (10 by default), and print its CPU time
+/// per transaction: a steady load to profile (`perf record`), not a
+/// measurement for the report.
+const LOOP_ENV: &str = "TENANCY_BENCH_LOOP";
+const LOOP_SECONDS_ENV: &str = "TENANCY_BENCH_LOOP_SECONDS";
+
+async fn run_loop(setup: &Setup, cpus: Cpus, contender: &str) -> Result<(), BenchError> {
+    let seconds: u64 = match std::env::var(LOOP_SECONDS_ENV) {
+        Ok(text) => text
+            .parse()
+            .map_err(|_| BenchError::message(format!("{LOOP_SECONDS_ENV}: not seconds: {text}")))?,
+        Err(_) => 10,
+    };
+    let pools = &setup.contenders;
+    cpus.place(Placement::SameCpu, pools.backend_pids()?)?;
+    let backends = match contender {
+        "library" => &pools.library.backends,
+        "read" => &pools.library_read.backends,
+        "raw" => &pools.raw.backends,
+        "set-local" => &pools.raw_set_local.backends,
+        "set-local-no-rls" => &pools.raw_set_local_no_rls.backends,
+        "raw-read" => &pools.raw_read.backends,
+        other => {
+            return Err(BenchError::message(format!(
+                "{LOOP_ENV}: no contender `{other}`"
+            )));
+        }
+    };
+    let backends = backends
+        .as_ref()
+        .ok_or_else(|| BenchError::message("the backends are not visible from here"))?;
+    println!(
+        "transaction: looping `{contender}` for {seconds} s; process {}, backends {:?}",
+        std::process::id(),
+        backends.pids()
+    );
+    let server_before = backends.cpu()?;
+    let client_before = cpu::client_thread();
+    let start = Instant::now();
+    let mut n = 0_u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        let at = Lookup::nth(n);
+        match contender {
+            "library" => library(&setup.library, LIBRARY, at, 1).await?,
+            "read" => library_read(&pools.library_read.pool, at, 1).await?,
+            "raw" => raw(&pools.raw.pool, at, 1).await?,
+            "set-local" => raw_set_local(&pools.raw_set_local.pool, RAW_SET_LOCAL, at, 1).await?,
+            "raw-read" => raw_read(&pools.raw_read.pool, at, 1).await?,
+            _ => {
+                raw_set_local(
+                    &pools.raw_set_local_no_rls.pool,
+                    RAW_SET_LOCAL_NO_RLS,
+                    at,
+                    1,
+                )
+                .await?
+            }
+        }
+        n += 1;
+    }
+    let wall = start.elapsed();
+    // Let the last release finish, so its server time counts.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let client = cpu::client_thread().saturating_sub(client_before);
+    let server = backends.cpu()?.saturating_sub(server_before);
+    let per = |time: Duration| time.as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "transaction: `{contender}`: {n} transactions, wall {:.1} µs, client CPU {:.1} µs, \
+         server CPU {:.1} µs per transaction",
+        per(wall),
+        per(client),
+        per(server)
+    );
+    Ok(())
+}
+
+fn measure_contenders<'a>(
+    runtime: &'a tokio::runtime::Runtime,
+    setup: &'a Setup,
     workload: Workload,
+    split: &'a CpuSplit,
 ) -> Result<Vec<Samples>, BenchError> {
     let pools = &setup.contenders;
     measure(
         workload.settings(),
         vec![
-            timed(runtime, LIBRARY, &pools.library, workload, |at, n| {
-                library(&setup.library, LIBRARY, at, n)
-            }),
+            timed(
+                runtime,
+                LIBRARY,
+                &pools.library,
+                workload,
+                split,
+                |at, n| library(&setup.library, LIBRARY, at, n),
+            ),
             timed(
                 runtime,
                 LIBRARY_READ,
                 &pools.library_read,
                 workload,
+                split,
                 |at, n| library_read(&pools.library_read.pool, at, n),
+            ),
+            timed(
+                runtime,
+                RAW_READ,
+                &pools.raw_read,
+                workload,
+                split,
+                |at, n| raw_read(&pools.raw_read.pool, at, n),
             ),
             timed(
                 runtime,
                 LIBRARY_TIMEOUT,
                 &pools.library_timeout,
                 workload,
+                split,
                 |at, n| library(&pools.library_timeout.pool, LIBRARY_TIMEOUT, at, n),
             ),
-            timed(runtime, RAW, &pools.raw, workload, |at, n| {
+            timed(runtime, RAW, &pools.raw, workload, split, |at, n| {
                 raw(&pools.raw.pool, at, n)
             }),
-            timed(runtime, RAW_SET, &pools.raw_set, workload, |at, n| {
-                raw_set(&pools.raw_set.pool, at, n)
-            }),
+            timed(
+                runtime,
+                RAW_SET,
+                &pools.raw_set,
+                workload,
+                split,
+                |at, n| raw_set(&pools.raw_set.pool, at, n),
+            ),
             timed(
                 runtime,
                 TENAXUM_HOOKS,
                 &pools.tenaxum_hooks,
                 workload,
+                split,
                 |at, n| tenaxum_hooks(&pools.tenaxum_hooks.pool, at, n),
             ),
             timed(
@@ -699,6 +875,7 @@ fn measure_contenders(
                 TENAXUM_BEGIN,
                 &pools.tenaxum_begin,
                 workload,
+                split,
                 |at, n| tenaxum_begin(&pools.tenaxum_begin.pool, at, n),
             ),
             timed(
@@ -706,9 +883,10 @@ fn measure_contenders(
                 RAW_ONE_QUERY,
                 &pools.raw_one_query,
                 workload,
+                split,
                 |at, n| raw_one_query(&pools.raw_one_query.pool, at, n),
             ),
-            timed(runtime, RAW_08, &pools.raw_08, workload, |at, n| {
+            timed(runtime, RAW_08, &pools.raw_08, workload, split, |at, n| {
                 raw_08(&pools.raw_08.pool, at, n)
             }),
             timed(
@@ -716,6 +894,7 @@ fn measure_contenders(
                 RAW_SET_LOCAL,
                 &pools.raw_set_local,
                 workload,
+                split,
                 |at, n| raw_set_local(&pools.raw_set_local.pool, RAW_SET_LOCAL, at, n),
             ),
             timed(
@@ -723,6 +902,7 @@ fn measure_contenders(
                 RAW_SET_LOCAL_NO_RLS,
                 &pools.raw_set_local_no_rls,
                 workload,
+                split,
                 |at, n| {
                     raw_set_local(
                         &pools.raw_set_local_no_rls.pool,
@@ -738,19 +918,25 @@ fn measure_contenders(
 
 /// The write workload: the library and (a), each inserting new rows (ids
 /// above the seeded ones, never one twice: see [`new_account`]).
-fn measure_writes(
-    runtime: &tokio::runtime::Runtime,
-    setup: &Setup,
+fn measure_writes<'a>(
+    runtime: &'a tokio::runtime::Runtime,
+    setup: &'a Setup,
     workload: Workload,
+    split: &'a CpuSplit,
 ) -> Result<Vec<Samples>, BenchError> {
     let pools = &setup.contenders;
     measure(
         workload.settings(),
         vec![
-            timed(runtime, LIBRARY, &pools.library, workload, |at, _| {
-                library_write(&setup.library, at)
-            }),
-            timed(runtime, RAW, &pools.raw, workload, |at, _| {
+            timed(
+                runtime,
+                LIBRARY,
+                &pools.library,
+                workload,
+                split,
+                |at, _| library_write(&setup.library, at),
+            ),
+            timed(runtime, RAW, &pools.raw, workload, split, |at, _| {
                 raw_write(&pools.raw.pool, at)
             }),
         ],
@@ -870,6 +1056,8 @@ fn section(workload: Workload, samples: &[Samples]) -> Result<Section, BenchErro
     section
         .ratio(samples, LIBRARY_READ, RAW, read_goal)?
         .ratio(samples, LIBRARY_READ, LIBRARY, None)?
+        .ratio(samples, LIBRARY_READ, RAW_READ, None)?
+        .ratio(samples, RAW_READ, RAW, None)?
         .ratio(samples, LIBRARY_TIMEOUT, LIBRARY, None)?
         .ratio(samples, LIBRARY, RAW, goal(1.03))?
         .ratio(samples, LIBRARY, RAW_SET, goal(1.0))?
@@ -1060,6 +1248,30 @@ async fn raw_set_local(
         found(row, contender, at.tenant, id)?;
     }
     tx.commit().await.step(format!("{contender}: commit"))
+}
+
+async fn raw_read(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    // The library read's `BEGIN`; the key is an integer.
+    let begin = format!(
+        "BEGIN READ ONLY; SET LOCAL \"app\".\"tenant_id\" = '{}'",
+        at.tenant
+    );
+    let mut tx = pool
+        .begin_with(AssertSqlSafe(begin))
+        .await
+        .step("raw read: begin")?;
+    for id in at.ids(statements) {
+        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
+            .bind(at.tenant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .step("raw read: select")?;
+        found(row, RAW_READ, at.tenant, id)?;
+    }
+    // Dropping it queues `ROLLBACK`; the pool's release ping sends it.
+    drop(tx);
+    Ok(())
 }
 
 /// A row of `accounts` as sqlx 0.8 decodes it (its derive is not enabled).

@@ -339,7 +339,7 @@ impl<DB: Backend> TenantPool<DB> {
                 Some(admission) => Some(admission.admit(pin.tenant).await?),
                 None => None,
             };
-            let connection = self.begun(statement).await?;
+            let connection = self.begun_pinned(&pin, statement).await?;
             Ok::<_, Error>((connection, turn))
         };
         let (connection, turn) = begun.instrument(span).await?;
@@ -367,9 +367,33 @@ impl<DB: Backend> TenantPool<DB> {
     /// connection that answers a ping. Any other failure, and a failure of
     /// the second attempt, is the caller's; nothing after `BEGIN` is ever
     /// sent twice.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the API-key lookup's
     pub(crate) async fn begun(&self, statement: String) -> Result<PoolConnection<DB>, Error> {
+        let again = statement.clone();
+        self.begun_with(statement, move || Ok(again)).await
+    }
+
+    /// [`begun`](Self::begun) for a tenant transaction's `BEGIN`, the
+    /// rendering of `pin`: rendered again for the second attempt instead of
+    /// copied for it, since every transaction would pay for the copy.
+    async fn begun_pinned(
+        &self,
+        pin: &Pin<'_>,
+        statement: String,
+    ) -> Result<PoolConnection<DB>, Error> {
+        self.begun_with(statement, || DB::begin_statement(pin))
+            .await
+    }
+
+    /// The body of [`begun`](Self::begun), with `again` giving the
+    /// statement for the second attempt.
+    async fn begun_with(
+        &self,
+        statement: String,
+        again: impl FnOnce() -> Result<String, Error>,
+    ) -> Result<PoolConnection<DB>, Error> {
         let mut connection = self.acquire().await?;
-        match begin_on::<DB>(&mut connection, statement.clone()).await {
+        match begin_on::<DB>(&mut connection, statement).await {
             Ok(()) => return Ok(connection),
             Err(BeginFailed {
                 error,
@@ -386,6 +410,7 @@ impl<DB: Backend> TenantPool<DB> {
         }
         // Closed by the guard of the failed attempt.
         drop(connection);
+        let statement = again()?;
         let mut connection = self.acquire_live().await?;
         begin_on::<DB>(&mut connection, statement)
             .await

@@ -14,13 +14,27 @@ use crate::ident::truncate_for_error;
 /// future key type can put a quote into the statement.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
 pub(crate) fn key_literal(key: KeyValue) -> Result<String, Error> {
-    let text = key.to_string();
+    let mut text = String::new();
+    push_key_literal(&mut text, key)?;
+    Ok(text)
+}
+
+/// [`key_literal`], appended to `sql` (which is left as it was if the key
+/// is refused): the `BEGIN` of every transaction renders the key in place.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL only
+pub(crate) fn push_key_literal(sql: &mut String, key: KeyValue) -> Result<(), Error> {
+    use core::fmt::Write as _;
+
+    let start = sql.len();
+    // Writing to a String cannot fail.
+    let _ = write!(sql, "{key}");
+    let text = &sql[start..];
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        Ok(text)
+        Ok(())
     } else {
-        Err(Error::UnrenderableKey {
-            key: truncate_for_error(&text),
-        })
+        let key = truncate_for_error(text);
+        sql.truncate(start);
+        Err(Error::UnrenderableKey { key })
     }
 }
 
@@ -32,6 +46,9 @@ mod tests {
     fn keys_render_as_plain_text() {
         assert_eq!(key_literal(KeyValue::I64(-42)).unwrap(), "-42");
         assert_eq!(key_literal(KeyValue::I32(7)).unwrap(), "7");
+        let mut sql = "SET LOCAL x = '".to_owned();
+        push_key_literal(&mut sql, KeyValue::I64(i64::MIN)).unwrap();
+        assert_eq!(sql, "SET LOCAL x = '-9223372036854775808");
     }
 
     #[cfg(feature = "uuid")]

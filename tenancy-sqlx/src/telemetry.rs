@@ -84,7 +84,9 @@ impl Outcome {
 pub(crate) struct TransactionTrace {
     span: Span,
     db_system: &'static str,
-    started: Instant,
+    /// When it began; `None` when no subscriber records the span, which
+    /// then has no duration to record (no clock read per transaction).
+    started: Option<Instant>,
     statements: u64,
     ended: bool,
 }
@@ -103,10 +105,11 @@ impl TransactionTrace {
             tenancy.outcome = Empty,
             tenancy.duration_ms = Empty,
         );
+        let started = (!span.is_disabled()).then(Instant::now);
         TransactionTrace {
             span,
             db_system,
-            started: Instant::now(),
+            started,
             statements: 0,
             ended: false,
         }
@@ -138,7 +141,10 @@ impl TransactionTrace {
             return;
         }
         self.ended = true;
-        let elapsed = self.started.elapsed().as_secs_f64() * 1000.0;
+        let Some(started) = self.started else {
+            return;
+        };
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         self.span.record("tenancy.statements", self.statements);
         self.span.record("tenancy.outcome", outcome.as_str());
         self.span.record("tenancy.duration_ms", elapsed);

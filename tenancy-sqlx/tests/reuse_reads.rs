@@ -180,6 +180,11 @@ async fn a_backend_killed_between_transactions_costs_one_retry() -> TestResult {
             "begin" => {
                 let mut tx = h.pool.begin(&a).await?;
                 let seen = tx.fetch_all::<Order>(Order::select(&a)).await?;
+                let tenant: String = sqlx::query_scalar("SELECT current_setting($1)")
+                    .bind(h.pool.setting().as_str())
+                    .fetch_one(tx.raw_connection())
+                    .await?;
+                assert_eq!(tenant, A.to_string(), "the retried transaction's tenant");
                 let pid = backend_pid(tx.raw_connection()).await?;
                 tx.commit().await?;
                 (seen, pid)
@@ -187,8 +192,17 @@ async fn a_backend_killed_between_transactions_costs_one_retry() -> TestResult {
             _ => {
                 let mut read = h.pool.read(&a).await?;
                 let seen = read.fetch_all::<Order>(Order::select(&a)).await?;
+                // The second BEGIN is rendered anew: it must pin the same.
+                let (read_only, tenant): (String, String) = sqlx::query_as(
+                    "SELECT current_setting('transaction_read_only'), current_setting($1)",
+                )
+                .bind(h.pool.setting().as_str())
+                .fetch_one(read.raw_connection())
+                .await?;
+                assert_eq!(read_only, "on", "the retried read is not READ ONLY");
+                assert_eq!(tenant, A.to_string(), "the retried read's tenant");
+                let pid = backend_pid(read.raw_connection()).await?;
                 read.end();
-                let pid = idle_backend(&h).await?;
                 (seen, pid)
             }
         };

@@ -9,7 +9,7 @@ use tenancy_core::Dialect;
 use super::{Backend, Internals, RawSessionReset};
 use crate::Error;
 use crate::pin::{Access, Pin};
-use crate::setting::key_literal;
+use crate::setting::push_key_literal;
 
 /// SQLSTATE `no_active_sql_transaction`: `SAVEPOINT` outside a transaction
 /// block, which is where raw SQL's `COMMIT` or `ROLLBACK` left the session.
@@ -34,6 +34,10 @@ const SESSION_ENDED: [&str; 3] = ["57P01", "57P02", "57P05"];
 
 /// SQLSTATE class `connection_exception`.
 const CONNECTION_EXCEPTION: &str = "08";
+
+/// Room for the usual `BEGIN` statement (a UUID tenant, a custom setting
+/// name) without growing the buffer.
+const BEGIN_CAPACITY: usize = 128;
 
 /// Fails with 25P01 outside a transaction block — inside the implicit block
 /// of a multi-statement query too — and with 25P02 in an aborted one.
@@ -110,12 +114,15 @@ impl Internals for Postgres {
         // `SET`, which would outlive the transaction on a pooled connection.
         // As a utility statement it is neither planned nor returns a row,
         // which makes it measurably cheaper than `SELECT set_config(..)`
-        // (BENCHMARKS.md, tenant transaction).
-        let mut sql = format!(
-            "{begin}; SET LOCAL {setting} = '{key}'",
-            setting = pin.setting.quoted(),
-            key = key_literal(pin.tenant)?
-        );
+        // (BENCHMARKS.md, tenant transaction). Rendered into one buffer:
+        // this runs for every transaction.
+        let mut sql = String::with_capacity(BEGIN_CAPACITY);
+        sql.push_str(begin);
+        sql.push_str("; SET LOCAL ");
+        sql.push_str(&pin.setting.quoted());
+        sql.push_str(" = '");
+        push_key_literal(&mut sql, pin.tenant)?;
+        sql.push('\'');
         if let Some(schema) = pin.search_path {
             // `pg_temp` named last: a temporary table, which any role may
             // create, cannot stand in for one of the tenant's tables.
