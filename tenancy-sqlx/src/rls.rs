@@ -358,7 +358,7 @@ pub enum PolicyForm {
     /// the builder and of `tenant_sql!` does, puts two values in one
     /// equality: the planner then adds a check that they agree, as a
     /// `Result` node with a `One-Time Filter` above the scan, through which
-    /// every row the scan returns passes — a cost per row (about a tenth on
+    /// every row the scan returns passes — a cost per row (up to a tenth on
     /// a count of many thousand rows), whatever the plan cache mode.
     #[default]
     Equality,
@@ -388,8 +388,8 @@ pub enum PolicyForm {
     /// DESC LIMIT 50` on `(tenant_id, status, placed_at)` becomes a scan of
     /// the tenant's rows and a sort (in the benchmark, 110–140× the time
     /// of the equality form on the large tenant: tens of milliseconds
-    /// instead of a fraction of one). Use it when the SQL that reaches the tables
-    /// names its tenant: the builder's statements and `tenant_sql!`, which
+    /// instead of a fraction of one). Use it when the SQL that reaches the
+    /// tables names its tenant: the builder's statements and `tenant_sql!`, which
     /// requires the predicate, always do; give raw SQL on
     /// [`TenantTransaction::raw_connection`](crate::TenantTransaction::raw_connection)
     /// its `tenant_id = $1` too.
