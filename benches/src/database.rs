@@ -6,8 +6,8 @@
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use tenancy_sqlx::Identifier;
 use tenancy_sqlx::testing::{OWNER_ROLE, RoleAttribute, TestDatabase, TestRole};
-use tenancy_sqlx::{Identifier, Statement};
 
 use crate::error::{BenchError, Step};
 
@@ -181,18 +181,19 @@ pub async fn execute<'e>(
         .step(format!("run `{}`", abbreviate(sql)))
 }
 
-/// `EXPLAIN (ANALYZE, BUFFERS)` of a built statement, with its values bound
-/// as the benchmark binds them.
+/// `EXPLAIN (ANALYZE, BUFFERS)` of SQL text, with its values bound as the
+/// benchmark binds them.
 pub async fn explain_analyze(
     connection: &mut PgConnection,
-    statement: &Statement,
+    sql: &str,
+    values: &sea_query::Values,
 ) -> Result<String, BenchError> {
-    let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql());
+    let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
     let lines: Vec<String> =
-        sqlx::query_scalar_with(AssertSqlSafe(sql), SqlxValues(statement.values().clone()))
+        sqlx::query_scalar_with(AssertSqlSafe(explain), SqlxValues(values.clone()))
             .fetch_all(connection)
             .await
-            .step(format!("explain `{}`", abbreviate(statement.sql())))?;
+            .step(format!("explain `{}`", abbreviate(sql)))?;
     Ok(lines.join("\n"))
 }
 

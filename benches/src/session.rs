@@ -3,6 +3,7 @@
 //! differ only in their role or `search_path`, or in what the library's
 //! pool pins when it opens the transaction.
 
+use std::borrow::BorrowMut;
 use std::time::Instant;
 
 use sea_query_sqlx::SqlxValues;
@@ -56,6 +57,39 @@ impl Query {
         match self {
             Query::List => "list: 50 newest `open` orders",
             Query::Count => "count of `open` orders",
+        }
+    }
+}
+
+/// SQL text and its parameters, as a contender sends it: a statement the
+/// library built, or raw SQL such as an application sends on a tenant
+/// transaction's connection.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    text: String,
+    values: sea_query::Values,
+}
+
+impl Sql {
+    /// Raw SQL without parameters (sqlx still prepares it).
+    pub fn raw(text: impl Into<String>) -> Self {
+        Sql {
+            text: text.into(),
+            values: sea_query::Values(Vec::new()),
+        }
+    }
+
+    /// The SQL text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&Statement> for Sql {
+    fn from(statement: &Statement) -> Self {
+        Sql {
+            text: statement.sql().to_owned(),
+            values: statement.values().clone(),
         }
     }
 }
@@ -206,7 +240,12 @@ impl Session {
         query: Query,
         statement: &Statement,
     ) -> Result<Outcome, BenchError> {
-        run(self.connection.connection()?, query, statement)
+        self.run_sql(query, &Sql::from(statement)).await
+    }
+
+    /// Runs `sql` as `query` once.
+    pub async fn run_sql(&mut self, query: Query, sql: &Sql) -> Result<Outcome, BenchError> {
+        run(self.connection.connection()?, query, sql)
             .await
             .map_err(|error| error.context(self.name.clone()))
     }
@@ -245,7 +284,14 @@ impl Session {
 
     /// `EXPLAIN (ANALYZE, BUFFERS)` of `statement` on this connection.
     pub async fn explain(&mut self, statement: &Statement) -> Result<String, BenchError> {
-        explain_analyze(self.connection.connection()?, statement).await
+        self.explain_sql(&Sql::from(statement)).await
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of `sql` on this connection.
+    pub async fn explain_sql(&mut self, sql: &Sql) -> Result<String, BenchError> {
+        explain_analyze(self.connection.connection()?, &sql.text, &sql.values)
+            .await
+            .map_err(|error| error.context(self.name.clone()))
     }
 
     /// The session as a contender running `statement` in every iteration,
@@ -254,7 +300,17 @@ impl Session {
         &'a mut self,
         runtime: &'a tokio::runtime::Runtime,
         query: Query,
-        statement: &'a Statement,
+        statement: &Statement,
+    ) -> Contender<'a> {
+        self.sql_contender(runtime, query, Sql::from(statement))
+    }
+
+    /// [`Session::contender`] for any SQL.
+    pub fn sql_contender<'a>(
+        &'a mut self,
+        runtime: &'a tokio::runtime::Runtime,
+        query: Query,
+        sql: Sql,
     ) -> Contender<'a> {
         let name = self.name.clone();
         Contender::new(name, move |iterations| {
@@ -264,7 +320,7 @@ impl Session {
                 let start = Instant::now();
                 let connection = self.connection.connection()?;
                 for _ in 0..iterations {
-                    run(connection, query, statement).await?;
+                    run(connection, query, &sql).await?;
                 }
                 let wall = start.elapsed();
                 let client = cpu::client_thread().saturating_sub(client_before);
@@ -298,10 +354,10 @@ impl Session {
 async fn run(
     connection: &mut PgConnection,
     query: Query,
-    statement: &Statement,
+    sql: &Sql,
 ) -> Result<Outcome, BenchError> {
-    let sql = AssertSqlSafe(statement.sql().to_owned());
-    let values = SqlxValues(statement.values().clone());
+    let values = SqlxValues(sql.values.clone());
+    let sql = AssertSqlSafe(sql.text.clone());
     match query {
         Query::List => {
             let rows: Vec<Order> = sqlx::query_as_with(sql, values)
@@ -330,6 +386,16 @@ pub async fn same_outcome(
     query: Query,
     statements: &[Statement],
 ) -> Result<Outcome, BenchError> {
+    let sql: Vec<Sql> = statements.iter().map(Sql::from).collect();
+    same_sql_outcome(sessions, query, &sql).await
+}
+
+/// [`same_outcome`] for any SQL, one per session.
+pub async fn same_sql_outcome<S: BorrowMut<Session>>(
+    sessions: &mut [S],
+    query: Query,
+    statements: &[Sql],
+) -> Result<Outcome, BenchError> {
     if statements.len() != sessions.len() {
         return Err(BenchError::message(format!(
             "{} statements for {} sessions",
@@ -339,7 +405,11 @@ pub async fn same_outcome(
     }
     let mut outcomes = Vec::with_capacity(sessions.len());
     for (session, statement) in sessions.iter_mut().zip(statements) {
-        outcomes.push((session.name.clone(), session.run(query, statement).await?));
+        let session = session.borrow_mut();
+        outcomes.push((
+            session.name.clone(),
+            session.run_sql(query, statement).await?,
+        ));
     }
     let Some((_, first)) = outcomes.first().cloned() else {
         return Err(BenchError::message("no sessions to compare"));
@@ -349,7 +419,7 @@ pub async fn same_outcome(
     } else {
         Err(BenchError::message(format!(
             "the contenders disagree on `{}`: {outcomes:?}",
-            statements[0].sql()
+            statements[0].text
         )))
     }
 }

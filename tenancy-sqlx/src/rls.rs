@@ -41,6 +41,16 @@
 //!   same or less than with a sub-select. Only raw SQL without a tenant
 //!   predicate that scans the whole table evaluates the setting once per
 //!   row; give such SQL its predicate (`tenant_sql!` requires it);
+//! - the comparison is an equality by default ([`PolicyForm::Equality`]),
+//!   which raw SQL without a tenant predicate plans best with. Where the
+//!   SQL reaching the tables names its tenant — the builder's statements
+//!   and `tenant_sql!` always do — [`PolicyForm::ArrayMembership`] (given
+//!   to [`RlsPolicy::with_form`]) writes it as
+//!   `"tenant_id" = ANY (ARRAY[..])`, which spares those statements the
+//!   check PostgreSQL adds when two equalities meet on one column; with
+//!   [`PlanCacheMode::ForceGenericPlan`](crate::PlanCacheMode::ForceGenericPlan)
+//!   they then cost what they cost without row-level security (the
+//!   trade-off, measured, is on [`PolicyForm`]);
 //! - `current_setting(.., true)` returns NULL or `''` when no tenant is set,
 //!   and `NULLIF` turns `''` into NULL: a transaction without a tenant sees
 //!   no row and can insert none, instead of failing on `''::bigint` — or
@@ -59,7 +69,7 @@
 //!
 //! ```
 //! use tenancy_sqlx::ddl::TableSet;
-//! use tenancy_sqlx::rls::RlsPolicy;
+//! use tenancy_sqlx::rls::{PolicyForm, RlsPolicy};
 //! use tenancy_sqlx::SettingName;
 //! # #[tenancy_sqlx::tenant_scoped] pub struct Order { pub tenant_id: i64, #[tenancy(primary_key)] pub id: i64 }
 //!
@@ -69,6 +79,13 @@
 //! assert!(ddl[3].contains("USING (\"tenant_id\" = NULLIF(current_setting('app.tenant_id', true), '')::bigint)"));
 //! // The owner's policy has the same form: Citus accepts both.
 //! assert_eq!(ddl[3].split_once(" USING ").map(|(_, p)| p), ddl[5].split_once(" USING ").map(|(_, p)| p));
+//!
+//! // For SQL that always names its tenant: no gating check per row.
+//! let ddl = RlsPolicy::for_role("app")?
+//!     .with_form(PolicyForm::ArrayMembership)
+//!     .statements(&tables)?;
+//! assert!(ddl[3].contains("USING (\"tenant_id\" = ANY (ARRAY[NULLIF(current_setting('app.tenant_id', true), '')::bigint]))"));
+//! assert!(ddl[5].contains("= ANY (ARRAY["));
 //!
 //! // The setting is the set's: the pool made with this set carries the
 //! // tenant in the very setting these policies read.
@@ -104,6 +121,7 @@ pub const OWNER_POLICY_NAME: &str = "tenancy_owner";
 #[derive(Debug, Clone)]
 pub struct RlsPolicy {
     role: Option<Identifier>,
+    form: PolicyForm,
 }
 
 impl RlsPolicy {
@@ -112,6 +130,7 @@ impl RlsPolicy {
     pub fn for_role(role: &str) -> Result<Self, Error> {
         Ok(RlsPolicy {
             role: Some(Identifier::new("role", role)?),
+            form: PolicyForm::default(),
         })
     }
 
@@ -119,13 +138,34 @@ impl RlsPolicy {
     /// application role its privileges yourself.
     #[must_use]
     pub fn for_public() -> Self {
-        RlsPolicy { role: None }
+        RlsPolicy {
+            role: None,
+            form: PolicyForm::default(),
+        }
+    }
+
+    /// These policies with their predicate written in `form` (both of
+    /// them: the application role's and the owner's). The default,
+    /// [`PolicyForm::Equality`], serves every kind of SQL; see
+    /// [`PolicyForm::ArrayMembership`] for the form that makes the
+    /// library's own statements cost what they cost without row-level
+    /// security, and what it costs raw SQL that names no tenant.
+    #[must_use]
+    pub fn with_form(mut self, form: PolicyForm) -> Self {
+        self.form = form;
+        self
     }
 
     /// The application role, or `None` for `PUBLIC`.
     #[must_use]
     pub fn role(&self) -> Option<&Identifier> {
         self.role.as_ref()
+    }
+
+    /// The form the policies' predicate is written in.
+    #[must_use]
+    pub fn form(&self) -> PolicyForm {
+        self.form
     }
 
     /// The statements for every table of the set, in its order, with the
@@ -208,7 +248,7 @@ impl RlsPolicy {
         if let Some(tenant) = &table.tenant {
             let column = Identifier::new("column", tenant.name)?;
             let key_type = policy_key_type(table, tenant.name, tenant.sql_type)?;
-            let check = isolation_predicate(&column, setting, key_type);
+            let check = self.form.predicate(&column, setting, key_type);
             let to = self
                 .role
                 .as_ref()
@@ -277,17 +317,99 @@ impl RlsPolicy {
     }
 }
 
-/// `"<col>" = NULLIF(current_setting('<setting>', true), '')::<type>`, used
-/// for both `USING` and `WITH CHECK` of both policies: an unset tenant
-/// (`NULL`, or `''` on a connection that had one) matches no row instead of
-/// raising a cast error. No sub-select, so that Citus accepts it on
-/// distributed tables (see the [module documentation](self)).
+/// `"<col>" = NULLIF(current_setting('<setting>', true), '')::<type>`: the
+/// predicate of [`PolicyForm::Equality`], the default form, used for both
+/// `USING` and `WITH CHECK` of both policies. An unset tenant (`NULL`, or
+/// `''` on a connection that had one) matches no row instead of raising a
+/// cast error. No sub-select, so that Citus accepts it on distributed
+/// tables (see the [module documentation](self)).
 #[must_use]
 pub fn isolation_predicate(column: &Identifier, setting: &SettingName, key_type: &str) -> String {
-    format!(
-        "{} = NULLIF(current_setting('{setting}', true), '')::{key_type}",
-        column.quoted()
-    )
+    PolicyForm::Equality.predicate(column, setting, key_type)
+}
+
+/// How the tenant policies compare the tenant column with the tenant
+/// setting. Every form reads the setting the same way —
+/// `NULLIF(current_setting('<setting>', true), '')::<type>`, so that a
+/// transaction without a tenant (the setting unset, or `''`) sees no row
+/// and can write none, and a value that is not a key of the column's type
+/// fails the statement — and matches exactly one tenant's rows. No form
+/// has a sub-select, so Citus accepts each on distributed tables.
+///
+/// The forms differ in what PostgreSQL's planner makes of them, measured
+/// by the `rls_policy` benchmark (`BENCHMARKS.md`):
+///
+/// | statement | [`Equality`](Self::Equality) | [`ArrayMembership`](Self::ArrayMembership) |
+/// |---|---|---|
+/// | the library's (carry `"tenant_id" = $n`) | a gating `Result` node above the scan: every row passes through it | the plan of the same statement without row-level security |
+/// | raw SQL without a tenant predicate | the tenant is a constant: ordered index scans on `(tenant_id, ..)` | the tenant is not a constant: no ordered index scan, a sort instead |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum PolicyForm {
+    /// `"<col>" = NULLIF(current_setting('<setting>', true), '')::<type>`,
+    /// the default.
+    ///
+    /// PostgreSQL treats the comparison as an equality of the column with
+    /// a value fixed for the statement, so raw SQL that names no tenant
+    /// (`SELECT .. FROM orders WHERE status = 'open' ORDER BY placed_at
+    /// DESC LIMIT 50`) still reads an index on `(tenant_id, status,
+    /// placed_at)` in order and stops after 50 rows. A statement that
+    /// compares the column with a value of its own, as every statement of
+    /// the builder and of `tenant_sql!` does, puts two values in one
+    /// equality: the planner then adds a check that they agree, as a
+    /// `Result` node with a `One-Time Filter` above the scan, through which
+    /// every row the scan returns passes — a cost per row (up to a tenth on
+    /// a count of many thousand rows), whatever the plan cache mode.
+    #[default]
+    Equality,
+    /// `"<col>" = ANY (ARRAY[NULLIF(current_setting('<setting>', true),
+    /// '')::<type>])`: membership in an array of exactly one element, the
+    /// setting's value (or `NULL`, which matches nothing).
+    ///
+    /// An array membership is not an equality to the planner: it never
+    /// merges with the statement's own `"tenant_id" = $n`, both become
+    /// conditions of the same index scan, and no gating node is added. The
+    /// library's statements then run the plan they would run without
+    /// row-level security; recommended together with
+    /// [`PlanCacheMode::ForceGenericPlan`](crate::PlanCacheMode::ForceGenericPlan)
+    /// (one plan per prepared statement, not one per execution). In the
+    /// `rls_policy` benchmark (a million rows, one tenant of 220 867) the
+    /// count of a large tenant's rows costs 0.97–1.01× of the same
+    /// statement without row-level security in CPU time, against 1.04–1.13×
+    /// with [`Equality`](Self::Equality); what remains on small results is
+    /// the fixed cost of row-level security per execution, which every
+    /// form pays. Without the pool option, PostgreSQL's default plan cache
+    /// mode settled on the generic plan for the array form's list
+    /// statement, where it planned the equality form's again for every
+    /// execution.
+    ///
+    /// The price is paid by raw SQL that names no tenant: the tenant is
+    /// then no constant the planner can order by, so `ORDER BY placed_at
+    /// DESC LIMIT 50` on `(tenant_id, status, placed_at)` becomes a scan of
+    /// the tenant's rows and a sort (in the benchmark, 110–140× the time
+    /// of the equality form on the large tenant: tens of milliseconds
+    /// instead of a fraction of one). Use it when the SQL that reaches the
+    /// tables names its tenant: the builder's statements and `tenant_sql!`, which
+    /// requires the predicate, always do; give raw SQL on
+    /// [`TenantTransaction::raw_connection`](crate::TenantTransaction::raw_connection)
+    /// its `tenant_id = $1` too.
+    ArrayMembership,
+}
+
+impl PolicyForm {
+    /// Every form, in the order of their declaration.
+    pub const ALL: [PolicyForm; 2] = [PolicyForm::Equality, PolicyForm::ArrayMembership];
+
+    /// The predicate comparing `column` with `setting`, cast to `key_type`,
+    /// in this form: the text of the policies' `USING` and `WITH CHECK`.
+    #[must_use]
+    pub fn predicate(self, column: &Identifier, setting: &SettingName, key_type: &str) -> String {
+        let tenant = format!("NULLIF(current_setting('{setting}', true), '')::{key_type}");
+        match self {
+            PolicyForm::Equality => format!("{} = {tenant}", column.quoted()),
+            PolicyForm::ArrayMembership => format!("{} = ANY (ARRAY[{tenant}])", column.quoted()),
+        }
+    }
 }
 
 /// The SQL type the policy casts the setting to.
@@ -386,6 +508,41 @@ mod tests {
                     .to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn the_array_membership_form_writes_both_policies_with_one_element() {
+        let policy = RlsPolicy::for_role("app")
+            .unwrap()
+            .with_form(PolicyForm::ArrayMembership);
+        assert_eq!(policy.form(), PolicyForm::ArrayMembership);
+        let tables = tables().with_setting(SettingName::new("myapp.org").unwrap());
+        let statements = policy.table_statements(&tables, ORDERS()).unwrap();
+        let predicate =
+            r#""org_id" = ANY (ARRAY[NULLIF(current_setting('myapp.org', true), '')::integer])"#;
+        for (index, name) in [(3, POLICY_NAME), (5, OWNER_POLICY_NAME)] {
+            assert!(
+                statements[index].starts_with(&format!("CREATE POLICY {name} ")),
+                "{}",
+                statements[index]
+            );
+            assert!(
+                statements[index]
+                    .ends_with(&format!("USING ({predicate}) WITH CHECK ({predicate})")),
+                "{}",
+                statements[index]
+            );
+        }
+        // Everything else is the default form's.
+        let default = RlsPolicy::for_role("app")
+            .unwrap()
+            .table_statements(&tables, ORDERS())
+            .unwrap();
+        assert_eq!(RlsPolicy::for_public().form(), PolicyForm::Equality);
+        assert_eq!(statements.len(), default.len());
+        for (index, (array, equality)) in statements.iter().zip(&default).enumerate() {
+            assert_eq!(array == equality, index != 3 && index != 5, "{array}");
+        }
     }
 
     #[test]

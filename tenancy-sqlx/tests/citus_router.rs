@@ -42,7 +42,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use strategies::{Tables, select_plan, union_plan, write_plan};
 use tables::{Account, Country, Customer, Invoice, Line, Member, Order, Plan};
 use tenancy_sqlx::ddl::TableSet;
-use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::rls::{PolicyForm, RlsPolicy};
 use tenancy_sqlx::sea_query::Values;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, TestDatabase};
 use tenancy_sqlx::{
@@ -58,7 +58,11 @@ const FAN_OUT: &str = "multi-task query about to be executed";
 /// tables distributed by their tenant column, the global ones reference
 /// tables), where the application role and `extra` roles run with
 /// multi-task statements refused.
-async fn distributed(tables: &TableSet, extra: &[&str]) -> TestResult<CitusTestDatabase> {
+async fn distributed(
+    tables: &TableSet,
+    form: PolicyForm,
+    extra: &[&str],
+) -> TestResult<CitusTestDatabase> {
     let db = CitusTestDatabase::create().await?;
     let admin = db.coordinator().admin_pool().await?;
     create_billing(db.coordinator()).await?;
@@ -66,7 +70,7 @@ async fn distributed(tables: &TableSet, extra: &[&str]) -> TestResult<CitusTestD
         db.coordinator().owner_pool().await?,
         CrossTenant::with_reason("test set-up: the generator's tables, distributed")?,
     )
-    .apply_schema(tables, &RlsPolicy::for_role(APP_ROLE)?)
+    .apply_schema(tables, &RlsPolicy::for_role(APP_ROLE)?.with_form(form))
     .await?;
     for role in [APP_ROLE].iter().chain(extra) {
         sqlx::raw_sql(AssertSqlSafe(format!(
@@ -459,8 +463,8 @@ struct Both {
 }
 
 impl Both {
-    async fn create(tables: &TableSet) -> TestResult<Both> {
-        let citus_db = distributed(tables, &[OWNER_ROLE]).await?;
+    async fn create(tables: &TableSet, form: PolicyForm) -> TestResult<Both> {
+        let citus_db = distributed(tables, form, &[OWNER_ROLE]).await?;
         let single_db = TestDatabase::create().await?;
         create_billing(&single_db).await?;
         let single_owner = single_db.owner_pool().await?;
@@ -468,7 +472,7 @@ impl Both {
             single_owner.clone(),
             CrossTenant::with_reason("test set-up: the generator's tables, on one server")?,
         )
-        .apply_schema(tables, &RlsPolicy::for_role(APP_ROLE)?)
+        .apply_schema(tables, &RlsPolicy::for_role(APP_ROLE)?.with_form(form))
         .await?;
         let connect = async |url: String| {
             TenantPool::<Postgres>::connect(&url, TenantPoolOptions::new(tables)).await
@@ -487,6 +491,7 @@ impl Both {
 /// Proves the scoped statements of world `W` on a database of its tables.
 async fn prove_world<W: World>(
     tables: &TableSet,
+    form: PolicyForm,
     keys: impl Strategy<Value = W::Key> + Clone,
     counts: [usize; 3],
     seed: u8,
@@ -494,7 +499,7 @@ async fn prove_world<W: World>(
 where
     W::Key: Debug + Copy,
 {
-    let both = Both::create(tables).await?;
+    let both = Both::create(tables, form).await?;
     let statements = scoped_statements::<W>(keys, counts, seed);
     let total = statements.len();
     let tally = prove_router(&both.citus, &both.single, statements).await?;
@@ -506,6 +511,7 @@ where
 async fn every_scoped_builder_statement_runs_on_one_worker() -> TestResult {
     let mut tally = prove_world::<I64World>(
         &i64_tables(),
+        PolicyForm::Equality,
         1_000_000_000_000i64..1_000_000_000_000_000,
         [1_000, 250, 800],
         64,
@@ -514,6 +520,7 @@ async fn every_scoped_builder_statement_runs_on_one_worker() -> TestResult {
     tally.add(
         prove_world::<I32World>(
             &i32_tables(),
+            PolicyForm::Equality,
             1_000_000_000i32..=i32::MAX,
             [500, 150, 400],
             32,
@@ -558,10 +565,42 @@ async fn every_scoped_builder_statement_runs_on_one_worker() -> TestResult {
     Ok(())
 }
 
+/// The same proof, fewer statements, with the policies in the
+/// array-membership form: Citus routes by the statement's own tenant
+/// predicate, whatever the policy's form.
+#[tokio::test]
+async fn under_the_array_membership_form_every_scoped_statement_runs_on_one_worker() -> TestResult {
+    let tally = prove_world::<I64World>(
+        &i64_tables(),
+        PolicyForm::ArrayMembership,
+        1_000_000_000_000i64..1_000_000_000_000_000,
+        [300, 80, 250],
+        64,
+    )
+    .await?;
+    eprintln!("{tally:#?}");
+    assert!(
+        tally.fanned_out.is_empty(),
+        "fanned out: {:#?}",
+        tally.fanned_out
+    );
+    assert!(
+        count(&tally.unknown) * 200 <= tally.total(),
+        "refused by Citus only: {:#?}",
+        tally.unknown
+    );
+    assert!(
+        tally.proven() >= 400,
+        "only {} statements proven",
+        tally.proven()
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn cross_tenant_builder_statements_fan_out() -> TestResult {
     let tables = i64_tables();
-    let both = Both::create(&tables).await?;
+    let both = Both::create(&tables, PolicyForm::Equality).await?;
     let capability = CrossTenant::with_reason("test: statements across tenants")?;
     let world = Tables {
         // CTEs cannot be matched on a tenant column across tenants.

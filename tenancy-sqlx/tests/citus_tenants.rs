@@ -1,13 +1,14 @@
 //! The library on a real Citus cluster: `apply_schema` distributes the
 //! tables, two tenants on different workers read and write only their own
 //! rows through the builder, Row Level Security alone still confines raw SQL
-//! on the workers, every builder statement runs on one worker, and a pool
-//! refuses a coordinator that keeps the tenant setting to itself.
+//! on the workers, every builder statement runs on one worker — with the
+//! policies in either generated form — and a pool refuses a coordinator
+//! that keeps the tenant setting to itself.
 
 use sqlx::PgPool;
 use tenancy_sqlx::audit::FindingKind;
 use tenancy_sqlx::citus::{self, Distribution};
-use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::rls::{PolicyForm, RlsPolicy};
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase, OWNER_ROLE, RoleAttribute};
 use tenancy_sqlx::{
     CrossTenant, Cte, Error, JoinKind, OwnerPool, Postgres, Select, Table, TenantPool, ident,
@@ -19,13 +20,23 @@ use tenancy_test::shop::{customer, order, pool_options, tenant};
 /// A cluster database with the shop's tables applied by the library, the
 /// free plan, and two tenants whose rows live on different workers.
 async fn distributed_shop() -> TestResult<(CitusTestDatabase, OwnerPool, [i64; 2])> {
+    distributed_shop_in(PolicyForm::Equality).await
+}
+
+/// [`distributed_shop`], its policies written in `form`.
+async fn distributed_shop_in(
+    form: PolicyForm,
+) -> TestResult<(CitusTestDatabase, OwnerPool, [i64; 2])> {
     let db = CitusTestDatabase::create().await?;
     let owner = OwnerPool::from_pool(
         db.coordinator().owner_pool().await?,
         CrossTenant::with_reason("test set-up: the distributed shop")?,
     );
     owner
-        .apply_schema(&table_set(), &RlsPolicy::for_role(APP_ROLE)?)
+        .apply_schema(
+            &table_set(),
+            &RlsPolicy::for_role(APP_ROLE)?.with_form(form),
+        )
         .await?;
     let admin = db.coordinator().admin_pool().await?;
     sqlx::query("INSERT INTO plans (id, name) VALUES (1, 'free')")
@@ -220,12 +231,11 @@ async fn row_level_security_alone_confines_a_tenant_on_the_workers() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
-async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() -> TestResult {
-    let (db, _owner, tenants) = distributed_shop().await?;
-    let pool = app_pool(&db).await?;
-    seed(&pool, tenants).await?;
-    // From now on a statement that would run on more than one shard fails.
+/// Refuses statements that would run on more than one shard, from now on,
+/// for the application role and the owner; then runs each tenant's builder
+/// statements (which must run on one worker) and raw SQL without a tenant
+/// predicate (which needs every shard, and is refused).
+async fn one_worker_per_tenant(db: &CitusTestDatabase, tenants: [i64; 2]) -> TestResult {
     let admin = db.coordinator().admin_pool().await?;
     for role in [APP_ROLE, OWNER_ROLE] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -235,7 +245,7 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
         .execute(&admin)
         .await?;
     }
-    let pool = app_pool(&db).await?;
+    let pool = app_pool(db).await?;
     for key in tenants {
         let tenant = tenant(key);
         let mut tx = pool.begin(&tenant).await?;
@@ -265,6 +275,15 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
     let message = fanned.err().ok_or("a multi-shard query ran")?.to_string();
     assert!(message.contains("multi-task query"), "{message}");
     tx.rollback().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop().await?;
+    seed(&app_pool(&db).await?, tenants).await?;
+    one_worker_per_tenant(&db, tenants).await?;
+    let admin = db.coordinator().admin_pool().await?;
     // So does a cross-tenant statement, by a role that reads across tenants
     // (`BYPASSRLS`: forced RLS would leave the owner no row, and no shard).
     // Citus connects to the workers as the same role.
@@ -296,6 +315,35 @@ async fn builder_statements_run_on_one_worker_and_cross_tenant_ones_fan_out() ->
         .ok_or("a cross-tenant read ran on one shard")?
         .to_string();
     assert!(message.contains("multi-task query"), "{message}");
+    Ok(())
+}
+
+/// The array-membership form on a cluster: Citus creates it on the
+/// distributed tables and copies it to the shards, where it alone confines
+/// a tenant; each tenant's builder statements still run on one worker
+/// (Citus routes them by their own `tenant_id = $n`).
+#[tokio::test]
+async fn the_array_membership_form_confines_the_workers_and_routes_to_one() -> TestResult {
+    let (db, _owner, tenants) = distributed_shop_in(PolicyForm::ArrayMembership).await?;
+    seed(&app_pool(&db).await?, tenants).await?;
+    let admin = db.coordinator().admin_pool().await?;
+    let policy: String = sqlx::query_scalar(
+        "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy
+         WHERE polrelid = 'orders'::regclass AND polname = 'tenancy_isolation'",
+    )
+    .fetch_one(&admin)
+    .await?;
+    assert!(policy.contains("= ANY (ARRAY["), "{policy}");
+    for key in tenants {
+        let other = if key == tenants[0] {
+            tenants[1]
+        } else {
+            tenants[0]
+        };
+        assert_eq!(on_the_worker(&db, "orders", key, key).await?, [key, key]);
+        assert!(on_the_worker(&db, "orders", key, other).await?.is_empty());
+    }
+    one_worker_per_tenant(&db, tenants).await?;
     Ok(())
 }
 

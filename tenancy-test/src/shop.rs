@@ -6,7 +6,7 @@
 //! forgets the tenant matches rows of other tenants instead of missing them.
 
 use sqlx::PgPool;
-use tenancy_sqlx::rls::RlsPolicy;
+use tenancy_sqlx::rls::{PolicyForm, RlsPolicy};
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
 use tenancy_sqlx::{
     CrossTenant, Insert, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions,
@@ -171,6 +171,11 @@ const SEED: [&str; 4] = [
 /// generated grants.
 pub async fn shop(tenants: &[i64]) -> TestResult<TestDatabase> {
     shop_with_policy(tenants, &RlsPolicy::for_role(APP_ROLE)?).await
+}
+
+/// [`shop`], its policies written in `form`.
+pub async fn shop_in_form(tenants: &[i64], form: PolicyForm) -> TestResult<TestDatabase> {
+    shop_with_policy(tenants, &RlsPolicy::for_role(APP_ROLE)?.with_form(form)).await
 }
 
 /// [`shop`], with another policy (say, one `TO PUBLIC`, which applies to the

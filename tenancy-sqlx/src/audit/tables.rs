@@ -11,7 +11,7 @@ use crate::Error;
 use crate::drift::{self, Checker, table_oid};
 use crate::ident::Identifier;
 use crate::manifest::{Manifest, TableSpec};
-use crate::rls::{RlsPolicy, isolation_predicate};
+use crate::rls::{PolicyForm, RlsPolicy};
 use crate::role::places_role_creates_in;
 use crate::search_path;
 use crate::setting::SettingName;
@@ -20,7 +20,8 @@ use crate::setting::SettingName;
 /// tenant column is NOT NULL, RLS is enabled and forced, a policy of the
 /// required form exists (`FOR ALL`, permissive, `USING` and `WITH CHECK`
 /// comparing the tenant column with `NULLIF(current_setting('<setting>',
-/// true), '')::<key type>`, without a sub-select, which Citus refuses on
+/// true), '')::<key type>` in one of the generated
+/// [`PolicyForm`]s, without a sub-select, which Citus refuses on
 /// distributed tables), no other permissive policy widens it, and every
 /// primary key, unique key, index and foreign key to a tenant-scoped table
 /// leads with the tenant column. Partitions and inheritance children of a
@@ -552,11 +553,17 @@ impl TableChecks<'_> {
         .fetch_all(&mut *connection)
         .await?;
         let column = Identifier::new("column", self.tenant_column)?;
-        let expected =
-            normalize_predicate(&isolation_predicate(&column, self.setting, self.key_type));
+        // Any generated form isolates: each matches exactly the set tenant's
+        // rows and fails closed without one.
+        let expected: Vec<String> = PolicyForm::ALL
+            .iter()
+            .map(|form| normalize_predicate(&form.predicate(&column, self.setting, self.key_type)))
+            .collect();
         let is_isolating = |policy: &PolicyRow| {
             let matches = |expr: &Option<String>| {
-                expr.as_deref().map(normalize_predicate) == Some(expected.clone())
+                expr.as_deref()
+                    .map(normalize_predicate)
+                    .is_some_and(|found| expected.contains(&found))
             };
             // Without WITH CHECK, PostgreSQL checks new rows with USING.
             policy.command == "*"
@@ -810,19 +817,44 @@ fn normalize_predicate(expression: &str) -> String {
 mod tests {
     use super::*;
 
-    fn generated() -> String {
+    fn generated_in(form: PolicyForm) -> String {
         let column = Identifier::new("column", "tenant_id").unwrap();
-        normalize_predicate(&isolation_predicate(
-            &column,
-            &SettingName::default(),
-            "bigint",
-        ))
+        normalize_predicate(&form.predicate(&column, &SettingName::default(), "bigint"))
+    }
+
+    fn generated() -> String {
+        generated_in(PolicyForm::Equality)
     }
 
     #[test]
     fn postgres_deparsing_matches_the_generated_predicate() {
         let deparsed = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint)";
         assert_eq!(normalize_predicate(deparsed), generated());
+    }
+
+    #[test]
+    fn postgres_deparsing_matches_the_array_membership_predicate() {
+        let deparsed = "(tenant_id = ANY (ARRAY[(NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint]))";
+        assert_eq!(
+            normalize_predicate(deparsed),
+            generated_in(PolicyForm::ArrayMembership)
+        );
+    }
+
+    #[test]
+    fn weaker_array_policies_do_not_match() {
+        let array = generated_in(PolicyForm::ArrayMembership);
+        for weaker in [
+            // Any tenant the setting lists: `1,2` would see two tenants.
+            "(tenant_id = ANY ((string_to_array(current_setting('app.tenant_id'::text, true), ','::text))::bigint[]))",
+            // A second element widens it to another tenant.
+            "(tenant_id = ANY (ARRAY[(NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint, 2]))",
+            "(tenant_id <> ALL (ARRAY[(NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::bigint]))",
+            "(tenant_id = ANY (ARRAY[(current_setting('app.tenant_id'::text))::bigint]))",
+        ] {
+            assert_ne!(normalize_predicate(weaker), array, "{weaker}");
+            assert_ne!(normalize_predicate(weaker), generated(), "{weaker}");
+        }
     }
 
     #[test]
