@@ -25,6 +25,7 @@ use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
 use crate::meta::{ColumnMeta, Pii, SqlType, TableMeta, TenantColumnMeta};
 use crate::tenant::TenantKey;
+use crate::tenant_sql::support::same;
 
 /// Implemented by `#[tenant_scoped]` and `#[global_table]` beside `Table`,
 /// with what `tenant_sql!` reads of a table when the program is compiled.
@@ -118,7 +119,6 @@ pub const fn enum_type(
     );
     let mut index = 0;
     while index < labels.len() {
-        let label = labels[index].as_bytes();
         assert!(
             crate::ddl::is_enum_label(labels[index]),
             "tenancy: a PostgreSQL enum label is 1 to 63 bytes, without a NUL byte"
@@ -126,7 +126,7 @@ pub const fn enum_type(
         let mut earlier = 0;
         while earlier < index {
             assert!(
-                !bytes_eq(labels[earlier].as_bytes(), label),
+                !same(labels[earlier], labels[index]),
                 "tenancy: a PostgreSQL enum type cannot have the same label twice"
             );
             earlier += 1;
@@ -139,20 +139,6 @@ pub const fn enum_type(
         name,
         labels,
     }
-}
-
-const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut index = 0;
-    while index < a.len() {
-        if a[index] != b[index] {
-            return false;
-        }
-        index += 1;
-    }
-    true
 }
 
 /// The metadata of a table. Every name in it is checked here, once: the
