@@ -4,9 +4,9 @@
 //! trust.
 //!
 //! The constructors check every name with the library's identifier rule.
-//! Generated code calls them in `static` and `const` items, where a name
-//! that breaks the rule is a compile error; the macros report such names
-//! first, with a friendlier message at the user's tokens.
+//! Generated code calls them in `const` items, where a name that breaks the
+//! rule is a compile error wherever the constant is evaluated; the macros
+//! report such names first, with a friendlier message at the user's tokens.
 
 pub use core::option::Option::{None, Some};
 pub use sea_query::Value;
@@ -25,6 +25,7 @@ use crate::column::{Column, TenantColumn};
 use crate::ident::is_identifier;
 use crate::meta::{ColumnMeta, Pii, SqlType, TableMeta, TenantColumnMeta};
 use crate::tenant::TenantKey;
+use crate::tenant_sql::support::same;
 
 /// Implemented by `#[tenant_scoped]` and `#[global_table]` beside `Table`,
 /// with what `tenant_sql!` reads of a table when the program is compiled.
@@ -34,6 +35,17 @@ use crate::tenant::TenantKey;
     note = "mark the struct with `#[tenant_scoped]` or `#[global_table]` instead of implementing `Table`, `TenantScoped`, `GlobalTable` or `InsertRow` by hand: the builder trusts their metadata to describe the struct's own table"
 )]
 pub trait SealedTable {
+    /// The table's metadata, made by [`table`].
+    ///
+    /// An associated constant rather than a `static`: the compiler
+    /// evaluates it only in a crate that calls `Table::meta` for this
+    /// table, so a crate that declares many tables pays for the metadata
+    /// of those it uses. The name check in [`table`] runs in that
+    /// evaluation: a bad name fails the build of the crate that first uses
+    /// the table (`cargo build`; `cargo check` does not evaluate it). The
+    /// macros refuse such names themselves, earlier and at the user's
+    /// tokens.
+    const META: TableMeta;
     /// The tenant column's SQL name; `None` for a global table.
     const SQL_TENANT_COLUMN: Option<&'static str>;
     /// The key type of the table's tenant column, or [`AnyKey`] for a
@@ -65,7 +77,7 @@ pub trait SealedGlobalTable {}
 )]
 pub trait SealedInsertRow {}
 
-/// Panics, at compile time in the `static` that holds the metadata, if
+/// Panics, at compile time in the constant that holds the metadata, if
 /// `name` breaks the identifier rule.
 const fn identifier(name: &'static str) -> &'static str {
     assert!(
@@ -107,7 +119,6 @@ pub const fn enum_type(
     );
     let mut index = 0;
     while index < labels.len() {
-        let label = labels[index].as_bytes();
         assert!(
             crate::ddl::is_enum_label(labels[index]),
             "tenancy: a PostgreSQL enum label is 1 to 63 bytes, without a NUL byte"
@@ -115,7 +126,7 @@ pub const fn enum_type(
         let mut earlier = 0;
         while earlier < index {
             assert!(
-                !bytes_eq(labels[earlier].as_bytes(), label),
+                !same(labels[earlier], labels[index]),
                 "tenancy: a PostgreSQL enum type cannot have the same label twice"
             );
             earlier += 1;
@@ -128,20 +139,6 @@ pub const fn enum_type(
         name,
         labels,
     }
-}
-
-const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut index = 0;
-    while index < a.len() {
-        if a[index] != b[index] {
-            return false;
-        }
-        index += 1;
-    }
-    true
 }
 
 /// The metadata of a table. Every name in it is checked here, once: the

@@ -224,7 +224,14 @@ impl TableMeta {
 )]
 pub trait Table: SealedTable + 'static {
     /// The table's metadata.
-    fn meta() -> &'static TableMeta;
+    ///
+    /// Evaluated at compile time, in the first crate that calls this for
+    /// the table; every name in it has passed the library's identifier
+    /// rule there, or that crate does not build.
+    #[inline]
+    fn meta() -> &'static TableMeta {
+        &<Self as SealedTable>::META
+    }
 }
 
 /// A table whose rows belong to tenants. Implemented by `#[tenant_scoped]`

@@ -136,8 +136,10 @@ impl Generator<'_> {
     /// that never run (the crate does not compile), so that uses of the
     /// table report nothing but the one mistake.
     fn stand_ins(&self) -> TokenStream {
+        // `panic!` with a literal, not `unreachable!`, which formats: the
+        // metadata constant's body must be a constant expression.
         let never = quote! {
-            ::core::unreachable!("the table's attribute has an error")
+            ::core::panic!("the table's attribute has an error")
         };
         let scope_impl = match (self.table.kind, self.table.tenant()) {
             // Without a tenant column there is no key type to name.
@@ -171,10 +173,10 @@ impl Generator<'_> {
         code.finish()
     }
 
-    /// `impl Table` (sealed) around `body`, the body of `meta()`. The seal
-    /// holds what `tenant_sql!` reads at compile time: the tenant column's
-    /// name and the key type (`AnyKey` for a global table).
-    fn table_impl(&self, code: &mut Code, body: TokenStream) {
+    /// `impl Table` and its seal, which holds `meta`, the expression of the
+    /// metadata constant, and what `tenant_sql!` reads at compile time: the
+    /// tenant column's name and the key type (`AnyKey` for a global table).
+    fn table_impl(&self, code: &mut Code, meta: TokenStream) {
         let table = self.table;
         let p = self.p_text();
         code.text("#[automatically_derived] impl")
@@ -182,6 +184,9 @@ impl Generator<'_> {
             .text("::__private_v0_1::SealedTable for")
             .splice(table.ident)
             .group(Delimiter::Brace, |code| {
+                code.text(&format!("const META: {p}::TableMeta ="))
+                    .splice(meta)
+                    .text(";");
                 code.text("const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> =");
                 match table.tenant() {
                     Some(tenant) => {
@@ -203,71 +208,63 @@ impl Generator<'_> {
             .text(p)
             .text("::Table for")
             .splice(table.ident)
-            .group(Delimiter::Brace, |code| {
-                code.text(&format!("#[inline] fn meta() -> &'static {p}::TableMeta"))
-                    .group(Delimiter::Brace, |code| {
-                        code.splice(body);
-                    });
-            });
+            .text("{}");
     }
 
-    /// The metadata, built once in a static. Its constructor checks every
-    /// name with the library's identifier rule when the static is
-    /// evaluated, at compile time.
+    /// The metadata constant's expression. Its constructor checks every
+    /// name with the library's identifier rule when the constant is
+    /// evaluated, at compile time, in a crate that uses the table.
     fn meta_body(&self) -> TokenStream {
         let table = self.table;
         let p = self.p_text();
         let ident_name = table.ident.unraw().to_string();
         let mut code = Code::default();
-        code.text(&format!(
-            "static __TENANCY_META: {p}::TableMeta = {p}::__private_v0_1::table"
-        ))
-        .group(Delimiter::Parenthesis, |code| {
-            code.text("::core::concat!(::core::module_path!(), \"::\",")
-                .str(&ident_name)
-                .text("),");
-            match &table.attrs.schema {
-                Some(schema) => code
-                    .text(&format!("{p}::__private_v0_1::Some("))
-                    .str(&schema.value.value())
-                    .text("),"),
-                None => code.text(&format!("{p}::__private_v0_1::None,")),
-            };
-            code.str(&table.name()).text(",");
-            match table.tenant() {
-                Some(tenant) => {
-                    let key = tenant.ty;
-                    let column = tenant.column_name();
-                    let p = self.p_at(key.span());
-                    code.splice(quote_spanned! {key.span()=>
-                        #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
+        code.text(&format!("{p}::__private_v0_1::table"))
+            .group(Delimiter::Parenthesis, |code| {
+                code.text("::core::concat!(::core::module_path!(), \"::\",")
+                    .str(&ident_name)
+                    .text("),");
+                match &table.attrs.schema {
+                    Some(schema) => code
+                        .text(&format!("{p}::__private_v0_1::Some("))
+                        .str(&schema.value.value())
+                        .text("),"),
+                    None => code.text(&format!("{p}::__private_v0_1::None,")),
+                };
+                code.str(&table.name()).text(",");
+                match table.tenant() {
+                    Some(tenant) => {
+                        let key = tenant.ty;
+                        let column = tenant.column_name();
+                        let p = self.p_at(key.span());
+                        code.splice(quote_spanned! {key.span()=>
+                            #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
+                        });
+                    }
+                    None => {
+                        code.text(&format!("{p}::__private_v0_1::None"));
+                    }
+                }
+                code.text(&format!(", &{p}::__private_v0_1::columns"))
+                    .group(Delimiter::Parenthesis, |code| {
+                        code.group(Delimiter::Bracket, |code| {
+                            for field in table.columns() {
+                                self.column_spec(code, field);
+                                code.text(",");
+                            }
+                        });
                     });
+                let mut indexes = String::from(", &[");
+                for index in &table.attrs.indexes {
+                    indexes.push_str("&[");
+                    for column in index.fields.iter().filter_map(|ident| table.field(ident)) {
+                        indexes.push_str(&format!("{:?},", column.column_name()));
+                    }
+                    indexes.push_str("],");
                 }
-                None => {
-                    code.text(&format!("{p}::__private_v0_1::None"));
-                }
-            }
-            code.text(&format!(", &{p}::__private_v0_1::columns"))
-                .group(Delimiter::Parenthesis, |code| {
-                    code.group(Delimiter::Bracket, |code| {
-                        for field in table.columns() {
-                            self.column_spec(code, field);
-                            code.text(",");
-                        }
-                    });
-                });
-            let mut indexes = String::from(", &[");
-            for index in &table.attrs.indexes {
-                indexes.push_str("&[");
-                for column in index.fields.iter().filter_map(|ident| table.field(ident)) {
-                    indexes.push_str(&format!("{:?},", column.column_name()));
-                }
-                indexes.push_str("],");
-            }
-            indexes.push(']');
-            code.text(&indexes);
-        })
-        .text("; &__TENANCY_META");
+                indexes.push(']');
+                code.text(&indexes);
+            });
         code.finish()
     }
 

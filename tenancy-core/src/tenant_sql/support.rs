@@ -213,7 +213,8 @@ pub const fn tenant_column_is_not(tenant_column: Option<&str>, column: &str) -> 
     }
 }
 
-const fn same(a: &str, b: &str) -> bool {
+/// Byte-wise equality, which `const fn` can compute (`==` on `str` cannot).
+pub(crate) const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
