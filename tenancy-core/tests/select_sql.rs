@@ -203,13 +203,42 @@ fn in_lists_bind_every_value_and_empty_lists_keep_their_column() {
 
 #[test]
 fn empty_combinators_are_their_identities() {
+    // In a `WHERE`, the identities keep the tenant column, for the reason
+    // an empty `IN` list does: a constant `FALSE` (or `NOT TRUE`) would be
+    // folded with the tenant predicate beside it.
     let select = Select::<Order>::scoped(&tenant())
         .filter(Filter::all([]))
         .filter(!Filter::any([]))
         .column(Order::ID);
     assert_eq!(
         postgres(&select).sql(),
-        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND (TRUE AND (NOT FALSE))"#
+        r#"SELECT "orders"."id" FROM "public"."orders" WHERE "orders"."tenant_id" = $1 AND (("orders"."tenant_id" IS NULL OR "orders"."tenant_id" IS NOT NULL) AND (NOT ("orders"."tenant_id" IS NULL AND "orders"."tenant_id" IS NOT NULL)))"#
+    );
+    let nothing = Select::<Order>::scoped(&tenant())
+        .filter(Order::ID.eq(3).or(Filter::any([])))
+        .column(Order::ID);
+    assert_eq!(
+        sqlite(&nothing).sql(),
+        r#"SELECT "orders"."id" FROM "main"."orders" WHERE "orders"."tenant_id" = ? AND ("orders"."id" = ? OR ("orders"."tenant_id" IS NULL AND "orders"."tenant_id" IS NOT NULL))"#
+    );
+    // An `ON` tests the first scoped table it can name.
+    let joined = Select::<Order>::scoped(&tenant())
+        .left_join::<Customer>(Customer::ID.eq_col(Order::CUSTOMER_ID).and(Filter::any([])))
+        .column(Order::ID);
+    assert_eq!(
+        postgres(&joined).sql(),
+        r#"SELECT "orders"."id" FROM "public"."orders" LEFT JOIN "public"."customers" ON "customers"."tenant_id" = $1 AND ("customers"."id" = "orders"."customer_id" AND ("orders"."tenant_id" IS NULL AND "orders"."tenant_id" IS NOT NULL)) WHERE "orders"."tenant_id" = $2"#
+    );
+    // A `HAVING` keeps the constant: the tenant column need not be grouped.
+    let grouped = Select::<Order>::scoped(&tenant())
+        .column(Order::STATUS)
+        .group_by(Order::STATUS)
+        .having(Filter::any([]))
+        .column(Order::ID);
+    assert!(
+        postgres(&grouped).sql().ends_with(" HAVING FALSE"),
+        "{}",
+        postgres(&grouped).sql()
     );
 }
 

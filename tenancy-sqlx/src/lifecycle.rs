@@ -64,7 +64,9 @@
 //!
 //! In schema [`DEFAULT_RECORDS_SCHEMA`] (see [`records_statements`]):
 //! `tenant_deletion_jobs` (the ledger), `tenant_deletion_certificates` and
-//! `tenant_export_audit`, the last two append-only.
+//! `tenant_export_audit`, the last two append-only. A tenant's export
+//! audit records follow it when [`TenantMover`](crate::moves::TenantMover)
+//! moves it to another database (its source keeps them too).
 
 #[cfg(feature = "postgres")]
 mod catalog;
@@ -98,5 +100,7 @@ pub use records::{
     DELETION_CERTIFICATES, DELETION_JOBS, EXPORT_AUDIT, ExportRecord, append_only_statements,
     records_statements,
 };
+#[cfg(feature = "postgres")]
+pub(crate) use records::{carry_export_audit, check_export_audit_can_move};
 #[cfg(feature = "postgres")]
 pub use remove::Removal;

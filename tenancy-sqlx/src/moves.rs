@@ -22,6 +22,16 @@
 //! 5. the source rows are removed, in the source transaction, which then
 //!    commits and releases the locks; the journal entry is removed.
 //!
+//! With the `lifecycle` feature, the tenant's export audit records
+//! (`tenancy.tenant_export_audit`, see
+//! [`records_statements`](crate::lifecycle::records_statements)) follow it
+//! when it moves to another database: once it is switched, they are copied
+//! to the target's audit, oldest first, as they were (time, actor,
+//! purpose, filter, counts, statements), and a record the target holds
+//! already is not copied again. The source keeps its records, since the
+//! audit is append-only for every role. A move whose records would have no
+//! audit to go to is refused before anything changes.
+//!
 //! Every statement runs as the application role with the tenant pinned, and
 //! names the tenant in its predicate as well, so the move can only read and
 //! write the tenant's own rows, whatever the row-level security of either
@@ -192,6 +202,8 @@ impl TenantMover {
         to: &Place,
     ) -> Result<MoveReport, Error> {
         let key = key_literal(tenant)?;
+        #[cfg(feature = "lifecycle")]
+        crate::lifecycle::check_export_audit_can_move(&from.owner, &to.owner, tenant).await?;
         let resumed = self.journal(&key).await?;
         let phase = match resumed {
             Some((phase, ref target)) => {
@@ -250,6 +262,10 @@ impl TenantMover {
         if phase != Phase::Switched {
             self.switch(&key, tenant, to).await?;
         }
+        // Once switched, and again when a switched move resumes: the copy
+        // adds only what the target lacks.
+        #[cfg(feature = "lifecycle")]
+        crate::lifecycle::carry_export_audit(&from.owner, &to.owner, tenant).await?;
         self.remove_rows(&mut source, &key, &from.placement).await?;
         source.commit().await?;
         self.finish(&key).await?;

@@ -41,6 +41,14 @@ use crate::{
 /// transaction per tenant with the tenant set; a statement across all
 /// tenants sees nothing. DDL is not affected by policies.
 ///
+/// It may connect through a transaction-mode pooler (PgBouncer): each of
+/// its statements runs in a transaction of its own as the unnamed prepared
+/// statement, and the schema methods ([`apply_schema`](Self::apply_schema),
+/// [`apply_rls`](Self::apply_rls), [`verify`](Self::verify)) close the
+/// statements they prepared before their transaction ends, so none is left
+/// on a server connection that another client uses next, nor expected on
+/// one that does not have it.
+///
 /// ```no_run
 /// # async fn run(tables: tenancy_sqlx::ddl::TableSet) -> Result<(), tenancy_sqlx::Error> {
 /// use tenancy_sqlx::{CrossTenant, OwnerPool, rls::RlsPolicy};
@@ -154,15 +162,29 @@ impl OwnerPool<Postgres> {
         let manifest = Manifest::new(tables, policy)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
-        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
-        let drifted = drift::detect(&mut tx, &manifest, None).await?;
+        let applied = self
+            .apply_in(&mut tx, tables, &manifest, distribution)
+            .await;
+        end_transaction(tx, applied).await
+    }
+
+    /// The body of [`apply_distributed_schema`](Self::apply_distributed_schema),
+    /// in its transaction: an error rolls it back.
+    async fn apply_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        tables: &TableSet,
+        manifest: &Manifest,
+        distribution: &Distribution,
+    ) -> Result<(), Error> {
+        search_path::pin(tx, tables.schema(Postgres::DIALECT)).await?;
+        let drifted = drift::detect(tx, manifest, None).await?;
         let blocking: Vec<Finding> = drifted
             .iter()
             .filter(|drift| drift.blocks_apply())
             .map(Drift::finding)
             .collect();
         if !blocking.is_empty() {
-            tx.rollback().await?;
             return Err(Error::SchemaDrift { findings: blocking });
         }
         // What the DDL leaves alone by design; what it creates must be there.
@@ -186,14 +208,14 @@ impl OwnerPool<Postgres> {
             .filter_map(|drift| drift::add_label_statement(drift.change()))
             .collect::<Result<Vec<_>, _>>()?;
         statements.extend(manifest.schema_statements());
-        if citus::is_coordinator(&mut tx).await? {
+        if citus::is_coordinator(tx).await? {
             // Distributing tables with foreign keys to reference tables in
             // the transaction that created them needs one connection per
             // worker. And a table with a foreign key to a new reference
             // table must not become a Citus local table: identity columns
             // cannot be converted from one.
             execute_text::<Postgres>(
-                &mut tx,
+                tx,
                 "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'; \
                  SET LOCAL citus.enable_local_reference_table_foreign_keys TO off"
                     .to_owned(),
@@ -201,17 +223,15 @@ impl OwnerPool<Postgres> {
             .await?;
             statements.extend(distribution.statements(tables)?);
         }
-        self.log_and_run(&mut tx, statements).await?;
-        let findings: Vec<Finding> = audit::verify(&mut tx, &manifest, None)
+        self.log_and_run(tx, statements).await?;
+        let findings: Vec<Finding> = audit::verify(tx, manifest, None)
             .await?
             .into_iter()
             .filter(|finding| !tolerated.contains(finding))
             .collect();
         if !findings.is_empty() {
-            tx.rollback().await?;
             return Err(Error::SchemaNotProtected { findings });
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -223,10 +243,12 @@ impl OwnerPool<Postgres> {
         let statements = policy.statements(tables)?;
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
-        search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
-        self.log_and_run(&mut tx, statements).await?;
-        tx.commit().await?;
-        Ok(())
+        let applied = async {
+            search_path::pin(&mut tx, tables.schema(Postgres::DIALECT)).await?;
+            self.log_and_run(&mut tx, statements).await
+        }
+        .await;
+        end_transaction(tx, applied).await
     }
 
     /// Checks the live catalog for `tables` ([`audit::verify_tables`]):
@@ -235,7 +257,9 @@ impl OwnerPool<Postgres> {
     /// DDL.
     pub async fn verify(&self, tables: &TableSet) -> Result<Vec<Finding>, Error> {
         let mut connection = self.pool.acquire().await?;
-        audit::verify_tables(&mut connection, tables).await
+        let mut tx = connection.begin().await?;
+        let findings = audit::verify_tables(&mut tx, tables).await;
+        end_transaction(tx, findings).await
     }
 }
 
@@ -289,9 +313,8 @@ impl<DB: Backend> OwnerPool<DB> {
     pub(crate) async fn run_ddl(&self, statements: Vec<String>) -> Result<(), Error> {
         let mut connection = self.pool.acquire().await?;
         let mut tx = connection.begin().await?;
-        self.log_and_run(&mut tx, statements).await?;
-        tx.commit().await?;
-        Ok(())
+        let ran = self.log_and_run(&mut tx, statements).await;
+        end_transaction(tx, ran).await
     }
 
     /// Runs DDL statements on `connection`, each logged on target
@@ -342,6 +365,15 @@ impl<DB: Backend> OwnerPool<DB> {
     /// is logged with the capability's reason and its SQL, whose values are
     /// placeholders. Not an `async fn`, for the reason given at
     /// `TenantTransaction::fetch_all`.
+    ///
+    /// Each statement runs in a transaction of its own, as the unnamed
+    /// prepared statement. Behind a transaction-mode pooler (PgBouncer)
+    /// consecutive transactions of one client run on different server
+    /// connections, and clients share them: a named statement sqlx cached
+    /// may be missing on the next one, or clash with another client's of
+    /// the same name; and the unnamed one, parsed and executed in two
+    /// exchanges, needs the transaction to keep both on one server
+    /// connection.
     #[allow(
         clippy::manual_async_fn,
         reason = "an `async fn` here trips rust-lang/rust#100013 in the callers"
@@ -359,7 +391,39 @@ impl<DB: Backend> OwnerPool<DB> {
                 "cross-tenant statement"
             );
             let mut connection = self.pool.acquire().await?;
-            Ok(F::fetch(&mut connection, statement.into_parts(), true).await?)
+            let mut tx = connection.begin().await?;
+            let output = F::fetch(&mut tx, statement.into_parts(), false)
+                .await
+                .map_err(Error::from_execution::<DB>)?;
+            tx.commit().await?;
+            Ok(output)
+        }
+    }
+}
+
+/// Ends `tx`, committing it when `result` is `Ok` and rolling it back
+/// otherwise, after closing the named statements sqlx prepared in it (the
+/// catalog queries of drift detection and the audit) on the server
+/// connection the transaction still holds. Behind a transaction-mode
+/// pooler none is then left there for another client's statement of the
+/// same name to clash with, nor kept in the cache of a connection whose
+/// next transaction runs on another server connection.
+async fn end_transaction<DB: Backend, T>(
+    mut tx: sqlx::Transaction<'_, DB>,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    let closed = tx.clear_cached_statements().await;
+    match result {
+        Ok(value) => {
+            closed?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The error the body met is the one to report; the rollback
+            // also happens when `tx` is dropped.
+            tx.rollback().await.ok();
+            Err(error)
         }
     }
 }

@@ -5,9 +5,10 @@
 
 #![allow(missing_docs, dead_code)] // the table structs and enums of the test
 
+use tenancy_sqlx::ddl::TableSet;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, CitusTestDatabase};
-use tenancy_sqlx::{CrossTenant, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions};
+use tenancy_sqlx::{CrossTenant, TenantId};
 use tenancy_test::TestResult;
 
 mod v1 {
@@ -43,22 +44,19 @@ mod v2 {
 #[tokio::test]
 async fn an_enum_column_is_created_distributed_extended_and_read_on_the_workers() -> TestResult {
     let db = CitusTestDatabase::create().await?;
-    let owner = OwnerPool::from_pool(
-        db.coordinator().owner_pool().await?,
-        CrossTenant::with_reason("test set-up: enum types on Citus")?,
-    );
+    let capability = CrossTenant::with_reason("test set-up: enum types on Citus")?;
+    let owner = db
+        .coordinator()
+        .library_owner_pool(capability, &TableSet::new())
+        .await?;
     let policy = RlsPolicy::for_role(APP_ROLE)?;
-    let v1_tables = tenancy_sqlx::ddl::TableSet::new().with::<v1::Ticket>();
+    let v1_tables = TableSet::new().with::<v1::Ticket>();
     owner.apply_schema(&v1_tables, &policy).await?;
     owner.apply_schema(&v1_tables, &policy).await?;
-    let v2_tables = tenancy_sqlx::ddl::TableSet::new().with::<v2::Ticket>();
+    let v2_tables = TableSet::new().with::<v2::Ticket>();
     owner.apply_schema(&v2_tables, &policy).await?;
 
-    let pool = TenantPool::<Postgres>::connect(
-        &db.coordinator().app_url(),
-        TenantPoolOptions::new(&v2_tables),
-    )
-    .await?;
+    let pool = db.coordinator().library_tenant_pool(&v2_tables).await?;
     let tenant = TenantId::from_verified(4_i64);
     let mut tx = pool.begin(&tenant).await?;
     let ticket = v2::Ticket {

@@ -482,14 +482,9 @@ async fn the_audit_checks_the_layout_and_the_setting_on_a_coordinator() -> TestR
     Ok(())
 }
 
-/// A filter on an empty list keeps its column, so that PostgreSQL does not
-/// fold it with the tenant predicate beside it into a constant `FALSE`:
-/// selects, an update and a delete with an empty `IN` beside an inner or
-/// outer join, a CTE or a subquery run on one worker (multi-shard queries
-/// set to fail) and match nothing; `NOT IN ()` matches every row of the
-/// tenant.
-#[tokio::test]
-async fn an_empty_in_list_beside_a_join_or_a_cte_runs_on_one_worker() -> TestResult {
+/// The shop with its seed, as the app role with multi-shard queries set to
+/// fail: a statement that is not routed to one worker is an error.
+async fn shop_on_one_worker_only() -> TestResult<(CitusTestDatabase, TenantPool, [i64; 2])> {
     let (db, _owner, tenants) = distributed_shop().await?;
     let pool = app_pool(&db).await?;
     seed(&pool, tenants).await?;
@@ -501,47 +496,80 @@ async fn an_empty_in_list_beside_a_join_or_a_cte_runs_on_one_worker() -> TestRes
     .execute(&admin)
     .await?;
     let pool = app_pool(&db).await?;
-    let tenant = tenant(tenants[0]);
-    let none = Vec::<i64>::new;
+    Ok((db, pool, tenants))
+}
 
-    let joined = Order::select(&tenant)
+/// The table an empty filter is written on.
+#[derive(Clone, Copy)]
+enum Beside {
+    Orders,
+    Customers,
+}
+
+/// Selects, an update and a delete with `nothing` (a filter no row
+/// matches) beside an inner or outer join, in an outer join's `ON`, beside
+/// a CTE or in a subquery run on one worker and match what they must;
+/// `everything` (a filter every row matches) beside a join matches every
+/// row of the tenant.
+async fn empty_filters_run_on_one_worker(
+    pool: &TenantPool,
+    tenant: &tenancy_sqlx::TenantId<i64>,
+    nothing: impl Fn(Beside) -> tenancy_sqlx::Filter,
+    everything: tenancy_sqlx::Filter,
+) -> TestResult {
+    let joined = Order::select(tenant)
         .join::<Customer>(Customer::ID.eq_col(Order::CUSTOMER_ID))
-        .filter(Order::ID.is_in(none()));
+        .filter(nothing(Beside::Orders));
     let per_customer = Cte::new(
         ident!("per_customer"),
-        Order::select(&tenant)
+        Order::select(tenant)
             .column(Order::CUSTOMER_ID)
-            .filter(Order::ID.is_in(none())),
+            .filter(nothing(Beside::Orders)),
     );
-    let through_cte = Customer::select(&tenant)
+    let through_cte = Customer::select(tenant)
         .with(&per_customer)
         .join_with(
             JoinKind::Inner,
             &per_customer,
             per_customer.col(Order::CUSTOMER_ID).eq(Customer::ID),
         )
-        .filter(Customer::ID.is_in(none()));
-    let left_joined = Customer::select(&tenant)
+        .filter(nothing(Beside::Customers));
+    let left_joined = Customer::select(tenant)
         .left_join::<Order>(Order::CUSTOMER_ID.eq_col(Customer::ID))
-        .filter(Order::ID.is_in(none()));
-    let with_subquery = Order::select(&tenant)
-        .filter(Order::CUSTOMER_ID.in_subquery(Customer::ID.subquery(Customer::ID.is_in(none()))))
-        .filter(Order::ID.is_in(none()));
-    let update = Order::update(&tenant)
+        .filter(nothing(Beside::Orders));
+    // PostgreSQL 15 and 16 plan a constant in an outer join's `ON` as a
+    // pseudoconstant qual, which Citus refuses; a constant beside the
+    // tenant predicate of a correlated `NOT EXISTS` leaves the subquery
+    // without its tenant, a join Citus cannot push down.
+    let outer_joined_on_nothing = Order::select(tenant).left_join::<Customer>(
+        Customer::ID
+            .eq_col(Order::CUSTOMER_ID)
+            .and(nothing(Beside::Customers)),
+    );
+    let without_nothing =
+        Customer::select(tenant).filter(tenancy_sqlx::Filter::not_exists::<Order>(
+            Order::CUSTOMER_ID
+                .eq_col(Customer::ID)
+                .and(nothing(Beside::Orders)),
+        ));
+    let with_subquery = Order::select(tenant)
+        .filter(Order::CUSTOMER_ID.in_subquery(Customer::ID.subquery(nothing(Beside::Customers))))
+        .filter(nothing(Beside::Orders));
+    let update = Order::update(tenant)
         .from::<Customer>()
         .set(Order::TOTAL_CENTS, 7)
         .filter(
             Customer::ID
                 .eq(Order::CUSTOMER_ID)
-                .and(Order::ID.is_in(none())),
+                .and(nothing(Beside::Orders)),
         );
-    let delete = Order::delete(&tenant).using::<Customer>().filter(
+    let delete = Order::delete(tenant).using::<Customer>().filter(
         Customer::ID
             .eq(Order::CUSTOMER_ID)
-            .and(Customer::ID.is_in(none())),
+            .and(nothing(Beside::Customers)),
     );
 
-    let mut tx = pool.begin(&tenant).await?;
+    let mut tx = pool.begin(tenant).await?;
     let orders: Vec<Order> = tx.fetch_all(joined.clone()).await?;
     assert!(orders.is_empty(), "{orders:?}");
     let customers: Vec<Customer> = tx.fetch_all(through_cte.clone()).await?;
@@ -550,17 +578,54 @@ async fn an_empty_in_list_beside_a_join_or_a_cte_runs_on_one_worker() -> TestRes
     assert!(customers.is_empty(), "{customers:?}");
     let orders: Vec<Order> = tx.fetch_all(with_subquery.clone()).await?;
     assert!(orders.is_empty(), "{orders:?}");
+    let orders: Vec<Order> = tx.fetch_all(outer_joined_on_nothing).await?;
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    let customers: Vec<Customer> = tx.fetch_all(without_nothing).await?;
+    assert_eq!(customers.len(), 1, "{customers:?}");
     assert_eq!(tx.execute(update.clone()).await?, 0);
     assert_eq!(tx.execute(delete.clone()).await?, 0);
     let every: Vec<Order> = tx
         .fetch_all(
-            Order::select(&tenant)
+            Order::select(tenant)
                 .join::<Customer>(Customer::ID.eq_col(Order::CUSTOMER_ID))
-                .filter(Order::ID.is_not_in(none())),
+                .filter(everything),
         )
         .await?;
     assert_eq!(every.len(), 2, "{every:?}");
     tx.commit().await?;
-
     Ok(())
+}
+
+/// A filter on an empty list keeps its column, so that PostgreSQL does not
+/// fold it with the tenant predicate beside it into a constant `FALSE`:
+/// an empty `IN` beside a join, a CTE or a subquery runs on one worker and
+/// matches nothing; `NOT IN ()` matches every row of the tenant.
+#[tokio::test]
+async fn an_empty_in_list_beside_a_join_or_a_cte_runs_on_one_worker() -> TestResult {
+    let (_db, pool, tenants) = shop_on_one_worker_only().await?;
+    let none = Vec::<i64>::new;
+    empty_filters_run_on_one_worker(
+        &pool,
+        &tenant(tenants[0]),
+        |beside| match beside {
+            Beside::Orders => Order::ID.is_in(none()),
+            Beside::Customers => Customer::ID.is_in(none()),
+        },
+        Order::ID.is_not_in(none()),
+    )
+    .await
+}
+
+/// The empty combinators keep the tenant column for the same reason: an
+/// `any` of no filters (and the negation of an empty `all`) beside a join,
+/// a CTE or a subquery runs on one worker and matches nothing, and the
+/// negation of an empty `any` matches every row of the tenant.
+#[tokio::test]
+async fn an_empty_any_beside_a_join_or_a_cte_runs_on_one_worker() -> TestResult {
+    use tenancy_sqlx::Filter;
+
+    let (_db, pool, tenants) = shop_on_one_worker_only().await?;
+    let tenant = tenant(tenants[0]);
+    empty_filters_run_on_one_worker(&pool, &tenant, |_| Filter::any([]), !Filter::any([])).await?;
+    empty_filters_run_on_one_worker(&pool, &tenant, |_| !Filter::all([]), Filter::all([])).await
 }

@@ -5,7 +5,7 @@
 //! beside NULL, bytes) come back equal; an import refuses another tenant's
 //! export and a file that does not match its manifest, before it inserts
 //! anything; every export can leave a record in the append-only export
-//! audit.
+//! audit, which follows the tenant when it moves to another database.
 
 use std::path::Path;
 
@@ -301,6 +301,144 @@ async fn every_export_leaves_a_record_the_application_role_cannot_change() -> Te
         .fetch_one(&admin)
         .await?;
     assert_eq!(kept, 1);
+    Ok(())
+}
+
+/// Tenant `key`'s export of every table, recorded in the export audit of
+/// `db` with `purpose`.
+async fn record_an_export(
+    db: &tenancy_sqlx::testing::TestDatabase,
+    key: i64,
+    purpose: &str,
+) -> TestResult {
+    let pool = tenant_pool(db).await?;
+    let dir = tempfile::tempdir()?;
+    let mut tx = pool.begin(&tenant(key)).await?;
+    let manifest = tx
+        .export_tenant(&table_set(), dir.path(), ExportFormat::Ndjson)
+        .await?;
+    let record = ExportRecord {
+        actor: "support: ann".to_owned(),
+        purpose: purpose.to_owned(),
+        filter: "all".to_owned(),
+    };
+    tx.record_export(&record, &manifest).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `placement` in `db`, as its application role and its owner.
+async fn place_in(
+    db: &tenancy_sqlx::testing::TestDatabase,
+    placement: tenancy_sqlx::directory::Placement,
+) -> TestResult<tenancy_sqlx::moves::Place> {
+    Ok(tenancy_sqlx::moves::Place::new(
+        placement,
+        db.app_pool().await?,
+        db.owner_pool().await?,
+    ))
+}
+
+/// Tenant `key`'s export audit records in `pool`'s database, oldest first,
+/// every column but the id.
+async fn audit_of(
+    pool: &sqlx::PgPool,
+    key: i64,
+) -> TestResult<Vec<(String, String, String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT recorded_at::text, actor, purpose, row_counts, statements \
+         FROM tenancy.tenant_export_audit WHERE tenant = $1 ORDER BY id",
+    )
+    .bind(key.to_string())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A tenant that moves to a database of its own takes its export audit
+/// along: the target's audit holds each of its records as it was recorded
+/// (time, actor, purpose, counts, statements), and no other tenant's; the
+/// source keeps them, as the append-only audit requires. Moving back (to a
+/// database that has the records already) adds none twice. A move to a
+/// database without an export audit is refused before anything changes.
+#[tokio::test]
+async fn the_export_audit_follows_a_tenant_to_its_own_database() -> TestResult {
+    use std::time::Duration;
+    use tenancy_sqlx::KeyValue;
+    use tenancy_sqlx::directory::{DatabaseUrl, Placement, TenantDirectory, TenantEntry};
+    use tenancy_sqlx::moves::{MoveOptions, TenantMover};
+    use tenancy_test::models::Models;
+    use tenancy_test::shop::{A, B};
+
+    let m =
+        Models::new(tenancy_sqlx::RouterOptions::new().placement_ttl(Duration::from_millis(100)))
+            .await?;
+    let own = shop(&[]).await?;
+    let bare = shop(&[]).await?;
+    for db in [&m.main, &own] {
+        owner_pool(db)
+            .await?
+            .install_records(Some(APP_ROLE))
+            .await?;
+    }
+    record_an_export(&m.main, A, "ticket 1").await?;
+    record_an_export(&m.main, B, "ticket 2").await?;
+    record_an_export(&m.main, A, "ticket 3").await?;
+    let recorded = audit_of(&m.admin, A).await?;
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+
+    let shared = place_in(&m.main, Placement::Shared).await?;
+    let database = place_in(&own, Placement::Database(DatabaseUrl::new(own.app_url())?)).await?;
+    let without_audit = place_in(
+        &bare,
+        Placement::Database(DatabaseUrl::new(bare.app_url())?),
+    )
+    .await?;
+    let mover = TenantMover::new(
+        m.directory.clone(),
+        &table_set(),
+        MoveOptions::new().settle(Duration::from_millis(150)),
+    )?;
+
+    // Nowhere for the records to go: refused, the tenant still served at
+    // its place with every row.
+    let refused = mover
+        .move_tenant(KeyValue::I64(A), &shared, &without_audit)
+        .await;
+    match refused {
+        Err(Error::MoveRefused { reason, .. }) => {
+            assert!(reason.contains("install_records"), "{reason}")
+        }
+        other => return Err(format!("expected MoveRefused, got {other:?}").into()),
+    }
+    assert_eq!(
+        m.directory.entry(KeyValue::I64(A)).await?,
+        Some(TenantEntry::active(Placement::Shared))
+    );
+
+    mover
+        .move_tenant(KeyValue::I64(A), &shared, &database)
+        .await?;
+    let own_admin = own.admin_pool().await?;
+    assert_eq!(audit_of(&own_admin, A).await?, recorded);
+    assert!(audit_of(&own_admin, B).await?.is_empty());
+    assert_eq!(
+        audit_of(&m.admin, A).await?,
+        recorded,
+        "the source keeps its records"
+    );
+
+    // An export at the new place is recorded there; moving back carries it
+    // and nothing twice.
+    record_an_export(&own, A, "ticket 4").await?;
+    mover
+        .move_tenant(KeyValue::I64(A), &database, &shared)
+        .await?;
+    let back = audit_of(&m.admin, A).await?;
+    assert_eq!(back.len(), 3, "{back:?}");
+    assert_eq!(back[..2], recorded[..]);
+    assert_eq!(back[2].2, "ticket 4");
+    assert_eq!(audit_of(&own_admin, A).await?.len(), 3);
+    assert_eq!(audit_of(&m.admin, B).await?.len(), 1);
     Ok(())
 }
 

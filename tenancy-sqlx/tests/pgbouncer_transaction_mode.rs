@@ -321,3 +321,77 @@ async fn the_table_directory_reads_and_writes_behind_the_pooler() -> TestResult 
     }
     Ok(())
 }
+
+/// The owner pool's statements behind the pooler: two owner pools share
+/// one server connection (each numbers its named statements from
+/// `sqlx_s_1`), and one owner pool's statements run on either of two
+/// server connections, interleaved with a tenant pool's transactions.
+/// Every statement (cross-tenant, global, and the audit's catalog
+/// queries) runs and reads what it should; none clashes with another
+/// client's prepared statement or misses its own.
+#[tokio::test]
+async fn owner_pool_statements_run_behind_the_pooler() -> TestResult {
+    use tenancy_sqlx::{CrossTenant, OwnerPool, Select};
+    use tenancy_test::shop::tables::{Customer, Plan, table_set};
+
+    let owner = |bouncer: &PgBouncer| {
+        let url = bouncer.owner_url();
+        async move {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(20))
+                .connect(&url)
+                .await?;
+            TestResult::Ok(
+                OwnerPool::from_pool(pool, CrossTenant::with_reason("test: behind the pooler")?)
+                    .with_tables(&table_set()),
+            )
+        }
+    };
+    let capability = CrossTenant::with_reason("test: customers across tenants")?;
+    let across = || Select::<Customer>::across_tenants(&capability);
+    let free = || Plan::select().filter(Plan::ID.eq(1));
+
+    let (_db, shared) = bounced(1).await?;
+    let (first, second) = (owner(&shared).await?, owner(&shared).await?);
+    for round in 0..3 {
+        for owner in [&first, &second] {
+            let plans: Vec<Plan> = owner.fetch_all(free()).await?;
+            assert_eq!(plans.len(), 1, "round {round}: {plans:?}");
+            let plan: Option<Plan> = owner.fetch_optional(free()).await?;
+            assert!(plan.is_some(), "round {round}");
+            // The owner sets no tenant: the forced policy shows it no rows.
+            let customers: Vec<Customer> = owner.fetch_all(across()).await?;
+            assert!(customers.is_empty(), "round {round}: {customers:?}");
+            let renamed = owner
+                .execute(
+                    Plan::update()
+                        .set(Plan::NAME, format!("free {round}"))
+                        .filter(Plan::ID.eq(1)),
+                )
+                .await?;
+            assert_eq!(renamed, 1, "round {round}");
+            // The catalog queries of the audit, in a transaction of their
+            // own, leave no named statement behind.
+            let findings = owner.verify(&table_set()).await?;
+            assert!(findings.is_empty(), "round {round}: {findings:#?}");
+        }
+    }
+
+    let (_db, spread) = bounced(2).await?;
+    let owner = owner(&spread).await?;
+    let library = pool(&spread, behind_pooler(), 2).await?;
+    for round in 0..6 {
+        // A tenant transaction holds one server connection while the owner
+        // pool's statement runs on the other.
+        let mut tx = library.begin(&tenant(A)).await?;
+        let orders: Vec<Order> = tx.fetch_all(Order::select(&tenant(A))).await?;
+        assert_eq!(orders.len() as i64, ORDERS_PER_TENANT, "round {round}");
+        let plans: Vec<Plan> = owner.fetch_all(free()).await?;
+        assert_eq!(plans.len(), 1, "round {round}");
+        tx.commit().await?;
+        let plans: Vec<Plan> = owner.fetch_all(free()).await?;
+        assert_eq!(plans.len(), 1, "round {round}");
+    }
+    Ok(())
+}

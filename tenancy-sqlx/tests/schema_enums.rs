@@ -13,9 +13,7 @@ use tenancy_sqlx::drift::{self, Change};
 use tenancy_sqlx::manifest::Manifest;
 use tenancy_sqlx::rls::RlsPolicy;
 use tenancy_sqlx::testing::{APP_ROLE, TestDatabase};
-use tenancy_sqlx::{
-    CrossTenant, DdlError, Error, OwnerPool, Postgres, TenantId, TenantPool, TenantPoolOptions,
-};
+use tenancy_sqlx::{CrossTenant, DdlError, Error, OwnerPool, TenantId};
 use tenancy_test::TestResult;
 
 /// The first version: two labels.
@@ -162,11 +160,13 @@ fn policy() -> RlsPolicy {
     RlsPolicy::for_role(APP_ROLE).expect("a valid role")
 }
 
-async fn owner(db: &TestDatabase) -> TestResult<OwnerPool> {
-    Ok(OwnerPool::from_pool(
-        db.owner_pool().await?,
-        CrossTenant::with_reason("test set-up: enum types")?,
-    ))
+/// A new database and the library's owner pool on it, which applies each
+/// test's tables; a test's tenant pool is `db.library_tenant_pool(..)`.
+async fn database() -> TestResult<(TestDatabase, OwnerPool)> {
+    let db = TestDatabase::create().await?;
+    let capability = CrossTenant::with_reason("test set-up: enum types")?;
+    let owner = db.library_owner_pool(capability, &TableSet::new()).await?;
+    Ok((db, owner))
 }
 
 async fn run(pool: &PgPool, sql: &str) -> TestResult {
@@ -210,8 +210,7 @@ async fn detect(db: &TestDatabase, tables: &TableSet) -> TestResult<Vec<Change>>
 
 #[tokio::test]
 async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothing() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     assert!(matches!(
         &detect(&db, &v1::tables()).await?[..],
         [
@@ -237,9 +236,7 @@ async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothi
 
     // The application role writes, reads back with `FromRow` (no
     // hand-written `sqlx::Type`) and filters, for its tenant only.
-    let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&v1::tables()))
-            .await?;
+    let pool = db.library_tenant_pool(&v1::tables()).await?;
     let (a, b) = (
         TenantId::from_verified(1_i64),
         TenantId::from_verified(2_i64),
@@ -289,8 +286,7 @@ async fn apply_creates_the_type_then_the_tables_and_a_second_apply_changes_nothi
 
 #[tokio::test]
 async fn a_new_label_is_added_in_its_declared_place_and_is_usable_after_commit() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     owner.apply_schema(&v1::tables(), &policy()).await?;
     let before = labels(owner.pool(), "public.ticket_state").await?;
 
@@ -329,9 +325,7 @@ async fn a_new_label_is_added_in_its_declared_place_and_is_usable_after_commit()
     );
     assert_eq!(detect(&db, &v2::tables()).await?, []);
 
-    let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&v2::tables()))
-            .await?;
+    let pool = db.library_tenant_pool(&v2::tables()).await?;
     let tenant = TenantId::from_verified(3_i64);
     let mut tx = pool.begin(&tenant).await?;
     let ticket = v2::Ticket {
@@ -350,8 +344,7 @@ async fn a_new_label_is_added_in_its_declared_place_and_is_usable_after_commit()
 
 #[tokio::test]
 async fn a_removed_or_reordered_label_is_refused_and_nothing_changes() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     owner.apply_schema(&v1::tables(), &policy()).await?;
     let before = labels(owner.pool(), "public.ticket_state").await?;
 
@@ -385,9 +378,7 @@ async fn a_removed_or_reordered_label_is_refused_and_nothing_changes() -> TestRe
         "ALTER TYPE public.ticket_state ADD VALUE 'lost'",
     )
     .await?;
-    let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&v1::tables()))
-            .await?;
+    let pool = db.library_tenant_pool(&v1::tables()).await?;
     let tenant = TenantId::from_verified(1_i64);
     let mut tx = pool.begin(&tenant).await?;
     sqlx::query("INSERT INTO public.tickets (tenant_id, id, state) VALUES (1, 1, 'lost')")
@@ -405,8 +396,7 @@ async fn a_removed_or_reordered_label_is_refused_and_nothing_changes() -> TestRe
 
 #[tokio::test]
 async fn a_column_without_the_declared_type_is_drift_that_blocks_the_apply() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     owner.apply_schema(&text::tables(), &policy()).await?;
     let found = detect(&db, &removed::tables()).await?;
     assert!(
@@ -448,8 +438,7 @@ async fn a_column_without_the_declared_type_is_drift_that_blocks_the_apply() -> 
 
 #[tokio::test]
 async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     run(owner.pool(), "CREATE SCHEMA support").await?;
     owner.apply_schema(&hostile::tables(), &policy()).await?;
     let (_, found) = labels(owner.pool(), "support.mood")
@@ -457,9 +446,7 @@ async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there
         .ok_or("support.mood exists")?;
     assert_eq!(found, hostile::Mood::SQL_ENUM.labels);
     assert_eq!(detect(&db, &hostile::tables()).await?, []);
-    let pool =
-        TenantPool::<Postgres>::connect(&db.app_url(), TenantPoolOptions::new(&hostile::tables()))
-            .await?;
+    let pool = db.library_tenant_pool(&hostile::tables()).await?;
     let tenant = TenantId::from_verified(5_i64);
     let mut tx = pool.begin(&tenant).await?;
     let moods = [
@@ -488,8 +475,7 @@ async fn hostile_labels_round_trip_and_a_type_in_another_schema_is_created_there
 
 #[tokio::test]
 async fn in_a_tenant_schema_the_type_goes_with_the_tables() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (_db, owner) = database().await?;
     run(owner.pool(), "CREATE SCHEMA tenant_7").await?;
     let tables = v1::tables().in_schema(tenancy_sqlx::Identifier::new("schema", "tenant_7")?);
     owner.apply_schema(&tables, &policy()).await?;
@@ -504,8 +490,7 @@ async fn in_a_tenant_schema_the_type_goes_with_the_tables() -> TestResult {
 
 #[tokio::test]
 async fn two_enums_declaring_one_type_with_other_labels_are_refused_by_name() -> TestResult {
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (_db, owner) = database().await?;
     let both = v1::tables().with::<removed::Ticket>();
     // The two tickets tables conflict as well; the type is refused alone here.
     let types_only = TableSet::new()
@@ -548,8 +533,7 @@ async fn the_generator_writes_types_first_and_drafts_a_new_label() -> TestResult
         initial.down()
     );
 
-    let db = TestDatabase::create().await?;
-    let owner = owner(&db).await?;
+    let (db, owner) = database().await?;
     run(owner.pool(), initial.up()).await?;
     run(owner.pool(), initial.up()).await?;
     assert_eq!(detect(&db, &v1::tables()).await?, []);

@@ -53,7 +53,7 @@ async fn two_tenants_of_customers<DB: tenancy_sqlx::Backend>(
 
 #[tokio::test]
 async fn empty_lists_combinators_and_extreme_row_counts_run_within_the_tenant() -> TestResult {
-    use tenancy_sqlx::Sqlite;
+    use tenancy_sqlx::{Filter, Sqlite};
 
     let db = shop(&[]).await?;
     let postgres = tenant_pool(&db).await?;
@@ -87,6 +87,31 @@ async fn empty_lists_combinators_and_extreme_row_counts_run_within_the_tenant() 
             rows.iter().all(|row| row.tenant_id == 1),
             "{name}: {rows:?}"
         );
+    }
+
+    // Three-valued logic: `NOT any([])` is true for every row, and
+    // `any([])` false, even where the column it tests is NULL: the orders
+    // side of a right join from orders to customers, with no orders, is
+    // all NULLs (the tenant column included).
+    use tenancy_test::shop::tables::Order;
+    for (name, filter, expected) in [
+        ("!any([])", !Filter::any([]), 2),
+        ("any([])", Filter::any([]), 0),
+        ("!all([])", !Filter::all([]), 0),
+        ("!!any([])", !!Filter::any([]), 0),
+    ] {
+        let select = Order::select(&a)
+            .right_join::<Customer>(Customer::ID.eq_col(Order::CUSTOMER_ID))
+            .column(Customer::EMAIL)
+            .filter(filter.and(Order::ID.is_null()));
+        let mut tx = postgres.begin(&a).await?;
+        let emails: Vec<(String,)> = tx.fetch_all(select.clone()).await?;
+        tx.rollback().await?;
+        assert_eq!(emails.len(), expected, "PostgreSQL, {name}: {emails:?}");
+        let mut tx: TenantTransaction<i64, Sqlite> = sqlite.begin(&a).await?;
+        let emails: Vec<(String,)> = tx.fetch_all(select).await?;
+        tx.rollback().await?;
+        assert_eq!(emails.len(), expected, "SQLite, {name}: {emails:?}");
     }
 
     // Row counts at their extremes are bound, capped where databases count

@@ -534,16 +534,17 @@ async fn json_has_no_equality_or_order_on_postgres_but_its_text_and_jsonb_have()
         )
         .await?;
     assert_eq!(by_text, [(8,), (7,)]);
-    // (Grouped by a bound key, the key is a parameter of its own in each
-    // clause, so the projection holds the count only.)
-    let per_text: Vec<(i64,)> = tx
+    // Grouped by a member, the member is selected too: its key is one
+    // parameter wherever the statement reads it.
+    let per_text: Vec<(Option<String>, i64)> = tx
         .fetch_all(
             Asset::select(&a)
-                .column(functions::count_all())
-                .group_by(source),
+                .columns((source.clone(), functions::count_all()))
+                .group_by(source.clone())
+                .order_by(source.asc()),
         )
         .await?;
-    assert_eq!(per_text, [(2,)]);
+    assert_eq!(per_text, [(Some("webhook".to_owned()), 2)]);
     let per_document: Vec<(serde_json::Value, i64)> = tx
         .fetch_all(
             Asset::select(&a)
@@ -615,6 +616,96 @@ async fn json_has_no_equality_or_order_on_postgres_but_its_text_and_jsonb_have()
         )
         .await?;
     assert_eq!(all.len(), 4);
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A member of a JSON document is selected, grouped by and sorted by in one
+/// statement, on `jsonb` and `json` alike: its key is one parameter however
+/// often the statement reads it, so PostgreSQL matches the projection's
+/// member with the `GROUP BY`'s. Keys are bound, never written into the
+/// SQL: a quote, a backslash, a `$1`, a comment or a whole statement in a
+/// key reads the member of that name and nothing else.
+#[tokio::test]
+async fn a_json_member_is_selected_grouped_and_sorted_by_however_hostile_its_key() -> TestResult {
+    let (_db, pool) = assets().await?;
+    let a = TenantId::from_verified(1_i64);
+    let keys = [
+        "kind",
+        "it's",
+        r"back\slash",
+        r"\'); DROP TABLE assets; --",
+        "$1",
+        "\"quoted\"",
+        "x' OR TRUE --",
+        "/* comment",
+    ];
+    let document = |parity: &str| {
+        serde_json::Value::Object(
+            keys.iter()
+                .map(|key| ((*key).to_owned(), json!(format!("{key}={parity}"))))
+                .collect(),
+        )
+    };
+    let mut tx = pool.begin(&a).await?;
+    for id in [1, 2, 3] {
+        let parity = if id % 2 == 0 { "even" } else { "odd" };
+        let row = Asset {
+            spec: document(parity),
+            raw: PlainJson(document(parity)),
+            ..asset(1, id)?
+        };
+        tx.execute(Asset::insert(&a).row(&row)).await?;
+    }
+    for key in keys {
+        let expected = [
+            (Some(format!("{key}=even")), 1),
+            (Some(format!("{key}=odd")), 2),
+        ];
+        for (kind, member) in [
+            ("jsonb", Asset::SPEC.get_text(key)),
+            ("json", Asset::RAW.get_text(key)),
+        ] {
+            let grouped = Asset::select(&a)
+                .columns((member.clone(), functions::count_all()))
+                .group_by(member.clone())
+                .order_by(member.clone().asc());
+            let statement = grouped.to_postgres()?;
+            let rows: Vec<(Option<String>, i64)> = tx.fetch_all(grouped).await?;
+            assert_eq!(rows, expected, "{kind} {key:?}");
+            assert_eq!(
+                statement
+                    .values()
+                    .0
+                    .iter()
+                    .filter(|value| **value == tenancy_sqlx::sea_query::Value::from(key))
+                    .count(),
+                1,
+                "{kind} {key:?}: {}",
+                statement.sql()
+            );
+        }
+        // A member of a member, under the same key twice, as JSON.
+        let nested = Asset::SPEC.get(key);
+        let rows: Vec<(Option<serde_json::Value>, i64)> = tx
+            .fetch_all(
+                Asset::select(&a)
+                    .columns((nested.clone(), functions::count_all()))
+                    .group_by(nested.clone())
+                    .order_by(nested.asc()),
+            )
+            .await?;
+        assert_eq!(
+            rows,
+            [
+                (Some(json!(format!("{key}=even"))), 1),
+                (Some(json!(format!("{key}=odd"))), 2),
+            ],
+            "{key:?}"
+        );
+    }
+    let (count,): (i64,) = tx.fetch_one(Asset::select(&a).count()).await?;
+    assert_eq!(count, 3);
     tx.commit().await?;
     Ok(())
 }

@@ -185,3 +185,74 @@ async fn a_row_of_every_sqlite_type_round_trips_and_each_column_filters() -> Tes
     assert_eq!(theirs, asset(2, 7)?);
     Ok(())
 }
+
+/// A member of a JSON document is selected, grouped by and sorted by in one
+/// statement on SQLite too, its key bound as the path of exactly that
+/// member: a quote, a backslash, a dot, a bracket, a `$` or a statement in
+/// a key reads the member of that name, never a path or another member.
+#[tokio::test]
+async fn a_json_member_is_selected_grouped_and_sorted_by_on_sqlite() -> TestResult {
+    use tenancy_sqlx::functions;
+
+    let pool =
+        TenantPool::connect_sqlite("sqlite::memory:", TenantPoolOptions::new(&tables())).await?;
+    pool.owner_pool(CrossTenant::with_reason("test set-up")?)
+        .apply_schema(&tables())
+        .await?;
+    let a = TenantId::from_verified(1_i64);
+    let keys = [
+        "kind",
+        "it's",
+        r"back\slash",
+        r"\u0041",
+        "\"quoted\"",
+        "a.b",
+        "[0]",
+        "$",
+        "$.kind",
+        "tab\tand\nnewline",
+        "x'); DROP TABLE assets; --",
+    ];
+    let document = |parity: &str| {
+        serde_json::Value::Object(
+            keys.iter()
+                .map(|key| ((*key).to_owned(), json!(format!("{key}={parity}"))))
+                .collect(),
+        )
+    };
+    let mut tx = pool.begin(&a).await?;
+    for id in [1, 2, 3] {
+        let parity = if id % 2 == 0 { "even" } else { "odd" };
+        let row = Asset {
+            spec: document(parity),
+            raw: PlainJson(document(parity)),
+            ..asset(1, id)?
+        };
+        tx.execute(Asset::insert(&a).row(&row)).await?;
+    }
+    for key in keys {
+        for (kind, member) in [
+            ("jsonb", Asset::SPEC.get_text(key)),
+            ("json", Asset::RAW.get_text(key)),
+        ] {
+            let rows: Vec<(Option<String>, i64)> = tx
+                .fetch_all(
+                    Asset::select(&a)
+                        .columns((member.clone(), functions::count_all()))
+                        .group_by(member.clone())
+                        .order_by(member.asc()),
+                )
+                .await?;
+            assert_eq!(
+                rows,
+                [
+                    (Some(format!("{key}=even")), 1),
+                    (Some(format!("{key}=odd")), 2)
+                ],
+                "{kind} {key:?}"
+            );
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -191,7 +191,10 @@ impl CompareOp {
 
 impl Filter {
     /// True when every filter is: `a AND b AND ...`. With no filters, it is
-    /// `TRUE`.
+    /// true for every row; in a `WHERE` or `ON` it is written as `(t.tenant
+    /// IS NULL OR t.tenant IS NOT NULL)` on the tenant column of the first
+    /// tenant-scoped table there, so that its negation is no constant
+    /// `FALSE` either (see [`Filter::any`]), elsewhere as `TRUE`.
     ///
     /// ```
     /// # include!("../../docs/doctest_setup.rs");
@@ -207,7 +210,34 @@ impl Filter {
     }
 
     /// True when any filter is: `a OR b OR ...`. With no filters, it is
-    /// `FALSE`.
+    /// false for every row (and its negation true, NULLs included).
+    ///
+    /// In a `WHERE` or `ON` an empty `any` is written as `(t.tenant IS NULL
+    /// AND t.tenant IS NOT NULL)` on the tenant column of the first
+    /// tenant-scoped table there, as an empty `is_in`
+    /// list is: PostgreSQL folds a constant `FALSE` together with the tenant
+    /// predicate beside it, and Citus then refuses the statement (an outer
+    /// join's `ON`, a correlated `NOT EXISTS`) rather than route it to the
+    /// tenant's worker. In a `HAVING` or a `CASE WHEN` it is `FALSE`.
+    ///
+    /// ```
+    /// # include!("../../docs/doctest_setup.rs");
+    /// # fn main() -> Result<(), tenancy_core::BuildError> {
+    /// use tenancy_core::{BuildStatement, Filter, Select, TenantId};
+    ///
+    /// let tenant = TenantId::<i64>::from_verified(7);
+    /// let statuses: Vec<Filter> = Vec::new();
+    /// let sql = Select::<Order>::scoped(&tenant)
+    ///     .filter(Filter::any(statuses))
+    ///     .to_postgres()?
+    ///     .into_parts()
+    ///     .0;
+    /// assert!(sql.ends_with(
+    ///     r#"WHERE "orders"."tenant_id" = $1 AND ("orders"."tenant_id" IS NULL AND "orders"."tenant_id" IS NOT NULL)"#
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn any(filters: impl IntoIterator<Item = Filter>) -> Filter {
         Filter(Node::Any(filters.into_iter().map(|f| f.0).collect()))
     }

@@ -39,6 +39,9 @@ pub(crate) struct SqlWriter<'s> {
     schema: &'s Identifier,
     sql: String,
     values: Vec<Value>,
+    /// The positions in `values` of the JSON member keys bound so far.
+    #[cfg(feature = "json")]
+    json_keys: Vec<usize>,
     tables: Vec<&'static TableMeta>,
 }
 
@@ -49,6 +52,8 @@ impl<'s> SqlWriter<'s> {
             schema,
             sql: String::with_capacity(256),
             values: Vec::with_capacity(8),
+            #[cfg(feature = "json")]
+            json_keys: Vec::new(),
             tables: Vec::with_capacity(2),
         }
     }
@@ -126,6 +131,44 @@ impl<'s> SqlWriter<'s> {
         Ok(())
     }
 
+    /// A placeholder for the key of a JSON member (`doc ->> key`). A key
+    /// stays a bound value, never SQL text, whatever it holds.
+    ///
+    /// On PostgreSQL each distinct key is bound once, however often the
+    /// statement reads it: PostgreSQL matches the projection's `doc ->> $2`
+    /// with the `GROUP BY`'s `doc ->> $5` only when both read the same
+    /// parameter, so a member could not be grouped by and selected in one
+    /// statement otherwise.
+    ///
+    /// SQLite reads the right operand of `->` and `->>` as a path when it
+    /// starts with `$`, and a label with a backslash or a quote as escaped
+    /// or cut short: the key is bound as the path `$."<key>"` that names the
+    /// member of exactly that name. (SQLite needs no shared parameter: it
+    /// does not match grouped expressions.)
+    #[cfg(feature = "json")]
+    pub(crate) fn bind_json_key(&mut self, key: &Value) -> Result<(), BuildError> {
+        match (self.dialect, key) {
+            (Dialect::Postgres, _) => {
+                if let Some(&position) = self
+                    .json_keys
+                    .iter()
+                    .find(|&&position| self.values.get(position) == Some(key))
+                {
+                    self.sql.push('$');
+                    push_decimal(&mut self.sql, position + 1);
+                    return Ok(());
+                }
+                self.bind(key)?;
+                self.json_keys.push(self.values.len() - 1);
+                Ok(())
+            }
+            (Dialect::Sqlite, Value::String(Some(key))) => {
+                self.bind(&Value::String(Some(sqlite_member_path(key))))
+            }
+            (Dialect::Sqlite, _) => self.bind(key),
+        }
+    }
+
     /// The statement written.
     pub(crate) fn finish(self, scope: StatementScope) -> Statement {
         Statement::new(self.sql, Values(self.values), scope, self.tables)
@@ -194,6 +237,32 @@ fn kind_of(value: &Value) -> String {
     name.chars().take(40).collect()
 }
 
+/// The SQLite JSON path `$."<key>"` of the member named `key`. SQLite ends
+/// a quoted label at the first `"` and reads the label as JSON string text
+/// when it holds a backslash, so `"`, `\` and control characters are
+/// written as JSON escapes (a quote as `\u0022`), which SQLite compares
+/// with the document's labels decoded.
+#[cfg(feature = "json")]
+fn sqlite_member_path(key: &str) -> String {
+    use core::fmt::Write;
+
+    let mut path = String::with_capacity(key.len() + 4);
+    path.push_str("$.\"");
+    for c in key.chars() {
+        match c {
+            '\\' => path.push_str("\\\\"),
+            '"' => path.push_str("\\u0022"),
+            c if c.is_control() => {
+                // Writing to a `String` cannot fail.
+                let _ = write!(path, "\\u{:04x}", u32::from(c));
+            }
+            c => path.push(c),
+        }
+    }
+    path.push('"');
+    path
+}
+
 /// Appends `n` in decimal, without the formatting machinery.
 fn push_decimal(sql: &mut String, mut n: usize) {
     let mut digits = [0u8; 20];
@@ -224,6 +293,47 @@ mod tests {
             let mut text = String::new();
             push_decimal(&mut text, n);
             assert_eq!(text, n.to_string());
+        }
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn a_json_key_is_one_parameter_on_postgres_and_an_exact_path_on_sqlite() {
+        let schema = Identifier::PUBLIC;
+        let mut pg = SqlWriter::new(Dialect::Postgres, &schema);
+        for key in ["kind", "other", "kind"] {
+            pg.bind_json_key(&Value::from(key)).unwrap();
+            pg.keyword(" ");
+        }
+        // A value equal to a key is not a key: it keeps its own parameter.
+        pg.bind(&Value::from("kind")).unwrap();
+        pg.keyword(" ");
+        pg.bind_json_key(&Value::from("kind")).unwrap();
+        let pg = pg.finish(StatementScope::Global);
+        assert_eq!(pg.sql(), "$1 $2 $1 $3 $1");
+        assert_eq!(
+            pg.values().0,
+            [
+                Value::from("kind"),
+                Value::from("other"),
+                Value::from("kind")
+            ]
+        );
+
+        let mut sqlite = SqlWriter::new(Dialect::Sqlite, &schema);
+        for key in ["kind", "kind"] {
+            sqlite.bind_json_key(&Value::from(key)).unwrap();
+        }
+        assert_eq!(sqlite.finish(StatementScope::Global).sql(), "??");
+        for (key, path) in [
+            ("kind", r#"$."kind""#),
+            ("a.b", r#"$."a.b""#),
+            ("$", r#"$."$""#),
+            (r#"say "hi""#, r#"$."say \u0022hi\u0022""#),
+            (r"back\slash", r#"$."back\\slash""#),
+            ("tab\t", r#"$."tab\u0009""#),
+        ] {
+            assert_eq!(sqlite_member_path(key), path, "{key:?}");
         }
     }
 

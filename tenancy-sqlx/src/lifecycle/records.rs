@@ -243,3 +243,97 @@ pub fn append_only_statements(
     }
     Ok(statements)
 }
+
+/// The export audit records of `tenant` in `pool`'s database (the schema
+/// `schema`), oldest first, as JSON objects without their ids; `None` when
+/// that database has no export audit.
+async fn export_audit_of(
+    pool: &sqlx::PgPool,
+    schema: &Identifier,
+    tenant: &str,
+) -> Result<Option<Vec<serde_json::Value>>, Error> {
+    let name = table(schema, EXPORT_AUDIT);
+    let installed: bool = sqlx::query_scalar("SELECT pg_catalog.to_regclass($1) IS NOT NULL")
+        .bind(&name)
+        .fetch_one(pool)
+        .await?;
+    if !installed {
+        return Ok(None);
+    }
+    let rows: sqlx::types::Json<Vec<serde_json::Value>> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(a) - 'id' ORDER BY a.id), '[]') \
+             FROM {name} AS a WHERE a.tenant = $1"
+        )))
+        .bind(tenant)
+        .fetch_one(pool)
+        .await?;
+    Ok(Some(rows.0))
+}
+
+/// Refuses a move of `tenant` whose export audit records at the source
+/// (read through `from`, the owner's pool) could not follow it to the
+/// target (`to`): the target database has no export audit. Checked before
+/// the move changes anything.
+pub(crate) async fn check_export_audit_can_move(
+    from: &sqlx::PgPool,
+    to: &sqlx::PgPool,
+    tenant: crate::KeyValue,
+) -> Result<(), Error> {
+    let schema = Identifier::new("schema", super::DEFAULT_RECORDS_SCHEMA)?;
+    let key = tenant.to_string();
+    let records = export_audit_of(from, &schema, &key)
+        .await?
+        .unwrap_or_default();
+    if records.is_empty() || export_audit_of(to, &schema, &key).await?.is_some() {
+        return Ok(());
+    }
+    Err(Error::MoveRefused {
+        tenant,
+        reason: format!(
+            "its {} export audit record(s) must follow it, and the target database has no \
+             export audit ({}): run OwnerPool::install_records there first",
+            records.len(),
+            table(&schema, EXPORT_AUDIT)
+        ),
+    })
+}
+
+/// Copies the export audit records of `tenant` from the source database
+/// (`from`, the owner's pool) to the target's (`to`), oldest first, each
+/// with its time, actor, purpose, filter, counts and statements; returns
+/// how many were added. A record the target holds already (the same in
+/// every column but its id: an earlier run of an interrupted move, or a
+/// target in the same database) is not added again, so the copy can be
+/// run again. The source keeps its records: the audit is append-only, for
+/// the owner too.
+pub(crate) async fn carry_export_audit(
+    from: &sqlx::PgPool,
+    to: &sqlx::PgPool,
+    tenant: crate::KeyValue,
+) -> Result<u64, Error> {
+    let schema = Identifier::new("schema", super::DEFAULT_RECORDS_SCHEMA)?;
+    let key = tenant.to_string();
+    let records = export_audit_of(from, &schema, &key)
+        .await?
+        .unwrap_or_default();
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let name = table(&schema, EXPORT_AUDIT);
+    let columns = "recorded_at, actor, tenant, purpose, filter, row_counts, statements";
+    let added = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {name} ({columns}) \
+         SELECT r.recorded_at, r.actor, r.tenant, r.purpose, r.filter, r.row_counts, r.statements \
+         FROM jsonb_populate_recordset(NULL::{name}, $1) WITH ORDINALITY AS r \
+         WHERE r.tenant = $2 AND NOT EXISTS (\
+           SELECT 1 FROM {name} AS a WHERE ({columns}) = \
+           (r.recorded_at, r.actor, r.tenant, r.purpose, r.filter, r.row_counts, r.statements)) \
+         ORDER BY r.ordinality"
+    )))
+    .bind(sqlx::types::Json(records))
+    .bind(&key)
+    .execute(to)
+    .await?;
+    Ok(added.rows_affected())
+}

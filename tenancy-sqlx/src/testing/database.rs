@@ -12,7 +12,7 @@ use super::sql::{self, quote_ident};
 
 /// Connections per pool: enough for concurrency inside a test, few enough
 /// that many parallel tests fit in the server's `max_connections`.
-const POOL_SIZE: u32 = 5;
+pub(super) const POOL_SIZE: u32 = 5;
 
 /// Name prefix of every test database.
 const DATABASE_PREFIX: &str = "tenancy_test";

@@ -154,6 +154,7 @@ mod database;
 mod error;
 pub mod leak;
 mod pgbouncer;
+mod pools;
 mod reaper;
 mod roles;
 mod run_as;

@@ -72,6 +72,35 @@ row_expression_methods! {
 
         /// `self ->> key`: the member `key` of a JSON object, as text; NULL
         /// where there is none. Feature `json`; PostgreSQL and SQLite.
+        ///
+        /// The key is bound, never written into the SQL, and names the
+        /// member of exactly that name (on SQLite too, where it is bound as
+        /// the path `$."key"`, so a key with a dot, a quote or a leading `$`
+        /// is no path). On PostgreSQL a key is one parameter however often
+        /// the statement reads it, so a member can be selected, grouped by
+        /// and sorted by in one statement:
+        ///
+        /// ```
+        /// # include!("../../../docs/doctest_setup.rs");
+        /// # fn main() -> Result<(), tenancy_core::BuildError> {
+        /// use tenancy_core::{BuildStatement, Select, TenantId, functions};
+        ///
+        /// let tenant = TenantId::<i64>::from_verified(7);
+        /// let kind = Event::PAYLOAD.get_text("kind");
+        /// let sql = Select::<Event>::scoped(&tenant)
+        ///     .columns((kind.clone(), functions::count_all()))
+        ///     .group_by(kind.clone())
+        ///     .order_by(kind.asc())
+        ///     .to_postgres()?
+        ///     .into_parts()
+        ///     .0;
+        /// assert_eq!(
+        ///     sql,
+        ///     r#"SELECT "events"."payload" ->> $1, COUNT(*) FROM "public"."events" WHERE "events"."tenant_id" = $2 GROUP BY "events"."payload" ->> $1 ORDER BY "events"."payload" ->> $1 ASC"#
+        /// );
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn get_text(self, key: impl Into<String>) -> Expr<Option<String>>
         where
             V: JsonColumn,

@@ -50,7 +50,19 @@ impl<'q> Renderer<'_, 'q> {
             ExprNode::Binary(binary) => {
                 self.arithmetic_operand(&binary.left)?;
                 self.w.keyword(binary.op.sql());
-                self.arithmetic_operand(&binary.right)
+                match &binary.right {
+                    #[cfg(feature = "json")]
+                    ExprNode::Value(key)
+                        if matches!(
+                            binary.op,
+                            crate::query::expr::ArithOp::JsonGet
+                                | crate::query::expr::ArithOp::JsonGetText
+                        ) =>
+                    {
+                        self.w.bind_json_key(key)
+                    }
+                    right => self.arithmetic_operand(right),
+                }
             }
             ExprNode::Negate(operand) => {
                 // Parenthesised always: `- -x` would start a comment.

@@ -10,7 +10,7 @@
 
 use crate::BuildError;
 use crate::query::filter::{CompareOp, Node};
-use crate::query::render::Renderer;
+use crate::query::render::{Clause, Renderer};
 use crate::statement::Dialect;
 
 /// How a filter binds, for parenthesising it as an operand.
@@ -50,20 +50,20 @@ impl Place {
 
 impl<'q> Renderer<'_, 'q> {
     /// `a AND b AND ...` (or `OR`) written at `place`; an empty chain is its
-    /// identity, `TRUE` (or `FALSE`).
+    /// identity, true (or false): see [`Renderer::identity`].
     pub(crate) fn chain(
         &mut self,
         nodes: &'q [Node],
         op: Class,
         place: Place,
     ) -> Result<(), BuildError> {
-        let (separator, identity) = match op {
-            Class::Or => (" OR ", "FALSE"),
-            _ => (" AND ", "TRUE"),
+        let separator = match op {
+            Class::Or => " OR ",
+            _ => " AND ",
         };
         match nodes {
             [] => {
-                self.w.keyword(identity);
+                self.identity(op != Class::Or);
                 Ok(())
             }
             [only] => self.node(only, place),
@@ -82,6 +82,38 @@ impl<'q> Renderer<'_, 'q> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// The constant `TRUE` (or `FALSE`) of an empty chain. In a `WHERE` or
+    /// `ON`, written as a test of the tenant column of the first scoped
+    /// table in reach, `(t.tenant IS NULL OR t.tenant IS NOT NULL)` (or
+    /// `AND`), which is true (or false) for every row and never NULL, like
+    /// the constant. PostgreSQL folds a constant `FALSE`, and a `NOT TRUE`,
+    /// together with the tenant predicate beside it: Citus would then plan
+    /// the table without its tenant and refuse to route the statement, or
+    /// send it to every worker. Elsewhere (a `HAVING`, a `CASE WHEN` in the
+    /// projection) a column could be one the statement does not group by,
+    /// and the constant routes nothing anyway.
+    fn identity(&mut self, value: bool) {
+        let column = match self.place.clause {
+            Clause::Where | Clause::On => self.tenant_column_in_reach(),
+            _ => None,
+        };
+        match (column, value) {
+            (Some((reference, column)), value) => {
+                self.w.keyword("(");
+                self.w.column(reference, column);
+                self.w.keyword(if value {
+                    " IS NULL OR "
+                } else {
+                    " IS NULL AND "
+                });
+                self.w.column(reference, column);
+                self.w.keyword(" IS NOT NULL)");
+            }
+            (None, true) => self.w.keyword("TRUE"),
+            (None, false) => self.w.keyword("FALSE"),
         }
     }
 

@@ -328,6 +328,18 @@ impl<'s, 'q> Renderer<'s, 'q> {
         })
     }
 
+    /// The reference and tenant column of the first tenant-scoped table
+    /// the innermost level can name, if there is one.
+    pub(crate) fn tenant_column_in_reach(&self) -> Option<(&'q str, &'static str)> {
+        let level = self.levels.last()?;
+        level.sources[..level.visible]
+            .iter()
+            .find_map(|source| match source.kind {
+                VisibleKind::Table(table) => table.tenant.map(|tenant| (source.name, tenant.name)),
+                VisibleKind::Cte(_) => None,
+            })
+    }
+
     /// Every column of a reference: a table's, tenant column first, or a
     /// CTE's outputs, each qualified by the reference's name.
     pub(crate) fn all_columns_of(&mut self, source: Visible<'q>) -> Result<(), BuildError> {
