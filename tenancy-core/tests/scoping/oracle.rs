@@ -139,14 +139,18 @@ fn placeholder_positions(
             }
         }
     }
-    // `$n` placeholders must be exactly $1..=$count; `?` ones exactly count.
+    // `$n` placeholders must be exactly $1..=$count, each at least once (a
+    // JSON key named in several clauses is one parameter, written where
+    // each clause names it); `?` ones exactly count.
     let mut numbers: Vec<usize> = numbered
         .iter()
         .filter_map(|text| text.strip_prefix('$')?.parse().ok())
         .collect();
+    let parsed = numbers.len();
     numbers.sort_unstable();
+    numbers.dedup();
     let consistent = if positions.is_empty() {
-        numbers.len() == numbered.len() && numbers.iter().copied().eq(1..=value_count)
+        parsed == numbered.len() && numbers.iter().copied().eq(1..=value_count)
     } else {
         numbered.is_empty() && positions.len() == value_count
     };
