@@ -44,6 +44,10 @@ pub struct TableSet {
     setting: SettingName,
     /// Conflicts found while adding tables, in the order found.
     conflicts: Vec<DdlError>,
+    /// Two enums declaring one PostgreSQL type differently, found when the
+    /// tables were added: [`lookup`](TableSet::lookup) runs for every
+    /// statement, so it must not walk every column of every table.
+    enum_conflict: Option<DdlError>,
 }
 
 /// How a [`TableSet`] knows a table a statement references.
@@ -86,6 +90,7 @@ impl TableSet {
             self.conflicts.push(conflict);
         }
         self.tables.push(table);
+        self.enum_conflict = self.enum_types().err();
         self
     }
 
@@ -95,6 +100,7 @@ impl TableSet {
     pub fn in_schema(mut self, schema: Identifier) -> Self {
         self.schema = Some(schema);
         self.conflicts = self.find_conflicts();
+        self.enum_conflict = self.enum_types().err();
         self
     }
 
@@ -128,9 +134,9 @@ impl TableSet {
     /// same schema and name, a type declared without a schema being in the
     /// set's) with different labels: the error names both and their labels.
     pub fn validate(&self) -> Result<(), DdlError> {
-        match self.conflicts.first() {
+        match self.conflicts.first().or(self.enum_conflict.as_ref()) {
             Some(conflict) => Err(conflict.clone()),
-            None => self.enum_types().map(drop),
+            None => Ok(()),
         }
     }
 
