@@ -4,9 +4,9 @@
 //! trust.
 //!
 //! The constructors check every name with the library's identifier rule.
-//! Generated code calls them in `const` items, where a name that breaks the
-//! rule is a compile error wherever the constant is evaluated; the macros
-//! report such names first, with a friendlier message at the user's tokens.
+//! Generated code calls them in `static` and `const` items, where a name
+//! that breaks the rule is a compile error; the macros report such names
+//! first, with a friendlier message at the user's tokens.
 
 pub use core::option::Option::{None, Some};
 pub use sea_query::Value;
@@ -35,17 +35,6 @@ use crate::tenant_sql::support::same;
     note = "mark the struct with `#[tenant_scoped]` or `#[global_table]` instead of implementing `Table`, `TenantScoped`, `GlobalTable` or `InsertRow` by hand: the builder trusts their metadata to describe the struct's own table"
 )]
 pub trait SealedTable {
-    /// The table's metadata, made by [`table`].
-    ///
-    /// An associated constant rather than a `static`: the compiler
-    /// evaluates it only in a crate that calls `Table::meta` for this
-    /// table, so a crate that declares many tables pays for the metadata
-    /// of those it uses. The name check in [`table`] runs in that
-    /// evaluation: a bad name fails the build of the crate that first uses
-    /// the table (`cargo build`; `cargo check` does not evaluate it). The
-    /// macros refuse such names themselves, earlier and at the user's
-    /// tokens.
-    const META: TableMeta;
     /// The tenant column's SQL name; `None` for a global table.
     const SQL_TENANT_COLUMN: Option<&'static str>;
     /// The key type of the table's tenant column, or [`AnyKey`] for a
@@ -77,7 +66,7 @@ pub trait SealedGlobalTable {}
 )]
 pub trait SealedInsertRow {}
 
-/// Panics, at compile time in the constant that holds the metadata, if
+/// Panics, at compile time in the `static` that holds the metadata, if
 /// `name` breaks the identifier rule.
 const fn identifier(name: &'static str) -> &'static str {
     assert!(

@@ -223,15 +223,13 @@ impl TableMeta {
     note = "mark the struct with `#[tenant_scoped]` (rows belong to tenants) or `#[global_table]` (shared reference data)"
 )]
 pub trait Table: SealedTable + 'static {
-    /// The table's metadata.
-    ///
-    /// Evaluated at compile time, in the first crate that calls this for
-    /// the table; every name in it has passed the library's identifier
-    /// rule there, or that crate does not build.
-    #[inline]
-    fn meta() -> &'static TableMeta {
-        &<Self as SealedTable>::META
-    }
+    /// The table's metadata: one `static` per table, so its address is the
+    /// table's identity ([`TableSet`](crate::ddl::TableSet) compares
+    /// addresses to tell a registered table from another type naming the
+    /// same physical table). A `const` would not do: a reference to a
+    /// constant has no single address, and release builds, which do not
+    /// share generic code between crates, give each crate its own.
+    fn meta() -> &'static TableMeta;
 }
 
 /// A table whose rows belong to tenants. Implemented by `#[tenant_scoped]`

@@ -136,10 +136,8 @@ impl Generator<'_> {
     /// that never run (the crate does not compile), so that uses of the
     /// table report nothing but the one mistake.
     fn stand_ins(&self) -> TokenStream {
-        // `panic!` with a literal, not `unreachable!`, which formats: the
-        // metadata constant's body must be a constant expression.
         let never = quote! {
-            ::core::panic!("the table's attribute has an error")
+            ::core::unreachable!("the table's attribute has an error")
         };
         let scope_impl = match (self.table.kind, self.table.tenant()) {
             // Without a tenant column there is no key type to name.
@@ -173,10 +171,10 @@ impl Generator<'_> {
         code.finish()
     }
 
-    /// `impl Table` and its seal, which holds `meta`, the expression of the
-    /// metadata constant, and what `tenant_sql!` reads at compile time: the
-    /// tenant column's name and the key type (`AnyKey` for a global table).
-    fn table_impl(&self, code: &mut Code, meta: TokenStream) {
+    /// `impl Table` (sealed) around `body`, the body of `meta()`. The seal
+    /// holds what `tenant_sql!` reads at compile time: the tenant column's
+    /// name and the key type (`AnyKey` for a global table).
+    fn table_impl(&self, code: &mut Code, body: TokenStream) {
         let table = self.table;
         let p = self.p_text();
         code.text("#[automatically_derived] impl")
@@ -184,9 +182,6 @@ impl Generator<'_> {
             .text("::__private_v0_1::SealedTable for")
             .splice(table.ident)
             .group(Delimiter::Brace, |code| {
-                code.text(&format!("const META: {p}::TableMeta ="))
-                    .splice(meta)
-                    .text(";");
                 code.text("const SQL_TENANT_COLUMN: ::core::option::Option<&'static str> =");
                 match table.tenant() {
                     Some(tenant) => {
@@ -208,63 +203,71 @@ impl Generator<'_> {
             .text(p)
             .text("::Table for")
             .splice(table.ident)
-            .text("{}");
+            .group(Delimiter::Brace, |code| {
+                code.text(&format!("#[inline] fn meta() -> &'static {p}::TableMeta"))
+                    .group(Delimiter::Brace, |code| {
+                        code.splice(body);
+                    });
+            });
     }
 
-    /// The metadata constant's expression. Its constructor checks every
-    /// name with the library's identifier rule when the constant is
-    /// evaluated, at compile time, in a crate that uses the table.
+    /// The metadata, built once in a static. Its constructor checks every
+    /// name with the library's identifier rule when the static is
+    /// evaluated, at compile time.
     fn meta_body(&self) -> TokenStream {
         let table = self.table;
         let p = self.p_text();
         let ident_name = table.ident.unraw().to_string();
         let mut code = Code::default();
-        code.text(&format!("{p}::__private_v0_1::table"))
-            .group(Delimiter::Parenthesis, |code| {
-                code.text("::core::concat!(::core::module_path!(), \"::\",")
-                    .str(&ident_name)
-                    .text("),");
-                match &table.attrs.schema {
-                    Some(schema) => code
-                        .text(&format!("{p}::__private_v0_1::Some("))
-                        .str(&schema.value.value())
-                        .text("),"),
-                    None => code.text(&format!("{p}::__private_v0_1::None,")),
-                };
-                code.str(&table.name()).text(",");
-                match table.tenant() {
-                    Some(tenant) => {
-                        let key = tenant.ty;
-                        let column = tenant.column_name();
-                        let p = self.p_at(key.span());
-                        code.splice(quote_spanned! {key.span()=>
-                            #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
-                        });
-                    }
-                    None => {
-                        code.text(&format!("{p}::__private_v0_1::None"));
-                    }
-                }
-                code.text(&format!(", &{p}::__private_v0_1::columns"))
-                    .group(Delimiter::Parenthesis, |code| {
-                        code.group(Delimiter::Bracket, |code| {
-                            for field in table.columns() {
-                                self.column_spec(code, field);
-                                code.text(",");
-                            }
-                        });
+        code.text(&format!(
+            "static __TENANCY_META: {p}::TableMeta = {p}::__private_v0_1::table"
+        ))
+        .group(Delimiter::Parenthesis, |code| {
+            code.text("::core::concat!(::core::module_path!(), \"::\",")
+                .str(&ident_name)
+                .text("),");
+            match &table.attrs.schema {
+                Some(schema) => code
+                    .text(&format!("{p}::__private_v0_1::Some("))
+                    .str(&schema.value.value())
+                    .text("),"),
+                None => code.text(&format!("{p}::__private_v0_1::None,")),
+            };
+            code.str(&table.name()).text(",");
+            match table.tenant() {
+                Some(tenant) => {
+                    let key = tenant.ty;
+                    let column = tenant.column_name();
+                    let p = self.p_at(key.span());
+                    code.splice(quote_spanned! {key.span()=>
+                        #p::__private_v0_1::Some(#p::__private_v0_1::tenant::<#key>(#column))
                     });
-                let mut indexes = String::from(", &[");
-                for index in &table.attrs.indexes {
-                    indexes.push_str("&[");
-                    for column in index.fields.iter().filter_map(|ident| table.field(ident)) {
-                        indexes.push_str(&format!("{:?},", column.column_name()));
-                    }
-                    indexes.push_str("],");
                 }
-                indexes.push(']');
-                code.text(&indexes);
-            });
+                None => {
+                    code.text(&format!("{p}::__private_v0_1::None"));
+                }
+            }
+            code.text(&format!(", &{p}::__private_v0_1::columns"))
+                .group(Delimiter::Parenthesis, |code| {
+                    code.group(Delimiter::Bracket, |code| {
+                        for field in table.columns() {
+                            self.column_spec(code, field);
+                            code.text(",");
+                        }
+                    });
+                });
+            let mut indexes = String::from(", &[");
+            for index in &table.attrs.indexes {
+                indexes.push_str("&[");
+                for column in index.fields.iter().filter_map(|ident| table.field(ident)) {
+                    indexes.push_str(&format!("{:?},", column.column_name()));
+                }
+                indexes.push_str("],");
+            }
+            indexes.push(']');
+            code.text(&indexes);
+        })
+        .text("; &__TENANCY_META");
         code.finish()
     }
 
