@@ -374,7 +374,7 @@ pub enum PolicyForm {
     /// [`PlanCacheMode::ForceGenericPlan`](crate::PlanCacheMode::ForceGenericPlan)
     /// (one plan per prepared statement, not one per execution). In the
     /// `rls_policy` benchmark (a million rows, one tenant of 220 867) the
-    /// count of a large tenant's rows costs 0.97–1.01× of the same
+    /// count of a large tenant's rows costs 0.97–1.02× of the same
     /// statement without row-level security in CPU time, against 1.04–1.13×
     /// with [`Equality`](Self::Equality); what remains on small results is
     /// the fixed cost of row-level security per execution, which every
@@ -386,7 +386,7 @@ pub enum PolicyForm {
     /// The price is paid by raw SQL that names no tenant: the tenant is
     /// then no constant the planner can order by, so `ORDER BY placed_at
     /// DESC LIMIT 50` on `(tenant_id, status, placed_at)` becomes a scan of
-    /// the tenant's rows and a sort (in the benchmark, 110–140× the time
+    /// the tenant's rows and a sort (in the benchmark, 60–140× the time
     /// of the equality form on the large tenant: tens of milliseconds
     /// instead of a fraction of one). Use it when the SQL that reaches the
     /// tables names its tenant: the builder's statements and `tenant_sql!`, which
