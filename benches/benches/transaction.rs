@@ -1171,17 +1171,30 @@ async fn library_read(pool: &TenantPool, at: Lookup, statements: usize) -> Resul
     Ok(())
 }
 
-async fn raw(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
-    let mut tx = pool.begin().await.step("raw: begin")?;
+/// The raw contenders' statements: one hand-written select per id, each
+/// required to find its row. The step is named only on failure, so that no
+/// contender formats text while it is timed.
+async fn select_each(
+    tx: &mut sqlx::PgConnection,
+    contender: &str,
+    at: Lookup,
+    statements: usize,
+) -> Result<(), BenchError> {
     for id in at.ids(statements) {
         let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
             .bind(at.tenant)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
-            .step("raw: select")?;
-        found(row, RAW, at.tenant, id)?;
+            .map_err(|cause| BenchError::caused_by(format!("{contender}: select"), cause))?;
+        found(row, contender, at.tenant, id)?;
     }
+    Ok(())
+}
+
+async fn raw(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), BenchError> {
+    let mut tx = pool.begin().await.step("raw: begin")?;
+    select_each(&mut tx, RAW, at, statements).await?;
     tx.commit().await.step("raw: commit")
 }
 
@@ -1192,15 +1205,7 @@ async fn raw_set(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), Ben
         .execute(&mut *tx)
         .await
         .step("raw + set_config: set the tenant")?;
-    for id in at.ids(statements) {
-        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
-            .bind(at.tenant)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .step("raw + set_config: select")?;
-        found(row, RAW_SET, at.tenant, id)?;
-    }
+    select_each(&mut tx, RAW_SET, at, statements).await?;
     tx.commit().await.step("raw + set_config: commit")
 }
 
@@ -1214,15 +1219,7 @@ async fn raw_one_query(pool: &PgPool, at: Lookup, statements: usize) -> Result<(
         .begin_with(AssertSqlSafe(begin))
         .await
         .step("raw one-query begin")?;
-    for id in at.ids(statements) {
-        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
-            .bind(at.tenant)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .step("raw one-query: select")?;
-        found(row, RAW_ONE_QUERY, at.tenant, id)?;
-    }
+    select_each(&mut tx, RAW_ONE_QUERY, at, statements).await?;
     tx.commit().await.step("raw one-query: commit")
 }
 
@@ -1238,15 +1235,7 @@ async fn raw_set_local(
         .begin_with(AssertSqlSafe(begin))
         .await
         .step(format!("{contender}: begin"))?;
-    for id in at.ids(statements) {
-        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
-            .bind(at.tenant)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .step(format!("{contender}: select"))?;
-        found(row, contender, at.tenant, id)?;
-    }
+    select_each(&mut tx, contender, at, statements).await?;
     tx.commit().await.step(format!("{contender}: commit"))
 }
 
@@ -1260,15 +1249,7 @@ async fn raw_read(pool: &PgPool, at: Lookup, statements: usize) -> Result<(), Be
         .begin_with(AssertSqlSafe(begin))
         .await
         .step("raw read: begin")?;
-    for id in at.ids(statements) {
-        let row: Option<Account> = sqlx::query_as(SELECT_ACCOUNT)
-            .bind(at.tenant)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .step("raw read: select")?;
-        found(row, RAW_READ, at.tenant, id)?;
-    }
+    select_each(&mut tx, RAW_READ, at, statements).await?;
     // Dropping it queues `ROLLBACK`; the pool's release ping sends it.
     drop(tx);
     Ok(())
